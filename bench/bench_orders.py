@@ -1,0 +1,321 @@
+"""1. Order import: 10,000 orders × 10 lines from the Brandboom sandbox, end to end through one worker.
+
+What is measured
+- **End to end**: ``tasks.orders.import_orders`` for one site, sent to one real
+  ``celery -A worker worker -c 1`` process and waited for (``AsyncResult.get``): fetch every page
+  from the sandbox over HTTP (100 orders a page, the site default), stage, validate, import. Every
+  order is valid (drawn like ``bobbin.demo.make_order``: the ERP's customers, SKUs and mappings,
+  PO ``T-<id>``), so all 10,000 become ERP sales orders with 100,000 lines. The "exported"
+  writebacks the run queues are sent by a later task and are not part of the figure.
+- **Floor (a)**: the same pages fetched alone with ``BrandboomClient.iter_order_pages`` (same page
+  size, same sandbox process), best of two.
+- **Floor (b)**: Postgres ``COPY`` of the same number of rows (10,000 order rows, 100,000 line
+  rows, from the same orders) into temporary tables shaped like ``sales_order`` /
+  ``sales_order_line``, plus the commit; best of two. The CSV text is built beforehand.
+- **Naive**: a deliberately naive row-by-row ORM import of the same data (the first 500 orders'
+  pages fetched with the same client; per order: one ``session.add`` + commit to stage it, one
+  query per lookup — customer, each mapping, each SKU — then the order and each line added and
+  committed one by one). Per order, compared with the pipeline's per-order time.
+- **Profile**: the same import run in-process (``services.pipeline.import_site_orders``, the
+  function the task calls, logging as a worker does) under a wall-clock sampling profiler.
+Targets: end to end ≤ 3 × (fetch floor + COPY floor); ≥ 20 × faster per order than the naive path.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bench.common import (
+    LINES_PER_ORDER, GcTimer, Harness, Report, RssSampler, SqlTimer, StackSampler, share_lines,
+)
+
+BENCH = "1"
+ORDERS = 10_000
+NAIVE_ORDERS = 500
+PAGE_SIZE = 100   # the site setting's default (services.sites.SiteSettings.page_size)
+MIB = 2 ** 20
+
+
+@dataclass
+class WorkerRun:
+    """One ``tasks.orders.import_orders`` through a fresh worker, with its pool child's memory."""
+
+    orders: int
+    seconds: float
+    summary: dict[str, Any]
+    run_seconds: float | None        # the sync_run row's own start → finish
+    idle_rss: int
+    peak_rss: int
+    hwm: int | None
+    samples: list[tuple[float, int]] = field(default_factory=list)
+
+
+def worker_import(h: Harness, site_id: int, orders: int, name: str) -> WorkerRun:
+    """Empty run tables, start a fresh worker, import the site once, sample its pool child's RSS."""
+    h.reset_run_tables()
+    with h.worker(name) as w:
+        pid = w.wait_for_pool_child()
+        h.round_trip("bench.noop")   # the pool child is up and has imported everything
+        sampler = RssSampler(pid).start()
+        try:
+            seconds, summary = h.round_trip("tasks.orders.import_orders", site_id, timeout=1800)
+        finally:
+            sampler.stop()
+    if summary.get("imported") != orders:
+        raise RuntimeError(f"expected {orders} orders imported, the run says {summary}")
+    return WorkerRun(orders, seconds, summary, _run_seconds(h, summary.get("run_id")), sampler.idle,
+                     sampler.peak, sampler.hwm, sampler.samples)
+
+
+def _run_seconds(h: Harness, run_id: int | None) -> float | None:
+    from sqlalchemy import text
+
+    if run_id is None:
+        return None
+    with h.engine().connect() as conn:
+        value = conn.execute(text("SELECT EXTRACT(EPOCH FROM finished_at - started_at) FROM sync_run WHERE id = :i"),
+                             {"i": run_id}).scalar()
+    return float(value) if value is not None else None
+
+
+# --- floors -------------------------------------------------------------------------------------
+
+def fetch_pages(sb: Any) -> tuple[float, int]:
+    client = sb.client()
+    try:
+        t0 = time.perf_counter()
+        n = sum(len(page) for page in client.iter_order_pages(page_size=PAGE_SIZE))
+        return time.perf_counter() - t0, n
+    finally:
+        client.close()
+
+
+SO_COLUMNS = ("id", "number", "site_id", "division_code", "customer_code", "po_number", "order_date", "start_date",
+              "cancel_date", "terms_code", "ship_via_code", "rep_code", "warehouse_code", "currency", "ship_to_name",
+              "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_state", "ship_to_postal_code",
+              "ship_to_country", "status", "total", "created_at")
+CREATED_AT = "2026-11-23 12:00:00"
+LINE_COLUMNS = ("id", "sales_order_id", "line_no", "sku", "quantity", "price")
+
+
+def copy_buffers(orders: list[dict[str, Any]]) -> tuple[str, str, int, int]:
+    """The orders as the CSV a COPY into sales_order / sales_order_line would read."""
+    so_buf, line_buf = io.StringIO(), io.StringIO()
+    so_w, line_w = csv.writer(so_buf), csv.writer(line_buf)
+    line_id = 0
+    for n, o in enumerate(orders, start=1):
+        a = o["customer"]["shippingAddress"]
+        items = o["items"]
+        total = sum(Decimal(str(i["price"])) * int(i["quantity"]) for i in items)
+        so_w.writerow([n, f"SO{n:07d}", 1, "WHSL", o["customer"]["code"], o["poNumber"], o["dateCreated"][:10],
+                       o["shipDate"], o["cancelDate"], "N30", "UPSG", "KM", "MAIN", o["currency"], a["name"],
+                       a["address1"], a["address2"], a["city"], a["state"], a["zip"], a["country"], "open", total,
+                       CREATED_AT])
+        for line_no, i in enumerate(items, start=1):
+            line_id += 1
+            line_w.writerow([line_id, n, line_no, i["skuNumber"], int(i["quantity"]), i["price"]])
+    return so_buf.getvalue(), line_buf.getvalue(), len(orders), line_id
+
+
+def copy_floor(h: Harness, so_csv: str, line_csv: str) -> float:
+    """COPY both tables and commit; temp tables with the real tables' columns (LIKE), no indexes."""
+    raw = h.engine().raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("CREATE TEMP TABLE bench_so (LIKE sales_order) ON COMMIT PRESERVE ROWS;"
+                    "CREATE TEMP TABLE bench_so_line (LIKE sales_order_line) ON COMMIT PRESERVE ROWS")
+        raw.commit()
+        t0 = time.perf_counter()
+        cur.copy_expert(f"COPY bench_so ({', '.join(SO_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(so_csv))
+        cur.copy_expert(f"COPY bench_so_line ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
+                        io.StringIO(line_csv))
+        raw.commit()
+        seconds = time.perf_counter() - t0
+        cur.execute("DROP TABLE bench_so; DROP TABLE bench_so_line")
+        raw.commit()
+        return seconds
+    finally:
+        raw.close()
+
+
+# --- the naive path -----------------------------------------------------------------------------
+
+def naive_import(h: Harness, site_id: int, sb: Any, count: int) -> float:
+    """Fetch ``count`` orders' pages, then import them the naive way. Returns seconds."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from connectors.brandboom.mapper import to_partner_order
+    from models import Customer, InboundOrder, Mapping, SalesOrder, SalesOrderLine, Sku
+    from services.holding import normalized, raw_hash
+
+    engine = h.engine()
+    client = sb.client()
+    t0 = time.perf_counter()
+    raw_orders: list[dict[str, Any]] = []
+    while len(raw_orders) < count:
+        raw_orders += client.search_orders("export", PAGE_SIZE, len(raw_orders))
+    raw_orders = raw_orders[:count]
+    client.close()
+
+    def mapped(s: Session, kind: str, value: str | None) -> str | None:
+        if not value:
+            return None
+        return s.scalar(select(Mapping.erp_code).where(Mapping.site_id == site_id, Mapping.kind == kind,
+                                                       Mapping.partner_value == value))
+
+    for raw in raw_orders:
+        p = to_partner_order(raw)
+        with Session(engine) as s:   # the defaults: expire on commit, so objects reload after each commit
+            inbound = InboundOrder(site_id=site_id, partner_order_id=p.partner_order_id, raw=raw,
+                                   raw_hash=raw_hash(raw), normalized=normalized(p), state="downloaded",
+                                   po_number=p.po_number, line_count=len(p.lines))
+            s.add(inbound)
+            s.commit()
+            customer = s.scalars(select(Customer).where(Customer.code == p.customer.code)).one()
+            so = SalesOrder(
+                number=f"NAIVE{inbound.id}", inbound_order_id=inbound.id, site_id=site_id, division_code="WHSL",
+                customer_code=customer.code, po_number=p.po_number, order_date=p.order_date,
+                start_date=p.ship_date, cancel_date=p.cancel_date,
+                terms_code=mapped(s, "terms", p.payment_method) or customer.terms_code,
+                ship_via_code=mapped(s, "ship_via", p.shipping_method) or customer.ship_via_code,
+                rep_code=mapped(s, "sales_rep", p.sales_rep) or customer.rep_code,
+                warehouse_code=mapped(s, "warehouse", p.warehouse) or "MAIN", currency=p.currency,
+                total=sum((ln.quantity * ln.price for ln in p.lines), Decimal("0")))
+            s.add(so)
+            s.commit()
+            for ln in p.lines:
+                sku = s.scalars(select(Sku).where(Sku.sku == ln.sku_number)).one()
+                s.add(SalesOrderLine(sales_order_id=so.id, line_no=ln.line_no, sku=sku.sku,
+                                     quantity=int(ln.quantity), price=ln.price))
+                s.commit()
+            inbound.state = "imported"
+            s.commit()
+    return time.perf_counter() - t0
+
+
+# --- the profile --------------------------------------------------------------------------------
+
+ENTRY = "services/pipeline.py:import_site_orders"
+# The per-step functions whose inside is broken down by layer, when they exist (the pipeline changes;
+# functions that are gone are skipped, and the top inclusive list shows whatever replaced them).
+STEPS = ("connectors/brandboom/source.py:BrandboomOrderSource.iter_order_pages", "services/holding.py:stage_page",
+         "services/masterdata.py:load", "services/holding.py:validate_orders", "services/pipeline.py:import_checked",
+         "services/erp_import.py:import_batch", "services/pipeline.py:import_orders")
+
+
+def profile_import(h: Harness, site_id: int, orders: int) -> dict[str, Any]:
+    """``import_site_orders`` in this process under the sampling profiler and a per-statement SQL
+    timer, logging as a worker does (INFO, JSON, to a file)."""
+    from services.pipeline import import_site_orders
+
+    h.reset_run_tables()
+    h.quiet_logging("INFO")
+    # The harness's own objects (the demo world, imported modules) are set aside from the cyclic
+    # collector, so its pauses are the pipeline's, as in a worker's pool child.
+    gc.collect()
+    gc.freeze()
+    try:
+        with SqlTimer(h.engine()) as sql, GcTimer() as gct, StackSampler() as prof:
+            summary = import_site_orders(site_id)
+    finally:
+        gc.unfreeze()
+        h.quiet_logging()
+    if summary.get("imported") != orders:
+        raise RuntimeError(f"profiled run imported {summary.get('imported')} of {orders}")
+
+    def rows(pairs: list[tuple[str, float]]) -> list[list[Any]]:
+        return [[k, round(v, 4)] for k, v in pairs]
+
+    inclusive = dict(prof.inclusive(top=10_000))
+    return {
+        "what": "services.pipeline.import_site_orders in-process (the function the task calls), "
+                "wall-clock stack samples every 2 ms (SIGALRM), each weighted by the time since the previous one; "
+                "shares are of the whole run",
+        "orders": orders, "elapsed_s": round(prof.elapsed, 2), "samples": prof.samples,
+        "steps": rows(prof.under(ENTRY)),
+        "layers": rows(prof.layers()),
+        "inclusive": rows(prof.inclusive(top=25)),
+        "self": rows(prof.self_time(top=20)),
+        "inside": {step: rows(prof.layers_within(step)) for step in STEPS if inclusive.get(step)},
+        "gc": {"seconds": round(gct.total, 2), "collections_by_generation": gct.collections,
+               "seconds_by_generation": [round(x, 2) for x in gct.seconds]},
+        "sql": {"statements": sql.statements, "commits": sql.commits,
+                "by_kind": [[k, n, round(t, 3)] for k, n, t in sql.top(15)]},
+    }
+
+
+def print_profile(p: dict[str, Any]) -> None:
+    e = p["elapsed_s"]
+    print(f"  profile: {p['what']}; {p['orders']:,} orders in {e:.1f} s ({p['samples']} samples)")
+    for title, key in (("steps (what import_site_orders was calling)", "steps"), ("by layer", "layers"),
+                       ("top Bobbin functions (inclusive)", "inclusive"), ("where the thread sits (self)", "self")):
+        print(f"  -- {title}")
+        for line in share_lines([(k, v) for k, v in p[key]][:12], e):
+            print("    " + line)
+    for step, layers in p["inside"].items():
+        print(f"  -- inside {step}")
+        for line in share_lines([(k, v) for k, v in layers][:5], e):
+            print("    " + line)
+    g = p["gc"]
+    print(f"  -- cyclic GC pauses: {g['seconds']:.2f} s in {sum(g['collections_by_generation'])} collections "
+          f"(by generation {g['collections_by_generation']}, {g['seconds_by_generation']} s); the profiler charges "
+          "a pause to the first Python function that runs after it (often a weakref callback)")
+    sql = p["sql"]
+    print(f"  -- SQL: {sql['statements']:,} statements, {sql['commits']:,} commits; by time in execute:")
+    for kind, n, t in sql["by_kind"][:10]:
+        print(f"    {t:7.2f} s  {n:6,}×  {kind}")
+
+
+# --- the benchmark ------------------------------------------------------------------------------
+
+def run(report: Report) -> None:
+    h = report.harness
+    assert h is not None
+    n = report.scaled(ORDERS, 100)
+    naive_n = report.scaled(NAIVE_ORDERS, 50)
+    h.load_erp()
+    orders = h.orders(n)
+    so_csv, line_csv, so_rows, line_rows = copy_buffers(orders)
+    label = f"{n:,} orders × {LINES_PER_ORDER} lines"
+    with h.sandbox(orders) as sb:
+        del orders   # the sandbox process has its copy; this process keeps no 10k-order structure around
+        site_id = h.site("bench-orders", sb.url)
+        fetch_s = min(fetch_pages(sb)[0] for _ in range(2))
+        copy_s = min(copy_floor(h, so_csv, line_csv) for _ in range(2))
+
+        e2e = worker_import(h, site_id, n, "orders")
+        h.shared.setdefault("worker_runs", {})[n] = e2e
+
+        sb.reset()   # the run's writeback task marked some orders exported: all back to "export"
+        h.reset_run_tables()
+        naive_s = naive_import(h, site_id, sb, naive_n)
+
+        sb.reset()
+        profile = profile_import(h, site_id, n)
+    h.reset_run_tables()
+
+    floors = fetch_s + copy_s
+    per_order = e2e.seconds / n
+    naive_per_order = naive_s / naive_n
+    report.add(BENCH, f"order import, {label}, end to end through one worker", e2e.seconds, "s",
+               floor_name="fetch + COPY", floor_value=floors, target="ratio <= 3",
+               note=f"{n / e2e.seconds:,.0f} orders/s, {n * LINES_PER_ORDER / e2e.seconds:,.0f} lines/s; "
+                    f"the run's own sync_run time {e2e.run_seconds or 0:.1f} s; in-process (profiled) "
+                    f"{profile['elapsed_s']:.1f} s")
+    report.add(BENCH, f"floor (a): fetch the same {n // PAGE_SIZE} pages alone (BrandboomClient)", fetch_s, "s",
+               note="BrandboomClient.iter_order_pages, 100 orders a page, best of 2")
+    report.add(BENCH, f"floor (b): COPY {so_rows:,} + {line_rows:,} rows into temp tables", copy_s, "s",
+               note="sales_order / sales_order_line columns (LIKE), no indexes, CSV prepared; best of 2")
+    report.add(BENCH, f"naive row-by-row ORM import, per order ({naive_n} orders, extrapolated)",
+               naive_per_order * 1000, "ms/order", floor_name="pipeline per order", floor_value=per_order * 1000,
+               target="ratio >= 20",
+               note=f"{naive_n} orders took {naive_s:.1f} s; {n:,} would take ≈ {naive_per_order * n:,.0f} s")
+    report.profiles["order_import"] = profile
+    print_profile(profile)

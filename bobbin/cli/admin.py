@@ -1,0 +1,220 @@
+"""For the brand's developer: database migrations, encryption keys, the embedded servers, the
+partner sandbox, and the run / demo commands (``bobbin/runner.py`` does that work)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.text import Text
+
+from bobbin.cli.output import console, ensure_database, err_console, fail, plural, print_json, warn
+
+keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys for the sites' credentials (BOBBIN_SECRET_KEYS).")
+demo_app = typer.Typer(no_args_is_help=True, help="The demo brand: ERP data and a sandbox site to try Bobbin with.")
+
+
+def _runner() -> Any:
+    try:
+        import bobbin.runner as runner
+    except ModuleNotFoundError as exc:
+        if exc.name != "bobbin.runner":
+            raise
+        fail("this installation has no run command (bobbin/runner.py is missing)")
+    return runner
+
+
+def run() -> None:
+    """Start everything in the foreground: database, broker, worker, beat and Flower.
+
+    Postgres and Redis are embedded unless DATABASE_URL / REDIS_URL are set. Ctrl+C stops them."""
+    _runner().run()
+
+
+def demo_load() -> None:
+    """Load the demo brand's ERP data and add sites for the Brandboom and JOOR sandboxes (`bobbin sandbox`)."""
+    runner = _runner()
+    ensure_database()
+    console().print(runner.load_demo())
+    console().print(runner.load_joor_demo())
+
+
+def migrate() -> None:
+    """Create or upgrade the database tables (Alembic migrations to the newest revision)."""
+    from sqlalchemy import text
+
+    from bobbin import runtime
+    from bobbin.cli.output import _database_where
+    from bobbin.db import get_engine
+    from bobbin.migrate import upgrade
+
+    ensure_database()
+    with err_console().status("Migrating…"):
+        upgrade(runtime.database_url())
+    with get_engine().connect() as conn:
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    console().print(f"[green]Database at {_database_where()} is up to date[/green] (revision {revision}).")
+
+
+def keys_new() -> None:
+    """Print a new encryption key (stdout: the key only, so it can be piped)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+    err_console().print("[dim]Put it first in BOBBIN_SECRET_KEYS (comma-separated; the first key encrypts, every "
+                        "key decrypts), keep the old keys after it, run `bobbin keys rotate`, then drop the old keys."
+                        "[/dim]")
+
+
+def keys_rotate(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False) -> None:
+    """Re-encrypt every site's credentials with the first key of BOBBIN_SECRET_KEYS."""
+    from cryptography.fernet import InvalidToken
+    from sqlalchemy import select
+
+    from bobbin import crypto
+    from bobbin.db import session_scope
+    from bobbin.settings import get_settings
+    from models import Site
+
+    settings = get_settings()
+    ensure_database()
+    rotated: list[str] = []
+    failed: list[str] = []
+    with session_scope() as s:
+        for site in s.scalars(select(Site).order_by(Site.id).with_for_update()):
+            try:
+                site.credentials_encrypted = crypto.rotate(site.credentials_encrypted)
+                rotated.append(site.name)
+            except InvalidToken:
+                failed.append(site.name)
+    if as_json:
+        print_json({"rotated": rotated, "failed": failed})
+    else:
+        if not settings.secret_keys:
+            warn(f"BOBBIN_SECRET_KEYS is not set: the development key in {settings.home / 'secret.key'} is used")
+        elif len(settings.fernet_keys()) == 1:
+            warn("BOBBIN_SECRET_KEYS holds one key: the credentials were re-encrypted with the same key")
+        done = rotated and not failed and len(settings.fernet_keys()) > 1
+        console().print(f"[green]Re-encrypted the credentials of {plural(len(rotated), 'site')}[/green] with the first "
+                        f"key. {'Keys after the first can be removed now.' if done else ''}")
+    if failed:
+        fail(f"no key in BOBBIN_SECRET_KEYS decrypts the credentials of {', '.join(failed)}; re-add the key they were "
+             "made with, or enter them again")
+
+
+def down() -> None:
+    """Stop the embedded Postgres and Redis that run in the background under BOBBIN_HOME."""
+    from bobbin.runtime import stop_embedded
+
+    stopped = stop_embedded()
+    if stopped:
+        console().print(f"Stopped {', '.join(stopped)}.")
+    else:
+        console().print("No embedded server was running.")
+
+
+class Partner(str, Enum):
+    brandboom = "brandboom"
+    joor = "joor"
+
+
+def sandbox(
+    partner: Annotated[Partner, typer.Option("--partner", help="Which partner's sandbox.")] = Partner.brandboom,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[Optional[int], typer.Option("--port", min=0, max=65535, help="Port (default SANDBOX_PORT 8801 for Brandboom, SANDBOX_JOOR_PORT 8802 for JOOR).")] = None,
+    fault: Annotated[Optional[list[str]], typer.Option("--fault", help="Misbehave, e.g. \"500@20%\" or \"429:retry_after=2@3rd\" (repeatable; docs/faults.md).")] = None,
+) -> None:
+    """Run a partner sandbox in the foreground, seeded with the demo brand's products and orders.
+
+    Brandboom's keys are the demo keys (sandbox/keys.py) unless SANDBOX_PUBLIC_KEY / SANDBOX_SECRET_KEY
+    are set; JOOR's token is the demo token unless SANDBOX_JOOR_TOKEN is set. --fault makes API
+    requests fail at a rate or by script (POST /_sandbox/faults takes the same specs)."""
+    from sandbox.common import FaultSpecError, parse_faults
+
+    try:
+        faults = parse_faults(list(fault)) if fault else []
+    except FaultSpecError as exc:
+        fail(str(exc))
+    if partner is Partner.joor:
+        _serve_joor(host, port, faults)
+    else:
+        _serve_brandboom(host, port, faults)
+
+
+def _announce_faults(sb: Any, faults: Sequence[Any]) -> None:
+    for f in faults:
+        sb.faults.inject(f)
+        console().print(f"  [yellow]Fault[/yellow] {', '.join(f'{k}={v}' for k, v in f.describe().items())}")
+
+
+def _serve_joor(host: str, port: int | None, faults: Sequence[Any] = ()) -> None:
+    from bobbin.demo import build_world
+    from bobbin.demo_joor import joor_seed
+    from bobbin.settings import get_settings
+    from sandbox.joor.server import JoorSandbox
+    from sandbox.keys import joor_token
+
+    port = get_settings().joor_sandbox_port if port is None else port
+    seed = joor_seed(build_world())
+    try:
+        sb = JoorSandbox(host, port, token=joor_token(), seed=seed)
+    except OSError as exc:
+        fail(f"the sandbox cannot listen on {host}:{port}: {exc.strerror or exc}")
+    out = console()
+    out.print(Text.assemble(("JOOR sandbox ", "bold"), "listening at ", (sb.url, "bold green"), "  (Ctrl+C stops it)"))
+    out.print(f"  Add it as a site: [bold]BOBBIN_CRED_API_TOKEN=<token> bobbin sites add joor-sandbox --kind joor "
+              f"--url {sb.url} --division WHSL[/bold]", soft_wrap=True)
+    _announce_faults(sb, faults)
+    try:
+        sb.serve_forever()
+    except KeyboardInterrupt:
+        out.print("Sandbox stopped.")
+
+
+def _serve_brandboom(host: str, port: int | None, faults: Sequence[Any] = ()) -> None:
+    from bobbin.crypto import mask
+    from bobbin.demo import brandboom_seed
+    from bobbin.settings import get_settings
+    from sandbox.brandboom import BrandboomSandbox
+    from sandbox.keys import are_demo_keys, sandbox_keys
+
+    public_key, secret_key = sandbox_keys()
+    port = get_settings().sandbox_port if port is None else port
+    seed = brandboom_seed()
+    try:
+        sb = BrandboomSandbox(host, port, public_key=public_key, secret_key=secret_key, seed=seed)
+    except OSError as exc:
+        fail(f"the sandbox cannot listen on {host}:{port}: {exc.strerror or exc}")
+    demo = are_demo_keys(public_key, secret_key)
+    waiting = sum(1 for o in seed.get("orders", []) if o.get("status") == "export")
+    out = console()
+    out.print(Text.assemble(("Brandboom sandbox ", "bold"), "listening at ", (sb.url, "bold green"), "  (Ctrl+C stops it)"))
+    out.print(f"  {plural(len(seed.get('products', [])), 'product')}, {plural(len(seed.get('orders', [])), 'order')} "
+              f"({waiting} waiting in status \"export\") from the demo brand.")
+    out.print(f"  Public key {public_key}   Secret key {secret_key if demo else mask(secret_key)}")
+    env = (f"BOBBIN_CRED_PUBLIC_KEY={public_key} BOBBIN_CRED_SECRET_KEY={secret_key} " if demo else "")
+    out.print(f"  Add it as a site: [bold]{env}bobbin sites add sandbox --kind brandboom --url {sb.url} "
+              "--division WHSL[/bold]", soft_wrap=True)
+    _announce_faults(sb, faults)
+    try:
+        sb.serve_forever()
+    except KeyboardInterrupt:
+        out.print("Sandbox stopped.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("migrate")(migrate)
+    keys_app.command("new")(keys_new)
+    keys_app.command("rotate")(keys_rotate)
+    app.add_typer(keys_app, name="keys")
+    app.command("down")(down)
+    app.command("sandbox")(sandbox)
+    app.command("run")(run)
+    demo_app.command("load")(demo_load)
+    app.add_typer(demo_app, name="demo")
+
+
+

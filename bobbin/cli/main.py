@@ -1,0 +1,62 @@
+"""The ``bobbin`` command: its groups, and ``main()`` (the console script)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from bobbin.cli import admin, customers, erp, inventory, mapping, orders, sites, status
+from bobbin.cli.output import BobbinGroup
+
+app = typer.Typer(
+    cls=BobbinGroup,
+    name="bobbin",
+    help="Bobbin keeps the ERP in step with Brandboom and JOOR: import and fix orders, map partner values, "
+         "load ERP data, send order statuses back.",
+    epilog="Every list and show command takes --json. Errors print one line and exit 1 (2 for a mistyped command).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold credentials
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(sites.app, name="sites")
+app.add_typer(orders.app, name="orders")
+app.add_typer(mapping.app, name="map")
+app.add_typer(erp.app, name="erp")
+app.add_typer(customers.app, name="customers")
+app.add_typer(inventory.app, name="inventory")
+app.command("status")(status.status)
+admin.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from bobbin import __version__
+
+        typer.echo(f"bobbin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Print the version and exit.")] = None,
+) -> None:
+    """Bobbin: the ERP ↔ partner integration hub."""
+
+
+def main() -> None:
+    """Console script: logs only warnings (service logs would clutter the output), then the app."""
+    from bobbin.logging import configure
+
+    os.environ.setdefault("PGCONNECT_TIMEOUT", "10")  # an unreachable database fails in seconds, not minutes
+    fmt = os.environ.get("LOG_FORMAT", "console")
+    configure(level=os.environ.get("BOBBIN_CLI_LOG_LEVEL", "WARNING").upper(),
+              fmt=fmt if fmt in ("json", "console") else "console")
+    app()
+
+
+if __name__ == "__main__":
+    main()

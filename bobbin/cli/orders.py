@@ -1,0 +1,601 @@
+"""``bobbin orders``: the holding area — list, look at, fix, import, reject, and mark orders.
+
+The views are the ones staff know from the vendor module (seed 000): all, invalid, valid,
+duplicated, imported (and rejected).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from enum import Enum
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.json import JSON
+from rich.padding import Padding
+from rich.text import Text
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bobbin.cli.output import (
+    DASH, OUTBOX_STYLES, UsageError, console, ensure_database, err_console, fail, fitted_table, fmt_date, fmt_money,
+    fmt_time, kv_table,
+    new_table, plural, print_error, print_json, revalidation_line, state_text,
+)
+
+app = typer.Typer(no_args_is_help=True,
+                  help="Orders in the holding area: list, show, resolve, import, reject, mark shipped/paid/void.")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ISO dates).")]
+OrderIds = Annotated[list[int], typer.Argument(metavar="ID", help="Bobbin order ids (the ID column of `orders list`).")]
+
+
+class View(str, Enum):
+    all = "all"
+    invalid = "invalid"
+    valid = "valid"
+    duplicated = "duplicated"
+    imported = "imported"
+    rejected = "rejected"
+
+
+VIEW_STATES: dict[View, tuple[str, ...] | None] = {
+    View.all: None, View.invalid: ("invalid",), View.valid: ("valid",), View.duplicated: ("duplicate",),
+    View.imported: ("imported",), View.rejected: ("rejected",),
+}
+SHOWN_CODES = 2  # error codes shown per row in `orders list`; the rest is "+N"
+
+
+class MarkStatus(str, Enum):
+    shipped = "shipped"
+    paid = "paid"
+    void = "void"
+    exported = "exported"
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def open_problem_codes(session: Session, order_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """order id -> [(code, severity)] of its open problems, errors first, each code once."""
+    from models import OrderError
+
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    if not order_ids:
+        return out
+    rows = session.execute(select(OrderError.order_id, OrderError.code, OrderError.severity)
+                           .where(OrderError.order_id.in_(order_ids), OrderError.resolved_at.is_(None))
+                           .order_by(OrderError.order_id, (OrderError.severity != "error"), OrderError.line_no.nulls_first(),
+                                     OrderError.id))
+    for oid, code, severity in rows:
+        if (code, severity) not in out[oid]:
+            out[oid].append((code, severity))
+    return out
+
+
+def sales_order_numbers(session: Session, order_ids: list[int]) -> dict[int, str]:
+    from models import SalesOrder
+
+    if not order_ids:
+        return {}
+    return dict(session.execute(select(SalesOrder.inbound_order_id, SalesOrder.number)
+                                .where(SalesOrder.inbound_order_id.in_(order_ids))).all())
+
+
+def order_outcomes(session: Session, order_ids: list[int]) -> list[dict[str, Any]]:
+    """Where the given orders stand now: state, ERP order number, open error codes."""
+    from models import InboundOrder, Site
+
+    rows = {o.id: (o, name) for o, name in session.execute(
+        select(InboundOrder, Site.name).join(Site, Site.id == InboundOrder.site_id).where(InboundOrder.id.in_(order_ids)))}
+    codes = open_problem_codes(session, order_ids)
+    numbers = sales_order_numbers(session, order_ids)
+    out = []
+    for oid in order_ids:
+        if oid not in rows:
+            out.append({"id": oid, "state": None, "site": None, "partner_order_id": None, "sales_order": None,
+                        "error_codes": []})
+            continue
+        order, site = rows[oid]
+        out.append({"id": oid, "site": site, "partner_order_id": order.partner_order_id, "state": order.state,
+                    "sales_order": numbers.get(oid),
+                    "error_codes": [c for c, sev in codes.get(oid, []) if sev == "error"]})
+    return out
+
+
+def outcome_text(o: dict[str, Any], before: str | None = None) -> Text:
+    state = o["state"]
+    if state is None:
+        return Text("no such order", style="red")
+    if state == "imported":
+        if before == "imported":
+            return Text.assemble(("already imported", "dim"), f" as {o['sales_order']}" if o["sales_order"] else "")
+        return Text.assemble(("imported", "green"), f" as {o['sales_order']}" if o["sales_order"] else "")
+    if state in ("invalid", "duplicate"):
+        text = Text.assemble(state_text(state), ": ", ", ".join(o["error_codes"]) or "see `bobbin orders show`")
+        if state == "duplicate":
+            text.append(" (check it, then reject it or import it with --allow-duplicate)", style="dim")
+        return text
+    return state_text(state)
+
+
+def print_outcomes(outcomes: list[dict[str, Any]], before: dict[int, str] | None = None) -> None:
+    table = new_table(("Order", {"justify": "right"}), "Site", "Partner #", "Now")
+    for o in outcomes:
+        table.add_row(str(o["id"]), o["site"] or DASH, o["partner_order_id"] or DASH,
+                      outcome_text(o, (before or {}).get(o["id"])))
+    console().print(table)
+
+
+def _site_id(session: Session, ref: str | None) -> int | None:
+    from services.sites import get_site
+
+    return None if ref is None else get_site(session, ref).id
+
+
+# --- list ----------------------------------------------------------------------------------------
+
+@app.command("list")
+def list_orders(
+    site: Annotated[Optional[str], typer.Option("--site", help="Only this site (name or id).")] = None,
+    view: Annotated[View, typer.Option("--view", help="Which orders (the views of the holding area).")] = View.all,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="At most this many, newest first (0 = all).")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Orders in the holding area, newest first. Invalid ones show their first problems."""
+    from bobbin.db import session_scope
+    from models import InboundOrder, Site
+
+    ensure_database()
+    with session_scope() as s:
+        site_id = _site_id(s, site)
+        where = []
+        if site_id is not None:
+            where.append(InboundOrder.site_id == site_id)
+        states = VIEW_STATES[view]
+        if states:
+            where.append(InboundOrder.state.in_(states))
+        total = s.scalar(select(func.count()).select_from(InboundOrder).where(*where)) or 0
+        query = (select(InboundOrder, Site.name).join(Site, Site.id == InboundOrder.site_id).where(*where)
+                 .order_by(InboundOrder.id.desc()))
+        if limit:
+            query = query.limit(limit)
+        rows = s.execute(query).all()
+        ids = [o.id for o, _ in rows]
+        codes = open_problem_codes(s, ids)
+        numbers = sales_order_numbers(s, ids)
+    records = [{
+        "id": o.id, "site": name, "site_id": o.site_id, "partner_order_id": o.partner_order_id,
+        "po_number": o.po_number, "customer_ref": o.customer_ref, "customer_code": o.customer_code,
+        "order_date": o.order_date, "lines": o.line_count, "total": o.total, "currency": o.currency, "state": o.state,
+        "error_codes": [c for c, sev in codes.get(o.id, []) if sev == "error"],
+        "warning_codes": [c for c, sev in codes.get(o.id, []) if sev != "error"],
+        "sales_order": numbers.get(o.id),
+    } for o, name in rows]
+    if as_json:
+        print_json({"view": view.value, "site": site, "total": total, "count": len(records), "orders": records})
+        return
+    out = console()
+    if not records:
+        out.print(f"No {'' if view is View.all else view.value + ' '}orders"
+                  f"{' on site ' + site if site else ''}.")
+        return
+    # Narrow terminals drop the columns people need least, so the problems stay readable.
+    columns: list[tuple[str, dict[str, Any], int]] = [
+        ("ID", {"justify": "right", "no_wrap": True}, 0), ("Site", {"no_wrap": True}, 105),
+        ("Partner #", {"no_wrap": True}, 125), ("PO", {"no_wrap": True}, 0),
+        ("Customer", {"max_width": 26, "overflow": "ellipsis", "no_wrap": True}, 0),
+        ("Date", {"no_wrap": True}, 105), ("Lines", {"justify": "right", "no_wrap": True}, 125),
+        ("Total", {"justify": "right", "no_wrap": True}, 85), ("State", {"no_wrap": True}, 0),
+        ("Problems", {"overflow": "fold", "ratio": 1, "min_width": 14}, 0),
+    ]
+    cells = []
+    for r in records:
+        customer = Text(r["customer_ref"] or DASH)
+        if r["customer_code"]:
+            customer = Text.assemble((r["customer_code"], "bold"), " ", (r["customer_ref"] or "", "dim"))
+        if r["error_codes"]:
+            shown = r["error_codes"][:SHOWN_CODES]
+            extra = len(r["error_codes"]) - len(shown)
+            note = Text(", ".join(shown) + (f" +{extra}" if extra > 0 else ""), style="red")
+        elif r["sales_order"]:
+            note = Text(f"→ {r['sales_order']}", style="dim")
+        else:
+            note = Text(", ".join(r["warning_codes"]), style="yellow")
+        cells.append({"ID": str(r["id"]), "Site": r["site"], "Partner #": r["partner_order_id"],
+                      "PO": r["po_number"] or DASH, "Customer": customer, "Date": fmt_date(r["order_date"]),
+                      "Lines": str(r["lines"]), "Total": fmt_money(r["total"], r["currency"]),
+                      "State": state_text(r["state"]), "Problems": note})
+    table = fitted_table(columns, cells, out.width)
+    out.print(table)
+    if total > len(records):
+        out.print(f"[dim]Showing the newest {len(records):,} of {total:,}; --limit 0 shows all.[/dim]")
+    if any(r["state"] in ("invalid", "duplicate") for r in records):
+        out.print("[dim]What to do about an order: bobbin orders show ID[/dim]")
+
+
+# --- show ----------------------------------------------------------------------------------------
+
+def _hint(code: str, order_id: int, site_name: str, value: str | None) -> str:
+    from services import problems
+
+    hint = problems.kind(code).resolution
+    try:
+        from services.notify import fill_in
+    except ImportError:  # the notifier is optional here: the bare hint is still right
+        return hint
+    return fill_in(hint, order_id=order_id, site_name=site_name, value=value)
+
+
+def order_record(session: Session, order_id: int, *, raw: bool = False) -> dict[str, Any]:
+    from models import InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, WritebackAttempt
+    from services import problems
+    from services.fixes import FixError
+
+    order = session.get(InboundOrder, order_id)
+    if order is None:
+        raise FixError(f"no order {order_id}")
+    site = session.get(Site, order.site_id)
+    assert site is not None
+    norm = order.normalized or {}
+    customer = norm.get("customer") or {}
+    errors = session.scalars(select(OrderError).where(OrderError.order_id == order_id)
+                             .order_by(OrderError.resolved_at.desc().nulls_first(), OrderError.line_no.nulls_first(),
+                                       OrderError.id)).all()
+
+    def problem(e: Any) -> dict[str, Any]:
+        return {"id": e.id, "code": e.code, "title": problems.kind(e.code).title, "severity": e.severity,
+                "line_no": e.line_no, "field": e.field, "value": e.value, "message": e.message,
+                "resolution": _hint(e.code, order.id, site.name, e.value), "first_seen_at": e.first_seen_at,
+                **({"resolved_at": e.resolved_at} if e.resolved_at else {})}
+
+    so = session.scalar(select(SalesOrder).where(SalesOrder.inbound_order_id == order_id))
+    outbox = session.scalars(select(OutboxEntry).where(OutboxEntry.inbound_order_id == order_id)
+                             .order_by(OutboxEntry.id)).all()
+    attempts: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if outbox:
+        for a in session.scalars(select(WritebackAttempt).where(WritebackAttempt.outbox_id.in_([w.id for w in outbox]))
+                                 .order_by(WritebackAttempt.id)):
+            attempts[a.outbox_id].append({"at": a.attempted_at, "ok": a.ok, "error": a.error})
+    lines = []
+    for ln in norm.get("lines") or []:
+        amount = None
+        try:
+            if ln.get("quantity") is not None and ln.get("price") is not None:
+                from decimal import Decimal
+
+                amount = Decimal(str(ln["quantity"])) * Decimal(str(ln["price"]))
+        except ArithmeticError:
+            amount = None
+        lines.append({"line_no": ln.get("line_no"), "style_number": ln.get("style_number"),
+                      "color_code": ln.get("color_code"), "size": ln.get("size"), "sku_number": ln.get("sku_number"),
+                      "upc": ln.get("upc"), "quantity": ln.get("quantity") if ln.get("quantity") is not None else ln.get("raw_quantity"),
+                      "price": ln.get("price") if ln.get("price") is not None else ln.get("raw_price"),
+                      "amount": amount})
+    record: dict[str, Any] = {
+        "id": order.id, "site": site.name, "site_id": site.id, "partner_order_id": order.partner_order_id,
+        "partner_status": order.partner_status, "state": order.state, "po_number": order.po_number,
+        "customer": {"ref": order.customer_ref, "code": order.customer_code, "partner_id": customer.get("partner_id"),
+                     "partner_code": customer.get("code"), "name": customer.get("name"), "email": customer.get("email")},
+        "billing_address": customer.get("billing"), "ship_to": norm.get("ship_to"),
+        "sales_rep": norm.get("sales_rep"), "payment_method": norm.get("payment_method"),
+        "shipping_method": norm.get("shipping_method"), "warehouse": norm.get("warehouse"),
+        "order_date": order.order_date, "ship_date": order.ship_date, "cancel_date": order.cancel_date,
+        "currency": order.currency, "total": order.total, "line_count": order.line_count,
+        "first_seen_at": order.first_seen_at, "last_seen_at": order.last_seen_at,
+        "validated_at": order.validated_at, "imported_at": order.imported_at,
+        "sales_order": None if so is None else {"number": so.number, "status": so.status, "total": so.total,
+                                                "created_at": so.created_at},
+        "lines": lines,
+        "problems": [problem(e) for e in errors if e.resolved_at is None],
+        "resolved_problems": [problem(e) for e in errors if e.resolved_at is not None],
+        "writebacks": [{"id": w.id, "status": w.status, "state": w.state, "attempts": w.attempts,
+                        "last_error": w.last_error, "next_attempt_at": w.next_attempt_at, "created_at": w.created_at,
+                        "sent_at": w.sent_at, "attempt_log": attempts.get(w.id, [])} for w in outbox],
+    }
+    if raw:
+        record["raw"] = order.raw
+    return record
+
+
+def _address_text(a: dict[str, Any] | None) -> str | None:
+    if not a:
+        return None
+    parts = [a.get("name"), a.get("line1"), a.get("line2"), a.get("city"),
+             " ".join(p for p in (a.get("state"), a.get("postal_code")) if p), a.get("country")]
+    return ", ".join(p for p in parts if p) or None
+
+
+def show_order(r: dict[str, Any]) -> None:
+    out = console()
+    out.print(Text.assemble((f"Order {r['id']}", "bold"), f"  {r['site']} #{r['partner_order_id']}  ",
+                            state_text(r["state"]),
+                            (f"  (partner status {r['partner_status']})" if r["partner_status"] else "", "dim")))
+    c = r["customer"]
+    who = c["name"] or c["ref"] or DASH
+    ids = ", ".join(p for p in (f"partner id {c['partner_id']}" if c["partner_id"] else "",
+                                f"code {c['partner_code']}" if c["partner_code"] else "", c["email"] or "") if p)
+    customer = Text.assemble(who, (f" ({ids})" if ids else "", "dim"), " → ",
+                             (c["code"], "bold green") if c["code"] else ("no ERP customer", "red"))
+    so = r["sales_order"]
+    rows: list[tuple[str, Any]] = [
+        ("PO", r["po_number"]), ("Customer", customer), ("Ship to", _address_text(r["ship_to"])),
+        ("Dates", f"ordered {fmt_date(r['order_date'])}  start ship {fmt_date(r['ship_date'])}  "
+                  f"cancel {fmt_date(r['cancel_date'])}"),
+        ("Terms", r["payment_method"]), ("Ship via", r["shipping_method"]), ("Sales rep", r["sales_rep"]),
+        ("Warehouse", r["warehouse"] or "site default"),
+        ("Total", f"{fmt_money(r['total'], r['currency'])} in {plural(r['line_count'], 'line')}"),
+        ("Seen", f"first {fmt_time(r['first_seen_at'])}, last {fmt_time(r['last_seen_at'])}; "
+                 f"validated {fmt_time(r['validated_at'])}"),
+        ("ERP order", Text.assemble((so["number"], "bold"), f" ({so['status']}, imported {fmt_time(r['imported_at'])})")
+         if so else None),
+    ]
+    out.print(kv_table(rows))
+
+    line_codes: dict[int, list[str]] = defaultdict(list)
+    for p in r["problems"]:
+        if p["line_no"] is not None and p["code"] not in line_codes[p["line_no"]]:
+            line_codes[p["line_no"]].append(p["code"])
+    if r["lines"]:
+        out.print()
+        table = new_table(("#", {"justify": "right"}), "Style", "Color", "Size", "SKU", ("Qty", {"justify": "right"}),
+                          ("Price", {"justify": "right"}), ("Amount", {"justify": "right"}), "Problem", title="Lines")
+        for ln in r["lines"]:
+            codes = line_codes.get(ln["line_no"], [])
+            table.add_row(str(ln["line_no"]), ln["style_number"] or DASH, ln["color_code"] or DASH, ln["size"] or DASH,
+                          ln["sku_number"] or DASH, str(ln["quantity"]) if ln["quantity"] is not None else DASH,
+                          fmt_money(ln["price"]), fmt_money(ln["amount"]), Text(", ".join(codes), style="red"),
+                          style="red" if codes else None)
+        out.print(table)
+
+    if r["problems"]:
+        errors = any(p["severity"] == "error" for p in r["problems"])
+        out.print()
+        out.print(Text("Problems to fix" if errors else "Warnings", style="bold"))
+        for p in r["problems"]:
+            colour = "yellow" if p["severity"] == "warning" else "red"
+            out.print(Text.assemble(("● ", colour), (p["code"], f"bold {colour}"), f"  {p['title']}",
+                                    (" (warning: the order still imports)" if p["severity"] == "warning" else "", "dim")))
+            out.print(Padding(Text(p["message"]), (0, 0, 0, 2)))
+            out.print(Padding(Text.assemble(("Resolution: ", "bold"), p["resolution"].replace("`", "")), (0, 0, 0, 2)))
+    elif r["state"] in ("valid", "downloaded"):
+        out.print()
+        out.print("[green]No open problems.[/green]")
+
+    if r["resolved_problems"]:
+        out.print()
+        table = new_table("Resolved", "Code", ("Line", {"justify": "right"}), "Value", "Message",
+                          title="Resolved problems")
+        for p in r["resolved_problems"]:
+            table.add_row(fmt_time(p["resolved_at"]), p["code"], str(p["line_no"] or ""), p["value"] or "",
+                          p["message"], style="dim")
+        out.print(table)
+
+    if r["writebacks"]:
+        out.print()
+        table = new_table("Status", "State", ("Tries", {"justify": "right"}), "When", "Last error",
+                          title="Status sent back to the partner")
+        for w in r["writebacks"]:
+            if w["state"] == "sent":
+                when = f"sent {fmt_time(w['sent_at'])}"
+            elif w["state"] == "pending":
+                when = f"next try {fmt_time(w['next_attempt_at'])}"
+            else:
+                when = "gave up"
+            table.add_row(w["status"], Text(w["state"], style=OUTBOX_STYLES.get(w["state"], "")), str(w["attempts"]),
+                          when, Text(w["last_error"] or "", style="red"))
+            for a in w["attempt_log"]:
+                table.add_row("", Text("  try", style="dim"), "", Text(fmt_time(a["at"]), style="dim"),
+                              Text("ok" if a["ok"] else (a["error"] or "failed"), style="dim" if a["ok"] else "red"))
+        out.print(table)
+
+    if "raw" in r:
+        out.print()
+        out.print(Text("Payload as received", style="bold"))
+        out.print(JSON(json.dumps(r["raw"], default=str)))
+
+
+@app.command("show")
+def show(
+    order_id: Annotated[int, typer.Argument(metavar="ID", help="Bobbin order id.")],
+    raw: Annotated[bool, typer.Option("--raw", help="Also print the payload exactly as the partner sent it.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """One order: header, lines, open problems with what to do, resolved ones, ERP order, writebacks."""
+    from bobbin.db import session_scope
+
+    ensure_database()
+    with session_scope() as s:
+        record = order_record(s, order_id, raw=raw)
+    if as_json:
+        print_json(record)
+        return
+    show_order(record)
+
+
+# --- fixing --------------------------------------------------------------------------------------
+
+@app.command("resolve")
+def resolve(
+    order_id: Annotated[int, typer.Argument(metavar="ID", help="The order whose customer is unknown.")],
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Map the order's customer to this ERP customer code.")] = None,
+    create_customer: Annotated[bool, typer.Option("--create-customer", help="Create the ERP customer from the order's customer block.")] = False,
+    code: Annotated[Optional[str], typer.Option("--code", help="Code for the new customer (default: made from its name).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fix an unknown customer: map it to an ERP customer, or create one from the order.
+
+    Every held order of that customer is checked again, and the valid ones are imported."""
+    from bobbin.db import session_scope
+    from services import fixes
+
+    if bool(customer) == create_customer:
+        raise UsageError("give either --customer CODE or --create-customer")
+    if code and not create_customer:
+        raise UsageError("--code goes with --create-customer")
+    ensure_database()
+    if customer:
+        result = fixes.resolve_customer(order_id, customer.strip())
+        made, message = customer.strip(), f"Mapped the customer of order {order_id} to ERP customer {customer.strip()}."
+    else:
+        made, result = fixes.create_customer_from_order(order_id, code)
+        message = f"Created ERP customer {made} from order {order_id} and mapped the partner customer to it."
+    with session_scope() as s:
+        outcomes = order_outcomes(s, [order_id])
+    if as_json:
+        print_json({"customer_code": made, "created": create_customer, "revalidation": result, "orders": outcomes})
+        return
+    console().print(f"[green]{message}[/green]")
+    console().print(revalidation_line(result))
+    print_outcomes(outcomes)
+
+
+@app.command("import")
+def import_orders(
+    order_ids: Annotated[Optional[list[int]], typer.Argument(metavar="ID", help="Orders to import.")] = None,
+    all_valid: Annotated[bool, typer.Option("--all-valid", help="Import every valid order (of --site, or all sites).")] = False,
+    site: Annotated[Optional[str], typer.Option("--site", help="With --all-valid: only this site.")] = None,
+    allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help="Import even if another order of the customer has the same PO (after checking it is not a true duplicate).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check orders again and import the valid ones into the ERP (each at most once, ever)."""
+    from bobbin.db import session_scope
+    from models import InboundOrder
+    from services import fixes
+
+    if bool(order_ids) == all_valid:
+        raise UsageError("give order ids, or --all-valid")
+    if site and not all_valid:
+        raise UsageError("--site goes with --all-valid")
+    ensure_database()
+    with session_scope() as s:
+        site_id = _site_id(s, site)
+        if order_ids:
+            ids = list(dict.fromkeys(order_ids))
+        else:
+            q = select(InboundOrder.id).where(InboundOrder.state == "valid").order_by(InboundOrder.id)
+            ids = list(s.scalars(q if site_id is None else q.where(InboundOrder.site_id == site_id)))
+        before = dict(s.execute(select(InboundOrder.id, InboundOrder.state).where(InboundOrder.id.in_(ids))).all())
+    if not ids:
+        if as_json:
+            print_json({"imported": 0, "validated": 0, "orders": []})
+        else:
+            console().print("No valid orders to import.")
+        return
+    with err_console().status("Importing…"):
+        totals = fixes.import_by_hand(ids if order_ids else None, site_id=site_id, allow_duplicate=allow_duplicate)
+    with session_scope() as s:
+        outcomes = order_outcomes(s, ids)
+    not_imported = [o for o in outcomes if o["state"] != "imported"]
+    if as_json:
+        print_json({**totals, "orders": outcomes})
+    else:
+        newly = sum(1 for o in outcomes if o["state"] == "imported" and before.get(o["id"]) != "imported")
+        console().print(f"Imported {plural(newly, 'order')}.")
+        print_outcomes(outcomes, before)
+        if newly:
+            console().print("[dim]The partner is told each order was exported by the outbox flush "
+                            "(bobbin status shows what is waiting).[/dim]")
+    if order_ids and not_imported:
+        print_error(f"{plural(len(not_imported), 'order')} not imported: "
+                    f"{', '.join(str(o['id']) for o in not_imported)}")
+        raise typer.Exit(1)
+
+
+@app.command("reject")
+def reject(order_ids: OrderIds, as_json: JsonOpt = False) -> None:
+    """Reject orders: they are never imported (a partner re-send does not bring them back)."""
+    from services import fixes
+
+    ensure_database()
+    rejected: list[int] = []
+    failed: dict[int, str] = {}
+    for oid in dict.fromkeys(order_ids):
+        try:
+            fixes.reject(oid)
+            rejected.append(oid)
+        except fixes.FixError as exc:
+            failed[oid] = str(exc)
+    if as_json:
+        print_json({"rejected": rejected, "failed": {str(k): v for k, v in failed.items()}})
+    else:
+        if rejected:
+            console().print(f"[green]Rejected {plural(len(rejected), 'order')}:[/green] {', '.join(map(str, rejected))}")
+        for oid, reason in failed.items():
+            print_error(f"order {oid}: {reason}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("mark")
+def mark(
+    status: Annotated[MarkStatus, typer.Argument(help="shipped, paid, void or exported.")],
+    order_ids: OrderIds,
+    as_json: JsonOpt = False,
+) -> None:
+    """Tell the partner orders are shipped, paid or void (or exported).
+
+    The status is recorded on the ERP order, queued, and sent right away; a failed send is retried
+    by the outbox flush, and one the partner refuses shows in `bobbin status`."""
+    from bobbin.crypto import CredentialsError
+    from bobbin.db import session_scope
+    from connectors.errors import PartnerError
+    from models import OutboxEntry
+    from services import writeback
+
+    ensure_database()
+    ids = list(dict.fromkeys(order_ids))
+    with session_scope() as s:
+        result = writeback.mark(s, ids, status.value)
+    send_error = None
+    if result.queued:
+        with session_scope() as s:
+            outbox_ids = list(s.scalars(select(OutboxEntry.id).where(
+                OutboxEntry.inbound_order_id.in_(result.queued), OutboxEntry.status == status.value,
+                OutboxEntry.state == "pending")))
+        if outbox_ids:
+            try:
+                with err_console().status(f"Sending {plural(len(outbox_ids), 'status change')} to the partner…"):
+                    writeback.flush(outbox_ids=outbox_ids)
+            except (PartnerError, CredentialsError) as exc:
+                send_error = str(exc)
+    with session_scope() as s:
+        rows = {w.inbound_order_id: w for w in s.scalars(select(OutboxEntry).where(
+            OutboxEntry.inbound_order_id.in_(result.queued or [-1]), OutboxEntry.status == status.value))}
+    orders: list[dict[str, Any]] = []
+    for oid in ids:
+        if oid in result.skipped:
+            orders.append({"id": oid, "result": "skipped", "detail": result.skipped[oid]})
+            continue
+        w = rows.get(oid)
+        if w is None:
+            orders.append({"id": oid, "result": "queued", "detail": None})
+        elif w.state == "sent":
+            orders.append({"id": oid, "result": "sent", "detail": w.sent_at})
+        elif w.state == "dead":
+            orders.append({"id": oid, "result": "refused", "detail": w.last_error})
+        elif w.attempts:
+            orders.append({"id": oid, "result": "retrying", "detail": w.last_error, "next_attempt_at": w.next_attempt_at})
+        else:
+            orders.append({"id": oid, "result": "queued", "detail": send_error})
+    problems = [o for o in orders if o["result"] in ("skipped", "refused")]
+    if as_json:
+        print_json({"status": status.value, "orders": orders, "send_error": send_error})
+    else:
+        styles = {"sent": "green", "retrying": "yellow", "queued": "yellow", "refused": "red", "skipped": "red"}
+        table = new_table(("Order", {"justify": "right"}), "Result", "Detail", title=f"Mark {status.value}")
+        for o in orders:
+            detail = o["detail"]
+            if o["result"] == "sent":
+                detail = f"at {fmt_time(detail)}"
+            elif o["result"] == "retrying":
+                detail = f"next try {fmt_time(o['next_attempt_at'])}: {detail}"
+            elif o["result"] == "queued" and not detail:
+                detail = "waiting for the outbox flush"
+            table.add_row(str(o["id"]), Text(o["result"], style=styles[o["result"]]), Text(str(detail or "")))
+        console().print(table)
+    if send_error:
+        fail(f"the status changes are recorded and queued, but could not be sent now: {send_error}")
+    if problems:
+        fail(f"{plural(len(problems), 'order')} not marked {status.value}: "
+             f"{', '.join(str(o['id']) for o in problems)}")

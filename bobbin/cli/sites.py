@@ -1,0 +1,345 @@
+"""``bobbin sites``: the partner accounts Bobbin talks to (one site per account)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import typing
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.text import Text
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bobbin.cli.output import (
+    DASH, UserError, console, ensure_database, fitted_table, fmt_time, kv_table, print_json, revalidation_line,
+)
+
+app = typer.Typer(no_args_is_help=True, help="Partner sites: add one, list them, pause or resume imports.")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ISO dates).")]
+SiteArg = Annotated[str, typer.Argument(metavar="SITE", help="Site name or id.")]
+IMPORT_TASK = "%import_orders"  # sync_run.task of the order import, whatever prefix the task name has
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=what)
+        out[key.strip()] = value
+    return out
+
+
+def parse_setting_values(raw: dict[str, str]) -> dict[str, Any]:
+    """``--setting`` values as the settings model wants them: lists comma-separated
+    (``import_statuses=export,processing``), maps as ``USD:WHL,EUR:WHLE``, else JSON when it
+    parses (``split_by_color=true``, ``page_size=50``), else text."""
+    import json
+
+    from services.sites import SiteSettings
+
+    fields = SiteSettings.model_fields
+    out: dict[str, Any] = {}
+    for key, text in raw.items():
+        field = fields.get(key)
+        if field is None:
+            raise UserError(f"unknown site setting {key!r}; settings: {', '.join(fields)}")
+        origin = typing.get_origin(field.annotation)
+        if text.lstrip().startswith(("[", "{")):
+            try:
+                out[key] = json.loads(text)
+                continue
+            except ValueError:
+                pass
+        if origin is list:
+            out[key] = [v.strip() for v in text.split(",") if v.strip()]
+        elif origin is dict:
+            pairs = [p.partition(":") for p in text.split(",") if p.strip()]
+            out[key] = {k.strip(): v.strip() for k, _sep, v in pairs}
+        elif text.strip().lower() in ("true", "false", "yes", "no", "on", "off"):
+            out[key] = text.strip().lower() in ("true", "yes", "on")
+        elif text.strip() == "":
+            out[key] = None
+        else:
+            try:
+                out[key] = json.loads(text)
+            except ValueError:
+                out[key] = text
+    return out
+
+
+def missing_credentials(fields: tuple[str, ...], given: dict[str, str], label: str) -> list[str]:
+    unknown = set(given) - set(fields)
+    if unknown:
+        raise UserError(f"{label} credentials are {', '.join(fields)}; not {', '.join(sorted(unknown))}")
+    return [f for f in fields if not (given.get(f) or os.environ.get(f"BOBBIN_CRED_{f.upper()}"))]
+
+
+def ask_credentials(fields: tuple[str, ...], given: dict[str, str], label: str) -> dict[str, str]:
+    """Each credential from --credential, else BOBBIN_CRED_<FIELD>, else a hidden prompt."""
+    creds: dict[str, str] = {}
+    for name in fields:
+        value = given.get(name) or os.environ.get(f"BOBBIN_CRED_{name.upper()}")
+        if not value:
+            if not sys.stdin.isatty():
+                raise UserError(f"no {name} given and no terminal to ask for it: set BOBBIN_CRED_{name.upper()}")
+            try:
+                value = typer.prompt(f"{label} {name.replace('_', ' ')}", hide_input=True)
+            except typer.Abort:
+                raise UserError(f"no {name} given: type it at the prompt, or set BOBBIN_CRED_{name.upper()}") from None
+        creds[name] = value.strip()
+    return creds
+
+
+def schedule_text(site_settings: dict[str, Any], active: bool) -> str:
+    from bobbin.settings import get_settings
+
+    if not active:
+        return "paused"
+    minutes = (site_settings or {}).get("import_minutes") or get_settings().import_interval_minutes
+    return f"every {minutes} min"
+
+
+def last_import(session: Session, site_id: int) -> dict[str, Any] | None:
+    from models import SyncRun
+
+    run = session.scalars(select(SyncRun).where(SyncRun.site_id == site_id, SyncRun.task.like(IMPORT_TASK))
+                          .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1)).first()
+    if run is None:
+        return None
+    return {"run_id": run.id, "outcome": run.outcome, "started_at": run.started_at,
+            "finished_at": run.finished_at, "counts": run.counts or {}, "error": run.error}
+
+
+def site_record(session: Session, site: Any, *, credentials: dict[str, str] | None = None,
+                detail: bool = False) -> dict[str, Any]:
+    """The site as people and scripts see it; credentials only masked."""
+    from bobbin import crypto
+    from models import InboundOrder, Mapping
+
+    record: dict[str, Any] = {
+        "id": site.id, "name": site.name, "kind": site.kind, "url": site.base_url,
+        "division": site.division_code, "active": site.active, "notify": list(site.notify_emails or []),
+        "schedule": schedule_text(site.settings, site.active), "last_import": last_import(session, site.id),
+    }
+    if detail or credentials is not None:
+        from services.sites import credentials as decrypt, site_settings
+
+        if credentials is None:
+            try:
+                credentials = decrypt(site)
+                record["credentials"] = {k: crypto.mask(str(v)) for k, v in credentials.items()}
+            except crypto.CredentialsError as exc:
+                record["credentials"] = {"error": str(exc)}
+        else:
+            record["credentials"] = {k: crypto.mask(v) for k, v in credentials.items()}
+        record["settings"] = site_settings(site).model_dump()
+    if detail:
+        record["created_at"] = site.created_at
+        record["orders"] = dict(session.execute(select(InboundOrder.state, func.count())
+                                                .where(InboundOrder.site_id == site.id)
+                                                .group_by(InboundOrder.state)).all())
+        record["mappings"] = dict(session.execute(select(Mapping.kind, func.count()).where(Mapping.site_id == site.id)
+                                                  .group_by(Mapping.kind)).all())
+    return record
+
+
+def _last_import_text(run: dict[str, Any] | None) -> Text:
+    if run is None:
+        return Text("never", style="dim")
+    when = run["finished_at"] or run["started_at"]
+    style = {"ok": "green", "failed": "red", "running": "yellow", "skipped": "dim"}.get(run["outcome"], "")
+    return Text.assemble(fmt_time(when), " ", (run["outcome"], style))
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items())
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def show_site(record: dict[str, Any]) -> None:
+    out = console()
+    active = Text("active", style="green") if record["active"] else Text("paused", style="yellow")
+    rows: list[tuple[str, Any]] = [
+        ("Site", f"{record['name']} (id {record['id']})"), ("Partner", record["kind"]), ("URL", record["url"]),
+        ("Division", record["division"]), ("Status", active), ("Schedule", record["schedule"]),
+        ("Notify", ", ".join(record["notify"]) or Text("nobody (no error e-mails)", style="yellow")),
+        ("Last import", _last_import_text(record["last_import"])),
+    ]
+    creds = record.get("credentials")
+    if creds is not None:
+        rows.append(("Credentials", Text(creds["error"], style="red") if "error" in creds
+                     else "  ".join(f"{k} {v}" for k, v in creds.items())))
+    if "settings" in record:
+        rows.append(("Settings", "  ".join(f"{k}={_setting_text(v)}" for k, v in record["settings"].items()
+                                           if v not in (None, {}, []))))
+    if "orders" in record:
+        rows.append(("Orders", Text(", ".join(f"{n} {s}" for s, n in sorted(record["orders"].items())) or "none yet")))
+        rows.append(("Mappings", ", ".join(f"{n} {k}" for k, n in sorted(record["mappings"].items())) or "none"))
+    run = record["last_import"]
+    if run and run["outcome"] == "failed" and run.get("error"):
+        rows.append(("Last error", Text(run["error"], style="red")))
+    out.print(kv_table(rows))
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="A short name for the site, used in every other command.")],
+    url: Annotated[str, typer.Option("--url", help="The partner API's base URL (the sandbox prints its own).")],
+    kind: Annotated[str, typer.Option("--kind", help="Partner: brandboom.")] = "brandboom",
+    division: Annotated[Optional[str], typer.Option("--division", help="ERP division code the site's orders belong to.")] = None,
+    notify: Annotated[Optional[list[str]], typer.Option("--notify", help="E-mail address for error reports (repeat for more).")] = None,
+    setting: Annotated[Optional[list[str]], typer.Option(
+        "--setting", metavar="KEY=VALUE",
+        help="A site setting, e.g. import_statuses=export,processing  default_warehouse=MAIN  split_by_color=true  "
+             "import_minutes=15  inventory_mode=future  price_types=USD:WHL,EUR:WHLE  page_size=100.")] = None,
+    credential: Annotated[Optional[list[str]], typer.Option(
+        "--credential", metavar="FIELD=VALUE",
+        help="A credential (e.g. public_key=…). Careful: values given on the command line stay in your shell "
+             "history; prefer the hidden prompt, or the BOBBIN_CRED_<FIELD> environment variable.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a partner site.
+
+    Credentials are asked for with hidden input (or read from BOBBIN_CRED_<FIELD>, e.g.
+    BOBBIN_CRED_PUBLIC_KEY), stored encrypted, and only ever shown masked."""
+    from bobbin.db import session_scope
+    from connectors.registry import connector
+    from services.sites import check_new_site, create_site
+
+    spec = connector(kind)
+    settings = parse_setting_values(_pairs(setting, "--setting"))
+    given = _pairs(credential, "--credential")
+    ensure_database()
+    fields = dict(name=name, kind=kind, base_url=url, division=division, notify_emails=list(notify or []),
+                  settings=settings)
+    if missing_credentials(spec.credential_fields, given, spec.label):
+        # Find a wrong name, division or setting before asking for secrets.
+        with session_scope() as s:
+            check_new_site(s, **fields)
+    creds = ask_credentials(spec.credential_fields, given, spec.label)
+    with session_scope() as s:
+        site = create_site(s, credentials=creds, **fields)
+        s.flush()
+        record = site_record(s, site, credentials=creds)
+    if as_json:
+        print_json(record)
+        return
+    console().print(f"[green]Added site {record['name']} (id {record['id']}).[/green]")
+    show_site(record)
+    console().print(f"\nIts orders are imported {record['schedule']} while the worker and beat run "
+                    "(`bobbin run`); `bobbin status` shows the last import.")
+
+
+@app.command("list")
+def list_sites(as_json: JsonOpt = False) -> None:
+    """Every site: partner, URL, division, active, who gets error e-mails, schedule, last import."""
+    from bobbin.db import session_scope
+    from models import Site
+
+    ensure_database()
+    with session_scope() as s:
+        records = [site_record(s, site) for site in s.scalars(select(Site).order_by(Site.id))]
+    if as_json:
+        print_json({"sites": records})
+        return
+    if not records:
+        console().print("No sites yet. Add one with [bold]bobbin sites add NAME --kind brandboom --url URL[/bold].")
+        return
+    nowrap = {"no_wrap": True}
+    columns: list[tuple[str, dict[str, Any], int]] = [
+        ("ID", {"justify": "right", **nowrap}, 0), ("Name", nowrap, 0), ("Kind", nowrap, 90), ("URL", nowrap, 110),
+        ("Division", nowrap, 90), ("Active", nowrap, 0), ("Notify", {"overflow": "fold"}, 140),
+        ("Schedule", nowrap, 0), ("Last import", nowrap, 0),
+    ]
+    rows = [{"ID": str(r["id"]), "Name": r["name"], "Kind": r["kind"], "URL": r["url"], "Division": r["division"] or DASH,
+             "Active": Text("yes", style="green") if r["active"] else Text("paused", style="yellow"),
+             "Notify": ", ".join(r["notify"]) or Text("nobody", style="yellow"), "Schedule": r["schedule"],
+             "Last import": _last_import_text(r["last_import"])} for r in records]
+    out = console()
+    table = fitted_table(columns, rows, out.width)
+    out.print(table)
+
+
+@app.command("show")
+def show(site: SiteArg, as_json: JsonOpt = False) -> None:
+    """One site in full: settings, masked credentials, orders per state, mappings, last import."""
+    from bobbin.db import session_scope
+    from services.sites import get_site
+
+    ensure_database()
+    with session_scope() as s:
+        record = site_record(s, get_site(s, site), detail=True)
+    if as_json:
+        print_json(record)
+        return
+    show_site(record)
+
+
+def _set_active(site_ref: str, active: bool, as_json: bool) -> None:
+    from bobbin.db import session_scope
+    from services.sites import get_site
+
+    ensure_database()
+    with session_scope() as s:
+        site = get_site(s, site_ref)
+        changed = site.active != active
+        site.active = active
+        name = site.name
+    if as_json:
+        print_json({"site": name, "active": active, "changed": changed})
+        return
+    if not changed:
+        console().print(f"Site {name} was already {'active' if active else 'paused'}.")
+    elif active:
+        console().print(f"[green]Site {name} resumed:[/green] orders are imported on schedule again.")
+    else:
+        console().print(f"[yellow]Site {name} paused:[/yellow] no imports until "
+                        f"[bold]bobbin sites resume {name}[/bold]. Held orders stay as they are.")
+
+
+@app.command("pause")
+def pause(site: SiteArg, as_json: JsonOpt = False) -> None:
+    """Stop importing this site's orders (nothing is deleted)."""
+    _set_active(site, False, as_json)
+
+
+@app.command("resume")
+def resume(site: SiteArg, as_json: JsonOpt = False) -> None:
+    """Import this site's orders on schedule again."""
+    _set_active(site, True, as_json)
+
+
+
+@app.command("set")
+def set_settings(
+    site: SiteArg,
+    values: Annotated[list[str], typer.Argument(metavar="KEY=VALUE", help="Settings to change, e.g. price_types=USD:WHL,EUR:WHLE or import_minutes=30.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a site's settings; the held orders are checked again with them."""
+    from bobbin.db import session_scope
+    from services.pipeline import revalidate_site
+    from services.sites import get_site, update_settings
+
+    ensure_database()
+    changes = parse_setting_values(_pairs(values, "KEY=VALUE"))
+    with session_scope() as s:
+        target = get_site(s, site)
+        update_settings(s, target, changes)
+        site_id = target.id
+    result = revalidate_site(site_id)
+    with session_scope() as s:
+        record = site_record(s, get_site(s, site_id))
+    if as_json:
+        print_json({"site": record, "revalidation": result})
+        return
+    console().print(f"[green]Updated {', '.join(changes)} of site {record['name']}.[/green]")
+    console().print(revalidation_line(result))
+    show_site(record)

@@ -1,0 +1,144 @@
+"""What every partner connector hands to the pipeline, and what it must be able to do.
+
+The pipeline (``services/``) knows only these shapes. Each partner package under ``connectors/``
+maps its own payloads into them (``mapper.py``) and implements :class:`OrderSource` on top of
+its client (``client.py``). Nothing here knows any partner's field names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+# Status changes Bobbin writes back to a partner (SPEC: outbox of writebacks).
+WRITEBACK_STATUSES = ("exported", "shipped", "paid", "void")
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    def key(self) -> tuple[str, ...]:
+        """A comparison key: case, spacing and punctuation do not make an address new."""
+
+        def norm(v: str | None) -> str:
+            return " ".join("".join(ch for ch in (v or "").lower() if ch.isalnum() or ch.isspace()).split())
+
+        return (norm(self.line1), norm(self.line2), norm(self.city), norm(self.state),
+                norm(self.postal_code).replace(" ", ""), norm(self.country))
+
+    def is_empty(self) -> bool:
+        return not any((self.line1, self.city, self.postal_code))
+
+
+@dataclass(frozen=True)
+class PartnerCustomer:
+    partner_id: str | None = None     # the partner's own id for the retailer / customer
+    code: str | None = None           # the ERP customer code stored on the partner, if any
+    name: str | None = None
+    email: str | None = None
+    billing: Address | None = None
+    shipping: Address | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A defect found while reading a partner payload (becomes an order-error row)."""
+
+    code: str
+    message: str
+    field: str | None = None
+    value: str | None = None
+    line_no: int | None = None
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
+class PartnerOrderLine:
+    line_no: int                       # 1-based, in payload order
+    style_number: str | None = None
+    color_code: str | None = None
+    size: str | None = None
+    sku_number: str | None = None      # the ERP's short SKU id, when the partner carries it
+    upc: str | None = None
+    quantity: Decimal | None = None    # None when missing or not a number (rule quantity_invalid)
+    price: Decimal | None = None       # None when missing or not a number (rule price_invalid)
+    raw_quantity: str | None = None    # as received, for the error message
+    raw_price: str | None = None
+    shipped_quantity: Decimal | None = None  # where the partner reports shipped units (JOOR)
+    raw_shipped_quantity: str | None = None
+
+
+@dataclass(frozen=True)
+class PartnerOrder:
+    """One partner order, normalized. ``raw`` is the payload exactly as received."""
+
+    partner_order_id: str
+    raw: Mapping[str, Any]
+    partner_status: str | None = None
+    po_number: str | None = None
+    customer: PartnerCustomer = field(default_factory=PartnerCustomer)
+    ship_to: Address | None = None
+    sales_rep: str | None = None
+    payment_method: str | None = None   # partner's terms / payment method text
+    shipping_method: str | None = None  # partner's shipping option text
+    warehouse: str | None = None        # partner warehouse id / name, None = site default
+    order_date: date | None = None
+    ship_date: date | None = None       # start ship
+    cancel_date: date | None = None
+    currency: str | None = None
+    price_tier: str | None = None
+    lines: tuple[PartnerOrderLine, ...] = ()
+    problems: tuple[Problem, ...] = ()  # what the mapper could not read (bad dates, wrong types, ...)
+
+
+# Where each order fact sits in a partner's payload, so an error row names the field as the
+# partner's own screens and documents do ("shippingOption", not "shipping method"). Each connector
+# gives its own; these logical names are the keys.
+ORDER_FIELDS = ("customer", "rep", "terms", "shipping", "warehouse", "po", "ship_date", "cancel_date",
+                "ship_to", "lines", "item", "quantity", "price", "currency")
+
+
+class OrderSource(Protocol):
+    """What the order pipeline needs from a partner connector.
+
+    Two ways partners learn that an order was taken, declared by ``exported_when``:
+    - "imported" (Brandboom): the read marks nothing; Bobbin queues "exported" once the order is
+      in the ERP, and the order keeps coming back until then (harmless: staging is an upsert).
+    - "staged" (JOOR): the partner hands an order out until it is marked exported, and marking
+      it is a separate call made only after the order is committed to the holding area; the
+      pipeline queues "exported" in the same transaction that stages the order.
+    """
+
+    exported_when: str                     # "imported" | "staged"
+    writeback_statuses: tuple[str, ...]    # which of WRITEBACK_STATUSES the partner accepts
+
+    def iter_order_pages(self) -> Iterator[list[PartnerOrder]]:
+        """Yield the orders waiting to be imported, one partner page at a time. The pipeline
+        commits each page to the holding area before it asks for the next."""
+        ...
+
+    def iter_modified_pages(self) -> Iterator[list[PartnerOrder]]:
+        """Orders changed on the partner after they were exported (empty where the partner
+        cannot tell). Bobbin shows them to a person and never re-imports them silently."""
+        ...
+
+    def mark_order(self, partner_order_id: str, status: str) -> None:
+        """Write a status change back (one of ``writeback_statuses``). Raises PartnerError."""
+        ...
+
+    def set_customer_code(self, partner_customer_id: str, erp_code: str) -> None:
+        """Store the ERP customer code on the partner's customer, so the next order maps by
+        itself. Raises NotSupported where the partner has no such field."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,235 @@
+"""Brandboom API v2 client: CRUD verbs over HTTP, nothing about the ERP.
+
+Like an OCA Connector backend adapter, this class only knows Brandboom's URLs, its signature and
+its response envelope. Mapping payloads to Bobbin's shapes is ``mapper.py``'s job; deciding what
+to import is the pipeline's. Every name on the wire comes from ``contract.py``.
+
+Failures follow ``connectors.errors``: the HTTP layer (``connectors.http``) sorts transport and
+HTTP status failures; this module adds Brandboom's own failure channel, the envelope
+``{"status": "error", "value": "Permission Denied"}`` that arrives with HTTP 200.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.auth import AuthBase
+
+from connectors.brandboom import contract as c
+from connectors.errors import AuthError, PartnerRejected, RetryableError
+from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, body_excerpt, send
+
+# [INF] The doc gives no order page size; 100 orders of a few dozen lines each keeps one page
+# (one holding-area commit) to a few hundred KB.
+DEFAULT_ORDER_PAGE = 100
+# Envelope error values that mean "your credentials", not "your request". [DOC] names only
+# "Permission Denied"; the rest are guesses at wording a real server may use.
+AUTH_MARKERS = ("permission denied", "signature", "unauthori", "forbidden", "credential",
+                "auth key", "invalid key")
+# How much of a partner message goes into an exception's text (the full value stays on .value).
+MESSAGE_EXCERPT_CHARS = 200
+
+Json = Any
+
+
+class _BrandboomSignature(AuthBase):
+    """Signs each request with a fresh timestamp (requests calls this on every attempt).
+
+    Keeps the keys out of the client's attributes and out of any repr.
+    """
+
+    def __init__(self, public_key: str, secret_key: str, clock: Callable[[], float]) -> None:
+        self._public_key = public_key
+        self._secret_key = secret_key
+        self._clock = clock
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        timestamp = str(int(self._clock()))
+        request.headers[c.HEADER_KEY] = self._public_key
+        request.headers[c.HEADER_TIMESTAMP] = timestamp
+        request.headers[c.HEADER_SIGNATURE] = c.signature(self._public_key, self._secret_key, timestamp)
+        return request
+
+    def __repr__(self) -> str:
+        return "<BrandboomSignature (keys hidden)>"
+
+
+class BrandboomClient(PartnerClient):
+    """One Brandboom account. ``base_url`` ends in ``/api/v2`` (trailing slash optional)."""
+
+    def __init__(self, base_url: str, public_key: str, secret_key: str, *,
+                 policy: HttpPolicy = DEFAULT_POLICY, clock: Callable[[], float] = time.time,
+                 session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(base_url, policy, session, sleep)
+        self._auth = _BrandboomSignature(public_key, secret_key, clock)
+
+    # --- orders ([INF] shape and paging, partners/README "Decisions for Bobbin") -------------
+    def search_orders(self, status: str, num_results: int = DEFAULT_ORDER_PAGE,
+                      result_offset: int = 0) -> list[dict[str, Any]]:
+        """One page of orders in ``status``. Items are returned as received; the mapper judges them."""
+        value = self._call("GET", c.ORDERS_SEARCH, params={
+            c.P_STATUS: status, c.P_NUM_RESULTS: num_results, c.P_RESULT_OFFSET: result_offset})
+        return _result_list(value, c.R_ORDERS, c.ORDERS_SEARCH)
+
+    def iter_order_pages(self, status: str = c.ORDER_STATUS_EXPORT,
+                         page_size: int = DEFAULT_ORDER_PAGE) -> Iterator[list[dict[str, Any]]]:
+        """Every order in ``status``, one page at a time; stops after a short (or empty) page.
+
+        Offset paging over a status filter: if orders leave the status while we page, later
+        ones shift down past our offset and are picked up by the next run, still in that status.
+        """
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1 (numResults=0 means 'all')")
+        yield from _offset_pages(lambda offset: self.search_orders(status, page_size, offset),
+                                 page_size)
+
+    def get_order(self, order_id: str | int) -> dict[str, Any]:
+        """One order by id. [INF] orders/{id} answers like orders/search, filtered to that id."""
+        path = c.ORDER.format(id=order_id)
+        orders = _result_list(self._call("GET", path), c.R_ORDERS, c.ORDER)
+        if not orders:
+            raise PartnerRejected(f"Brandboom has no order {order_id}", partner=c.PARTNER)
+        return orders[0]
+
+    def update_order_status(self, order_id: str | int, status: str) -> None:
+        """[INF] POST orders/{id} with ``status``: the one place the writeback call is shaped."""
+        if status not in c.ORDER_UPDATE_STATUSES:
+            raise ValueError(f"status must be one of {c.ORDER_UPDATE_STATUSES}, not {status!r}")
+        self._call("POST", c.ORDER.format(id=order_id), data={c.P_STATUS: status})
+
+    # --- showrooms [DOC] ---------------------------------------------------------------------
+    def search_showrooms(self, showroom_ids: Iterable[str | int] | None = None) -> list[dict[str, Any]]:
+        params = {c.P_SHOWROOM_ID: _join(showroom_ids, ",")} if showroom_ids is not None else {}
+        return _result_list(self._call("GET", c.SHOWROOMS_SEARCH, params=params),
+                            c.R_SHOWROOMS, c.SHOWROOMS_SEARCH)
+
+    # --- products [DOC] ----------------------------------------------------------------------
+    def search_products(self, num_results: int = c.MAX_PRODUCTS_PER_PAGE, result_offset: int = 0,
+                        **params: str | int | Sequence[str | int]) -> list[dict[str, Any]]:
+        """One page of products. ``params`` use the doc's names (``brandID=34``,
+        ``styleNumbers=["MKG-231", "MKG233"]``); lists are joined with the doc's separator.
+        ``num_results`` is capped at the documented 300.
+        """
+        unknown = set(params) - c.PRODUCT_SEARCH_PARAMS
+        if unknown:
+            raise ValueError(f"unknown products/search parameters: {sorted(unknown)}")
+        query: dict[str, str | int] = {
+            name: _join(value, c.LIST_SEPARATORS.get(name, ",")) for name, value in params.items()}
+        query[c.P_NUM_RESULTS] = min(num_results, c.MAX_PRODUCTS_PER_PAGE)
+        query[c.P_RESULT_OFFSET] = result_offset
+        return _result_list(self._call("GET", c.PRODUCTS_SEARCH, params=query),
+                            c.R_PRODUCTS, c.PRODUCTS_SEARCH)
+
+    def iter_products(self, page_size: int = c.MAX_PRODUCTS_PER_PAGE,
+                      **params: str | int | Sequence[str | int]) -> Iterator[list[dict[str, Any]]]:
+        """Every product matching ``params``, a page at a time (pages of at most 300)."""
+        size = min(page_size, c.MAX_PRODUCTS_PER_PAGE)
+        if size < 1:
+            raise ValueError("page_size must be at least 1")
+        yield from _offset_pages(
+            lambda offset: self.search_products(num_results=size, result_offset=offset, **params),
+            size)
+
+    def import_products(self, mode: str, rows: Sequence[Mapping[str, Any]], *,
+                        brand_id: str | int | None = None, showroom_id: str | int | None = None,
+                        bypass_diff: bool = False) -> Json:
+        """POST products/import with ``rows`` as a CSV attachment named ``data`` [DOC].
+
+        Only the columns present in ``rows`` are sent, because Brandboom overwrites every column
+        it receives [DOC]. Returns the envelope's value (the import summary).
+        """
+        if mode not in c.IMPORT_MODES:
+            raise ValueError(f"mode must be one of {c.IMPORT_MODES}, not {mode!r}")
+        form: dict[str, str] = {c.P_MODE: mode}
+        if brand_id is not None:
+            form[c.P_BRAND_ID] = str(brand_id)
+        if showroom_id is not None:
+            form[c.P_SHOWROOM_ID] = str(showroom_id)
+        if bypass_diff:
+            form[c.P_BYPASS_DIFF] = "true"
+        files = {c.P_DATA: ("bobbin-import.csv", rows_to_csv(rows), c.CSV_CONTENT_TYPE)}
+        return self._call("POST", c.PRODUCTS_IMPORT, data=form, files=files)
+
+    # --- transport ---------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs: Any) -> Json:
+        """Send one signed request and return the envelope's ``value``."""
+        response = send(self._session, method, self.base_url + path, policy=self.policy,
+                        sleep=self._sleep, auth=self._auth, **kwargs)
+        return unwrap_envelope(response, f"{method} {urlsplit(response.url).path}")
+
+
+def unwrap_envelope(response: requests.Response, where: str) -> Json:
+    """The ``value`` of a successful envelope; a Brandboom error envelope becomes an exception."""
+    try:
+        envelope = response.json()
+    except ValueError:
+        # Brandboom always answers JSON; anything else (a proxy's error page, a cut body) is the
+        # way there failing, not Brandboom refusing us: worth another try later.
+        raise RetryableError(f"{where} answered with a body that is not JSON: {body_excerpt(response)!r}",
+                    status=response.status_code, value=body_excerpt(response),
+                    partner=c.PARTNER) from None
+    if not isinstance(envelope, dict) or c.ENV_STATUS not in envelope:
+        raise PartnerRejected(f"{where} answered without a Brandboom envelope",
+                              status=response.status_code, value=body_excerpt(response),
+                              partner=c.PARTNER)
+    status = envelope[c.ENV_STATUS]
+    value = envelope.get(c.ENV_VALUE)
+    if status is True or (isinstance(status, str) and status.strip().lower() == "true"):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    excerpt = text[:MESSAGE_EXCERPT_CHARS]
+    if any(marker in text.lower() for marker in AUTH_MARKERS):
+        raise AuthError(f"Brandboom refused {where} ({excerpt}): check the site's credentials",
+                        status=response.status_code, value=value, partner=c.PARTNER)
+    raise PartnerRejected(f"Brandboom rejected {where}: {excerpt}", status=response.status_code,
+                          value=value, partner=c.PARTNER)
+
+
+def rows_to_csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """Rows as CSV with a header of every column used, in first-seen order; None is blank."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    return out.getvalue().encode("utf-8")
+
+
+def _result_list(value: Json, key: str, where: str) -> list[dict[str, Any]]:
+    """The array under ``key`` in a search result; anything else is a contract break."""
+    items = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(items, list):
+        raise PartnerRejected(f"Brandboom {where} returned no '{key}' list", value=value,
+                              partner=c.PARTNER)
+    return items
+
+
+def _offset_pages(fetch: Callable[[int], list[dict[str, Any]]],
+                  page_size: int) -> Iterator[list[dict[str, Any]]]:
+    """numResults / resultOffset paging: the next page starts where this one ended; a short
+    page is the last (no total needed, so it works the same for every search)."""
+    offset = 0
+    while True:
+        page = fetch(offset)
+        if page:
+            yield page
+        if len(page) < page_size:
+            return
+        offset += len(page)
+
+
+def _join(values: Iterable[str | int] | str | int, separator: str) -> str:
+    """A parameter value as sent: lists joined with the doc's separator, scalars as text."""
+    if isinstance(values, (str, int)):
+        return str(values)
+    return separator.join(str(v) for v in values)

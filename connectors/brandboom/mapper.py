@@ -1,0 +1,216 @@
+"""Brandboom Order payload → :class:`connectors.base.PartnerOrder`.
+
+The mapper never raises, whatever it is given (SPEC: "a bad payload is an error row, never a
+crash"). What it cannot read becomes a :class:`Problem` on the order and the field stays None;
+the validator downstream decides what is fatal. It owns only *structural* codes:
+
+- ``payload_invalid``: the payload's shape is wrong (not an object, no id, items not a list, an
+  item not an object, a text field holding a list, ...);
+- ``dates_invalid``: a date that none of the accepted formats reads.
+
+Quantities and prices that are not numbers become None with the received text kept in
+``raw_quantity`` / ``raw_price``; ``quantity_invalid`` / ``price_invalid`` are the validator's.
+
+The Order object is not public: its field names are Bobbin's [INF] decision (contract.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from connectors import payload as wire  # `payload` is the name of the order dict here
+from connectors.base import Address, PartnerCustomer, PartnerOrder, PartnerOrderLine, Problem
+from connectors.brandboom import contract as c
+
+PAYLOAD_INVALID = "payload_invalid"
+DATES_INVALID = "dates_invalid"
+UNIDENTIFIED_PREFIX = "unidentified-"
+# Longest partner order id taken as one: the id is a unique key, and an index entry has a size
+# limit (a few KB); real ids are short numbers. A longer one is a payload problem.
+MAX_ID_CHARS = 200
+
+F, CF, AF, IF = c.OrderField, c.CustomerField, c.AddressField, c.ItemField
+
+# Direct pairs, OCA-mapper style: PartnerOrder attribute ← Order key (all text).
+ORDER_TEXT_FIELDS = (
+    ("partner_status", F.STATUS),
+    ("po_number", F.PO_NUMBER),
+    ("sales_rep", F.REP),
+    ("payment_method", F.TERMS),
+    ("shipping_method", F.SHIPPING_OPTION),
+    ("currency", F.CURRENCY),
+    ("price_tier", F.PRICE_TIER_ID),
+)
+ORDER_DATE_FIELDS = (
+    ("order_date", F.DATE_CREATED),
+    ("ship_date", F.SHIP_DATE),
+    ("cancel_date", F.CANCEL_DATE),
+)
+CUSTOMER_TEXT_FIELDS = (
+    ("partner_id", CF.ID),
+    ("code", CF.CODE),
+    ("email", CF.EMAIL),
+)
+ADDRESS_TEXT_FIELDS = (
+    ("name", AF.NAME),
+    ("line1", AF.ADDRESS1),
+    ("line2", AF.ADDRESS2),
+    ("city", AF.CITY),
+    ("state", AF.STATE),
+    ("postal_code", AF.ZIP),
+    ("country", AF.COUNTRY),
+)
+ITEM_TEXT_FIELDS = (
+    ("style_number", IF.STYLE_NUMBER),
+    ("color_code", IF.OPTION_CODE),
+    ("size", IF.SIZE),
+    ("sku_number", IF.SKU_NUMBER),
+    ("upc", IF.UPC),
+)
+
+
+def to_partner_order(raw: Any) -> PartnerOrder:
+    """Map one Brandboom Order object; any input yields a PartnerOrder (maybe with problems)."""
+    reader = _Reader()
+    payload: Mapping[Any, Any] = raw if isinstance(raw, Mapping) else {}
+    if not isinstance(raw, Mapping):
+        reader.problem(PAYLOAD_INVALID, f"order is not an object but {wire.kind(raw)}", value=raw)
+    fields: dict[str, Any] = {name: reader.text(payload, key) for name, key in ORDER_TEXT_FIELDS}
+    fields.update({name: reader.date(payload, key) for name, key in ORDER_DATE_FIELDS})
+    customer = _customer(reader, payload.get(F.CUSTOMER))
+    warehouse = reader.text(payload, F.WAREHOUSE_ID)
+    return PartnerOrder(
+        partner_order_id=_order_id(reader, raw, payload),
+        raw=payload if isinstance(raw, Mapping) else {"payload": raw},
+        customer=customer,
+        ship_to=customer.shipping,
+        warehouse=None if warehouse == c.NO_WAREHOUSE else warehouse,
+        lines=_lines(reader, payload),
+        problems=tuple(reader.problems),
+        **fields,
+    )
+
+
+def _order_id(reader: _Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
+    """The partner id, or a stable stand-in so the same broken payload lands on the same row."""
+    order_id = reader.text(payload, F.ID)
+    if order_id is not None and len(order_id) <= MAX_ID_CHARS:
+        return order_id
+    if order_id is None:
+        reader.problem(PAYLOAD_INVALID, "order has no id", field=F.ID)
+    else:
+        reader.problem(PAYLOAD_INVALID, f"id is longer than {MAX_ID_CHARS} characters", field=F.ID,
+                       value=order_id)
+    # A stable name for the payload, not a security measure: SHA-1 is fine (and the same as before).
+    digest = hashlib.sha1(wire.canonical_json(raw).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+    return UNIDENTIFIED_PREFIX + digest[:16]
+
+
+def _customer(reader: _Reader, value: Any) -> PartnerCustomer:
+    if value is None:
+        return PartnerCustomer()
+    if not isinstance(value, Mapping):
+        reader.problem(PAYLOAD_INVALID, f"customer is not an object but {wire.kind(value)}",
+                       field=F.CUSTOMER, value=value)
+        return PartnerCustomer()
+    fields = {name: reader.text(value, key, F.CUSTOMER) for name, key in CUSTOMER_TEXT_FIELDS}
+    # [INF] "name" is the customer's (store's) name; "companyName" is accepted in its place.
+    name = reader.text(value, CF.NAME, F.CUSTOMER) or reader.text(value, CF.COMPANY_NAME, F.CUSTOMER)
+    return PartnerCustomer(
+        name=name,
+        billing=_address(reader, value.get(CF.BILLING_ADDRESS), f"{F.CUSTOMER}.{CF.BILLING_ADDRESS}"),
+        shipping=_address(reader, value.get(CF.SHIPPING_ADDRESS), f"{F.CUSTOMER}.{CF.SHIPPING_ADDRESS}"),
+        **fields,
+    )
+
+
+def _address(reader: _Reader, value: Any, where: str) -> Address | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        reader.problem(PAYLOAD_INVALID, f"{where} is not an object but {wire.kind(value)}",
+                       field=where, value=value)
+        return None
+    return Address(**{name: reader.text(value, key, where) for name, key in ADDRESS_TEXT_FIELDS})
+
+
+def _lines(reader: _Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLine, ...]:
+    items = payload.get(F.ITEMS)
+    if not isinstance(items, list):
+        reason = "has no items" if items is None else f"items is not a list but {wire.kind(items)}"
+        reader.problem(PAYLOAD_INVALID, f"order {reason}", field=F.ITEMS, value=items)
+        return ()
+    lines = []
+    for line_no, item in enumerate(items, start=1):
+        if isinstance(item, Mapping):
+            lines.append(_line(reader, item, line_no))
+        else:
+            reader.problem(PAYLOAD_INVALID, f"item {line_no} is not an object but {wire.kind(item)}",
+                           field=F.ITEMS, value=item, line_no=line_no)
+    return tuple(lines)
+
+
+def _line(reader: _Reader, item: Mapping[Any, Any], line_no: int) -> PartnerOrderLine:
+    fields = {name: reader.text(item, key, F.ITEMS, line_no) for name, key in ITEM_TEXT_FIELDS}
+    quantity, raw_quantity = wire.number(item.get(IF.QUANTITY))
+    price, raw_price = wire.number(item.get(IF.PRICE))
+    return PartnerOrderLine(line_no=line_no, quantity=quantity, price=price,
+                            raw_quantity=raw_quantity, raw_price=raw_price, **fields)
+
+
+class _Reader:
+    """Reads typed values out of untrusted mappings, collecting a Problem for each it cannot."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def problem(self, code: str, message: str, *, field: str | None = None, value: Any = None,
+                line_no: int | None = None) -> None:
+        excerpt = None if value is None else wire.excerpt(value)
+        self.problems.append(Problem(code=code, message=message, field=field, value=excerpt,
+                                     line_no=line_no))
+
+    def text(self, obj: Mapping[Any, Any], key: str, parent: str | None = None,
+             line_no: int | None = None) -> str | None:
+        """A stripped string (numbers accepted, ids often are); blank → None; else a problem."""
+        value = obj.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value.strip() or None
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            text = wire.number_text(value)
+            if text is not None:
+                return text
+        self._wrong_type(key, parent, value, line_no, "text")
+        return None
+
+    def date(self, obj: Mapping[Any, Any], key: str) -> date | None:
+        value = obj.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        parsed = _parse_date(value) if isinstance(value, str) else None
+        if parsed is None and not (isinstance(value, str) and value.strip() in c.EMPTY_DATES):
+            self.problem(DATES_INVALID, f"{key} is not a date (expected YYYY-MM-DD, "
+                         "YYYY-MM-DD HH:MM:SS or MM/DD/YYYY)", field=key, value=value)
+        return parsed
+
+    def _wrong_type(self, key: str, parent: str | None, value: Any, line_no: int | None,
+                    expected: str) -> None:
+        where = f"{parent}.{key}" if parent else key
+        self.problem(PAYLOAD_INVALID, f"{where} should be {expected} but is {wire.kind(value)}",
+                     field=where, value=value, line_no=line_no)
+
+
+def _parse_date(text: str) -> date | None:
+    text = text.strip()
+    for fmt in c.DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,48 @@
+"""Partner failures, sorted into what the caller should do about them.
+
+Three outcomes (STYLE: retry later / needs a person / skip):
+- ``RetryableError``: the partner or the network failed for now (connection error, timeout,
+  5xx, 429). The HTTP layer already retried with backoff; the caller may retry later.
+- ``AuthError``: the partner refused our credentials. A person must fix the site's keys.
+- ``PartnerRejected``: the partner understood and said no (4xx, or an error envelope).
+  Retrying the same request will not help; a person must look.
+"""
+
+from __future__ import annotations
+
+
+class PartnerError(Exception):
+    """Base of every error raised by a partner client. ``value`` is the partner's own message."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, value: object = None,
+                 partner: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.value = value
+        self.partner = partner
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RetryableError(PartnerError):
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class AuthError(PartnerError):
+    """Credentials refused: 'check the site's credentials'."""
+
+
+class PartnerRejected(PartnerError):
+    """A 4xx or an error envelope: the request itself is wrong; do not retry."""
+
+
+class NotSupported(PartnerRejected):
+    """The partner's API offers no way to do this (e.g. a status it has no field for)."""

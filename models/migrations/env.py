@@ -1,0 +1,30 @@
+"""Alembic environment: the URL comes from Bobbin's settings (or the embedded server)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+import models
+from bobbin import runtime
+
+config = context.config
+target_metadata = models.Base.metadata
+
+
+def run_migrations() -> None:
+    url = config.attributes.get("url") or runtime.database_url()
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        context.configure(connection=conn, target_metadata=target_metadata, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations()

@@ -1,0 +1,90 @@
+"""The holding area: inbound partner orders, their errors, and which errors were reported."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+# downloaded -> valid | invalid | duplicate -> imported; or rejected (SPEC).
+ORDER_STATES = ("downloaded", "valid", "invalid", "duplicate", "imported", "rejected")
+
+
+class InboundOrder(Base):
+    __tablename__ = "inbound_order"
+    __table_args__ = (
+        UniqueConstraint("site_id", "partner_order_id"),
+        Index("ix_inbound_order_site_state", "site_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    partner_order_id: Mapped[str]
+    raw: Mapped[dict[str, Any]]            # the payload exactly as received
+    raw_hash: Mapped[str] = mapped_column(String(64))
+    partner_status: Mapped[str | None]
+    state: Mapped[str] = mapped_column(String(12), default="downloaded")
+    po_number: Mapped[str | None]
+    customer_ref: Mapped[str | None]       # how the partner names the customer (for lists)
+    customer_code: Mapped[str | None]      # the ERP customer it resolved to, if any
+    order_date: Mapped[date | None]
+    ship_date: Mapped[date | None]
+    cancel_date: Mapped[date | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    total: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    line_count: Mapped[int] = mapped_column(default=0)
+    normalized: Mapped[dict[str, Any]]     # header and lines as the mapper read them
+    first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    validated_at: Mapped[datetime | None]
+    imported_at: Mapped[datetime | None]
+
+
+class OrderError(Base):
+    """One problem of one order. Rows are kept when resolved (``resolved_at``), never overwritten,
+    so an order's history of problems can be read later. While open, a problem exists once."""
+
+    __tablename__ = "order_error"
+    __table_args__ = (
+        Index(
+            "uq_order_error_open", "order_id", "code", "line_no", "field", "value",
+            unique=True, postgresql_where=text("resolved_at IS NULL"),
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("inbound_order.id", ondelete="CASCADE"), index=True)
+    line_no: Mapped[int | None]
+    code: Mapped[str] = mapped_column(String(30))
+    field: Mapped[str | None]
+    value: Mapped[str | None]
+    message: Mapped[str]
+    severity: Mapped[str] = mapped_column(String(8), default="error")  # error | warning
+    first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    resolved_at: Mapped[datetime | None]
+
+
+class ErrorReport(Base):
+    """One e-mail sent (a new-errors report, a daily digest, or an alarm)."""
+
+    __tablename__ = "error_report"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # errors | digest
+    subject: Mapped[str]
+    recipients: Mapped[list[Any]]
+    order_count: Mapped[int]
+    error_count: Mapped[int]
+    sent_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ReportedError(Base):
+    """An error already reported by a new-errors e-mail: it is never reported as new again."""
+
+    __tablename__ = "reported_error"
+    error_id: Mapped[int] = mapped_column(ForeignKey("order_error.id", ondelete="CASCADE"), primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("error_report.id", ondelete="CASCADE"))

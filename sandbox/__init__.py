@@ -1,0 +1,1 @@
+"""Local emulators of the partner APIs, written from the partners' documentation."""

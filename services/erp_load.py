@@ -1,0 +1,778 @@
+"""Load the ERP's own exports (CSV or .xlsx) into the master-data tables.
+
+Three files, one loader each: customers (one row per address), styles (one row per SKU, with a
+price column per price type) and inventory (one row per SKU and warehouse). The formats are
+documented in docs/erp-files.md.
+
+Every row is checked against the file itself and against the codes already in the ERP (loaded
+once per file into sets and dicts). A bad row becomes a :class:`RowProblem` that says the row
+number as a spreadsheet shows it (header = row 1), the column, the value and what to do; the good
+rows are upserted on their natural keys (``INSERT ... ON CONFLICT DO UPDATE``) in batches. A file
+that cannot be read at all raises :class:`LoadError`.
+
+Nothing here commits: all the writes of one file run inside a savepoint of the caller's
+transaction, so a failure half-way through leaves no half-loaded file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, func, literal_column, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from connectors.base import Address
+# models.erp, not the models package: the ERP tables are all this module needs.
+from models.erp import (
+    Customer, CustomerAddress, Division, Inventory, PriceType, SalesRep, ShipVia, Sku, Style, StyleColor,
+    StylePrice, Terms, Warehouse,
+)
+
+# Rows per INSERT ... ON CONFLICT statement. A batch of 1000 customer rows is ~10k bound
+# parameters (Postgres allows 65535) and one round trip; bigger batches gain little.
+BATCH_SIZE = 1000
+CSV_SUFFIXES = (".csv", ".txt")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+MAX_VALUE_CHARS = 80   # longest value echoed in a problem
+MAX_WHOLE = 2_147_483_647          # stock quantities are Postgres integers
+MAX_PRICE = Decimal("9999999999.99")  # prices are numeric(12,2)
+MAX_EMAIL_CHARS = 254  # RFC 5321; also keeps the e-mail pattern's work bounded
+# An address is unique per customer on its normalized key (a btree index, whose entries have a
+# size limit of about 2.7 KB): a longer key is a row problem, not a failed file.
+MAX_ADDRESS_KEY_BYTES = 2000
+
+
+class LoadError(Exception):
+    """The file cannot be read at all (missing, not CSV / .xlsx, no header, a required column missing)."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int              # as the spreadsheet shows it: the header is row 1
+    column: str | None    # the column's header as written in the file
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class LoadReport:
+    kind: str                  # customers | styles | inventory
+    path: str
+    rows_read: int = 0         # data rows (blank rows are not counted)
+    rows_loaded: int = 0
+    inserted: int = 0          # customers / SKUs / inventory rows that are new
+    updated: int = 0           # ... that existed and were updated
+    problems: list[RowProblem] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)   # customer codes / SKU ids loaded
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        return (f"{self.kind} {self.path}: {self.rows_read} rows read, {self.rows_loaded} loaded "
+                f"({self.inserted} new, {self.updated} updated), {len(self.problems)} with problems")
+
+
+# --- Reading a file -----------------------------------------------------------------------------
+
+def header_key(text: str) -> str:
+    """"Customer Code", "customer_code", " CUSTOMER-CODE " all read as "customer_code"."""
+    return re.sub(r"[^a-z0-9:]+", "_", text.strip().lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str                 # the field name the loader uses
+    aliases: tuple[str, ...]  # header keys accepted (header_key form); the first is the documented one
+    required: bool = False
+
+
+@dataclass
+class Sheet:
+    """A file's header and rows; ``rows`` yields (row number, {field: text}) for non-blank rows."""
+
+    path: Path
+    headers: list[str]
+    columns: dict[str, int]          # field -> cell index
+    extra: dict[str, int]            # other headers (e.g. price:WHL) -> cell index
+    ignored: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+
+    def header_of(self, name: str) -> str:
+        idx = self.columns.get(name, self.extra.get(name))
+        return self.headers[idx] if idx is not None else name
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{path.name} is not UTF-8 text (byte {exc.start}): save it from the ERP or "
+                        "Excel as \"CSV UTF-8\".") from None
+    if "\x00" in text:
+        raise LoadError(f"{path.name} is not a CSV file (it holds binary data).")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max((",", ";", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise LoadError(f"{path.name} cannot be read as CSV: {exc}.") from None
+    if header is None:
+        raise LoadError(f"{path.name} is empty: it needs a header row and data rows.")
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        # Rows are numbered as records (a quoted cell with a line break is still one row), which is
+        # what a spreadsheet shows. Nothing is written before every row was read, so stopping here
+        # (a cell longer than the csv module takes, 128 KB) leaves nothing half-loaded.
+        row_no = 1
+        try:
+            for row_no, row in enumerate(reader, start=2):
+                yield row_no, [cell.strip() for cell in row]
+        except csv.Error as exc:
+            raise LoadError(f"{path.name} cannot be read as CSV after row {row_no}: {exc}.") from None
+
+    return [h.strip() for h in header], rows()
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a bad file
+        raise LoadError(f"{path.name} cannot be opened as an Excel .xlsx workbook ({exc.__class__.__name__}).") from None
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    header = next(it, None)
+    if header is None:
+        wb.close()
+        raise LoadError(f"{path.name}: the first sheet \"{ws.title}\" is empty: it needs a header row.")
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for row_no, row in enumerate(it, start=2):
+                yield row_no, [_cell_text(v) for v in row]
+        finally:
+            wb.close()
+
+    return [_cell_text(h) for h in header], rows()
+
+
+def open_sheet(path: Path | str, kind: str, columns: Iterable[Column],
+               extra: Callable[[str], bool] = lambda key: False) -> Sheet:
+    """Open a CSV / .xlsx file and match its header to ``columns`` (and ``extra`` headers)."""
+    path = Path(path)
+    if not path.is_file():
+        raise LoadError(f"The {kind} file {path} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        headers, rows = _read_csv(path)
+    elif suffix in XLSX_SUFFIXES:
+        headers, rows = _read_xlsx(path)
+    elif suffix == ".xls":
+        raise LoadError(f"{path.name} is an old Excel .xls file: save it as .xlsx or CSV and load that.")
+    else:
+        raise LoadError(f"{path.name} is not a CSV or .xlsx file: the {kind} loader reads .csv and .xlsx.")
+    if not any(headers):
+        raise LoadError(f"{path.name} has no header row: row 1 must name the columns.")
+    by_alias = {alias: col for col in columns for alias in col.aliases}
+    matched: dict[str, int] = {}
+    extras: dict[str, int] = {}
+    ignored: list[str] = []
+    for idx, raw in enumerate(headers):
+        key = header_key(raw)
+        if not key:
+            continue
+        col = by_alias.get(key)
+        if col is not None:
+            if col.name in matched:
+                raise LoadError(f"{path.name} has two columns for {col.aliases[0]!r}: "
+                                f"\"{headers[matched[col.name]]}\" and \"{raw}\"; keep one.")
+            matched[col.name] = idx
+        elif extra(key):  # nosec B610 # a header predicate named extra, not Django's QuerySet.extra()
+            extras[raw.strip()] = idx
+        else:
+            ignored.append(raw)
+    missing = [col for col in columns if col.required and col.name not in matched]
+    if missing:
+        names = ", ".join(f"\"{c.aliases[0]}\"" for c in missing)
+        raise LoadError(f"{path.name} has no {names} column{'s' if len(missing) > 1 else ''}: "
+                        f"the {kind} file needs {'them' if len(missing) > 1 else 'it'} in row 1.")
+    return Sheet(path, headers, matched, extras, ignored, rows)
+
+
+class RowReader:
+    """The text of one row's fields, and the problems found in it."""
+
+    def __init__(self, sheet: Sheet, row_no: int, cells: list[str]) -> None:
+        self.sheet, self.row_no, self.cells = sheet, row_no, cells
+        self.problems: list[RowProblem] = []
+
+    def get(self, name: str) -> str:
+        idx = self.sheet.columns.get(name, self.sheet.extra.get(name))
+        if idx is None or idx >= len(self.cells):
+            return ""
+        return self.cells[idx]
+
+    def has(self, name: str) -> bool:
+        return name in self.sheet.columns or name in self.sheet.extra
+
+    def problem(self, name: str | None, value: str | None, message: str) -> None:
+        if value is not None and len(value) > MAX_VALUE_CHARS:
+            value = value[:MAX_VALUE_CHARS] + "…"
+        column = self.sheet.header_of(name) if name else None
+        self.problems.append(RowProblem(self.row_no, column, value, message))
+
+    def required(self, name: str, what: str, max_len: int = 20) -> str:
+        value = self.get(name)
+        if not value:
+            self.problem(name, value, f"{what} is empty.")
+        elif len(value) > max_len:
+            self.problem(name, value, f"{what} is longer than {max_len} characters.")
+        return value
+
+    def code(self, name: str, what: str, known: dict[str, str], fix: str) -> str | None:
+        """An optional reference to an ERP code; blank → None; unknown → a problem."""
+        value = self.get(name)
+        if not value:
+            return None
+        code = known.get(_norm(value))
+        if code is None:
+            self.problem(name, value, f"unknown {what} \"{value}\": {fix}")
+        return code
+
+    def whole_number(self, name: str, what: str, default: int | None = 0) -> int | None:
+        value = self.get(name)
+        if not value:
+            return default
+        try:
+            number = Decimal(value.replace(",", ""))
+        except InvalidOperation:
+            self.problem(name, value, f"{what} \"{value}\" is not a whole number.")
+            return None
+        if not number.is_finite() or number != number.to_integral_value():
+            self.problem(name, value, f"{what} \"{value}\" is not a whole number.")
+            return None
+        if number < 0:
+            self.problem(name, value, f"{what} is negative ({value}): the ERP export should never "
+                                      "have negative stock; correct it in the ERP and export again.")
+            return None
+        if number > MAX_WHOLE:
+            self.problem(name, value, f"{what} \"{value}\" is too large (at most {MAX_WHOLE:,}).")
+            return None
+        return int(number)
+
+    def date(self, name: str, what: str) -> date | None:
+        value = self.get(name)
+        if not value:
+            return None
+        parsed = parse_date(value)
+        if parsed is None:
+            self.problem(name, value, f"{what} \"{value}\" is not a date: write YYYY-MM-DD or MM/DD/YYYY.")
+        return parsed
+
+
+def _norm(value: str) -> str:
+    return " ".join(value.split()).lower()
+
+
+def parse_money(text: str) -> Decimal | None:
+    """ "24.50", "$1,024.50", "24,50" (decimal comma, as ;-separated files write it) → Decimal."""
+    text = text.strip().lstrip("$€£").strip()
+    if re.fullmatch(r"-?\d+,\d{1,2}", text):
+        text = text.replace(",", ".")
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def parse_date(text: str) -> date | None:
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _rows(sheet: Sheet, report: LoadReport) -> Iterator[RowReader]:
+    for row_no, cells in sheet.rows:
+        if not any(cells):
+            continue
+        report.rows_read += 1
+        yield RowReader(sheet, row_no, cells)
+
+
+def _known(rows: Iterable[tuple[str, ...]]) -> dict[str, str]:
+    """Lookup from each normalized spelling (code, description / name, ...) to the ERP code."""
+    out: dict[str, str] = {}
+    for code, *others in rows:
+        for text in others:
+            if text:
+                out.setdefault(_norm(text), code)
+        out[_norm(code)] = code   # the code wins over another row's description
+    return out
+
+
+# --- Writing ------------------------------------------------------------------------------------
+
+def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], key: list[str],
+            update: list[str], touch: bool = False) -> tuple[int, int]:
+    """INSERT ... ON CONFLICT (key) DO UPDATE in batches; returns (inserted, updated)."""
+    if not rows:
+        return 0, 0
+    stmt = insert(table)
+    set_ = {col: stmt.excluded[col] for col in update}
+    if touch:
+        set_["updated_at"] = func.now()
+    # xmax = 0 only on a freshly inserted row version: a cheap inserted / updated split.
+    stmt = (stmt.on_conflict_do_update(index_elements=key, set_=set_) if set_
+            else stmt.on_conflict_do_nothing(index_elements=key))
+    stmt = stmt.returning(literal_column("(xmax = 0)").label("inserted"))
+    inserted = total = 0
+    for start in range(0, len(rows), BATCH_SIZE):
+        flags = session.execute(stmt, rows[start:start + BATCH_SIZE]).scalars().all()
+        inserted += sum(1 for f in flags if f)
+        total += len(flags)
+    return inserted, total - inserted
+
+
+def _write(session: Session, steps: Callable[[], None]) -> None:
+    """Run the file's writes in a savepoint: all of them land, or none."""
+    with session.begin_nested():
+        steps()
+
+
+# --- Customers ----------------------------------------------------------------------------------
+
+CUSTOMER_COLUMNS = (
+    Column("code", ("customer_code", "code", "cust_code", "customer_no", "customer_number", "customer_id"), True),
+    Column("name", ("name", "customer_name", "company", "company_name"), True),
+    Column("email", ("email", "e_mail", "email_address")),
+    Column("phone", ("phone", "telephone", "phone_number", "tel")),
+    Column("terms", ("terms", "terms_code", "payment_terms")),
+    Column("ship_via", ("ship_via", "shipvia", "ship_via_code", "shipping_method")),
+    Column("rep", ("rep", "sales_rep", "rep_code", "salesrep", "sales_rep_code", "salesman")),
+    Column("division", ("division", "division_code", "div")),
+    Column("type", ("address_type", "type", "addr_type")),
+    Column("address1", ("address1", "address_1", "address_line_1", "street", "address")),
+    Column("address2", ("address2", "address_2", "address_line_2")),
+    Column("city", ("city",)),
+    Column("state", ("state", "province", "state_province")),
+    Column("zip", ("zip", "zip_code", "postal_code", "postcode")),
+    Column("country", ("country", "country_code")),
+)
+ADDRESS_TYPES = {"": ("billing", "shipping"), "b": ("billing",), "s": ("shipping",),
+                 "billing": ("billing",), "shipping": ("shipping",), "both": ("billing", "shipping"),
+                 "bill": ("billing",), "ship": ("shipping",)}
+CUSTOMER_HEADER_FIELDS = ("name", "email", "phone", "terms_code", "ship_via_code", "rep_code", "division_code")
+CUSTOMER_FIELD_COLUMN = {"name": "name", "email": "email", "phone": "phone", "terms_code": "terms",
+                         "ship_via_code": "ship_via", "rep_code": "rep", "division_code": "division"}
+EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+US_ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
+
+
+def load_customers(session: Session, path: Path | str) -> LoadReport:
+    sheet = open_sheet(path, "customers", CUSTOMER_COLUMNS)
+    report = LoadReport("customers", str(path), ignored_columns=sheet.ignored)
+    terms = _known(session.execute(select(Terms.code, Terms.description)))
+    ship_vias = _known(session.execute(select(ShipVia.code, ShipVia.description)))
+    reps = _known(session.execute(select(SalesRep.code, SalesRep.name, SalesRep.email)))
+    divisions = _known(session.execute(select(Division.code, Division.name)))
+
+    customers: dict[str, dict[str, Any]] = {}     # code -> row, in file order
+    first_row: dict[str, int] = {}
+    addresses: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in _rows(sheet, report):
+        code = r.required("code", "The customer code")
+        name = r.get("name")
+        email = r.get("email")
+        if email and (len(email) > MAX_EMAIL_CHARS or not EMAIL_RE.match(email)):
+            r.problem("email", email, f"\"{email}\" is not an e-mail address.")
+        head = {
+            "code": code, "name": name, "email": email or None, "phone": r.get("phone") or None,
+            "terms_code": r.code("terms", "terms code", terms, "add it to the ERP terms first, or correct it."),
+            "ship_via_code": r.code("ship_via", "ship-via code", ship_vias,
+                                    "add it to the ERP ship-vias first, or correct it."),
+            "rep_code": r.code("rep", "sales rep", reps, "add the rep to the ERP first, or correct it."),
+            "division_code": r.code("division", "division", divisions,
+                                    "add the division to the ERP first, or correct it."),
+        }
+        seen = customers.get(code)
+        if code and seen is None and not name:
+            r.problem("name", name, f"customer {code} has no name: give it on the customer's first row.")
+        if seen is not None:
+            # A later row of the same customer adds an address; it may repeat the customer's
+            # fields or leave them blank, but not contradict them.
+            for fld in CUSTOMER_HEADER_FIELDS:
+                if head[fld] and seen[fld] and head[fld] != seen[fld]:
+                    column = CUSTOMER_FIELD_COLUMN[fld]
+                    r.problem(column, r.get(column), f"customer {code} has {seen[fld]!r} on row "
+                              f"{first_row[code]}; a customer's rows must agree.")
+        row_addresses = _customer_addresses(r, code, name)
+        if r.problems:
+            report.problems += r.problems
+            continue
+        if seen is None:
+            customers[code] = head
+            first_row.setdefault(code, r.row_no)
+        else:
+            for fld in CUSTOMER_HEADER_FIELDS:
+                seen[fld] = seen[fld] or head[fld]
+        for a in row_addresses:
+            addresses[(a["customer_code"], a["kind"], a["address_key"])] = a
+        report.rows_loaded += 1
+
+    # Columns the file does not have keep their ERP values; a blank cell in a column it has clears one.
+    update = [f for f in CUSTOMER_HEADER_FIELDS if CUSTOMER_FIELD_COLUMN[f] in sheet.columns]
+
+    def steps() -> None:
+        report.inserted, report.updated = _upsert(
+            session, Customer.__table__, list(customers.values()), ["code"], update, touch=True)
+        _upsert(session, CustomerAddress.__table__, list(addresses.values()),
+                ["customer_code", "kind", "address_key"],
+                ["name", "line1", "line2", "city", "state", "postal_code", "country"])
+
+    _write(session, steps)
+    report.keys = set(customers)
+    return report
+
+
+def _customer_addresses(r: RowReader, code: str, name: str) -> list[dict[str, Any]]:
+    """The row's address as customer_address rows (two when the type is blank: billing and shipping)."""
+    line1, city = r.get("address1"), r.get("city")
+    state, zip_code = r.get("state"), r.get("zip")
+    country = (r.get("country") or "US").upper()
+    kind_text = r.get("type")
+    kinds = ADDRESS_TYPES.get(kind_text.lower())
+    if kinds is None:
+        r.problem("type", kind_text, f"address type \"{kind_text}\" must be B (billing), S (shipping) "
+                                     "or blank (both).")
+        return []
+    if not any((line1, r.get("address2"), city, state, zip_code)):
+        return []   # a customer row without an address
+    if not line1:
+        r.problem("address1", line1, "the address has no street line (address1).")
+    if not city:
+        r.problem("city", city, "the address has no city.")
+    if country in ("US", "USA") and zip_code and not US_ZIP_RE.match(zip_code):
+        if zip_code.isdigit() and len(zip_code) < 5:
+            zip_code = zip_code.zfill(5)   # Excel drops the leading zeros of 02554
+        else:
+            r.problem("zip", zip_code, f"\"{zip_code}\" is not a US zip code (12345 or 12345-6789).")
+    addr = Address(line1=line1, line2=r.get("address2") or None, city=city, state=state or None,
+                   postal_code=zip_code or None, country=country)
+    key = "|".join(addr.key())
+    if len(key.encode("utf-8")) > MAX_ADDRESS_KEY_BYTES:
+        r.problem("address1", line1, f"the address is too long ({len(key):,} characters): shorten it in the ERP "
+                                     "and export again.")
+        return []
+    return [{"customer_code": code, "kind": kind, "name": name or None, "line1": addr.line1,
+             "line2": addr.line2, "city": addr.city, "state": addr.state, "postal_code": addr.postal_code,
+             "country": addr.country, "address_key": key} for kind in kinds]
+
+
+# --- Styles -------------------------------------------------------------------------------------
+
+STYLE_COLUMNS = (
+    Column("style", ("style", "style_number", "style_no", "style_code"), True),
+    Column("description", ("description", "style_description", "desc", "name")),
+    Column("season", ("season",)),
+    Column("category", ("category", "class")),
+    Column("division", ("division", "division_code", "div")),
+    Column("color", ("color_code", "color", "colour_code", "option_code"), True),
+    Column("color_name", ("color_name", "colour_name", "color_description")),
+    Column("size", ("size",), True),
+    Column("sku", ("sku", "sku_id", "sku_number", "sku_no"), True),
+    Column("upc", ("upc", "upc_code", "barcode", "ean", "gtin")),
+)
+PRICE_PREFIX = "price:"
+
+
+def gtin_check_digit(body: str) -> int:
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10
+
+
+def check_upc(r: RowReader, value: str) -> str | None:
+    """A valid UPC-A / EAN-13 / GTIN-14 / EAN-8, or a problem. 11 digits: Excel dropped a leading 0."""
+    if not value:
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", value):
+        r.problem("upc", value, f"UPC \"{value}\" was turned into a number by Excel; format the UPC column "
+                                "as text and export again.")
+        return None
+    digits = value.replace(" ", "").replace("-", "")
+    if digits.isdigit() and len(digits) == 11:
+        digits = "0" + digits
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        r.problem("upc", value, f"UPC \"{value}\" must be 12 digits (UPC-A) or 13 (EAN-13).")
+        return None
+    expected = gtin_check_digit(digits[:-1])
+    if int(digits[-1]) != expected:
+        r.problem("upc", value, f"UPC {digits} has a wrong check digit (the last digit should be "
+                                f"{expected}): check it for a typo.")
+        return None
+    return digits
+
+
+def load_styles(session: Session, path: Path | str) -> LoadReport:
+    sheet = open_sheet(path, "styles", STYLE_COLUMNS, extra=lambda key: key.startswith(PRICE_PREFIX))
+    report = LoadReport("styles", str(path), ignored_columns=sheet.ignored)
+    divisions = _known(session.execute(select(Division.code, Division.name)))
+    price_types = {code.upper(): code for code in session.scalars(select(PriceType.code))}
+    # What the ERP already holds, so a row that would break a unique key is reported, not crashed on.
+    db_skus: dict[str, tuple[str, str, str]] = {}
+    db_variant: dict[tuple[str, str, str], str] = {}
+    db_upc: dict[str, str] = {}
+    for sku, style, color, size, upc in session.execute(
+            select(Sku.sku, Sku.style_number, Sku.color_code, Sku.size, Sku.upc)):
+        db_skus[sku] = (style, color, size)
+        db_variant[(style, color, size)] = sku
+        if upc:
+            db_upc[upc] = sku
+
+    price_columns: dict[str, str] = {}    # header -> price type code
+    for header in sheet.extra:
+        ptype = header[len(PRICE_PREFIX):].strip().upper() if header.lower().startswith(PRICE_PREFIX) else ""
+        if ptype in price_types:
+            price_columns[header] = price_types[ptype]
+        else:
+            report.problems.append(RowProblem(1, header, ptype, f"unknown price type \"{ptype}\": add it to "
+                                              "the ERP price types first; this column was not loaded."))
+
+    styles: dict[str, dict[str, Any]] = {}
+    colors: dict[tuple[str, str], dict[str, Any]] = {}
+    skus: dict[str, dict[str, Any]] = {}
+    prices: dict[tuple[str, str], dict[str, Any]] = {}
+    sku_row: dict[str, int] = {}
+    variant_row: dict[tuple[str, str, str], tuple[str, int]] = {}
+    upc_row: dict[str, tuple[str, int]] = {}
+    price_row: dict[tuple[str, str], tuple[Decimal, int]] = {}
+    size_order: dict[str, list[str]] = defaultdict(list)
+    for r in _rows(sheet, report):
+        style = r.required("style", "The style number", 30)
+        color = r.required("color", "The color code")
+        size = r.required("size", "The size")
+        sku = r.required("sku", "The SKU id")
+        upc = check_upc(r, r.get("upc"))
+        division = r.code("division", "division", divisions, "add the division to the ERP first, or correct it.")
+        variant = (style, color, size)
+        label = "/".join(variant)
+        if sku and all(variant):
+            if sku in sku_row:
+                first_variant = skus[sku]["style_number"], skus[sku]["color_code"], skus[sku]["size"]
+                if first_variant != variant:
+                    r.problem("sku", sku, f"SKU id {sku} is used twice in the file: row {sku_row[sku]} has it "
+                                          f"for {'/'.join(first_variant)}, this row for {label}.")
+            elif sku in db_skus and db_skus[sku] != variant:
+                r.problem("sku", sku, f"SKU id {sku} is {'/'.join(db_skus[sku])} in the ERP, not {label}; "
+                                      "a SKU id cannot move to another style/color/size.")
+            if variant in variant_row and variant_row[variant][0] != sku:
+                r.problem("sku", sku, f"{label} is on row {variant_row[variant][1]} with SKU id "
+                                      f"{variant_row[variant][0]}; one style/color/size has one SKU id.")
+            elif variant in db_variant and db_variant[variant] != sku:
+                r.problem("sku", sku, f"{label} is SKU {db_variant[variant]} in the ERP; the file says {sku}.")
+        if upc and sku:
+            if upc in upc_row and upc_row[upc][0] != sku:
+                r.problem("upc", upc, f"UPC {upc} is also on row {upc_row[upc][1]} (SKU {upc_row[upc][0]}); "
+                                      "a UPC belongs to one SKU.")
+            elif upc in db_upc and db_upc[upc] != sku:
+                r.problem("upc", upc, f"UPC {upc} belongs to SKU {db_upc[upc]} in the ERP.")
+        row_prices: dict[str, Decimal] = {}
+        for header, ptype in price_columns.items():
+            text = r.get(header)
+            if not text:
+                continue
+            price = parse_money(text)
+            if price is None:
+                r.problem(header, text, f"price \"{text}\" is not a number.")
+                continue
+            if price < 0:
+                r.problem(header, text, f"price {text} is negative.")
+                continue
+            if price > MAX_PRICE:
+                r.problem(header, text, f"price {text} is too large (at most {MAX_PRICE:,}).")
+                continue
+            price = price.quantize(Decimal("0.01"))
+            first = price_row.get((style, ptype))
+            if first is not None and first[0] != price:
+                r.problem(header, text, f"style {style} has {ptype} price {first[0]} on row {first[1]}; the ERP "
+                                        "keeps one price per style and price type.")
+                continue
+            row_prices[ptype] = price
+        if r.problems:
+            report.problems += r.problems
+            continue
+        report.rows_loaded += 1
+        styles.setdefault(style, {"number": style, "description": "", "division_code": None,
+                                  "season": None, "category": None})
+        s = styles[style]
+        s["description"] = s["description"] or r.get("description") or ""
+        s["division_code"] = s["division_code"] or division
+        s["season"] = s["season"] or r.get("season") or None
+        s["category"] = s["category"] or r.get("category") or None
+        colors.setdefault((style, color), {"style_number": style, "color_code": color,
+                                           "color_name": r.get("color_name") or color})
+        if size not in size_order[style]:
+            size_order[style].append(size)
+        skus[sku] = {"sku": sku, "style_number": style, "color_code": color, "size": size,
+                     "size_index": size_order[style].index(size), "upc": upc}
+        sku_row.setdefault(sku, r.row_no)
+        variant_row.setdefault(variant, (sku, r.row_no))
+        if upc:
+            upc_row.setdefault(upc, (sku, r.row_no))
+        for ptype, price in row_prices.items():
+            price_row.setdefault((style, ptype), (price, r.row_no))
+            prices[(style, ptype)] = {"style_number": style, "price_type_code": ptype, "price": price}
+    for s in styles.values():
+        s["description"] = s["description"] or s["number"]
+
+    # Columns the file does not have keep their ERP values.
+    style_update = [f for f, col in (("description", "description"), ("division_code", "division"),
+                                     ("season", "season"), ("category", "category")) if col in sheet.columns]
+    color_update = ["color_name"] if "color_name" in sheet.columns else []
+    sku_update = ["style_number", "color_code", "size", "size_index"] + (["upc"] if "upc" in sheet.columns else [])
+
+    def steps() -> None:
+        _upsert(session, Style.__table__, list(styles.values()), ["number"], style_update, touch=True)
+        _upsert(session, StyleColor.__table__, list(colors.values()), ["style_number", "color_code"], color_update)
+        report.inserted, report.updated = _upsert(session, Sku.__table__, list(skus.values()), ["sku"], sku_update)
+        _upsert(session, StylePrice.__table__, list(prices.values()), ["style_number", "price_type_code"], ["price"])
+
+    _write(session, steps)
+    report.keys = set(skus)
+    return report
+
+
+# --- Inventory ----------------------------------------------------------------------------------
+
+INVENTORY_COLUMNS = (
+    Column("sku", ("sku", "sku_id", "sku_number", "sku_no")),
+    Column("style", ("style", "style_number", "style_no")),
+    Column("color", ("color_code", "color", "colour_code", "option_code")),
+    Column("size", ("size",)),
+    Column("warehouse", ("warehouse", "warehouse_code", "whse", "location"), True),
+    Column("on_hand", ("on_hand", "onhand", "qty_on_hand", "on_hand_qty", "quantity", "qty"), True),
+    Column("allocated", ("allocated", "allocated_qty", "open_orders", "committed")),
+    Column("future_qty", ("future_qty", "future_quantity", "wip_qty", "incoming", "on_order")),
+    Column("future_date", ("future_date", "wip_date", "available_date", "eta")),
+)
+
+
+def load_inventory(session: Session, path: Path | str) -> LoadReport:
+    sheet = open_sheet(path, "inventory", INVENTORY_COLUMNS)
+    if "sku" not in sheet.columns and not all(c in sheet.columns for c in ("style", "color", "size")):
+        raise LoadError(f"{sheet.path.name} has no \"sku\" column (nor \"style\", \"color code\" and \"size\"): "
+                        "the inventory file needs one of them to name the SKU.")
+    report = LoadReport("inventory", str(path), ignored_columns=sheet.ignored)
+    warehouses = _known(session.execute(select(Warehouse.code, Warehouse.name)))
+    sku_ids: dict[str, str] = {}
+    variants: dict[tuple[str, str, str], str] = {}
+    for sku, style, color, size in session.execute(select(Sku.sku, Sku.style_number, Sku.color_code, Sku.size)):
+        sku_ids[sku.upper()] = sku
+        variants[(style.upper(), color.upper(), size.upper())] = sku
+    has_allocated = sheet.columns.get("allocated") is not None
+    has_future = "future_qty" in sheet.columns or "future_date" in sheet.columns
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    key_row: dict[tuple[str, str], int] = {}
+    for r in _rows(sheet, report):
+        sku = _inventory_sku(r, sku_ids, variants)
+        warehouse_text = r.get("warehouse")
+        warehouse = r.code("warehouse", "warehouse", warehouses, "add it to the ERP warehouses first, or correct it.")
+        if not warehouse_text:
+            r.problem("warehouse", warehouse_text, "the warehouse is empty.")
+        on_hand_text = r.get("on_hand")
+        on_hand = r.whole_number("on_hand", "on hand", default=None)
+        if not on_hand_text:
+            r.problem("on_hand", on_hand_text, "on hand is empty: write 0 for no stock.")
+        allocated = r.whole_number("allocated", "allocated")
+        future_qty = r.whole_number("future_qty", "future quantity")
+        future_date = r.date("future_date", "future date")
+        if future_qty and not future_date and not r.problems:
+            r.problem("future_qty", r.get("future_qty"), f"future quantity {future_qty} has no future date: "
+                                                         "add the date it becomes available (WIP date).")
+        if sku and warehouse:
+            key = (sku, warehouse)
+            if key in key_row:
+                r.problem("sku", r.get("sku") or sku, f"SKU {sku} in warehouse {warehouse} is already on row "
+                                                      f"{key_row[key]}; each SKU and warehouse once per file.")
+        if r.problems:
+            report.problems += r.problems
+            continue
+        assert sku and warehouse and on_hand is not None
+        key_row[(sku, warehouse)] = r.row_no
+        row: dict[str, Any] = {"sku": sku, "warehouse_code": warehouse, "on_hand": on_hand}
+        if has_allocated:
+            row["allocated"] = allocated or 0
+        if has_future:
+            row["future_qty"] = future_qty or 0
+            row["future_date"] = future_date
+        rows[(sku, warehouse)] = row
+        report.rows_loaded += 1
+
+    update = ["on_hand"] + (["allocated"] if has_allocated else []) + (["future_qty", "future_date"] if has_future else [])
+
+    def steps() -> None:
+        report.inserted, report.updated = _upsert(session, Inventory.__table__, list(rows.values()),
+                                                  ["sku", "warehouse_code"], update, touch=True)
+
+    _write(session, steps)
+    report.keys = {sku for sku, _ in rows}
+    return report
+
+
+def _inventory_sku(r: RowReader, sku_ids: dict[str, str], variants: dict[tuple[str, str, str], str]) -> str | None:
+    text = r.get("sku")
+    if text:
+        sku = sku_ids.get(text.upper())
+        if sku is None:
+            r.problem("sku", text, f"SKU {text} is not in the ERP: load it with the styles file first.")
+        return sku
+    style, color, size = r.get("style"), r.get("color"), r.get("size")
+    if not (style and color and size):
+        r.problem("sku" if r.has("sku") else "style", "", "the row names no SKU: give the SKU id, "
+                                                          "or the style, color code and size.")
+        return None
+    sku = variants.get((style.upper(), color.upper(), size.upper()))
+    if sku is None:
+        r.problem("style", f"{style}/{color}/{size}", f"{style}/{color}/{size} is not an ERP SKU: load it with "
+                                                      "the styles file first.")
+    return sku
+
+
+LOADERS: dict[str, Callable[[Session, Path | str], LoadReport]] = {
+    "customers": load_customers, "styles": load_styles, "inventory": load_inventory,
+}

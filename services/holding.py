@@ -1,0 +1,304 @@
+"""The holding area: stage partner orders exactly once, validate them, record each problem.
+
+- ``stage_page`` upserts one page of partner orders on (site, partner order id), keeping the raw
+  payload. A re-sent order that changed on the partner (and is not imported yet) is replaced and
+  goes back to ``downloaded``; an imported order is never touched again.
+- ``validate_orders`` re-reads each open order's raw payload through the partner's mapper,
+  applies every rule against master data loaded once, and writes the difference in problems:
+  new problems become rows, problems no longer found get ``resolved_at`` — nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session, load_only
+
+from connectors.base import PartnerOrder, Problem
+from connectors.registry import connector
+from models import InboundOrder, Mapping, OrderError, SalesOrder, Site
+from services import masterdata
+from services.masterdata import MasterData
+from services.outbox import queue_writeback
+from services.sites import site_settings
+from services.validation import Outcome, customer_key, validate
+
+OPEN_STATES = ("downloaded", "valid", "invalid", "duplicate")
+# Orders validated per flush of state updates and error rows: bounded memory, few round trips.
+VALIDATE_BATCH = 500
+MAX_TOTAL = Decimal("999999999999")  # what inbound_order.total (numeric 14,2) can hold
+VALUE_MAX = 200  # characters of an offending value kept on an error row
+# Longest partner customer key kept as an automatic mapping (mapping.partner_value is indexed, and an
+# index entry has a size limit); a longer key is still matched, order by order, just not remembered.
+MAPPING_KEY_MAX = 200
+
+
+def _clip(text: str | None, length: int) -> str | None:
+    return text if text is None or len(text) <= length else text[: length - 1] + "…"
+
+
+# What Postgres text and JSONB cannot hold: NUL, and lone UTF-16 surrogates (JSON's "\ud800" escape
+# decodes to one; it cannot even be encoded as UTF-8 to be sent).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def pg_safe(value: Any) -> Any:
+    """Postgres text and JSONB cannot hold NUL characters, lone surrogates, NaN or infinities:
+    replace them (U+FFFD for characters, None for numbers), keep the rest."""
+    if isinstance(value, str):
+        return UNSTORABLE.sub("\ufffd", value) if UNSTORABLE.search(value) else value
+    if isinstance(value, dict):
+        return {pg_safe(str(k)): pg_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [pg_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):  # NaN and ±Infinity (1e309) are not JSON
+        return None
+    return value
+
+
+def raw_hash(raw: Any) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode("utf-8", "replace")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """A mapper's dataclasses as JSON-ready data in one pass: Decimal and dates as text, NUL, lone
+    surrogates and non-finite floats made safe for Postgres (what ``pg_safe`` does), the raw payload
+    left out."""
+    if isinstance(value, str):
+        return UNSTORABLE.sub("\ufffd", value) if UNSTORABLE.search(value) else value
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(v) for k, v in vars(value).items() if k != "raw"}
+    if isinstance(value, (Decimal, date)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {_plain(str(k)): _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def normalized(order: PartnerOrder) -> dict[str, Any]:
+    """Header and lines as the mapper read them (kept for people to read; the raw payload stays the truth)."""
+    return _plain(order)  # type: ignore[no-any-return]
+
+
+def _total(order: PartnerOrder) -> Decimal | None:
+    try:
+        total = sum((ln.quantity * ln.price for ln in order.lines
+                     if ln.quantity is not None and ln.price is not None), Decimal("0"))
+    except ArithmeticError:
+        return None
+    return total.quantize(Decimal("0.01")) if total.is_finite() and abs(total) <= MAX_TOTAL else None
+
+
+def _short(value: str | None, length: int) -> str | None:
+    return value if value is not None and len(value) <= length else None
+
+
+def header_columns(order: PartnerOrder) -> dict[str, Any]:
+    """The inbound order's list columns, from the normalized order."""
+    c = order.customer
+    return pg_safe({
+        "partner_status": order.partner_status,
+        "po_number": order.po_number,
+        "customer_ref": c.name or c.code or c.partner_id or c.email,
+        "order_date": order.order_date,
+        "ship_date": order.ship_date,
+        "cancel_date": order.cancel_date,
+        "currency": _short(order.currency, 3),
+        "total": _total(order),
+        "line_count": len(order.lines),
+    })  # type: ignore[no-any-return]
+
+
+@dataclass
+class StageResult:
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    ids: list[int] = field(default_factory=list)        # new or changed: to validate
+    all_ids: list[int] = field(default_factory=list)    # every order of the page
+    imported_ids: list[int] = field(default_factory=list)  # already imported: left untouched
+
+
+def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> StageResult:
+    """Upsert one page into the holding area (one statement), idempotent on (site, partner id)."""
+    by_id = {o.partner_order_id: o for o in orders}  # a partner repeating an id in a page: last wins
+    result = StageResult(seen=len(by_id))
+    if not by_id:
+        return result
+    rows = [{"site_id": site_id, "partner_order_id": pg_safe(pid), "raw": pg_safe(dict(o.raw)),
+             "raw_hash": raw_hash(o.raw), "state": "downloaded", "normalized": normalized(o),
+             **header_columns(o)} for pid, o in by_id.items()]
+    stmt = pg_insert(InboundOrder)
+    replaced = {c: stmt.excluded[c] for c in ("raw", "raw_hash", "normalized", *header_columns(orders[0]))}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[InboundOrder.site_id, InboundOrder.partner_order_id],
+        set_={**replaced, "state": "downloaded", "last_seen_at": func.now()},
+        where=((InboundOrder.state != "imported") & (InboundOrder.state != "rejected")
+               & (InboundOrder.raw_hash != stmt.excluded.raw_hash)),
+    ).returning(InboundOrder.id, literal_column("xmax = 0").label("inserted"))
+    # Executed with the rows as parameters: one statement compiled once and cached for every page.
+    for row in session.execute(stmt, rows, execution_options={"render_nulls": True}):
+        result.ids.append(row.id)
+        if row.inserted:
+            result.new += 1
+        else:
+            result.changed += 1
+    for row in session.execute(update(InboundOrder)
+                               .where(InboundOrder.site_id == site_id,
+                                      InboundOrder.partner_order_id.in_([r["partner_order_id"] for r in rows]))
+                               .values(last_seen_at=func.now()).returning(InboundOrder.id, InboundOrder.state)):
+        result.all_ids.append(row.id)
+        if row.state == "imported":
+            result.imported_ids.append(row.id)
+    return result
+
+
+def note_modified(session: Session, site_id: int, orders: list[PartnerOrder]) -> StageResult:
+    """Orders the partner says changed after they were exported. A held order takes the new
+    payload (and is validated again); an imported one is never re-imported: it gets a
+    ``modified_after_export`` warning for a person. Either way it is marked exported again.
+    An order Bobbin never held (exported by something else before) is left alone: importing it
+    now could double an order the ERP already has."""
+    known = set(session.scalars(select(InboundOrder.partner_order_id).where(
+        InboundOrder.site_id == site_id, InboundOrder.partner_order_id.in_([o.partner_order_id for o in orders]))))
+    staged = stage_page(session, site_id, [o for o in orders if o.partner_order_id in known])
+    if staged.imported_ids:
+        numbers = dict(session.execute(select(SalesOrder.inbound_order_id, SalesOrder.number)
+                                       .where(SalesOrder.inbound_order_id.in_(staged.imported_ids))).all())
+        session.execute(pg_insert(OrderError).on_conflict_do_nothing(), [
+            {"order_id": oid, "code": "modified_after_export", "field": None, "value": None, "severity": "warning",
+             "message": f"The order changed on the partner after it was imported as ERP order {numbers.get(oid)}; "
+                        "the ERP order was not changed."} for oid in staged.imported_ids])
+    return staged
+
+
+@dataclass
+class ValidateResult:
+    validated: int = 0
+    states: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    new_problems: int = 0
+    resolved_problems: int = 0
+    valid_ids: list[int] = field(default_factory=list)
+    # Valid orders as just checked, for importing them without reading and checking them again.
+    checked: dict[int, tuple[PartnerOrder, Outcome]] = field(default_factory=dict)
+
+
+def _key(code: str, line_no: int | None, fld: str | None, value: str | None) -> tuple[Any, ...]:
+    return (code, line_no, fld, value)
+
+
+def partner_order(order: InboundOrder, site: Site) -> PartnerOrder:
+    """The held order read again from its raw payload by its partner's mapper (the one source of
+    truth), with the quantity the site imports (ordered, or shipped where the partner reports it)."""
+    partner = connector(site.kind).to_partner_order(order.raw)
+    if site_settings(site).quantity == "shipped":
+        partner = replace(partner, lines=tuple(
+            replace(ln, quantity=ln.shipped_quantity, raw_quantity=ln.raw_shipped_quantity) for ln in partner.lines))
+    return partner
+
+
+def check_order(order: InboundOrder, site: Site, md: MasterData) -> tuple[PartnerOrder, Outcome]:
+    partner = partner_order(order, site)
+    settings = site_settings(site)
+    return partner, validate(partner, md, order_id=order.id, default_warehouse=settings.default_warehouse,
+                             fields=connector(site.kind).order_fields, price_types=settings.price_types)
+
+
+def open_order_ids(session: Session, site_id: int, order_ids: list[int] | None = None) -> list[int]:
+    """The site's open orders (or those of ``order_ids`` that are open), oldest first."""
+    query = (select(InboundOrder.id).where(InboundOrder.site_id == site_id, InboundOrder.state.in_(OPEN_STATES))
+             .order_by(InboundOrder.id))
+    if order_ids is not None:
+        query = query.where(InboundOrder.id.in_(order_ids))
+    return list(session.scalars(query))
+
+
+def validate_orders(session: Session, site: Site, order_ids: list[int], md: MasterData) -> ValidateResult:
+    """Validate these open orders (oldest first; at most VALIDATE_BATCH at a time is best). Caller commits."""
+    result = ValidateResult()
+    orders = session.scalars(select(InboundOrder).where(InboundOrder.id.in_(order_ids),
+                                                        InboundOrder.state.in_(OPEN_STATES))
+                             .options(load_only(InboundOrder.id, InboundOrder.raw, InboundOrder.po_number))
+                             .order_by(InboundOrder.id)).all()
+    if orders:
+        _validate_batch(session, site, list(orders), md, result)
+    return result
+
+
+def _validate_batch(session: Session, site: Site, orders: list[InboundOrder], md: MasterData,
+                    result: ValidateResult) -> None:
+    open_errors: dict[int, dict[tuple[Any, ...], int]] = defaultdict(dict)
+    for e in session.execute(select(OrderError.id, OrderError.order_id, OrderError.code, OrderError.line_no,
+                                    OrderError.field, OrderError.value)
+                             .where(OrderError.order_id.in_([o.id for o in orders]), OrderError.resolved_at.is_(None))):
+        open_errors[e.order_id][_key(e.code, e.line_no, e.field, e.value)] = e.id
+    new_rows: list[dict[str, Any]] = []
+    resolved_ids: list[int] = []
+    auto_maps: dict[str, tuple[str, str]] = {}
+    code_writebacks: dict[str, tuple[int, str]] = {}  # partner customer id -> (order, ERP code)
+    state_rows: list[dict[str, Any]] = []
+    now = datetime.now(timezone.utc)
+    stores_codes = "customer_code" in connector(site.kind).writeback_statuses
+    for order in orders:
+        masterdata.release_po(md, order.id)
+        partner, outcome = check_order(order, site, md)
+        how, key = outcome.resolved.customer_how, customer_key(partner)
+        if (how and how.startswith("auto:") and key and len(key) <= MAPPING_KEY_MAX
+                and outcome.resolved.customer_code):
+            # Kept as a mapping that says how it was made, so a person can see and undo it.
+            auto_maps[key] = (outcome.resolved.customer_code, how)
+            md.mappings["customer"][masterdata.norm(key)] = outcome.resolved.customer_code
+            if stores_codes and how != "auto:code" and partner.customer.partner_id:
+                # The partner should carry the ERP code from now on (seed 002), so it maps by code.
+                code_writebacks[partner.customer.partner_id] = (order.id, outcome.resolved.customer_code)
+        found: dict[tuple[Any, ...], Problem] = {}
+        for p in outcome.problems:
+            p = Problem(**pg_safe(asdict(p)))
+            # Indexed columns stay short (a btree row has a size limit); the raw payload keeps all.
+            p = replace(p, value=_clip(p.value, VALUE_MAX), field=_clip(p.field, VALUE_MAX), message=_clip(p.message, 2000))
+            found.setdefault(_key(p.code, p.line_no, p.field, p.value), p)
+        existing = open_errors.get(order.id, {})
+        new_rows += [{"order_id": order.id, "line_no": p.line_no, "code": p.code, "field": p.field,
+                      "value": p.value, "message": p.message, "severity": p.severity}
+                     for k, p in found.items() if k not in existing]
+        resolved_ids += [eid for k, eid in existing.items() if k not in found]
+        state = outcome.state
+        state_rows.append({"id": order.id, "state": state, "customer_code": outcome.resolved.customer_code,
+                           "validated_at": now})
+        if outcome.resolved.customer_code and order.po_number and state in ("valid", "invalid"):
+            masterdata.claim_po(md, outcome.resolved.customer_code, order.po_number, order.id)
+        result.validated += 1
+        result.states[state] += 1
+        if state == "valid":
+            result.valid_ids.append(order.id)
+            result.checked[order.id] = (partner, outcome)
+    session.execute(update(InboundOrder), state_rows)  # one batched UPDATE by primary key
+    if new_rows:
+        inserted = session.execute(pg_insert(OrderError).on_conflict_do_nothing().returning(OrderError.id),
+                                   new_rows).all()
+        result.new_problems += len(inserted)
+    if auto_maps:
+        session.execute(pg_insert(Mapping).on_conflict_do_nothing(), [
+            {"site_id": site.id, "kind": "customer", "partner_value": k, "erp_code": code, "how": how}
+            for k, (code, how) in auto_maps.items()])
+    for partner_customer_id, (order_id, code) in code_writebacks.items():
+        queue_writeback(session, site.id, [order_id], "customer_code",
+                        payload={"partner_customer_id": partner_customer_id, "erp_code": code})
+    if resolved_ids:
+        session.execute(update(OrderError).where(OrderError.id.in_(resolved_ids)).values(resolved_at=func.now()))
+        result.resolved_problems += len(resolved_ids)
+    session.flush()

@@ -1,0 +1,540 @@
+"""Error reports by e-mail: what went wrong with a site's orders, and what a person does about it.
+
+Two kinds, modelled on the partners' "detailed error report" e-mails (seed 002):
+
+- ``errors`` — sent after an import that found new problems: only problems never reported before,
+  grouped by order, each with the catalogue's title and "Resolution" hint (``services.problems``).
+  Once sent, each problem is recorded in ``reported_error`` and is never reported as new again.
+- ``digest`` — the daily list of everything still open, reported before or not, with counts by kind
+  and how long each order has waited.
+
+Building (``new_errors_report`` / ``digest_report``), rendering (``render``) and sending
+(``send_error_report``) are separate plain functions; the Celery task is a thin wrapper. A report is
+recorded only after the mail went out: a failed send marks nothing, so the next run tries again.
+The site's credentials are never read here — site queries select named columns only.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import textwrap
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+from sqlalchemy import exists, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from bobbin.logging import redact
+from bobbin.mail import MailError, send_message
+from bobbin.settings import Settings, get_settings
+from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
+from models.runs import SyncRun
+from models.sites import Site
+from services import problems, reconcile
+
+log = structlog.get_logger()
+
+__all__ = [
+    "MailError", "Report", "ReportOrder", "ReportProblem", "digest_report", "new_errors_report", "render",
+    "send_error_report",
+]
+
+ReportKind = Literal["errors", "digest"]
+REPORT_KINDS: tuple[str, ...] = ("errors", "digest")
+
+# A person reads the mail: past this many orders it is a list to open with the CLI, not to scroll, and
+# each order adds ~3 KB of HTML. The rest of a new-errors report follows in the next one (they are
+# not marked as reported), and the digest says how many it left out.
+MAX_ORDERS_PER_REPORT = 100
+
+# Orders whose open problems need no one any more: an imported order's warning was reported when it
+# was found, and a rejected order will not be imported. The digest leaves them out, or it would
+# grow for ever.
+SETTLED_STATES = ("imported", "rejected")
+
+# Sync runs of the order import (tasks.orders.import_orders), whichever prefix the task name carries.
+IMPORT_TASK_PATTERN = "%import_orders"
+
+PARTNER_NAMES = {"brandboom": "Brandboom", "joor": "JOOR", "loop": "Loop", "ebay": "eBay"}
+
+_TEMPLATES = Path(__file__).with_name("templates")
+
+# Headers are folded only past RFC 5322's hard line limit: with the default 78, Python moves a subject
+# holding a "quoted" site name whole onto a continuation line, which some readers show with a leading
+# space. Bodies are encoded (and wrapped) by set_content before this policy is put on the message.
+_HEADER_POLICY = policy.default.clone(max_line_length=998)
+
+
+# --- what a report holds ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SiteRef:
+    """The site fields a report needs (never its credentials)."""
+
+    id: int
+    name: str
+    kind: str
+    notify_emails: tuple[str, ...]
+
+    @property
+    def partner(self) -> str:
+        return PARTNER_NAMES.get(self.kind, self.kind)
+
+
+@dataclass(frozen=True)
+class ReportProblem:
+    """One open order error or warning, with the catalogue's words for it."""
+
+    error_id: int
+    line_no: int | None
+    code: str
+    severity: str
+    field: str | None
+    value: str | None
+    message: str
+    title: str
+    resolution: str           # the catalogue hint, with this order / site / value filled in
+    first_seen_at: datetime
+    new: bool                 # never reported by a new-errors mail before
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == "warning"
+
+    @property
+    def where(self) -> str:
+        """``Field: terms   Value: "Net 30"`` (the text part's line; empty when neither is known)."""
+        parts = [f"Field: {self.field}" if self.field else "",
+                 f'Value: "{self.value}"' if self.value is not None else ""]
+        return "   ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class ReportOrder:
+    order_id: int
+    partner_order_id: str
+    po_number: str | None
+    customer_ref: str | None  # the customer as the partner names it
+    customer_code: str | None  # the ERP customer it resolved to, if any
+    state: str
+    order_date: date | None
+    problems: tuple[ReportProblem, ...]
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for p in self.problems if not p.is_warning)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(1 for p in self.problems if p.is_warning)
+
+    @property
+    def oldest_open_at(self) -> datetime:
+        return min(p.first_seen_at for p in self.problems)
+
+
+@dataclass(frozen=True)
+class CodeCount:
+    code: str
+    title: str
+    severity: str
+    problems: int
+    orders: int
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """The last finished order import of the site, as the digest shows it."""
+
+    outcome: str
+    started_at: datetime
+    finished_at: datetime
+    counts: dict[str, Any]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: ReportKind
+    site: SiteRef
+    generated_at: datetime
+    orders: tuple[ReportOrder, ...]      # the orders this mail shows (at most MAX_ORDERS_PER_REPORT)
+    total_orders: int                    # ... out of this many with open problems of this kind
+    total_problems: int
+    total_errors: int
+    by_code: tuple[CodeCount, ...]       # over all total_orders, not only the ones shown
+    last_import: RunOutcome | None = None
+    # Work that gave up for this site: {"writebacks": n, "tasks": n} (services.reconcile.dead_letters).
+    dead_letters: dict[str, int] | None = None
+
+    @property
+    def gave_up(self) -> bool:
+        return bool(self.dead_letters and any(self.dead_letters.values()))
+
+    @property
+    def problem_count(self) -> int:
+        return sum(len(o.problems) for o in self.orders)
+
+    @property
+    def error_ids(self) -> list[int]:
+        return [p.error_id for o in self.orders for p in o.problems]
+
+    @property
+    def omitted_orders(self) -> int:
+        return self.total_orders - len(self.orders)
+
+    @property
+    def total_warnings(self) -> int:
+        return self.total_problems - self.total_errors
+
+    @property
+    def tally(self) -> str:
+        """``3 errors, 1 warning`` — zero counts left out."""
+        parts = [_plural(self.total_errors, "error") if self.total_errors else "",
+                 _plural(self.total_warnings, "warning") if self.total_warnings else ""]
+        return ", ".join(p for p in parts if p)
+
+    @property
+    def new_count(self) -> int:
+        return sum(1 for o in self.orders for p in o.problems if p.new)
+
+    @property
+    def states(self) -> set[str]:
+        return {o.state for o in self.orders}
+
+
+# --- building ----------------------------------------------------------------------------------------
+
+def new_errors_report(session: Session, site_id: int) -> Report | None:
+    """The site's open problems (errors and warnings) that no mail has reported yet; None if none.
+
+    Two queries, however many orders: the site, then problems joined to their orders and filtered by
+    "not in reported_error"."""
+    site = _site(session, site_id)
+    rows = session.execute(_problem_rows(site_id).where(~_reported())).all()
+    if not rows:
+        return None
+    return _assemble("errors", site, rows, last_import=None, dead_letters=reconcile.dead_letters(session, site_id))
+
+
+def digest_report(session: Session, site_id: int) -> Report | None:
+    """Everything still open for the site, reported before or not; None if nothing is.
+
+    Orders already imported or rejected are left out (``SETTLED_STATES``). Three queries: the site,
+    the problems, and the last finished import run."""
+    site = _site(session, site_id)
+    stmt = _problem_rows(site_id).where(InboundOrder.state.not_in(SETTLED_STATES))
+    rows = session.execute(stmt).all()
+    if not rows:
+        return None
+    return _assemble("digest", site, rows, last_import=_last_import(session, site_id),
+                     dead_letters=reconcile.dead_letters(session, site_id))
+
+
+def _site(session: Session, site_id: int) -> SiteRef:
+    # Named columns only: Site.credentials_encrypted is never loaded by the notifier.
+    row = session.execute(select(Site.id, Site.name, Site.kind, Site.notify_emails)
+                          .where(Site.id == site_id)).one_or_none()
+    if row is None:
+        raise LookupError(f"Site {site_id} does not exist.")
+    emails = tuple(str(e).strip() for e in (row.notify_emails or []) if str(e).strip())
+    return SiteRef(id=row.id, name=row.name, kind=row.kind, notify_emails=emails)
+
+
+def _reported() -> Any:
+    return exists().where(ReportedError.error_id == OrderError.id)
+
+
+def _problem_rows(site_id: int) -> Any:
+    return (
+        select(OrderError.id, OrderError.line_no, OrderError.code, OrderError.severity, OrderError.field,
+               OrderError.value, OrderError.message, OrderError.first_seen_at,
+               _reported().label("reported"),
+               InboundOrder.id.label("order_id"), InboundOrder.partner_order_id, InboundOrder.po_number,
+               InboundOrder.customer_ref, InboundOrder.customer_code, InboundOrder.state,
+               InboundOrder.order_date)
+        .join(InboundOrder, InboundOrder.id == OrderError.order_id)
+        .where(InboundOrder.site_id == site_id, OrderError.resolved_at.is_(None))
+        # Header problems first, then by line: the order a person reads the partner's order in.
+        .order_by(InboundOrder.id, OrderError.line_no.asc().nulls_first(), OrderError.id)
+    )
+
+
+def _last_import(session: Session, site_id: int) -> RunOutcome | None:
+    run = session.execute(
+        select(SyncRun.outcome, SyncRun.started_at, SyncRun.finished_at, SyncRun.counts, SyncRun.error)
+        .where(SyncRun.site_id == site_id, SyncRun.task.like(IMPORT_TASK_PATTERN),
+               SyncRun.finished_at.is_not(None))
+        .order_by(SyncRun.finished_at.desc()).limit(1)
+    ).one_or_none()
+    if run is None:
+        return None
+    return RunOutcome(outcome=run.outcome, started_at=run.started_at, finished_at=run.finished_at,
+                      counts=dict(run.counts or {}), error=redact(run.error) if run.error else None)
+
+
+def _assemble(kind: ReportKind, site: SiteRef, rows: Sequence[Any], last_import: RunOutcome | None,
+              dead_letters: dict[str, int] | None = None) -> Report:
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.order_id, []).append(row)
+
+    code_problems: Counter[str] = Counter()
+    code_orders: Counter[str] = Counter()
+    for order_rows in grouped.values():
+        codes = [r.code for r in order_rows]
+        code_problems.update(codes)
+        code_orders.update(set(codes))
+    by_code = tuple(sorted(
+        (CodeCount(code=c, title=problems.kind(c).title, severity=_severity(rows, c),
+                   problems=n, orders=code_orders[c]) for c, n in code_problems.items()),
+        key=lambda cc: (cc.severity == "warning", -cc.problems, cc.code)))
+
+    orders = tuple(_order(site, order_rows) for order_rows in list(grouped.values())[:MAX_ORDERS_PER_REPORT])
+    return Report(kind=kind, site=site, generated_at=datetime.now(UTC), orders=orders,
+                  total_orders=len(grouped), total_problems=len(rows),
+                  total_errors=sum(1 for r in rows if r.severity != "warning"),
+                  by_code=by_code, last_import=last_import, dead_letters=dead_letters)
+
+
+def _severity(rows: Iterable[Any], code: str) -> str:
+    return next((r.severity for r in rows if r.code == code), "error")
+
+
+def _order(site: SiteRef, rows: Sequence[Any]) -> ReportOrder:
+    head = rows[0]
+    return ReportOrder(
+        order_id=head.order_id, partner_order_id=head.partner_order_id, po_number=head.po_number,
+        customer_ref=head.customer_ref, customer_code=head.customer_code, state=head.state,
+        order_date=head.order_date,
+        problems=tuple(
+            ReportProblem(error_id=r.id, line_no=r.line_no, code=r.code, severity=r.severity, field=r.field,
+                          value=r.value, message=r.message, title=problems.kind(r.code).title,
+                          resolution=fill_in(problems.kind(r.code).resolution, order_id=head.order_id,
+                                             site_name=site.name, value=r.value),
+                          first_seen_at=r.first_seen_at, new=not r.reported)
+            for r in rows))
+
+
+_CODE_SPAN = re.compile(r"`([^`]*)`")
+
+
+def fill_in(hint: str, *, order_id: int, site_name: str, value: str | None) -> str:
+    """The catalogue's hint with its placeholders (ORDER, SITE, "VALUE") replaced inside commands,
+    so the command in the mail can be pasted as it is. Prose outside backticks is left alone."""
+
+    def one(match: re.Match[str]) -> str:
+        cmd = re.sub(r"\bORDER\b", str(order_id), match.group(1))
+        cmd = re.sub(r"\bSITE\b", lambda _m: _shell_word(site_name), cmd)
+        if value is not None:
+            cmd = cmd.replace('"VALUE"', _shell_word(value, prefer_double=True))
+        return f"`{cmd}`"
+
+    return _CODE_SPAN.sub(one, hint)
+
+
+def _shell_word(word: str, *, prefer_double: bool = False) -> str:
+    if prefer_double and not re.search(r'["$`\\!\n]', word):
+        return f'"{word}"'
+    return shlex.quote(word)
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+def subject_for(report: Report) -> str:
+    """``[Bobbin] Brandboom "harbor-bb": 3 orders need attention (5 new problems)``."""
+    site = f'[Bobbin] {report.site.partner} "{report.site.name}"'
+    orders = _plural(report.total_orders, "order")
+    n = report.total_problems
+    if report.kind == "digest":
+        verb = "still needs" if report.total_orders == 1 else "still need"
+        return f"{site} daily digest: {orders} {verb} attention ({_plural(n, 'open problem')})"
+    verb = "needs" if report.total_orders == 1 else "need"
+    return f"{site}: {orders} {verb} attention ({_plural(n, 'new problem')})"
+
+
+def render(report: Report, *, settings: Settings | None = None) -> EmailMessage:
+    """The report as a multipart/alternative mail: a plain-text part and an HTML part."""
+    settings = settings or get_settings()
+    tz = _zone(settings.timezone)
+    context = {
+        "r": report, "subject": subject_for(report), "tz_name": settings.timezone,
+        "generated": _when(report.generated_at, tz), "commands": look_further_commands(report),
+    }
+    env = _environment(tz, report.generated_at)
+    text = env.get_template("error_report.txt.j2").render(context)
+    html = env.get_template("error_report.html.j2").render(context)
+
+    msg = EmailMessage()
+    sender = _sender(settings.mail_from)
+    msg["Subject"] = context["subject"]
+    msg["From"] = sender
+    msg["To"] = ", ".join(report.site.notify_emails)
+    msg["Date"] = format_datetime(report.generated_at)
+    # The sender's domain, not socket.getfqdn(): no DNS lookup, and ids that thread per deployment.
+    msg["Message-ID"] = make_msgid(domain=sender.domain or "localhost")
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies to a robot
+    msg["X-Bobbin-Site"] = report.site.name
+    msg["X-Bobbin-Report"] = report.kind
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    msg.policy = _HEADER_POLICY
+    return msg
+
+
+def look_further_commands(report: Report) -> list[str]:
+    cmds = ["bobbin orders list --view invalid"]
+    if "duplicate" in report.states:
+        cmds.append("bobbin orders list --view duplicated")
+    cmds += [f"bobbin orders show {o.order_id}" for o in report.orders]
+    return cmds
+
+
+def _sender(mail_from: str) -> Address:
+    name, addr = parseaddr(mail_from)
+    user, _, domain = addr.partition("@")
+    return Address(display_name=name or "Bobbin", username=user or "bobbin", domain=domain or "localhost")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _when(moment: datetime, tz: ZoneInfo) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _age(since: datetime, now: datetime) -> str:
+    """How long a problem has been open, in the unit a person thinks in."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    delta = max(now - since, timedelta(0))
+    if delta < timedelta(hours=1):
+        return _plural(max(int(delta.total_seconds() // 60), 1), "minute")
+    if delta < timedelta(hours=48):
+        return _plural(int(delta.total_seconds() // 3600), "hour")
+    return _plural(delta.days, "day")
+
+
+def _wrap(text: str, width: int = 76, indent: str = "") -> str:
+    """Wrap prose for a plain mail client without breaking a `command` across lines."""
+    keep = _CODE_SPAN.sub(lambda m: "`" + m.group(1).replace(" ", "\x00") + "`", text)
+    lines = textwrap.wrap(keep, width=width, initial_indent=indent, subsequent_indent=indent,
+                          break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines).replace("\x00", " ")
+
+
+def _code_html(text: str) -> Markup:
+    """Escape ``text`` and show its `command` spans as <code>."""
+    parts = _CODE_SPAN.split(text)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(Markup('<code style="font-family:Menlo,Consolas,monospace;font-size:12px;'
+                              'background:#f3f4f6;padding:1px 4px;border-radius:3px;">'
+                              '{}</code>').format(part))
+        else:
+            out.append(escape(part))
+    return Markup("").join(out)
+
+
+def _environment(tz: ZoneInfo, now: datetime) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(
+        when=lambda m: _when(m, tz), age=lambda m: _age(m, now), plural=_plural, wrap=_wrap,
+        code_html=_code_html,
+        day=lambda d: d.isoformat() if d else "-",
+    )
+    return env
+
+
+# --- sending -----------------------------------------------------------------------------------------
+
+def send_error_report(session: Session, site_id: int, *, kind: ReportKind = "errors",
+                      settings: Settings | None = None) -> dict[str, Any]:
+    """Build, render and send one report for the site; record it only once the mail went out.
+
+    A transaction-scoped advisory lock per (kind, site) lets one run at a time build and send: a
+    second concurrent run skips instead of mailing the same problems twice. The ``ON CONFLICT DO
+    NOTHING`` on ``reported_error`` keeps the marks right even without the lock. If the send fails,
+    nothing is recorded and ``MailError`` propagates (the next run retries). If the commit after a
+    successful send fails, the mail may go out again: a duplicate mail beats a lost one.
+
+    Returns a JSON-able summary for the task result."""
+    if kind not in REPORT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(REPORT_KINDS)}, not {kind!r}")
+    settings = settings or get_settings()
+    # A fresh logger per call: the module's one may be cached with the configuration of its first use.
+    bound = structlog.get_logger(__name__).bind(site_id=site_id, report=kind)
+
+    locked = session.execute(select(func.pg_try_advisory_xact_lock(
+        func.hashtext(f"bobbin.notify.{kind}"), site_id))).scalar_one()
+    if not locked:
+        session.rollback()
+        bound.info("another error report for this site is being sent; skipping")
+        return {"sent": False, "reason": "another report for this site is being sent"}
+
+    report = new_errors_report(session, site_id) if kind == "errors" else digest_report(session, site_id)
+    if report is None:
+        session.rollback()
+        return {"sent": False, "reason": "nothing new" if kind == "errors" else "nothing open"}
+    if not report.site.notify_emails:
+        session.rollback()
+        bound.warning("site has open order problems but no notify e-mail addresses; nothing sent",
+                      site=report.site.name, orders=report.total_orders, problems=report.total_problems)
+        return {"sent": False, "reason": "no recipients", "orders": report.total_orders,
+                "errors": report.total_problems}
+
+    msg = render(report, settings=settings)
+    try:
+        send_message(msg, settings)
+    except BaseException:
+        session.rollback()  # releases the lock; nothing was written
+        raise
+
+    row = ErrorReport(site_id=site_id, kind=kind, subject=str(msg["Subject"]),
+                      recipients=list(report.site.notify_emails), order_count=len(report.orders),
+                      error_count=report.problem_count)
+    session.add(row)
+    session.flush()
+    if kind == "errors":
+        session.execute(pg_insert(ReportedError)
+                        .values([{"error_id": eid, "report_id": row.id} for eid in report.error_ids])
+                        .on_conflict_do_nothing(index_elements=[ReportedError.error_id]))
+    session.commit()
+
+    summary: dict[str, Any] = {"sent": True, "orders": len(report.orders), "errors": report.problem_count,
+                               "recipients": list(report.site.notify_emails), "report_id": row.id}
+    if report.omitted_orders:
+        # Not marked: a new-errors report picks them up next time; the caller may re-enqueue now.
+        summary["remaining_orders"] = report.omitted_orders
+    bound.info("error report sent", site=report.site.name, orders=summary["orders"],
+               problems=summary["errors"], recipients=len(report.site.notify_emails), report_id=row.id)
+    return summary

@@ -1,0 +1,156 @@
+"""Order import for one site: fetch, stage, validate, import — the work behind
+``tasks.orders.import_orders``, callable without Celery.
+
+Exactly-once comes from the data, not from the task running once: every page is committed to the
+holding area (unique on site + partner order id) before the next page is asked for; validation is
+a diff of problems; an import is one transaction guarded by a unique key; the "exported" status
+goes back through the outbox after the import committed. Running this twice, or after a worker
+died half-way, converges on the same rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from bobbin.db import new_session, session_scope
+from models import InboundOrder, Site
+from schedules.locks import advisory_lock, site_lock_name
+from services import masterdata
+from services.erp_import import ImportResult, import_batch, import_order
+from services.outbox import queue_writeback
+from services.holding import OPEN_STATES, VALIDATE_BATCH, note_modified, open_order_ids, stage_page, validate_orders
+from services.runs import recorded_run
+from services.sites import get_site, open_source
+
+log = structlog.get_logger()
+
+
+def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> dict[str, Any]:
+    """Fetch every order waiting on the partner, then validate and import. Returns the run's counts."""
+    with advisory_lock(site_lock_name("import_orders", site_id)) as got:
+        if not got:
+            log.info("import_skipped_busy", site=site_id)
+            return {"site_id": site_id, "skipped": "another import of this site is running"}
+        with recorded_run("import_orders", site_id, celery_task_id, holds_lock=True) as run:
+            with session_scope() as s:
+                site = get_site(s, site_id)
+                if not site.active:
+                    run.outcome = "skipped"
+                    return {"site_id": site_id, "skipped": "site is inactive"}
+            counts = run.counts
+            counts.update(fetched=0, new=0, changed=0, pages=0, modified=0)
+            source = open_source(site)
+            staged_marking = source.exported_when == "staged"
+            try:
+                for page in source.iter_order_pages():
+                    with session_scope() as s:  # committed before the next page is requested
+                        staged = stage_page(s, site_id, page)
+                        if staged_marking:  # marked on the partner only once it is safe here
+                            queue_writeback(s, site_id, staged.all_ids, "exported")
+                    counts["pages"] += 1
+                    counts["fetched"] += staged.seen
+                    counts["new"] += staged.new
+                    counts["changed"] += staged.changed
+                for page in source.iter_modified_pages():
+                    with session_scope() as s:
+                        modified = note_modified(s, site_id, page)
+                        queue_writeback(s, site_id, modified.all_ids, "exported", again=True)
+                    counts["modified"] += modified.seen
+            finally:
+                source.close()
+            counts.update(validate_and_import(site_id))
+            return {"site_id": site_id, "run_id": run.id, **counts}
+
+
+def validate_and_import(site_id: int, order_ids: list[int] | None = None, *,
+                        allow_duplicate: bool = False) -> dict[str, Any]:
+    """Validate the site's open orders (or some) with master data loaded once, a bounded batch
+    at a time, and import each batch's valid orders right after it (memory stays flat)."""
+    with session_scope() as s:
+        site = s.get(Site, site_id)
+        assert site is not None
+        md = masterdata.load(s, site_id)
+        ids = open_order_ids(s, site_id, order_ids)
+    totals: Counter[str] = Counter()
+    imported = 0
+    for start in range(0, len(ids), VALIDATE_BATCH):
+        with session_scope() as s:
+            v = validate_orders(s, site, ids[start:start + VALIDATE_BATCH], md)
+        totals.update(v.states)
+        totals.update(validated=v.validated, new_errors=v.new_problems, resolved_errors=v.resolved_problems)
+        imported += sum(r.imported for r in import_checked(site, v.checked, md))
+    if allow_duplicate and order_ids:
+        imported += sum(r.imported for r in import_orders(order_ids, md, allow_duplicate=True))
+    return {"validated": totals["validated"], "valid": totals["valid"], "invalid": totals["invalid"],
+            "duplicate": totals["duplicate"], "imported": imported, "new_errors": totals["new_errors"],
+            "resolved_errors": totals["resolved_errors"]}
+
+
+def import_checked(site: Site, checked: dict[int, Any], md: masterdata.MasterData) -> list[ImportResult]:
+    """Import a batch of just-checked valid orders in one transaction; if the batch fails (a row
+    changed under us, a constraint), import its orders one by one so one cannot block the rest."""
+    if not checked:
+        return []
+    session = new_session()
+    try:
+        results = import_batch(session, site, checked)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.warning("import_batch_failed_falling_back", orders=len(checked), exc_info=True)
+        return import_orders(sorted(checked), md)
+    finally:
+        session.close()
+    for r in results:
+        if r.imported:
+            log.info("order_imported", order_id=r.order_id, sales_order=r.sales_order)
+    return results
+
+
+def import_orders(order_ids: list[int], md: masterdata.MasterData, *,
+                  allow_duplicate: bool = False) -> list[ImportResult]:
+    results = []
+    for oid in order_ids:
+        session = new_session()
+        try:
+            result = import_order(session, oid, md, allow_duplicate=allow_duplicate)
+            session.commit()
+        except Exception:
+            session.rollback()
+            log.exception("order_import_failed", order_id=oid)
+            result = ImportResult(oid, False, "import failed; see the worker log")
+        finally:
+            session.close()
+        results.append(result)
+        if result.imported:
+            log.info("order_imported", order_id=oid, sales_order=result.sales_order)
+    return results
+
+
+def revalidate_site(site_id: int, order_ids: list[int] | None = None, *, allow_duplicate: bool = False,
+                    wait: float = 60.0) -> dict[str, Any]:
+    """Validate (and import) under the site's import lock, waiting up to ``wait`` seconds for a
+    running import to finish, so a fix and an import never validate the same orders at once."""
+    deadline = time.monotonic() + wait
+    while True:
+        with advisory_lock(site_lock_name("import_orders", site_id)) as got:
+            if got:
+                return validate_and_import(site_id, order_ids, allow_duplicate=allow_duplicate)
+        if time.monotonic() >= deadline:
+            return {"skipped": "an import of this site is still running; it re-validates with the change"}
+        time.sleep(0.5)
+
+
+def revalidate_open_orders(site_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """After master data changed: validate again every open order it could fix, site by site."""
+    with session_scope() as s:
+        query = select(InboundOrder.site_id).where(InboundOrder.state.in_(OPEN_STATES)).distinct()
+        if site_ids is not None:
+            query = query.where(InboundOrder.site_id.in_(site_ids))
+        sites = list(s.scalars(query))
+    return {sid: revalidate_site(sid) for sid in sites}

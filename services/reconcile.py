@@ -1,0 +1,149 @@
+"""Recovery and alarms: what a scheduled check finds stuck, silent or given up.
+
+- **Abandoned runs**: a sync run still "running" whose site lock nobody holds belongs to a worker
+  that is gone (and whose message may be gone too, e.g. a Redis restart without persistence).
+  It is closed as failed and the site's import is enqueued again.
+- **Stuck orders**: orders staged but not validated, or valid but not imported, past two import
+  intervals: their site is validated and imported again.
+- **Silent sites**: an active site with no successful import for ``ALARM_AFTER_INTERVALS``
+  intervals raises an alarm — by e-mail once per silence, and in `bobbin status` for as long as it
+  lasts (the silent non-sync is what users of integrations complain about most).
+- **Dead letters** (writebacks that gave up, tasks whose worker kept dying) are counted for the
+  status and the e-mail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bobbin.db import session_scope
+from bobbin.settings import Settings, get_settings
+from models import ErrorReport, InboundOrder, OutboxEntry, Site, SyncRun
+from schedules.locks import advisory_lock, site_lock_name
+from services.runs import ABANDONED
+from services.sites import site_settings
+
+log = structlog.get_logger()
+
+RUN_GRACE = timedelta(minutes=2)  # a run younger than this may not have taken its lock yet
+IMPORT_TASK = "import_orders"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    site_id: int
+    site_name: str
+    since: datetime | None        # the last successful import, or None if never
+    intervals: int                # how many import intervals without one
+    last_error: str | None
+
+    def sentence(self) -> str:
+        when = f"since {self.since:%Y-%m-%d %H:%M} UTC" if self.since else "ever"
+        tail = f"; last error: {self.last_error}" if self.last_error else ""
+        return f"site {self.site_name} has not imported successfully {when} ({self.intervals} intervals){tail}"
+
+
+def interval_minutes(site: Site, settings: Settings) -> int:
+    return site_settings(site).import_minutes or settings.import_interval_minutes
+
+
+def site_alarm(session: Session, site: Site, settings: Settings, now: datetime) -> Alarm | None:
+    """The silence alarm of one site, if it is silent for ALARM_AFTER_INTERVALS intervals."""
+    if not site.active:
+        return None
+    window = timedelta(minutes=interval_minutes(site, settings) * settings.alarm_after_intervals)
+    last_ok = session.scalar(select(func.max(SyncRun.finished_at)).where(
+        SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome == "ok"))
+    reference = last_ok or site.created_at
+    if now - reference < window:
+        return None
+    last_error = session.scalar(select(SyncRun.error).where(
+        SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome.in_(("failed", "dead")))
+        .order_by(SyncRun.id.desc()).limit(1))
+    intervals = int((now - reference) / timedelta(minutes=interval_minutes(site, settings)))
+    first_line = next(iter((last_error or "").splitlines()), "")
+    return Alarm(site.id, site.name, last_ok, intervals, first_line[:300] or None)
+
+
+def dead_letters(session: Session, site_id: int) -> dict[str, int]:
+    writebacks = session.scalar(select(func.count()).select_from(OutboxEntry).where(
+        OutboxEntry.site_id == site_id, OutboxEntry.state == "dead")) or 0
+    tasks = session.scalar(select(func.count()).select_from(SyncRun).where(
+        SyncRun.site_id == site_id, SyncRun.outcome == "dead")) or 0
+    return {"writebacks": int(writebacks), "tasks": int(tasks)}
+
+
+def reconcile(now: datetime | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """One pass: returns the site ids to import again, and the alarms raised (e-mailed once)."""
+    settings = settings or get_settings()
+    now = now or datetime.now(timezone.utc)
+    to_import: set[int] = set()
+    abandoned = 0
+    with session_scope() as s:
+        running = s.execute(select(SyncRun.id, SyncRun.site_id).where(
+            SyncRun.task == IMPORT_TASK, SyncRun.outcome == "running", SyncRun.started_at < now - RUN_GRACE)).all()
+    for run_id, site_id in running:
+        with advisory_lock(site_lock_name("import_orders", site_id)) as free:
+            if not free:
+                continue  # a live run holds the lock: not stuck, just long
+            with session_scope() as s:
+                s.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.outcome == "running")
+                          .values(outcome="failed", error=ABANDONED, finished_at=func.now()))
+        abandoned += 1
+        to_import.add(site_id)
+    alarms: list[Alarm] = []
+    with session_scope() as s:
+        for site in s.scalars(select(Site).where(Site.active.is_(True))):
+            stale = now - timedelta(minutes=2 * interval_minutes(site, settings))
+            if s.scalar(select(func.count()).select_from(InboundOrder).where(
+                    InboundOrder.site_id == site.id, InboundOrder.state.in_(("downloaded", "valid")),
+                    InboundOrder.last_seen_at < stale)):
+                to_import.add(site.id)
+            alarm = site_alarm(s, site, settings, now)
+            if alarm:
+                alarms.append(alarm)
+    mailed = [a.site_id for a in alarms if _mail_alarm_once(a, settings)]
+    if alarms:
+        log.warning("sites_silent", sites=[a.site_name for a in alarms])
+    return {"abandoned_runs": abandoned, "reimport_sites": sorted(to_import),
+            "alarms": [a.sentence() for a in alarms], "alarms_mailed": mailed}
+
+
+def _mail_alarm_once(alarm: Alarm, settings: Settings) -> bool:
+    """E-mail the site's contacts once per silence: not again until it has imported successfully."""
+    from bobbin.mail import send_message
+
+    with session_scope() as s:
+        site = s.get(Site, alarm.site_id)
+        assert site is not None
+        already = s.scalar(select(func.count()).select_from(ErrorReport).where(
+            ErrorReport.site_id == site.id, ErrorReport.kind == "alarm",
+            ErrorReport.sent_at > (alarm.since or site.created_at)))
+        if already or not site.notify_emails:
+            return False
+        recipients = list(site.notify_emails)
+        msg = EmailMessage()
+        msg["Subject"] = f"[Bobbin] ALARM: {site.kind} site \"{site.name}\" has stopped importing orders"
+        msg["From"] = settings.mail_from
+        msg["To"] = ", ".join(recipients)
+        msg.set_content(
+            f"Bobbin has not imported orders from {site.kind} site \"{site.name}\" "
+            f"{'since ' + format(alarm.since, '%Y-%m-%d %H:%M UTC') if alarm.since else 'ever since it was added'} "
+            f"— {alarm.intervals} import intervals.\n\n"
+            + (f"The last attempt failed with:\n  {alarm.last_error}\n\n" if alarm.last_error else "")
+            + "What to check:\n"
+              f"  bobbin status                  (what failed, and whether the workers run)\n"
+              f"  bobbin sites show {site.name}   (the site's URL; are its credentials still valid?)\n"
+              "  celery -A worker inspect ping  (is a worker answering?)\n\n"
+              "You get this message once per silence; the next one comes only after imports worked again.\n")
+        send_message(msg, settings)
+        s.add(ErrorReport(site_id=site.id, kind="alarm", subject=str(msg["Subject"]), recipients=recipients,
+                          order_count=0, error_count=0))
+    return True

@@ -1,0 +1,67 @@
+"""Sync runs: one row per task run, with its outcome and counts, and the log context bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import func, update
+
+from bobbin.db import session_scope
+from bobbin.logging import redact
+from models import SyncRun
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Run:
+    id: int
+    counts: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "ok"
+
+
+ABANDONED = "abandoned: the worker stopped before this run finished; a later run redid its work"
+
+
+@contextmanager
+def recorded_run(task: str, site_id: int | None, celery_task_id: str | None = None, *,
+                 holds_lock: bool = False) -> Iterator[Run]:
+    """Record a run: 'running' at start, then ok / skipped / failed with counts and the error text.
+
+    ``holds_lock``: the caller holds this task's site lock, so any other 'running' row of the same
+    task and site belongs to a worker that died; it is closed as failed, with why."""
+    with session_scope() as s:
+        if holds_lock:
+            s.execute(update(SyncRun).where(SyncRun.task == task, SyncRun.site_id == site_id,
+                                            SyncRun.outcome == "running")
+                      .values(outcome="failed", error=ABANDONED, finished_at=func.now()))
+        row = SyncRun(task=task, site_id=site_id, celery_task_id=celery_task_id)
+        s.add(row)
+        s.flush()
+        run = Run(row.id)
+    structlog.contextvars.bind_contextvars(run_id=run.id, site=site_id)
+    log.info("run_started", task=task)
+    try:
+        yield run
+    except BaseException as exc:
+        try:
+            _finish(run.id, "failed", run.counts, redact(f"{type(exc).__name__}: {exc}"))
+        except Exception:  # the database is gone too: the reconciler closes this run later
+            log.warning("run_not_closed", run_id=run.id)
+        log.error("run_failed", task=task, error=str(exc), counts=run.counts)
+        raise
+    else:
+        _finish(run.id, run.outcome, run.counts, None)
+        log.info("run_finished", task=task, outcome=run.outcome, **run.counts)
+    finally:
+        structlog.contextvars.unbind_contextvars("run_id", "site")
+
+
+def _finish(run_id: int, outcome: str, counts: dict[str, Any], error: str | None) -> None:
+    with session_scope() as s:
+        s.execute(update(SyncRun).where(SyncRun.id == run_id)
+                  .values(outcome=outcome, counts=counts, error=error, finished_at=func.now()))

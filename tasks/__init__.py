@@ -1,0 +1,1 @@
+"""Thin Celery wrappers: take ids, call one service function, return a small JSON summary."""

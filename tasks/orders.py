@@ -1,0 +1,46 @@
+"""Order tasks. Names are stable: scripts and `celery call` rely on them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from connectors.errors import RetryableError
+from services import fixes, pipeline
+from worker import app
+
+
+@app.task(name="tasks.orders.import_orders", bind=True, max_retries=3)
+def import_orders(self: Task, site_id: int) -> dict[str, Any]:
+    """Fetch, stage, validate and import a site's orders; then send writebacks and new-error mail."""
+    try:
+        summary = pipeline.import_site_orders(int(site_id), celery_task_id=self.request.id)
+    except RetryableError as exc:  # the partner is down for now: try again later, with backoff
+        raise self.retry(exc=exc, countdown=min(60 * 2 ** self.request.retries, 900)) from exc
+    except (OperationalError, InterfaceError) as exc:  # the database went away (a restart): try again soon
+        raise self.retry(exc=exc, countdown=min(10 * 2 ** self.request.retries, 300)) from exc
+    if summary.get("fetched") or summary.get("modified"):  # writebacks queued by the run go out now
+        app.send_task("tasks.status.flush_outbox", kwargs={"site_id": int(site_id)})
+    if summary.get("new_errors"):
+        app.send_task("tasks.notify.send_error_report", args=[int(site_id)])
+    return summary
+
+
+@app.task(name="tasks.orders.import_order")
+def import_order(order_id: int, allow_duplicate: bool = False) -> dict[str, Any]:
+    """Validate one held order again and import it if it is valid."""
+    summary = fixes.import_by_hand([int(order_id)], allow_duplicate=allow_duplicate)
+    if summary.get("imported"):
+        app.send_task("tasks.status.flush_outbox")
+    return summary
+
+
+@app.task(name="tasks.orders.import_valid")
+def import_valid(site_id: int | None = None) -> dict[str, Any]:
+    """Import every valid held order (of one site, or all)."""
+    summary = fixes.import_by_hand(site_id=None if site_id is None else int(site_id))
+    if summary.get("imported"):
+        app.send_task("tasks.status.flush_outbox")
+    return summary

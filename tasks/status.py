@@ -1,0 +1,25 @@
+"""Status writeback tasks: mark orders on the partner, and the scheduled outbox flush."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bobbin.db import session_scope
+from services import writeback
+from worker import app
+
+
+@app.task(name="tasks.status.mark_orders")
+def mark_orders(order_ids: list[int], status: str) -> dict[str, Any]:
+    """Mark held orders exported / shipped / paid / void, in the ERP and on the partner."""
+    with session_scope() as s:
+        result = writeback.mark(s, [int(i) for i in order_ids], status)
+    flushed = writeback.flush()
+    return {"queued": result.queued, "skipped": {str(k): v for k, v in result.skipped.items()},
+            **flushed.as_dict()}
+
+
+@app.task(name="tasks.status.flush_outbox")
+def flush_outbox(site_id: int | None = None) -> dict[str, Any]:
+    """Send the writebacks that are due; failures wait with backoff, or give up and show in status."""
+    return writeback.flush(site_id=None if site_id is None else int(site_id)).as_dict()

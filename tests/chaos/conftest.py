@@ -1,0 +1,316 @@
+"""The chaos suite's parts: real workers and beats it starts, kills and restarts; the Brandboom
+sandbox with its faults; the demo brand's site; and the figures printed at the end.
+
+Workers here are ``celery -A worker worker`` processes like production's, with the test seams of
+``tests/chaos/worker_seams.py`` (``-I``) and a 10 s Redis visibility timeout, so a task whose
+worker vanished is redelivered within seconds instead of an hour. Two ways to kill one:
+
+- :meth:`ChaosWorker.kill_child` — SIGKILL the pool process running the task (what the kernel's
+  OOM killer does): the worker's main process sees it die and, ``task_reject_on_worker_lost``,
+  puts the message back at once;
+- :meth:`ChaosWorker.kill` — SIGKILL the whole worker (a crashed host): nobody acknowledges or
+  rejects the message; Redis gives it to another worker after the visibility timeout.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.chaos import figures
+
+ROOT = Path(__file__).resolve().parents[2]
+SEAMS = "tests.chaos.worker_seams"
+VISIBILITY_TIMEOUT = 10  # the smallest the settings allow; production's default is 3600
+READ_TIMEOUT = 0.3  # partner read timeout in the in-process fault cases (production: 30 s)
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not figures.ROWS and not figures.RECOVERY:
+        return
+    tr = terminalreporter
+    tr.section("chaos figures (RELIABILITY.md)")
+    tr.write_line("| " + " | ".join(figures.COLUMNS) + " |")
+    for row in figures.ROWS:
+        tr.write_line(figures.format_row(row))
+    for line in figures.recovery_lines():
+        tr.write_line(f"recovery after a killed worker — {line}")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.1,
+               what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (a prefork worker's pool processes)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+class ChaosWorker:
+    """A real ``celery -A worker worker`` process (prefork), with the chaos seams imported."""
+
+    def __init__(self, env: dict[str, str], name: str, app: Any, log_dir: Path, *, concurrency: int = 1) -> None:
+        self.env, self.name, self.app, self.concurrency = env, name, app, concurrency
+        self.log = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def node(self) -> str:
+        return f"{self.name}@{os.uname().nodename}"
+
+    def start(self, timeout: float = 60) -> ChaosWorker:
+        return self.launch().ready(timeout)
+
+    def launch(self) -> ChaosWorker:
+        """Start the process without waiting for it (``ready()`` waits): several start together."""
+        with self.log.open("ab") as logf:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "worker", "worker", "-l", "INFO", "-c", str(self.concurrency),
+                 "--pool", "prefork", "-n", f"{self.name}@%h", "--without-mingle", "--without-gossip", "-I", SEAMS],
+                cwd=ROOT, env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def ready(self, timeout: float = 60) -> ChaosWorker:
+        """Wait until the worker answers a ping."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.app.control.ping(destination=[self.node], timeout=0.5):
+                    return self
+            except Exception:  # the broker may be restarting: keep asking
+                time.sleep(0.2)
+            assert self.proc.poll() is None, f"worker exited early; see {self.log}:\n{self.log.read_text()[-3000:]}"
+        raise AssertionError(f"worker {self.name} did not answer a ping within {timeout:.0f} s; see {self.log}")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def children(self) -> list[int]:
+        return child_pids(self.proc.pid) if self.alive else []  # type: ignore[union-attr]
+
+    def kill_child(self, pid: int | None = None) -> int:
+        """SIGKILL a pool process — ``pid`` (a started task's ``result.info["pid"]``), else the only
+        one at -c 1: the main process sees it die and requeues its task."""
+        children = self.children()
+        if pid is None:
+            [pid] = children
+        assert pid in children, f"{pid} is not a pool process of {self.name} ({children})"
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker, main process and pool, as a crashed host would."""
+        if self.alive:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # type: ignore[union-attr]
+            self.proc.wait(10)  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        if self.alive:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # type: ignore[union-attr]
+            try:
+                self.proc.wait(15)  # type: ignore[union-attr]
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def events(self) -> list[dict[str, Any]]:
+        """The worker's JSON log lines (LOG_FORMAT=json)."""
+        found = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    found.append(json.loads(line))
+                except ValueError:
+                    continue
+        return found
+
+
+class Beat:
+    """A real ``celery -A worker beat`` process with its own schedule file and log."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, name: str) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        with self.log.open("ab") as logf:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "worker", "beat", "-l", "INFO",
+                 "--schedule", str(log_dir / f"{name}-schedule")],
+                cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def events(self) -> list[str]:
+        found = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    found.append(str(json.loads(line).get("event", "")))
+                except ValueError:
+                    continue
+        return found
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+def flush_broker(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def chaos_app(redis_url: str) -> Any:
+    """The worker's Celery app in this process, on a broker emptied for the test."""
+    from worker import app
+
+    flush_broker(app.conf.broker_url)
+    return app
+
+
+@pytest.fixture()
+def worker_env(db: str, redis_url: str, bobbin_home: Path) -> dict[str, str]:
+    return dict(os.environ, DATABASE_URL=db, REDIS_URL=redis_url, BOBBIN_HOME=str(bobbin_home), LOG_FORMAT="json",
+                VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT), OUTBOX_FLUSH_SECONDS="5")
+
+
+@pytest.fixture()
+def workers(worker_env: dict[str, str], chaos_app: Any, tmp_path: Path) -> Iterator[Callable[..., ChaosWorker]]:
+    """``workers(name, concurrency=1, env=None, wait=True)`` starts a worker (``wait=False``: call
+    its ``ready()`` later, so several start together); all are stopped after the test."""
+    started: list[ChaosWorker] = []
+
+    def start(name: str, concurrency: int = 1, env: dict[str, str] | None = None, wait: bool = True) -> ChaosWorker:
+        w = ChaosWorker({**worker_env, **(env or {})}, f"{name}-{os.getpid()}", chaos_app, tmp_path,
+                        concurrency=concurrency)
+        started.append(w)
+        w.launch()
+        return w.ready() if wait else w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+@pytest.fixture()
+def brandboom(bobbin_home: Path) -> Iterator[Any]:
+    """The Brandboom sandbox seeded with the demo brand; orders its listing faults add are valid
+    demo orders (``bobbin.demo.make_order``) with fresh ids."""
+    from bobbin.demo import brandboom_seed, build_world, make_order
+    from sandbox.brandboom.server import BrandboomSandbox
+    from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
+
+    world = build_world()
+    sb = BrandboomSandbox(port=0, public_key=DEMO_PUBLIC_KEY, secret_key=DEMO_SECRET_KEY, seed=brandboom_seed(world))
+    ids = itertools.count(880_000)
+    sb.order_factory = lambda n: [make_order(world, id=next(ids)) for _ in range(n)]
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture()
+def demo_site(db: str, brandboom: Any) -> int:
+    """The demo brand in the ERP and its Brandboom site on the sandbox, read in pages of 20."""
+    from sqlalchemy import select
+
+    from bobbin.db import session_scope
+    from bobbin.runner import load_demo
+    from models import Site
+
+    load_demo(brandboom.url)
+    with session_scope() as s:
+        site = s.scalars(select(Site)).one()
+        site.settings = {**site.settings, "page_size": 20}
+        return int(site.id)
+
+
+@pytest.fixture()
+def fast_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Partner clients in this process: a 0.3 s read timeout and millisecond backoff (and JOOR's 1 s
+    margin after a Retry-After gone), so a hang costs 0.3 s and a retry nothing — the real
+    retry loop, error table and credit budget otherwise."""
+    import connectors.brandboom.client as brandboom_client
+    import connectors.http as http
+    import connectors.joor.client as joor_client
+
+    real = http.send
+
+    def send(session: Any, method: str, url: str, *, policy: Any, **kwargs: Any) -> Any:
+        policy = replace(policy, read_timeout=READ_TIMEOUT, connect_timeout=1.0, backoff_base=0.005, backoff_cap=0.02)
+        return real(session, method, url, policy=policy, **kwargs)
+
+    monkeypatch.setattr(brandboom_client, "send", send)
+    monkeypatch.setattr(joor_client, "send", send)
+    monkeypatch.setattr(joor_client, "WINDOW_MARGIN_SECONDS", 0.01)  # after a 429, wait Retry-After only
+
+
+def drain_outbox(rounds: int = 20) -> None:
+    """Send every pending writeback, as the scheduled flush would over the next hours: each round
+    makes the waiting rows due at once (the backoff is time passing, not a result) and flushes."""
+    from sqlalchemy import func, select, update
+
+    from bobbin.db import session_scope
+    from models import OutboxEntry
+    from services import writeback
+
+    for _ in range(rounds):
+        with session_scope() as s:
+            s.execute(update(OutboxEntry).where(OutboxEntry.state == "pending").values(next_attempt_at=func.now()))
+        writeback.flush()
+        with session_scope() as s:
+            if not s.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")):
+                return
+    raise AssertionError(f"writebacks still pending after {rounds} flushes")
+
+
+def brandboom_expected(extra: Any = ()) -> Any:
+    """Which Brandboom orders must end imported: the demo's valid ones, one of its two same-PO
+    orders, and ``extra`` (orders made with ``make_order``, valid by construction)."""
+    from bobbin.demo import O_DUPLICATE_FIRST, O_DUPLICATE_PO, build_world
+    from tests.chaos.invariants import Expected
+
+    pair = {str(O_DUPLICATE_FIRST), str(O_DUPLICATE_PO)}
+    valid = {str(i) for i in build_world().valid_order_ids()} - pair
+    return Expected(valid, [pair]).plus(extra)
+
+
+def brandboom_added(sandbox: Any) -> set[str]:
+    """Brandboom orders the tests (or listing faults) added: ids from 500000 (the demo's are 31xxxx)."""
+    return {str(o["id"]) for o in sandbox.orders() if int(o["id"]) >= 500_000}

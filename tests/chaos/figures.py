@@ -1,0 +1,40 @@
+"""The chaos suite's figures, collected while it runs and printed at its end (RELIABILITY.md).
+
+A plain module (not the conftest) so that the tests, ``invariants.check`` and the terminal
+summary share one list whatever name pytest imports the conftest under.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+ROWS: list[dict[str, Any]] = []
+RECOVERY: dict[str, list[float]] = {}
+
+COLUMNS = ("scenario", "runs", "partner_orders", "imported", "orders_lost", "orders_duplicated",
+           "changes_lost", "changes_duplicated", "half_written")
+
+
+def add(row: dict[str, Any]) -> None:
+    ROWS.append(row)
+    print(f"\nCHAOS-FIGURES {format_row(row)}")
+
+
+def add_recovery(kind: str, seconds: float) -> None:
+    RECOVERY.setdefault(kind, []).append(seconds)
+    print(f"\nCHAOS-RECOVERY {kind}: {seconds:.2f} s")
+
+
+def format_row(row: dict[str, Any]) -> str:
+    cells = [str(row.get(c, "")) for c in COLUMNS]
+    note = f" ({row['note']})" if row.get("note") else ""
+    return "| " + " | ".join(cells) + f" |{note}"
+
+
+def recovery_lines() -> list[str]:
+    lines = []
+    for kind, values in RECOVERY.items():
+        lines.append(f"{kind}: n={len(values)} min {min(values):.1f} s, median {statistics.median(values):.1f} s, "
+                     f"max {max(values):.1f} s")
+    return lines

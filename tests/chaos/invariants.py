@@ -1,0 +1,223 @@
+"""The one check every chaos case ends with: Bobbin's promise, counted.
+
+- every partner order waiting for export is in the holding area exactly once;
+- every valid one is imported exactly once (one sales order), and nothing else is imported;
+- every status change is delivered to the partner exactly once — counted from the partner's own
+  record (the Brandboom sandbox's received status changes, the JOOR sandbox's export marks), per
+  order: a second delivery is a duplicate even when the partner shrugs it off;
+- no ERP order is half-written: each sales order carries exactly its inbound order's valid lines,
+  and an inbound order marked imported has its sales order.
+
+:func:`check` computes the figures for RELIABILITY.md (:class:`Figures`) and fails the test with
+every discrepancy listed when one of them is not zero. It never relaxes: a case that expects a
+duplicate (a writeback re-sent after the partner's OK was lost) fails here and is marked xfail
+where it is called, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+
+from bobbin.db import session_scope
+from connectors.joor import contract as jc
+from connectors.registry import connector
+from models import InboundOrder, OutboxEntry, SalesOrder, SalesOrderLine, Site
+
+
+class PartnerRecord(Protocol):
+    """What the partner saw: the orders that waited for export, and the status changes it got."""
+
+    def waiting(self) -> set[str]: ...
+    def deliveries(self) -> Counter[tuple[str, str]]: ...
+
+
+class BrandboomRecord:
+    """Waiting: orders in status "export" now, or that got "exported" (they were waiting then).
+    Deliveries: every accepted ``POST orders/{id}`` status, as the sandbox recorded it."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+
+    def waiting(self) -> set[str]:
+        changed = {str(ch["order_id"]) for ch in self.sandbox.status_changes() if ch["status"] == "exported"}
+        return {str(o["id"]) for o in self.sandbox.orders() if o.get("status") == "export"} | changed
+
+    def deliveries(self) -> Counter[tuple[str, str]]:
+        return Counter((str(ch["order_id"]), str(ch["status"])) for ch in self.sandbox.status_changes())
+
+
+class JoorRecord:
+    """Waiting: the orders that were approved and not yet exported when the case began (``before``:
+    ``sandbox.orders()`` then), and every order added since. Deliveries: each order a ``sync=1``
+    read marked exported (the sandbox records every mark, repeated ones too)."""
+
+    def __init__(self, sandbox: Any, before: list[dict[str, Any]]) -> None:
+        self.sandbox = sandbox
+        self._known = {str(o["order_id"]) for o in before}
+        self._waiting = {str(o["order_id"]) for o in before
+                         if o["status"] == jc.STATUS_APPROVED and o["export_status"] == jc.STATE_NOT_EXPORTED}
+
+    def waiting(self) -> set[str]:
+        added = {str(o["order_id"]) for o in self.sandbox.orders()} - self._known
+        return self._waiting | added
+
+    def deliveries(self) -> Counter[tuple[str, str]]:
+        """Export marks per order, and ERP customer codes stored per connection."""
+        got = Counter((str(m["order_id"]), "exported") for m in self.sandbox.export_marks())
+        got.update((f"connection {u['connection_id']}", f"customer_code {json.dumps(u['fields'], sort_keys=True)}")
+                   for u in self.sandbox.connection_updates())
+        return got
+
+
+@dataclass
+class Expected:
+    """Which partner orders must end imported: ``valid`` each exactly once, and of each group of
+    orders sharing a customer PO exactly one (the first to arrive; which one depends on arrival)."""
+
+    valid: set[str]
+    same_po: list[set[str]] = field(default_factory=list)
+
+    def plus(self, more: Iterable[Any]) -> Expected:
+        return Expected(self.valid | {str(x) for x in more}, [set(g) for g in self.same_po])
+
+
+@dataclass
+class Figures:
+    """One row of RELIABILITY.md."""
+
+    scenario: str
+    runs: int                     # how many times the fault was applied (kills, restarts, faults played …)
+    partner_orders: int = 0       # orders that waited on the partner
+    imported: int = 0
+    orders_lost: int = 0          # waiting but not held, or valid but not imported
+    orders_duplicated: int = 0    # held twice, imported twice, or imported though invalid
+    changes_lost: int = 0         # a status change the partner never received
+    changes_duplicated: int = 0   # a status change the partner received more than once (per order)
+    half_written: int = 0         # a sales order whose lines differ from its order's valid lines
+    details: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def clean(self) -> bool:
+        return not (self.orders_lost or self.orders_duplicated or self.changes_lost
+                    or self.changes_duplicated or self.half_written)
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row.pop("details")
+        return row
+
+
+def check(site_id: int, partner: PartnerRecord, expected: Expected, *, scenario: str, runs: int,
+          note: str = "", record: bool = True) -> Figures:
+    """Count the four promises for one site; fail with every discrepancy when one is broken."""
+    figures = measure(site_id, partner, expected, scenario=scenario, runs=runs, note=note)
+    if record:
+        from tests.chaos import figures as collected
+
+        collected.add(figures.as_row())
+    assert figures.clean, (f"{scenario}: {figures.as_row()}\n  " + "\n  ".join(figures.details[:40]))
+    return figures
+
+
+def measure(site_id: int, partner: PartnerRecord, expected: Expected, *, scenario: str, runs: int,
+            note: str = "") -> Figures:
+    fig = Figures(scenario, runs, note=note)
+    with session_scope() as s:
+        site = s.get(Site, site_id)
+        assert site is not None
+        exported_when = connector(site.kind).exported_when
+        held = Counter(s.scalars(select(InboundOrder.partner_order_id).where(InboundOrder.site_id == site_id)))
+        orders = {o.partner_order_id: o for o in s.scalars(select(InboundOrder).where(InboundOrder.site_id == site_id))}
+        per_inbound = Counter(s.scalars(select(SalesOrder.inbound_order_id).where(SalesOrder.site_id == site_id)))
+        lines: dict[int, set[tuple[int, int, Decimal]]] = {}
+        for so_inbound, line_no, qty, price in s.execute(
+                select(SalesOrder.inbound_order_id, SalesOrderLine.line_no, SalesOrderLine.quantity,
+                       SalesOrderLine.price).join(SalesOrderLine, SalesOrderLine.sales_order_id == SalesOrder.id)
+                .where(SalesOrder.site_id == site_id)):
+            lines.setdefault(so_inbound, set()).add((line_no, qty, Decimal(price)))
+        unsent = s.execute(select(OutboxEntry.status, OutboxEntry.state, func.count()).where(
+            OutboxEntry.site_id == site_id, OutboxEntry.state != "sent")
+            .group_by(OutboxEntry.status, OutboxEntry.state)).all()
+
+    waiting = partner.waiting()
+    fig.partner_orders = len(waiting)
+    problems = fig.details
+
+    # 1. held exactly once
+    for pid in sorted(waiting - set(held)):
+        fig.orders_lost += 1
+        problems.append(f"order {pid} waited on the partner and is not in the holding area")
+    for pid, n in held.items():
+        if n > 1:
+            fig.orders_duplicated += n - 1
+            problems.append(f"order {pid} is held {n} times")
+
+    # 2. imported exactly once: the valid ones, one of each same-PO group, nothing else
+    imported = {pid for pid, o in orders.items() if per_inbound.get(o.id)}
+    fig.imported = len(imported)
+    for pid, o in orders.items():
+        if per_inbound.get(o.id, 0) > 1:
+            fig.orders_duplicated += per_inbound[o.id] - 1
+            problems.append(f"order {pid} has {per_inbound[o.id]} sales orders")
+    grouped = set().union(*expected.same_po) if expected.same_po else set()
+    for pid in sorted(expected.valid - grouped):
+        if pid not in imported:
+            fig.orders_lost += 1
+            problems.append(f"valid order {pid} is not imported (state {orders[pid].state if pid in orders else 'not held'})")
+    for group in expected.same_po:
+        got = group & imported
+        if len(got) != 1:
+            problems.append(f"same-PO orders {sorted(group)}: {len(got)} imported, expected 1")
+            if got:
+                fig.orders_duplicated += len(got) - 1
+            else:
+                fig.orders_lost += 1
+    for pid in sorted(imported - expected.valid - grouped):
+        fig.orders_duplicated += 1
+        problems.append(f"order {pid} was imported but is not a valid order")
+
+    # 3. status changes delivered exactly once, per order
+    should_mark = {pid for pid in orders if pid in imported} if exported_when == "imported" else set(orders)
+    got = partner.deliveries()
+    for pid in sorted(should_mark):
+        n = got.get((pid, "exported"), 0)
+        if n == 0:
+            fig.changes_lost += 1
+            problems.append(f"order {pid}: the partner never received 'exported'")
+        elif n > 1:
+            fig.changes_duplicated += n - 1
+            problems.append(f"order {pid}: the partner received 'exported' {n} times")
+    for (pid, status), n in sorted(got.items()):
+        if status == "exported" and pid not in should_mark:
+            fig.changes_duplicated += n
+            problems.append(f"order {pid}: the partner received 'exported' {n} times but it should not have")
+        elif status != "exported" and n > 1:
+            fig.changes_duplicated += n - 1
+            problems.append(f"{pid}: the partner received {status} {n} times")
+    for status, state, n in unsent:  # "exported" rows are counted above, from the partner's side
+        if status != "exported":
+            fig.changes_lost += n
+        problems.append(f"{n} '{status}' outbox row(s) still {state}")
+
+    # 4. no half-written ERP order
+    for pid, o in orders.items():
+        want = {(int(ln["line_no"]), int(Decimal(str(ln["quantity"]))), Decimal(str(ln["price"])))
+                for ln in (o.normalized or {}).get("lines", [])
+                if ln.get("quantity") is not None and ln.get("price") is not None}
+        if per_inbound.get(o.id):
+            have = lines.get(o.id, set())
+            if have != want:
+                fig.half_written += 1
+                problems.append(f"order {pid}: sales order lines {sorted(have)} != valid lines {sorted(want)}")
+        elif o.state == "imported":
+            fig.half_written += 1
+            problems.append(f"order {pid} is marked imported but has no sales order")
+    return fig

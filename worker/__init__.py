@@ -1,0 +1,55 @@
+"""The one Celery app: ``celery -A worker worker|beat|flower`` from the repository root.
+
+Reliability settings follow Celery's own advice for work that must not be lost: tasks are
+acknowledged after they finish (``acks_late``) and re-queued if the worker process dies
+(``task_reject_on_worker_lost``), a worker takes one message at a time (prefetch 1), and the Redis
+visibility timeout stays above the longest task. Every task is idempotent, so a redelivery is safe.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from bobbin import runtime
+from bobbin.settings import get_settings
+
+settings = get_settings()
+_redis = runtime.redis_url(settings)
+
+app = Celery("bobbin", task_cls="worker.base:BobbinTask")
+app.conf.update(
+    broker_url=_redis,
+    result_backend=_redis,
+    result_expires=24 * 3600,
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={
+        "visibility_timeout": settings.visibility_timeout,
+        # How soon a message held by a dead worker is put back once its visibility timeout passed:
+        # kombu scans the unacked index every interval × throttle seconds (100 s by default).
+        "unacked_restore_interval": min(10, max(1, settings.visibility_timeout // 5)),
+        "unacked_restore_throttle": 1,
+    },
+    result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    worker_cancel_long_running_tasks_on_connection_loss=True,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_track_started=True,
+    # Flower shows no tasks without these (SPEC: Flower).
+    worker_send_task_events=True,
+    task_send_sent_event=True,
+    timezone=settings.timezone,
+    enable_utc=True,
+    worker_hijack_root_logger=False,
+    beat_scheduler="schedules.scheduler:SiteScheduler",
+    beat_schedule_filename=str(settings.home / "celerybeat-schedule"),
+    beat_max_loop_interval=30,
+    imports=("tasks.orders", "tasks.status", "tasks.notify", "tasks.inventory", "tasks.maintenance"),
+)
+
+from worker import signals  # noqa: E402,F401  (connects logging and per-task context)
+
+__all__ = ["app"]

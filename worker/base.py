@@ -1,0 +1,59 @@
+"""The base task: a bound on redeliveries, so a poison message ends in a dead letter.
+
+With ``acks_late`` and ``task_reject_on_worker_lost``, a task whose run kills its worker (out of
+memory, a segfault in a library, a kill by the platform) is redelivered — forever, unless
+something counts. Each delivery of a task id is counted in Redis; past ``MAX_DELIVERIES`` the task
+is not run again: a ``dead`` sync-run row records it, `bobbin status` and the error e-mail show it.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import redis
+import structlog
+from celery import Task
+
+log = structlog.get_logger()
+
+MAX_DELIVERIES = 5
+DELIVERY_KEY_TTL = 7 * 24 * 3600  # a counter outlives any redelivery cycle, then expires
+
+
+class BobbinTask(Task):  # type: ignore[misc]
+    @cached_property
+    def _redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.app.conf.broker_url)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        task_id = getattr(self.request, "id", None)
+        if task_id and not getattr(self.request, "is_eager", False):
+            key = f"bobbin:deliveries:{task_id}"
+            deliveries = int(self._redis.incr(key))
+            self._redis.expire(key, DELIVERY_KEY_TTL)
+            if deliveries > MAX_DELIVERIES:
+                return self._dead_letter(task_id, deliveries, args)
+        return super().__call__(*args, **kwargs)
+
+    def after_return(self, status: str, retval: Any, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        # The run ended (well or not) without killing its worker: its next delivery is a new start.
+        if task_id and status != "RETRY":
+            self._redis.delete(f"bobbin:deliveries:{task_id}")
+
+    def _dead_letter(self, task_id: str, deliveries: int, args: Any) -> dict[str, Any]:
+        from bobbin.db import session_scope
+        from models import SyncRun
+
+        site_id = args[0] if args and self.name in SITE_TASKS and isinstance(args[0], int) else None
+        error = (f"gave up: {deliveries - 1} deliveries of this task ended with its worker dying; "
+                 "it is not run again (see the worker log around that time)")
+        with session_scope() as s:
+            s.add(SyncRun(task=self.name.rsplit(".", 1)[-1], site_id=site_id, celery_task_id=task_id,
+                          outcome="dead", error=error, finished_at=None))
+        log.error("task_dead_lettered", task=self.name, task_id=task_id, deliveries=deliveries)
+        return {"dead_letter": True, "error": error}
+
+
+# Tasks whose first argument is a site id (so a dead letter is shown on that site).
+SITE_TASKS = {"tasks.orders.import_orders", "tasks.inventory.push_inventory", "tasks.notify.send_error_report"}

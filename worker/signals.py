@@ -1,0 +1,36 @@
+"""Process and task hooks: logging, fresh connections per worker child, per-task log context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from celery import signals
+
+from bobbin.logging import configure
+from bobbin.settings import get_settings
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    s = get_settings()
+    configure(s.log_level, s.log_format)
+
+
+@signals.worker_process_init.connect
+def _fresh_connections(**_: Any) -> None:
+    # A forked child must not reuse the parent's pooled database connections.
+    from bobbin.db import reset_engines
+
+    reset_engines()
+
+
+@signals.task_prerun.connect
+def _bind_task(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(task_id=task_id, task_name=getattr(task, "name", None))
+
+
+@signals.task_postrun.connect
+def _unbind_task(**_: Any) -> None:
+    structlog.contextvars.clear_contextvars()
