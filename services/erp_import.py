@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Address, PartnerOrder, PartnerOrderLine
@@ -59,7 +59,7 @@ def import_order(session: Session, order_id: int, md: MasterData, *, allow_dupli
     so = SalesOrder(**_sales_order_row(order_id, site, partner, outcome))
     session.add(so)
     session.flush()
-    so.number = f"SO{so.id:07d}"
+    so.number = sales_order_number(so.id)
     session.execute(insert(SalesOrderLine), [
         {"sales_order_id": so.id, "line_no": ln.line_no, "sku": r.line_skus[ln.line_no],
          "quantity": int(ln.quantity), "price": ln.price} for ln in lines])  # type: ignore[arg-type]
@@ -89,23 +89,31 @@ def import_batch(session: Session, site: Site, checked: dict[int, tuple[PartnerO
     todo = [oid for oid in ids if oid in still_valid and oid not in already]
     if not todo:
         return [ImportResult(oid, False, "not valid any more or already imported") for oid in ids]
-    headers = [_sales_order_row(oid, site, *checked[oid]) for oid in todo]
-    # render_nulls: rows with None in different columns still go in one multi-row statement.
-    so_ids = dict(session.execute(insert(SalesOrder).returning(SalesOrder.inbound_order_id, SalesOrder.id,
-                                                               sort_by_parameter_order=True),
-                                  headers, execution_options={"render_nulls": True}).all())
-    session.execute(update(SalesOrder).where(SalesOrder.id.in_(list(so_ids.values())))
-                    .values(number=func.concat("SO", func.lpad(func.cast(SalesOrder.id, String), 7, "0"))))
+    # Ids drawn from the table's own sequence first, so headers and lines go in by COPY in one pass
+    # each (no statement per order, no RETURNING to wait for) and the number is known here.
+    so_ids = dict(zip(todo, session.scalars(
+        select(func.nextval(func.pg_get_serial_sequence("sales_order", "id")))
+        .select_from(func.generate_series(1, len(todo))))))
+    numbers = {oid: sales_order_number(so_ids[oid]) for oid in todo}
+    header_rows = []
+    for oid in todo:
+        row = _sales_order_row(oid, site, *checked[oid])
+        row.update(id=so_ids[oid], number=numbers[oid], status="open")
+        header_rows.append([None if row[c] == "" else row[c] for c in SALES_ORDER_COPY_COLUMNS])
+    copy_rows(session, SalesOrder.__table__, SALES_ORDER_COPY_COLUMNS, header_rows)
     copy_rows(session, SalesOrderLine.__table__, ("sales_order_id", "line_no", "sku", "quantity", "price"), (
         (so_ids[oid], ln.line_no, checked[oid][1].resolved.line_skus[ln.line_no], int(ln.quantity), ln.price)  # type: ignore[arg-type]
         for oid in todo for ln in _lines(checked[oid][0])))
     session.execute(update(InboundOrder).where(InboundOrder.id.in_(todo))
                     .values(state="imported", imported_at=func.now()))
     queue_writeback(session, site.id, todo, "exported")
-    numbers = dict(session.execute(select(SalesOrder.inbound_order_id, SalesOrder.number)
-                                   .where(SalesOrder.inbound_order_id.in_(todo))).all())
     skipped = [ImportResult(oid, False, "not valid any more or already imported") for oid in ids if oid not in todo]
     return [ImportResult(oid, True, sales_order=numbers[oid]) for oid in todo] + skipped
+
+
+def sales_order_number(sales_order_id: int) -> str:
+    """The ERP order number of a sales order: SO and its id, seven digits at least."""
+    return f"SO{sales_order_id:07d}"
 
 
 def copy_rows(session: Session, table: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -119,6 +127,16 @@ def copy_rows(session: Session, table: Any, columns: Sequence[str], rows: Iterab
         cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buf)
     finally:
         cursor.close()
+
+
+# The sales_order columns an import writes (COPY; created_at keeps its default). An empty text goes
+# in as NULL: CSV cannot tell the two apart, and the mappers already read blank values as None.
+SALES_ORDER_COPY_COLUMNS = (
+    "id", "number", "inbound_order_id", "site_id", "division_code", "customer_code", "po_number", "order_date",
+    "start_date", "cancel_date", "terms_code", "ship_via_code", "rep_code", "warehouse_code", "currency",
+    "ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_state", "ship_to_postal_code",
+    "ship_to_country", "status", "total",
+)
 
 
 def _lines(partner: PartnerOrder) -> list[PartnerOrderLine]:

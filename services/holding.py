@@ -20,7 +20,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, update
+from sqlalchemy import Text, bindparam, cast, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, load_only
 
@@ -66,8 +67,25 @@ def pg_safe(value: Any) -> Any:
     return value
 
 
-def raw_hash(raw: Any) -> str:
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode("utf-8", "replace")).hexdigest()
+# In JSON text (ASCII-escaped), what ``pg_safe`` would have replaced: a NUL, a surrogate (a lone one;
+# a pair is a character beyond the BMP, a false alarm that only costs the careful path), NaN or ±Infinity.
+UNSAFE_JSON = re.compile(r"\\u0000|\\ud[89abcdef]|NaN|Infinity")
+
+
+def raw_json(raw: Any) -> str:
+    """The raw payload as the JSON text stored (made safe for Postgres, keys sorted): encoded once
+    per order, both the JSONB value sent and what ``raw_hash`` digests. Equal to encoding
+    ``pg_safe(raw)``; the walk through the payload happens only when the text shows it is needed."""
+    try:
+        text = json.dumps(raw, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):  # keys of mixed types, say
+        return json.dumps(pg_safe(raw), sort_keys=True, default=str)
+    return json.dumps(pg_safe(raw), sort_keys=True, default=str) if UNSAFE_JSON.search(text) else text
+
+
+def raw_hash(raw: Any, text: str | None = None) -> str:
+    """Digest of the stored payload: an order re-sent unchanged is recognised without comparing JSON."""
+    return hashlib.sha256((raw_json(raw) if text is None else text).encode("utf-8", "replace")).hexdigest()
 
 
 def _plain(value: Any) -> Any:
@@ -76,8 +94,8 @@ def _plain(value: Any) -> Any:
     left out."""
     if isinstance(value, str):
         return UNSTORABLE.sub("\ufffd", value) if UNSTORABLE.search(value) else value
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _plain(v) for k, v in vars(value).items() if k != "raw"}
+    if hasattr(value, "__dataclass_fields__"):  # what is not there (None) is left out: readers use .get
+        return {k: _plain(v) for k, v in vars(value).items() if k != "raw" and v is not None}
     if isinstance(value, (Decimal, date)):
         return str(value)
     if isinstance(value, (list, tuple)):
@@ -129,41 +147,53 @@ class StageResult:
     new: int = 0
     changed: int = 0
     ids: list[int] = field(default_factory=list)        # new or changed: to validate
+    fresh: dict[int, PartnerOrder] = field(default_factory=dict)  # those, as mapped from this page
     all_ids: list[int] = field(default_factory=list)    # every order of the page
     imported_ids: list[int] = field(default_factory=list)  # already imported: left untouched
 
 
 def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> StageResult:
-    """Upsert one page into the holding area (one statement), idempotent on (site, partner id)."""
-    by_id = {o.partner_order_id: o for o in orders}  # a partner repeating an id in a page: last wins
+    """Upsert one page into the holding area (one statement), idempotent on (site, partner id).
+
+    New and changed orders come back in ``ids`` and, as mapped, in ``fresh`` (validated from
+    there, not mapped again); orders held unchanged only get ``last_seen_at``."""
+    by_id = {pg_safe(o.partner_order_id): o for o in orders}  # a partner repeating an id in a page: last wins
     result = StageResult(seen=len(by_id))
     if not by_id:
         return result
-    rows = [{"site_id": site_id, "partner_order_id": pg_safe(pid), "raw": pg_safe(dict(o.raw)),
-             "raw_hash": raw_hash(o.raw), "state": "downloaded", "normalized": normalized(o),
-             **header_columns(o)} for pid, o in by_id.items()]
-    stmt = pg_insert(InboundOrder)
+    rows = []
+    for pid, o in by_id.items():
+        text = raw_json(o.raw)  # encoded once: the JSONB value and its digest
+        rows.append({"site_id": site_id, "partner_order_id": pid, "raw_text": text, "raw_hash": raw_hash(o.raw, text),
+                     "state": "downloaded", "normalized_text": json.dumps(normalized(o)), **header_columns(o)})
+    stmt = pg_insert(InboundOrder).values(raw=cast(bindparam("raw_text", type_=Text), JSONB),
+                                          normalized=cast(bindparam("normalized_text", type_=Text), JSONB))
     replaced = {c: stmt.excluded[c] for c in ("raw", "raw_hash", "normalized", *header_columns(orders[0]))}
     stmt = stmt.on_conflict_do_update(
         index_elements=[InboundOrder.site_id, InboundOrder.partner_order_id],
         set_={**replaced, "state": "downloaded", "last_seen_at": func.now()},
         where=((InboundOrder.state != "imported") & (InboundOrder.state != "rejected")
                & (InboundOrder.raw_hash != stmt.excluded.raw_hash)),
-    ).returning(InboundOrder.id, literal_column("xmax = 0").label("inserted"))
+    ).returning(InboundOrder.id, InboundOrder.partner_order_id, literal_column("xmax = 0").label("inserted"))
     # Executed with the rows as parameters: one statement compiled once and cached for every page.
+    returned: set[str] = set()
     for row in session.execute(stmt, rows, execution_options={"render_nulls": True}):
+        returned.add(row.partner_order_id)
         result.ids.append(row.id)
+        result.all_ids.append(row.id)
+        result.fresh[row.id] = by_id[row.partner_order_id]
         if row.inserted:
             result.new += 1
         else:
             result.changed += 1
-    for row in session.execute(update(InboundOrder)
-                               .where(InboundOrder.site_id == site_id,
-                                      InboundOrder.partner_order_id.in_([r["partner_order_id"] for r in rows]))
-                               .values(last_seen_at=func.now()).returning(InboundOrder.id, InboundOrder.state)):
-        result.all_ids.append(row.id)
-        if row.state == "imported":
-            result.imported_ids.append(row.id)
+    unchanged = [pid for pid in by_id if pid not in returned]  # held already, or imported: seen again
+    if unchanged:
+        for row in session.execute(update(InboundOrder)
+                                   .where(InboundOrder.site_id == site_id, InboundOrder.partner_order_id.in_(unchanged))
+                                   .values(last_seen_at=func.now()).returning(InboundOrder.id, InboundOrder.state)):
+            result.all_ids.append(row.id)
+            if row.state == "imported":
+                result.imported_ids.append(row.id)
     return result
 
 
@@ -204,7 +234,11 @@ def _key(code: str, line_no: int | None, fld: str | None, value: str | None) -> 
 def partner_order(order: InboundOrder, site: Site) -> PartnerOrder:
     """The held order read again from its raw payload by its partner's mapper (the one source of
     truth), with the quantity the site imports (ordered, or shipped where the partner reports it)."""
-    partner = connector(site.kind).to_partner_order(order.raw)
+    return for_site(connector(site.kind).to_partner_order(order.raw), site)
+
+
+def for_site(partner: PartnerOrder, site: Site) -> PartnerOrder:
+    """The order with the quantity the site imports: ordered, or shipped where the partner reports it."""
     if site_settings(site).quantity == "shipped":
         partner = replace(partner, lines=tuple(
             replace(ln, quantity=ln.shipped_quantity, raw_quantity=ln.raw_shipped_quantity) for ln in partner.lines))
@@ -235,16 +269,30 @@ def validate_orders(session: Session, site: Site, order_ids: list[int], md: Mast
                              .options(load_only(InboundOrder.id, InboundOrder.raw, InboundOrder.po_number))
                              .order_by(InboundOrder.id)).all()
     if orders:
-        _validate_batch(session, site, list(orders), md, result)
+        _validate_batch(session, site, [(o.id, o.po_number, partner_order(o, site)) for o in orders], md, result)
     return result
 
 
-def _validate_batch(session: Session, site: Site, orders: list[InboundOrder], md: MasterData,
+def validate_staged(session: Session, site: Site, fresh: dict[int, PartnerOrder], md: MasterData) -> ValidateResult:
+    """Validate orders just staged (``StageResult.fresh``) as they were mapped from the page, without
+    reading and mapping their payload again. Caller commits."""
+    result = ValidateResult()
+    if fresh:
+        _validate_batch(session, site, [(oid, header_columns(p)["po_number"], for_site(p, site))
+                                        for oid, p in sorted(fresh.items())], md, result)
+    return result
+
+
+# An order to validate: its id, its PO as held (the column), and the order as its mapper read it.
+Held = tuple[int, "str | None", PartnerOrder]
+
+
+def _validate_batch(session: Session, site: Site, orders: list[Held], md: MasterData,
                     result: ValidateResult) -> None:
     open_errors: dict[int, dict[tuple[Any, ...], int]] = defaultdict(dict)
     for e in session.execute(select(OrderError.id, OrderError.order_id, OrderError.code, OrderError.line_no,
                                     OrderError.field, OrderError.value)
-                             .where(OrderError.order_id.in_([o.id for o in orders]), OrderError.resolved_at.is_(None))):
+                             .where(OrderError.order_id.in_([o[0] for o in orders]), OrderError.resolved_at.is_(None))):
         open_errors[e.order_id][_key(e.code, e.line_no, e.field, e.value)] = e.id
     new_rows: list[dict[str, Any]] = []
     resolved_ids: list[int] = []
@@ -253,9 +301,12 @@ def _validate_batch(session: Session, site: Site, orders: list[InboundOrder], md
     state_rows: list[dict[str, Any]] = []
     now = datetime.now(timezone.utc)
     stores_codes = "customer_code" in connector(site.kind).writeback_statuses
-    for order in orders:
-        masterdata.release_po(md, order.id)
-        partner, outcome = check_order(order, site, md)
+    settings = site_settings(site)
+    fields = connector(site.kind).order_fields
+    for order_id, po_number, partner in orders:
+        masterdata.release_po(md, order_id)
+        outcome = validate(partner, md, order_id=order_id, default_warehouse=settings.default_warehouse,
+                           fields=fields, price_types=settings.price_types)
         how, key = outcome.resolved.customer_how, customer_key(partner)
         if (how and how.startswith("auto:") and key and len(key) <= MAPPING_KEY_MAX
                 and outcome.resolved.customer_code):
@@ -264,28 +315,28 @@ def _validate_batch(session: Session, site: Site, orders: list[InboundOrder], md
             md.mappings["customer"][masterdata.norm(key)] = outcome.resolved.customer_code
             if stores_codes and how != "auto:code" and partner.customer.partner_id:
                 # The partner should carry the ERP code from now on (seed 002), so it maps by code.
-                code_writebacks[partner.customer.partner_id] = (order.id, outcome.resolved.customer_code)
+                code_writebacks[partner.customer.partner_id] = (order_id, outcome.resolved.customer_code)
         found: dict[tuple[Any, ...], Problem] = {}
         for p in outcome.problems:
             p = Problem(**pg_safe(asdict(p)))
             # Indexed columns stay short (a btree row has a size limit); the raw payload keeps all.
             p = replace(p, value=_clip(p.value, VALUE_MAX), field=_clip(p.field, VALUE_MAX), message=_clip(p.message, 2000))
             found.setdefault(_key(p.code, p.line_no, p.field, p.value), p)
-        existing = open_errors.get(order.id, {})
-        new_rows += [{"order_id": order.id, "line_no": p.line_no, "code": p.code, "field": p.field,
+        existing = open_errors.get(order_id, {})
+        new_rows += [{"order_id": order_id, "line_no": p.line_no, "code": p.code, "field": p.field,
                       "value": p.value, "message": p.message, "severity": p.severity}
                      for k, p in found.items() if k not in existing]
         resolved_ids += [eid for k, eid in existing.items() if k not in found]
         state = outcome.state
-        state_rows.append({"id": order.id, "state": state, "customer_code": outcome.resolved.customer_code,
+        state_rows.append({"id": order_id, "state": state, "customer_code": outcome.resolved.customer_code,
                            "validated_at": now})
-        if outcome.resolved.customer_code and order.po_number and state in ("valid", "invalid"):
-            masterdata.claim_po(md, outcome.resolved.customer_code, order.po_number, order.id)
+        if outcome.resolved.customer_code and po_number and state in ("valid", "invalid"):
+            masterdata.claim_po(md, outcome.resolved.customer_code, po_number, order_id)
         result.validated += 1
         result.states[state] += 1
         if state == "valid":
-            result.valid_ids.append(order.id)
-            result.checked[order.id] = (partner, outcome)
+            result.valid_ids.append(order_id)
+            result.checked[order_id] = (partner, outcome)
     session.execute(update(InboundOrder), state_rows)  # one batched UPDATE by primary key
     if new_rows:
         inserted = session.execute(pg_insert(OrderError).on_conflict_do_nothing().returning(OrderError.id),

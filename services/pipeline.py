@@ -23,7 +23,10 @@ from schedules.locks import advisory_lock, site_lock_name
 from services import masterdata
 from services.erp_import import ImportResult, import_batch, import_order
 from services.outbox import queue_writeback
-from services.holding import OPEN_STATES, VALIDATE_BATCH, note_modified, open_order_ids, stage_page, validate_orders
+from services.holding import (
+    OPEN_STATES, VALIDATE_BATCH, ValidateResult, note_modified, open_order_ids, stage_page, validate_orders, validate_staged,
+)
+from services.prefetch import prefetched
 from services.runs import recorded_run
 from services.sites import get_site, open_source
 
@@ -44,11 +47,17 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                     return {"site_id": site_id, "skipped": "site is inactive"}
             counts = run.counts
             counts.update(fetched=0, new=0, changed=0, pages=0, modified=0)
+            with session_scope() as s:
+                md = masterdata.load(s, site_id)  # once for the run, kept current as it goes
+            # Orders held from earlier runs first (oldest first, as a duplicate PO goes to the oldest).
+            totals = Counter(validate_and_import(site_id, md=md))
             source = open_source(site)
             staged_marking = source.exported_when == "staged"
             try:
-                for page in source.iter_order_pages():
-                    with session_scope() as s:  # committed before the next page is requested
+                # Each page is committed before it is validated and imported; the next page is read
+                # meanwhile (prefetched), so the partner's time and Postgres's overlap.
+                for page in prefetched(source.iter_order_pages()):
+                    with session_scope() as s:  # committed before anything is done with it
                         staged = stage_page(s, site_id, page)
                         if staged_marking:  # marked on the partner only once it is safe here
                             queue_writeback(s, site_id, staged.all_ids, "exported")
@@ -56,39 +65,59 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                     counts["fetched"] += staged.seen
                     counts["new"] += staged.new
                     counts["changed"] += staged.changed
+                    totals.update(validate_and_import_staged(site, staged.fresh, md))
+                modified_ids: list[int] = []
                 for page in source.iter_modified_pages():
                     with session_scope() as s:
                         modified = note_modified(s, site_id, page)
                         queue_writeback(s, site_id, modified.all_ids, "exported", again=True)
                     counts["modified"] += modified.seen
+                    modified_ids += modified.ids
             finally:
                 source.close()
-            counts.update(validate_and_import(site_id))
+            if modified_ids:
+                totals.update(validate_and_import(site_id, modified_ids, md=md))
+            counts.update({k: totals[k] for k in SUMMARY_KEYS})
             return {"site_id": site_id, "run_id": run.id, **counts}
 
 
+SUMMARY_KEYS = ("validated", "valid", "invalid", "duplicate", "imported", "new_errors", "resolved_errors")
+
+
 def validate_and_import(site_id: int, order_ids: list[int] | None = None, *,
-                        allow_duplicate: bool = False) -> dict[str, Any]:
+                        allow_duplicate: bool = False, md: masterdata.MasterData | None = None) -> dict[str, Any]:
     """Validate the site's open orders (or some) with master data loaded once, a bounded batch
     at a time, and import each batch's valid orders right after it (memory stays flat)."""
     with session_scope() as s:
         site = s.get(Site, site_id)
         assert site is not None
-        md = masterdata.load(s, site_id)
+        if md is None:
+            md = masterdata.load(s, site_id)
         ids = open_order_ids(s, site_id, order_ids)
     totals: Counter[str] = Counter()
-    imported = 0
     for start in range(0, len(ids), VALIDATE_BATCH):
         with session_scope() as s:
             v = validate_orders(s, site, ids[start:start + VALIDATE_BATCH], md)
-        totals.update(v.states)
-        totals.update(validated=v.validated, new_errors=v.new_problems, resolved_errors=v.resolved_problems)
-        imported += sum(r.imported for r in import_checked(site, v.checked, md))
+        _count(totals, v, import_checked(site, v.checked, md))
     if allow_duplicate and order_ids:
-        imported += sum(r.imported for r in import_orders(order_ids, md, allow_duplicate=True))
-    return {"validated": totals["validated"], "valid": totals["valid"], "invalid": totals["invalid"],
-            "duplicate": totals["duplicate"], "imported": imported, "new_errors": totals["new_errors"],
-            "resolved_errors": totals["resolved_errors"]}
+        totals["imported"] += sum(r.imported for r in import_orders(order_ids, md, allow_duplicate=True))
+    return {k: totals[k] for k in SUMMARY_KEYS}
+
+
+def validate_and_import_staged(site: Site, fresh: dict[int, Any], md: masterdata.MasterData) -> Counter[str]:
+    """Validate and import a page's new and changed orders as they were mapped from the page."""
+    totals: Counter[str] = Counter()
+    if fresh:
+        with session_scope() as s:
+            v = validate_staged(s, site, fresh, md)
+        _count(totals, v, import_checked(site, v.checked, md))
+    return totals
+
+
+def _count(totals: Counter[str], v: ValidateResult, imported: list[ImportResult]) -> None:
+    totals.update(v.states)
+    totals.update(validated=v.validated, new_errors=v.new_problems, resolved_errors=v.resolved_problems,
+                  imported=sum(r.imported for r in imported))
 
 
 def import_checked(site: Site, checked: dict[int, Any], md: masterdata.MasterData) -> list[ImportResult]:
