@@ -15,6 +15,9 @@ from typing import Any, Protocol
 
 # Status changes Bobbin writes back to a partner (SPEC: outbox of writebacks).
 WRITEBACK_STATUSES = ("exported", "shipped", "paid", "void")
+# The outbox's name for OrderSource.set_customer_code: the ERP customer code stored on the
+# partner's customer travels through the same outbox as the order statuses.
+CUSTOMER_CODE = "customer_code"
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,22 @@ ORDER_FIELDS = ("customer", "rep", "terms", "shipping", "warehouse", "po", "ship
                 "ship_to", "lines", "item", "quantity", "price", "currency")
 
 
+class WritebackCheck(Protocol):
+    """Whether a writeback is already applied on the partner.
+
+    The outbox asks before it sends again a change whose previous attempt has no recorded
+    outcome (the answer was lost, or the worker died while it waited): the partner may have
+    applied it, and none of the partners' writes carries an idempotency key.
+    """
+
+    def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
+        """True when the partner already shows ``status`` (one of the source's
+        ``writeback_statuses``) for the order, or for ``CUSTOMER_CODE`` the ERP code in
+        ``payload`` on the customer it names. Raises NotSupported where the partner cannot tell
+        (the change is then sent again), and PartnerError when the partner cannot be read now."""
+        ...
+
+
 class OrderSource(Protocol):
     """What the order pipeline needs from a partner connector.
 
@@ -139,6 +158,11 @@ class OrderSource(Protocol):
     def set_customer_code(self, partner_customer_id: str, erp_code: str) -> None:
         """Store the ERP customer code on the partner's customer, so the next order maps by
         itself. Raises NotSupported where the partner has no such field."""
+        ...
+
+    @property
+    def client(self) -> WritebackCheck:
+        """The partner client; the outbox asks it whether a change is already applied."""
         ...
 
     def close(self) -> None: ...

@@ -3,6 +3,8 @@
 Three outcomes (STYLE: retry later / needs a person / skip):
 - ``RetryableError``: the partner or the network failed for now (connection error, timeout,
   5xx, 429). The HTTP layer already retried with backoff; the caller may retry later.
+  ``OutcomeUnknown`` is the kind of it where a write reached the partner and its answer was
+  lost: the partner may have applied it, so the caller asks before sending it again.
 - ``AuthError``: the partner refused our credentials. A person must fix the site's keys.
 - ``PartnerRejected``: the partner understood and said no (4xx, or an error envelope).
   Retrying the same request will not help; a person must look.
@@ -34,6 +36,14 @@ class RetryableError(PartnerError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
+
+
+class OutcomeUnknown(RetryableError):
+    """A write that is not safe to repeat was sent and its answer was lost (read timeout,
+    connection closed after sending, body cut short): the partner may or may not have applied it.
+
+    The HTTP layer does not repeat such a request. The caller finds out whether the partner shows
+    the change before it sends it again (``services.writeback``: an "uncertain" outbox row)."""
 
 
 class AuthError(PartnerError):

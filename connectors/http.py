@@ -8,13 +8,24 @@ Retry-After, never on 4xx") live in one screenful:
 =====================================  ===============  =====================================
 what happened                          action           raised when it is final
 =====================================  ===============  =====================================
-connection error, timeout              RETRY            RetryableError (after max_attempts)
+connection could not be opened         RETRY            RetryableError (after max_attempts)
+answer lost (read timeout, connection  RETRY if the     RetryableError (after max_attempts);
+closed after sending, body cut short)  request is safe  OutcomeUnknown at once for a request
+                                       to repeat        that is not
 HTTP 5xx                               RETRY            RetryableError (after max_attempts)
 HTTP 429                               RATE_LIMITED     RetryableError, waits for Retry-After
 HTTP 401, 403                          AUTH             AuthError ("check the site's credentials")
 other HTTP 4xx                         REJECT           PartnerRejected
 anything else                          OK               the response is returned
 =====================================  ===============  =====================================
+
+A request is safe to repeat when sending it twice does what sending it once does: by default
+GET, HEAD, OPTIONS, PUT and DELETE (RFC 9110 section 9.2.2), and a caller says otherwise with
+``idempotent=`` (a JOOR ``sync=1`` read marks orders exported; an inventory import sets absolute
+counts). A write that is not safe to repeat is retried only when it provably never reached the
+partner (the connection could not be opened) or the partner answered 5xx / 429; once it was sent
+and the answer is lost, the partner may have applied it, and only the caller can find out
+(``services.writeback`` reads the order back before it sends the change again).
 
 urllib3's own retries are switched off: two retry loops stacked on each other multiply the
 attempts and hide the waits from our logs.
@@ -38,8 +49,9 @@ from urllib.parse import urlsplit
 import requests
 import structlog
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError
 
-from connectors.errors import AuthError, PartnerRejected, RetryableError
+from connectors.errors import AuthError, OutcomeUnknown, PartnerRejected, RetryableError
 
 log = structlog.get_logger()
 
@@ -85,6 +97,23 @@ RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
+
+# Methods that are safe to repeat after a lost answer (RFC 9110 section 9.2.2: idempotent).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def never_sent(exc: Exception) -> bool:
+    """Whether a transport failure happened before any byte of the request left: the connection
+    could not be opened (refused, unreachable, name not resolved, connect timeout).
+
+    Everything else — a read timeout, a connection closed while we waited, a body cut short —
+    may have reached the partner. urllib3 reports a failed connect as the ``reason`` of the
+    error requests wraps (``NewConnectionError`` is a kind of ``ConnectTimeoutError``)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or not exc.args:
+        return False
+    return isinstance(getattr(exc.args[0], "reason", None), ConnectTimeoutError)
 
 STATUS_ACTIONS: dict[int, Action] = {
     401: Action.AUTH,
@@ -146,13 +175,17 @@ def build_session(policy: HttpPolicy) -> requests.Session:
 
 
 def send(session: requests.Session, method: str, url: str, *, policy: HttpPolicy,
-         sleep: Callable[[float], None] = time.sleep, **requests_kwargs: Any) -> requests.Response:
+         sleep: Callable[[float], None] = time.sleep, idempotent: bool | None = None,
+         **requests_kwargs: Any) -> requests.Response:
     """Send one request, retrying what the table says is transient; return a non-error response.
 
-    Raises AuthError, PartnerRejected or (retries exhausted) RetryableError. Auth hooks passed
-    as ``auth=`` run again on every attempt, so a signed request gets a fresh signature.
+    Raises AuthError, PartnerRejected or (retries exhausted) RetryableError; OutcomeUnknown when
+    a request that is not ``idempotent`` (default: by its method) was sent and its answer lost.
+    Auth hooks passed as ``auth=`` run again on every attempt, so a signed request gets a fresh
+    signature.
     """
     requests_kwargs.setdefault("timeout", policy.timeout)
+    repeatable = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
     where = f"{method.upper()} {urlsplit(url).path}"
     failure = ""
     retry_after: float | None = None
@@ -161,6 +194,10 @@ def send(session: requests.Session, method: str, url: str, *, policy: HttpPolicy
         try:
             response = session.request(method, url, **requests_kwargs)
         except RETRYABLE_EXCEPTIONS as exc:
+            if not repeatable and not never_sent(exc):
+                log.warning("partner_answer_lost", request=where, attempt=attempt, error=type(exc).__name__)
+                raise OutcomeUnknown(f"{where} got no answer ({type(exc).__name__}); the partner may have "
+                                     "applied it") from None
             failure, status, retry_after = type(exc).__name__, None, None
         except requests.RequestException as exc:
             raise PartnerRejected(f"{where} could not be sent ({type(exc).__name__})") from None

@@ -50,6 +50,10 @@ class OutboxEntry(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     sent_at: Mapped[datetime | None]
+    # Set, and committed, before each attempt reaches the partner; cleared when its outcome is
+    # known. Found set on a row that nobody is sending, it means "uncertain": the last attempt's
+    # answer was lost or its worker died, so the partner may have applied the change already.
+    sending_since: Mapped[datetime | None]
 
 
 class WritebackAttempt(Base):
@@ -59,5 +63,6 @@ class WritebackAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
     attempted_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    ok: Mapped[bool]
+    ok: Mapped[bool | None]  # None: no outcome recorded (in flight, or the worker died meanwhile)
     error: Mapped[str | None]
+    note: Mapped[str | None]  # e.g. "already applied on the partner: not sent again"

@@ -1,10 +1,23 @@
 """Status writebacks through the outbox: mark orders shipped / paid / void (and exported).
 
 ``mark`` records the change in the ERP and queues one outbox row per (order, status) in one
-transaction. ``flush`` sends what is due: each row is claimed with FOR UPDATE SKIP LOCKED, so
-two flushers never send the same row; every try is an attempt row; a retryable failure waits
-with exponential backoff and jitter; a refusal (4xx, bad credentials) or too many failures leaves
-the row ``dead`` with its last error, shown by ``bobbin status`` until a person re-queues it.
+transaction. ``flush`` sends what is due, one row at a time:
+
+1. the row is claimed with a Postgres advisory lock (``_RowLocks``), so two flushers never send
+   the same row; the lock lives on the flusher's connection and dies with it;
+2. the attempt is recorded as in flight — ``attempts + 1``, ``sending_since`` set and a
+   ``writeback_attempt`` row with no outcome yet — and *committed before the partner is called*;
+3. a row that already had ``sending_since`` set is "uncertain": its previous attempt reached the
+   partner, or may have, and no outcome was recorded (the answer was lost: read timeout,
+   connection closed, body cut short — ``OutcomeUnknown`` from the HTTP layer — or the worker
+   died while it waited). Before sending it again the partner is asked whether it already shows
+   the change (``connectors.base.WritebackCheck``); if it does, the row is marked sent with the
+   note "already applied on the partner" and nothing is sent. A partner that cannot tell
+   (NotSupported) gets the change again, as before;
+4. the outcome is committed: sent; or a retryable failure waits with exponential backoff and
+   jitter; or a refusal (4xx, bad credentials) or too many failures leaves the row ``dead`` with
+   its last error, shown by ``bobbin status`` until a person re-queues it. ``sending_since`` is
+   cleared only when the outcome says the partner cannot have applied the change.
 """
 
 from __future__ import annotations
@@ -15,14 +28,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from bobbin.db import new_session, session_scope
-from bobbin.settings import get_settings
-from connectors.base import WRITEBACK_STATUSES, OrderSource
 from bobbin.crypto import CredentialsError
-from connectors.errors import PartnerError
+from bobbin.db import get_engine, session_scope
+from bobbin.settings import get_settings
+from connectors.base import CUSTOMER_CODE, WRITEBACK_STATUSES, OrderSource
+from connectors.errors import NotSupported, OutcomeUnknown, PartnerError
 from connectors.registry import connector
 from models import InboundOrder, OutboxEntry, SalesOrder, Site, WritebackAttempt
 from services.outbox import queue_writeback
@@ -33,6 +47,10 @@ log = structlog.get_logger()
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 FLUSH_BATCH = 200  # rows claimed per flush call; the scheduled flush comes back for the rest
+# First key of the two-key advisory locks on outbox rows (the second is the row id). Two-key
+# locks never meet the one-key locks of schedules.locks.
+OUTBOX_LOCK_SPACE = 0x0B0B0B0B
+ALREADY_APPLIED = "already applied on the partner: not sent again"
 
 
 class MarkError(ValueError):
@@ -88,10 +106,49 @@ class FlushResult:
     sent: int = 0
     retrying: int = 0
     dead: int = 0
+    already_applied: int = 0  # of ``sent``: found applied on the partner, so not sent again
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sent": self.sent, "retrying": self.retrying, "dead": self.dead, "errors": self.errors[:10]}
+        return {"sent": self.sent, "retrying": self.retrying, "dead": self.dead,
+                "already_applied": self.already_applied, "errors": self.errors[:10]}
+
+
+class _RowLocks:
+    """Which outbox rows this flusher is sending: a session-level advisory lock per row, on one
+    connection held for the whole flush.
+
+    A row lock (FOR UPDATE) ends at commit, and the in-flight record must be committed before
+    the partner is called; an advisory lock spans those commits. A flusher that dies (SIGKILL,
+    lost connection) loses its connection and its locks with it, at once: its row is then found
+    "uncertain" by the next flusher, never stuck behind a stale lock.
+    """
+
+    def __init__(self) -> None:
+        self._conn = get_engine().connect()
+
+    def try_lock(self, outbox_id: int) -> bool:
+        got = bool(self._conn.execute(
+            text("SELECT pg_try_advisory_lock(CAST(:space AS integer), CAST(:id AS integer))"),
+            {"space": OUTBOX_LOCK_SPACE, "id": outbox_id}).scalar())
+        self._conn.commit()
+        return got
+
+    def unlock(self, outbox_id: int) -> None:
+        self._conn.execute(text("SELECT pg_advisory_unlock(CAST(:space AS integer), CAST(:id AS integer))"),
+                           {"space": OUTBOX_LOCK_SPACE, "id": outbox_id})
+        self._conn.commit()
+
+    def close(self) -> None:
+        """Release whatever is still held (the connection goes back to the pool, which keeps
+        session-level locks), then the connection."""
+        try:
+            self._conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            self._conn.commit()
+        except DBAPIError:
+            self._conn.invalidate()  # the connection died: its locks died with it
+        finally:
+            self._conn.close()
 
 
 def flush(*, site_id: int | None = None, outbox_ids: list[int] | None = None) -> FlushResult:
@@ -105,55 +162,137 @@ def flush(*, site_id: int | None = None, outbox_ids: list[int] | None = None) ->
             query = query.where(OutboxEntry.id.in_(outbox_ids))
         ids = list(s.scalars(query))
     result = FlushResult()
+    if not ids:
+        return result
     sources: dict[int, OrderSource] = {}
+    locks = _RowLocks()
     try:
         for oid in ids:
-            _send_one(oid, sources, result)
+            if not locks.try_lock(oid):  # another flusher is sending it
+                continue
+            try:
+                _send_one(oid, sources, result)
+            finally:
+                locks.unlock(oid)
     finally:
+        locks.close()
         for src in sources.values():
             src.close()
     return result
 
 
-def _send_one(outbox_id: int, sources: dict[int, OrderSource], result: FlushResult) -> None:
-    session = new_session()
-    try:
-        row = session.scalar(select(OutboxEntry).where(OutboxEntry.id == outbox_id, OutboxEntry.state == "pending")
-                             .with_for_update(skip_locked=True))
-        if row is None:  # sent meanwhile, or another flusher holds it
-            return
+@dataclass(frozen=True)
+class _Claim:
+    """What one attempt needs once its in-flight record is committed."""
+
+    outbox_id: int
+    attempt_id: int
+    site_id: int
+    order_id: int
+    partner_order_id: str
+    status: str
+    payload: dict[str, Any]
+    attempts: int
+    uncertain: bool  # the previous attempt has no recorded outcome
+
+
+def _claim(outbox_id: int, sources: dict[int, OrderSource]) -> tuple[_Claim, Site | None] | None:
+    """Record the attempt as in flight, committed before the partner is called. Returns None
+    when the row was sent, gave up or was put off meanwhile; the site when no source is open."""
+    with session_scope() as session:
+        row = session.scalar(select(OutboxEntry).where(
+            OutboxEntry.id == outbox_id, OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= func.now()))
+        if row is None:
+            return None
         order = session.get(InboundOrder, row.inbound_order_id)
         assert order is not None
+        uncertain = row.sending_since is not None
         row.attempts += 1
-        try:
-            if row.site_id not in sources:  # inside the try: a site with bad keys fails its own rows only
-                site = session.get(Site, row.site_id)
-                assert site is not None
-                sources[row.site_id] = open_source(site)
-            source = sources[row.site_id]
-            if row.status == "customer_code":
-                source.set_customer_code(row.payload["partner_customer_id"], row.payload["erp_code"])
+        row.sending_since = datetime.now(timezone.utc)
+        attempt = WritebackAttempt(outbox_id=row.id, ok=None)
+        session.add(attempt)
+        session.flush()
+        site = session.get(Site, row.site_id) if row.site_id not in sources else None
+        claim = _Claim(row.id, attempt.id, row.site_id, order.id, order.partner_order_id, row.status,
+                       dict(row.payload or {}), row.attempts, uncertain)
+        return claim, site
+
+
+def _send_one(outbox_id: int, sources: dict[int, OrderSource], result: FlushResult) -> None:
+    claimed = _claim(outbox_id, sources)
+    if claimed is None:
+        return
+    claim, site = claimed
+    # Whether the partner may hold the change without our knowing: true for an uncertain row
+    # until the partner says otherwise, and after an attempt whose answer was lost.
+    maybe_applied = claim.uncertain
+    applied_before = False
+    error: PartnerError | CredentialsError | None = None
+    try:
+        if claim.site_id not in sources:  # inside the try: a site with bad keys fails its own rows only
+            assert site is not None
+            sources[claim.site_id] = open_source(site)
+        source = sources[claim.site_id]
+        if claim.uncertain:
+            applied_before = _already_applied(source, claim)
+            maybe_applied = applied_before
+        if not applied_before:
+            if claim.status == CUSTOMER_CODE:
+                source.set_customer_code(claim.payload["partner_customer_id"], claim.payload["erp_code"])
             else:
-                source.mark_order(order.partner_order_id, row.status)
-        except (PartnerError, CredentialsError) as exc:
-            retryable = isinstance(exc, PartnerError) and exc.retryable
-            give_up = not retryable or row.attempts >= get_settings().writeback_max_attempts
-            row.last_error = str(exc)[:1000]
-            if give_up:
-                row.state = "dead"
-                result.dead += 1
-            else:
-                row.next_attempt_at = datetime.now(timezone.utc) + backoff(row.attempts)
-                result.retrying += 1
-            result.errors.append(f"order {order.id} {row.status}: {exc}")
-            session.add(WritebackAttempt(outbox_id=row.id, ok=False, error=row.last_error))
-            log.warning("writeback_failed", order_id=order.id, status=row.status, attempts=row.attempts,
-                        gave_up=give_up, error=str(exc))
-        else:
-            row.state, row.sent_at, row.last_error = "sent", datetime.now(timezone.utc), None
-            session.add(WritebackAttempt(outbox_id=row.id, ok=True))
+                source.mark_order(claim.partner_order_id, claim.status)
+    except OutcomeUnknown as exc:
+        maybe_applied, error = True, exc
+    except (PartnerError, CredentialsError) as exc:
+        error = exc
+    _record(claim, error, maybe_applied=maybe_applied, applied_before=applied_before, result=result)
+
+
+def _already_applied(source: OrderSource, claim: _Claim) -> bool:
+    """Ask the partner whether the uncertain row's change is there already. False when the
+    partner cannot tell (NotSupported): the change is then sent again, as before this check."""
+    try:
+        applied = source.client.writeback_applied(claim.partner_order_id, claim.status, claim.payload)
+    except NotSupported as exc:
+        log.info("writeback_uncertain_resent", order_id=claim.order_id, status=claim.status, reason=str(exc))
+        return False
+    log.info("writeback_uncertain_checked", order_id=claim.order_id, status=claim.status, applied=applied)
+    return applied
+
+
+def _record(claim: _Claim, error: PartnerError | CredentialsError | None, *, maybe_applied: bool,
+            applied_before: bool, result: FlushResult) -> None:
+    """Commit the attempt's outcome on the row and on its attempt record."""
+    with session_scope() as session:
+        row = session.get(OutboxEntry, claim.outbox_id)
+        attempt = session.get(WritebackAttempt, claim.attempt_id)
+        assert row is not None and attempt is not None
+        if error is None:
+            row.state, row.sent_at, row.last_error, row.sending_since = "sent", datetime.now(timezone.utc), None, None
+            attempt.ok = True
             result.sent += 1
-            log.info("writeback_sent", order_id=order.id, status=row.status)
-        session.commit()
-    finally:
-        session.close()
+            if applied_before:
+                attempt.note = ALREADY_APPLIED
+                result.already_applied += 1
+                log.info("writeback_already_applied", order_id=claim.order_id, status=claim.status,
+                         note=ALREADY_APPLIED)
+            else:
+                log.info("writeback_sent", order_id=claim.order_id, status=claim.status)
+            return
+        retryable = isinstance(error, PartnerError) and error.retryable
+        give_up = not retryable or claim.attempts >= get_settings().writeback_max_attempts
+        row.last_error = str(error)[:1000]
+        if not maybe_applied:
+            row.sending_since = None
+        if give_up:
+            row.state = "dead"
+            result.dead += 1
+        else:
+            row.next_attempt_at = datetime.now(timezone.utc) + backoff(claim.attempts)
+            result.retrying += 1
+        attempt.ok, attempt.error = False, row.last_error
+        if maybe_applied:
+            attempt.note = "outcome unknown: the partner is asked before the change is sent again"
+        result.errors.append(f"order {claim.order_id} {claim.status}: {error}")
+        log.warning("writeback_failed", order_id=claim.order_id, status=claim.status, attempts=claim.attempts,
+                    gave_up=give_up, uncertain=maybe_applied, error=str(error))

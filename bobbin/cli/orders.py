@@ -256,7 +256,7 @@ def order_record(session: Session, order_id: int, *, raw: bool = False) -> dict[
     if outbox:
         for a in session.scalars(select(WritebackAttempt).where(WritebackAttempt.outbox_id.in_([w.id for w in outbox]))
                                  .order_by(WritebackAttempt.id)):
-            attempts[a.outbox_id].append({"at": a.attempted_at, "ok": a.ok, "error": a.error})
+            attempts[a.outbox_id].append({"at": a.attempted_at, "ok": a.ok, "error": a.error, "note": a.note})
     lines = []
     for ln in norm.get("lines") or []:
         amount = None
@@ -385,8 +385,13 @@ def show_order(r: dict[str, Any]) -> None:
             table.add_row(w["status"], Text(w["state"], style=OUTBOX_STYLES.get(w["state"], "")), str(w["attempts"]),
                           when, Text(w["last_error"] or "", style="red"))
             for a in w["attempt_log"]:
-                table.add_row("", Text("  try", style="dim"), "", Text(fmt_time(a["at"]), style="dim"),
-                              Text("ok" if a["ok"] else (a["error"] or "failed"), style="dim" if a["ok"] else "red"))
+                if a["ok"] is None:  # in flight, or its worker died: the next try asks the partner first
+                    said = Text("no outcome recorded", style="yellow")
+                elif a["ok"]:
+                    said = Text(f"ok ({a['note']})" if a.get("note") else "ok", style="dim")
+                else:
+                    said = Text(a["error"] or "failed", style="red")
+                table.add_row("", Text("  try", style="dim"), "", Text(fmt_time(a["at"]), style="dim"), said)
         out.print(table)
 
     if "raw" in r:

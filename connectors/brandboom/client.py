@@ -22,7 +22,7 @@ import requests
 from requests.auth import AuthBase
 
 from connectors.brandboom import contract as c
-from connectors.errors import AuthError, PartnerRejected, RetryableError
+from connectors.errors import AuthError, NotSupported, PartnerRejected, RetryableError
 from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, body_excerpt, send
 
 # [INF] The doc gives no order page size; 100 orders of a few dozen lines each keeps one page
@@ -99,10 +99,22 @@ class BrandboomClient(PartnerClient):
         return orders[0]
 
     def update_order_status(self, order_id: str | int, status: str) -> None:
-        """[INF] POST orders/{id} with ``status``: the one place the writeback call is shaped."""
+        """[INF] POST orders/{id} with ``status``: the one place the writeback call is shaped.
+
+        Not safe to repeat (no idempotency key): an answer lost after sending raises
+        OutcomeUnknown instead of a blind retry, and :meth:`writeback_applied` tells whether it
+        took effect."""
         if status not in c.ORDER_UPDATE_STATUSES:
             raise ValueError(f"status must be one of {c.ORDER_UPDATE_STATUSES}, not {status!r}")
         self._call("POST", c.ORDER.format(id=order_id), data={c.P_STATUS: status})
+
+    def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
+        """Whether Brandboom already shows ``status`` on the order (connectors.base.WritebackCheck):
+        the order read back with :meth:`get_order`, its ``status`` compared with the one
+        :meth:`update_order_status` sets ([INF], the same guess at the Order object)."""
+        if status not in c.ORDER_UPDATE_STATUSES:
+            raise NotSupported(f"Brandboom keeps no {status!r} that Bobbin can read back", partner=c.PARTNER)
+        return self.get_order(partner_order_id).get(c.OrderField.STATUS) == status
 
     # --- showrooms [DOC] ---------------------------------------------------------------------
     def search_showrooms(self, showroom_ids: Iterable[str | int] | None = None) -> list[dict[str, Any]]:
@@ -155,7 +167,8 @@ class BrandboomClient(PartnerClient):
         if bypass_diff:
             form[c.P_BYPASS_DIFF] = "true"
         files = {c.P_DATA: ("bobbin-import.csv", rows_to_csv(rows), c.CSV_CONTENT_TYPE)}
-        return self._call("POST", c.PRODUCTS_IMPORT, data=form, files=files)
+        # Safe to repeat after a lost answer: the rows carry absolute values, keyed by SKU.
+        return self._call("POST", c.PRODUCTS_IMPORT, data=form, files=files, idempotent=True)
 
     # --- transport ---------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> Json:

@@ -32,7 +32,8 @@ import structlog
 from requests.auth import AuthBase
 
 from bobbin.logging import register_secret
-from connectors.errors import AuthError, PartnerError, PartnerRejected, RetryableError
+from connectors.base import CUSTOMER_CODE
+from connectors.errors import AuthError, NotSupported, PartnerError, PartnerRejected, RetryableError
 from connectors.http import HttpPolicy, PartnerClient, body_excerpt, parse_retry_after, send
 from connectors.joor import contract as c
 
@@ -214,7 +215,8 @@ class JoorClient(PartnerClient):
             params[c.P_DATE_END] = c.range_timestamp(date_end)
         if check is not None:
             params[c.P_CHECK] = check
-        return _orders_page(self._call("GET", c.ORDERS, params=params), f"GET {c.ORDERS}")
+        # A sync=1 read is a write (it marks what it returns): not repeated after a lost answer.
+        return _orders_page(self._call("GET", c.ORDERS, params=params, idempotent=not sync), f"GET {c.ORDERS}")
 
     def iter_order_pages(self, order_type: int, export_status: int,
                          count: int = c.DEFAULT_COUNT) -> Iterator[list[Json]]:
@@ -250,6 +252,27 @@ class JoorClient(PartnerClient):
         if not page.orders:
             raise PartnerRejected(f"JOOR has no order {order_id} to mark exported", partner=c.PARTNER)
 
+    def is_exported(self, order_id: str | int) -> bool:
+        """Whether JOOR counts the order exported: ``GET order/?sync=0&order_type=8&export_status=3
+        &order_id=<id>`` ([DOC] parameters; sync=0 marks nothing) returns it only then, and the
+        order's own ``export_status``, where it carries one, must say EXPORTED too."""
+        page = self.get_orders(order_type=c.ORDER_TYPE_ALL, sync=0, export_status=c.EXPORT_EXPORTED,
+                               start_from=0, count=1, order_id=order_id)
+        return any(str(order.get(c.OrderField.ORDER_ID)) == str(order_id)
+                   and order.get(c.OrderField.EXPORT_STATUS, c.STATE_EXPORTED) == c.STATE_EXPORTED
+                   for order in page.orders)
+
+    def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
+        """Whether JOOR already shows a writeback (connectors.base.WritebackCheck): "exported" by
+        :meth:`is_exported`; the ERP customer code by reading the connection named in ``payload``
+        (``partner_customer_id``) and comparing its customer_code with ``erp_code``."""
+        if status == "exported":
+            return self.is_exported(partner_order_id)
+        if status == CUSTOMER_CODE:
+            connection = self.get_connection(str(payload["partner_customer_id"]))
+            return connection.get(c.ConnectionField.CUSTOMER_CODE) == str(payload["erp_code"])
+        raise NotSupported(f"JOOR keeps no order status {status!r} that Bobbin can read back", partner=c.PARTNER)
+
     # --- connections (customers) [DOC] /connection-get ----------------------------------------
     def get_connection(self, connection_id: str | int) -> Json:
         path = c.CONNECTION.format(connection_id=quote(str(connection_id), safe=""))
@@ -275,7 +298,9 @@ class JoorClient(PartnerClient):
         if not fields:
             raise ValueError("no connection fields to update")
         path = c.CONNECTION.format(connection_id=quote(str(connection_id), safe=""))
-        self._call("PUT", path, json=dict(fields))
+        # Not repeated after a lost answer, though a PUT could be: the outbox reads the connection
+        # back (writeback_applied) instead, so JOOR records the change once.
+        self._call("PUT", path, json=dict(fields), idempotent=False)
 
     # --- inventory [DOC] /style-inventory-bulk-request ----------------------------------------
     def bulk_inventory(self, items: Sequence[InventoryItem], *, dec_pending: bool = False,
@@ -289,7 +314,8 @@ class JoorClient(PartnerClient):
             raise ValueError("no inventory items to send")
         params = {name: 1 for name, on in ((c.P_OVERWRITE, overwrite), (c.P_DEC_PENDING, dec_pending)) if on}
         body = {c.INVENTORY_ITEMS: {c.INVENTORY_ITEM: [item.to_json() for item in items]}}
-        answer = self._call("POST", c.BULK_INVENTORY, params=params, json=body)
+        # Safe to repeat after a lost answer: the items carry absolute quantities.
+        answer = self._call("POST", c.BULK_INVENTORY, params=params, json=body, idempotent=True)
         sku_count, inventory_log = answer.get(c.R_SKU_COUNT), answer.get(c.R_INVENTORY_LOG)
         if not isinstance(sku_count, int) or not isinstance(inventory_log, list):
             raise PartnerRejected(f"JOOR POST {c.BULK_INVENTORY} answered without sku_count / inventory_log",

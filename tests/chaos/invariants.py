@@ -9,9 +9,8 @@
   and an inbound order marked imported has its sales order.
 
 :func:`check` computes the figures for RELIABILITY.md (:class:`Figures`) and fails the test with
-every discrepancy listed when one of them is not zero. It never relaxes: a case that expects a
-duplicate (a writeback re-sent after the partner's OK was lost) fails here and is marked xfail
-where it is called, with the reason.
+every discrepancy listed when one of them is not zero. It never relaxes: a case known to break a
+promise fails here and is marked xfail where it is called, with the reason.
 """
 
 from __future__ import annotations

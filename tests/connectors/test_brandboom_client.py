@@ -15,7 +15,7 @@ import requests
 from connectors.brandboom import contract, make_source
 from connectors.brandboom.client import BrandboomClient
 from connectors.brandboom.source import BrandboomOrderSource
-from connectors.errors import AuthError, PartnerRejected, RetryableError
+from connectors.errors import AuthError, NotSupported, PartnerRejected, RetryableError
 from connectors.http import HttpPolicy
 from sandbox.brandboom.server import BrandboomSandbox, default_seed
 
@@ -140,6 +140,18 @@ def test_status_update_refuses_unknown_statuses_and_orders(brandboom_sandbox: Br
     with pytest.raises(PartnerRejected, match="no order 999"):
         brandboom_client.get_order(999)
     assert brandboom_sandbox.status_changes() == []
+
+
+def test_writeback_applied_reads_the_order_back(brandboom_sandbox: BrandboomSandbox,
+                                               brandboom_client: BrandboomClient) -> None:
+    # The outbox's question before it sends again a change whose answer was lost
+    assert brandboom_client.writeback_applied("431", "exported", {}) is False
+    brandboom_client.update_order_status("431", "exported")
+    assert brandboom_client.writeback_applied("431", "exported", {}) is True
+    assert brandboom_client.writeback_applied("431", "shipped", {}) is False
+    with pytest.raises(NotSupported):
+        brandboom_client.writeback_applied("431", "customer_code", {"partner_customer_id": "1", "erp_code": "X"})
+    assert len(brandboom_sandbox.status_changes()) == 1
 
 
 # --- failures and retries --------------------------------------------------------------------

@@ -13,7 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from structlog.testing import capture_logs
 
-from connectors.errors import AuthError, PartnerRejected, RetryableError
+from connectors.errors import AuthError, OutcomeUnknown, PartnerRejected, RetryableError
 from connectors.http import (Action, HttpPolicy, backoff_wait, build_session, classify_status,
                              parse_retry_after, send)
 from sandbox.common import Request, Response, SandboxServer
@@ -163,3 +163,52 @@ def test_read_timeout_is_retried(app: ScriptedApp, session: requests.Session) ->
     waits: list[float] = []
     assert send(session, "GET", app.url, policy=POLICY, sleep=waits.append).status_code == 200
     assert len(waits) == 1
+
+
+# --- writes that are not safe to repeat ------------------------------------------------------
+
+def _cut_short() -> Response:
+    """The whole answer announced, half of it sent, the connection closed."""
+    return Response(body=b'{"ok": true, "padding": "' + b"x" * 200 + b'"}', truncate=True)
+
+
+@pytest.mark.parametrize("lost", [1.0, "cut short", "dropped"])
+def test_a_post_whose_answer_is_lost_is_not_repeated(app: ScriptedApp, session: requests.Session,
+                                                     lost: float | str) -> None:
+    # The server got the POST (and may have done it); its answer is late, cut short, or never comes
+    app.script = [lost if isinstance(lost, float) else
+                  _cut_short() if lost == "cut short" else Response(drop=True)]
+    waits: list[float] = []
+    with capture_logs() as logs, pytest.raises(OutcomeUnknown, match="may have applied it") as caught:
+        send(session, "POST", app.url, policy=POLICY, sleep=waits.append, data={"status": "exported"})
+    assert len(app.requests) == 1 and waits == []
+    assert caught.value.retryable  # a kind of RetryableError: retry later, after asking the partner
+    assert [e["event"] for e in logs if e["event"].startswith("partner_")] == ["partner_answer_lost"]
+
+
+def test_a_post_that_never_reached_the_server_is_retried() -> None:
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    waits: list[float] = []
+    with pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught:
+        send(build_session(POLICY), "POST", f"http://127.0.0.1:{port}/x", policy=POLICY, sleep=waits.append)
+    assert not isinstance(caught.value, OutcomeUnknown) and len(waits) == 2
+
+
+def test_a_post_answered_5xx_or_429_is_retried(app: ScriptedApp, session: requests.Session) -> None:
+    app.script = [status(503), status(429, **{"Retry-After": "0"})]
+    waits: list[float] = []
+    assert send(session, "POST", app.url, policy=POLICY, sleep=waits.append).status_code == 200
+    assert len(app.requests) == 3 and len(waits) == 2
+
+
+def test_idempotent_overrides_the_method(app: ScriptedApp, session: requests.Session) -> None:
+    # A read that marks what it returns (JOOR sync=1) is a write: not repeated after a lost answer
+    app.script = [1.0]
+    with pytest.raises(OutcomeUnknown):
+        send(session, "GET", app.url, policy=POLICY, sleep=lambda s: None, idempotent=False)
+    # An import of absolute counts is safe to repeat, though it is a POST
+    app.script = [_cut_short()]
+    assert send(session, "POST", app.url, policy=POLICY, sleep=lambda s: None, idempotent=True).status_code == 200
+    assert len(app.requests) == 3

@@ -162,6 +162,22 @@ def test_sync0_reads_mark_nothing_and_mark_exported_does(joor_sandbox: JoorSandb
         client.mark_exported(999)
 
 
+def test_writeback_applied_reads_export_status_and_connections(joor_sandbox: JoorSandbox, client: JoorClient) -> None:
+    # The outbox's question before it sends again a change whose answer was lost: read with
+    # sync=0, so asking marks nothing
+    assert client.writeback_applied("7001", "exported", {}) is False
+    assert client.is_exported(7001) is False and joor_sandbox.export_marks() == []
+    client.mark_exported("7001")
+    assert client.writeback_applied("7001", "exported", {}) is True
+    assert client.is_exported("7002") is False and client.is_exported("999") is False
+    assert [m["order_id"] for m in joor_sandbox.export_marks()] == ["7001"]
+    code = {"partner_customer_id": "501", "erp_code": "C1001"}
+    assert client.writeback_applied("7001", "customer_code", code) is True
+    assert client.writeback_applied("7001", "customer_code", {**code, "erp_code": "OTHER"}) is False
+    with pytest.raises(NotSupported):
+        client.writeback_applied("7001", "shipped", {})
+
+
 def test_modified_orders_come_through_iter_modified_pages(joor_sandbox: JoorSandbox) -> None:
     source = make_source(joor_sandbox.url, {"api_token": TOKEN}, {})
     # given an order imported and marked exported, then changed on JOOR
