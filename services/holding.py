@@ -20,7 +20,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, literal_column, select, update
+from sqlalchemy import Integer, String, Text, bindparam, cast, column, func, literal_column, select, update, values
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, load_only
@@ -328,8 +328,7 @@ def _validate_batch(session: Session, site: Site, orders: list[Held], md: Master
                      for k, p in found.items() if k not in existing]
         resolved_ids += [eid for k, eid in existing.items() if k not in found]
         state = outcome.state
-        state_rows.append({"id": order_id, "state": state, "customer_code": outcome.resolved.customer_code,
-                           "validated_at": now})
+        state_rows.append({"id": order_id, "state": state, "customer_code": outcome.resolved.customer_code})
         if outcome.resolved.customer_code and po_number and state in ("valid", "invalid"):
             masterdata.claim_po(md, outcome.resolved.customer_code, po_number, order_id)
         result.validated += 1
@@ -337,7 +336,11 @@ def _validate_batch(session: Session, site: Site, orders: list[Held], md: Master
         if state == "valid":
             result.valid_ids.append(order_id)
             result.checked[order_id] = (partner, outcome)
-    session.execute(update(InboundOrder), state_rows)  # one batched UPDATE by primary key
+    # One statement for the batch: UPDATE … FROM (VALUES …), not a statement per order.
+    changes = values(column("id", Integer), column("state", String), column("customer_code", String),
+                     name="checked").data([(r["id"], r["state"], r["customer_code"]) for r in state_rows])
+    session.execute(update(InboundOrder).where(InboundOrder.id == changes.c.id)
+                    .values(state=changes.c.state, customer_code=changes.c.customer_code, validated_at=now))
     if new_rows:
         inserted = session.execute(pg_insert(OrderError).on_conflict_do_nothing().returning(OrderError.id),
                                    new_rows).all()

@@ -6,9 +6,11 @@ created), sent by ``services.writeback.flush``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Integer, String, Text, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -22,13 +24,19 @@ def queue_writeback(session: Session, site_id: int, order_ids: list[int], status
     after it was marked exported). Returns how many rows became pending."""
     if not order_ids:
         return 0
-    stmt = pg_insert(OutboxEntry).values([{"site_id": site_id, "inbound_order_id": oid, "status": status,
-                                           "payload": payload or {}} for oid in order_ids])
+    # One statement whatever the number of orders, its text always the same (compiled once, cached):
+    # the ids go in as one array parameter. A repeated id would make ON CONFLICT touch a row twice.
+    rows = select(bindparam("site_id", type_=Integer), func.unnest(bindparam("ids", type_=ARRAY(Integer))),
+                  bindparam("status", type_=String), cast(bindparam("payload", type_=Text), JSONB))
+    table = OutboxEntry.__table__  # Core: an ORM-enabled INSERT … SELECT with parameters is taken for a bulk insert
+    stmt = pg_insert(table).from_select(["site_id", "inbound_order_id", "status", "payload"], rows)
     resend = ("dead", "sent") if again else ("dead",)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[OutboxEntry.inbound_order_id, OutboxEntry.status],
+        index_elements=[table.c.inbound_order_id, table.c.status],
         set_={"state": "pending", "attempts": 0, "next_attempt_at": func.now(), "last_error": None,
               "payload": stmt.excluded.payload},
-        where=OutboxEntry.state.in_(resend),
-    ).returning(OutboxEntry.id)
-    return len(session.execute(stmt).all())
+        where=table.c.state.in_(resend),
+    ).returning(table.c.id)
+    params = {"site_id": site_id, "ids": list(dict.fromkeys(order_ids)), "status": status,
+              "payload": json.dumps(payload or {})}
+    return len(session.execute(stmt, params).all())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -24,7 +25,7 @@ from services import masterdata
 from services.erp_import import ImportResult, import_batch, import_order
 from services.outbox import queue_writeback
 from services.holding import (
-    OPEN_STATES, VALIDATE_BATCH, ValidateResult, note_modified, open_order_ids, stage_page, validate_orders, validate_staged,
+    OPEN_STATES, VALIDATE_BATCH, StageResult, ValidateResult, note_modified, open_order_ids, stage_page, validate_orders, validate_staged,
 )
 from services.prefetch import prefetched
 from services.runs import recorded_run
@@ -53,14 +54,20 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
             totals = Counter(validate_and_import(site_id, md=md))
             source = open_source(site)
             staged_marking = source.exported_when == "staged"
-            try:
-                # Each page is committed before it is validated and imported; the next page is read
-                # meanwhile (prefetched), so the partner's time and Postgres's overlap.
-                for page in prefetched(source.iter_order_pages()):
+
+            def staged_pages() -> Iterator[StageResult]:
+                for page in source.iter_order_pages():
                     with session_scope() as s:  # committed before anything is done with it
                         staged = stage_page(s, site_id, page)
                         if staged_marking:  # marked on the partner only once it is safe here
                             queue_writeback(s, site_id, staged.all_ids, "exported")
+                    yield staged
+
+            try:
+                # Pages are read and staged (each committed before it is used) one ahead, in a
+                # thread, while the page before is validated and imported: the partner's time, the
+                # staging writes and the import's writes overlap.
+                for staged in prefetched(staged_pages()):
                     counts["pages"] += 1
                     counts["fetched"] += staged.seen
                     counts["new"] += staged.new
