@@ -4,6 +4,11 @@ Reliability settings follow Celery's own advice for work that must not be lost: 
 acknowledged after they finish (``acks_late``) and re-queued if the worker process dies
 (``task_reject_on_worker_lost``), a worker takes one message at a time (prefetch 1), and the Redis
 visibility timeout stays above the longest task. Every task is idempotent, so a redelivery is safe.
+
+A Redis restart while a task runs must not end the worker: ``worker.kombu_redis_guard`` (installed
+below, before the app consumes) turns kombu's crash on the detached channel into a recoverable
+connection error, and a connection loss does not cancel the running tasks (they finish; their
+message comes back after the visibility timeout and the copy converges or skips on the site lock).
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from celery import Celery
 
 from bobbin import runtime
 from bobbin.settings import get_settings
+from worker import kombu_redis_guard
+
+kombu_redis_guard.apply()
 
 settings = get_settings()
 _redis = runtime.redis_url(settings)
@@ -33,7 +41,9 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    worker_cancel_long_running_tasks_on_connection_loss=True,
+    # False: on a lost broker connection the running import finishes. With True it is terminated and
+    # marked REVOKED, and its redelivered copy is discarded as revoked: neither finished nor retried.
+    worker_cancel_long_running_tasks_on_connection_loss=False,
     task_serializer="json",
     result_serializer="json",
     accept_content=["json"],
