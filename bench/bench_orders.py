@@ -291,6 +291,8 @@ def profile_import(h: Harness, site_id: int, orders: int) -> dict[str, Any]:
         "inclusive": rows(prof.inclusive(top=25)),
         "self": rows(prof.self_time(top=20)),
         "inside": {step: rows(prof.layers_within(step)) for step in STEPS if inclusive.get(step)},
+        "prefetch_thread": {"inclusive": rows(prof.prefetch_thread().inclusive(top=12)),
+                            "layers": rows(prof.prefetch_thread().layers())},
         "gc": {"seconds": round(gct.total, 2), "collections_by_generation": gct.collections,
                "seconds_by_generation": [round(x, 2) for x in gct.seconds]},
         "sql": {"statements": sql.statements, "commits": sql.commits,
@@ -310,6 +312,13 @@ def print_profile(p: dict[str, Any]) -> None:
         print(f"  -- inside {step}")
         for line in share_lines([(k, v) for k, v in layers][:5], e):
             print("    " + line)
+    thread = p.get("prefetch_thread")
+    if thread and thread["inclusive"]:
+        print("  -- the prefetch thread (pages read, mapped and staged one ahead), shares of its own time")
+        for title, key in (("by layer", "layers"), ("top Bobbin functions (inclusive)", "inclusive")):
+            print(f"     {title}:")
+            for name, share in thread[key][:8]:
+                print(f"    {share * 100:6.1f}%  {name}")
     g = p["gc"]
     print(f"  -- cyclic GC pauses: {g['seconds']:.2f} s in {sum(g['collections_by_generation'])} collections "
           f"(by generation {g['collections_by_generation']}, {g['seconds_by_generation']} s); the profiler charges "
