@@ -372,7 +372,7 @@ def run(report: Report) -> None:
                note="BrandboomClient.iter_order_pages, 100 orders a page, best of 2")
     report.add(BENCH, f"floor (b): COPY {so_rows:,} + {line_rows:,} rows into temp tables", copy_s, "s",
                note="sales_order / sales_order_line columns (LIKE), no indexes, CSV prepared; best of 2")
-    report.add(BENCH, f"order import against floor (c): fetch + COPY into the real tables", e2e.seconds, "s",
+    report.add(BENCH, "order import against floor (c): fetch + COPY into the real tables", e2e.seconds, "s",
                floor_name="fetch + COPY (tables)", floor_value=fetch_s + tables_s,
                note="the same end-to-end run, against what the rows cost to write where they land")
     report.add(BENCH, f"floor (c): COPY {n:,} holding-area rows + {so_rows:,} + {line_rows:,} rows into the real tables",

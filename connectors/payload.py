@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from connectors.base import Problem
+
+# The structural problem codes a mapper owns (the validator owns the rest).
+PAYLOAD_INVALID = "payload_invalid"
+DATES_INVALID = "dates_invalid"
 
 # Longest excerpt of a bad value kept on a Problem (payloads may hold megabyte strings).
 VALUE_EXCERPT_CHARS = 200
@@ -84,3 +92,57 @@ def kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             int: "a number", float: "a number", type(None): "null"}.get(type(value),
                                                                         type(value).__name__)
+
+
+class Reader:
+    """Reads typed values out of an untrusted partner mapping, collecting a Problem for each it
+    cannot read. One per order being mapped; each partner's mapper gives it how that partner writes
+    dates (``parse_date``, ``date_formats`` for the message, and texts that mean "no date")."""
+
+    def __init__(self, parse_date: Callable[[str], date | None], date_formats: str,
+                 empty_dates: Collection[str] = ()) -> None:
+        self.problems: list[Problem] = []
+        self._parse_date = parse_date
+        self._date_formats = date_formats
+        self._empty_dates = empty_dates
+
+    def problem(self, code: str, message: str, *, field: str | None = None, value: Any = None,
+                line_no: int | None = None) -> None:
+        self.problems.append(Problem(code=code, message=message, field=field,
+                                     value=None if value is None else excerpt(value), line_no=line_no))
+
+    def text(self, obj: Mapping[Any, Any], key: str, parent: str | None = None,
+             line_no: int | None = None) -> str | None:
+        """A stripped string (numbers accepted, ids often are); blank → None; else a problem."""
+        value = obj.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value.strip() or None
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            text = number_text(value)
+            if text is not None:
+                return text
+        where = f"{parent}.{key}" if parent else key
+        self.problem(PAYLOAD_INVALID, f"{where} should be text but is {kind(value)}",
+                     field=where, value=value, line_no=line_no)
+        return None
+
+    def first_text(self, obj: Mapping[Any, Any], keys: Sequence[str], parent: str | None = None,
+                   line_no: int | None = None) -> str | None:
+        """The first of ``keys`` holding text; each key that holds a wrong type is a problem."""
+        for key in keys:
+            text = self.text(obj, key, parent, line_no)
+            if text is not None:
+                return text
+        return None
+
+    def date(self, obj: Mapping[Any, Any], key: str) -> date | None:
+        """A date in one of the partner's formats; blank or a "no date" text → None; else a problem."""
+        value = obj.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        parsed = self._parse_date(value) if isinstance(value, str) else None
+        if parsed is None and not (isinstance(value, str) and value.strip() in self._empty_dates):
+            self.problem(DATES_INVALID, f"{key} is not a date (expected {self._date_formats})", field=key, value=value)
+        return parsed

@@ -19,15 +19,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from connectors import payload as wire  # `payload` is the name of the order dict here
-from connectors.base import Address, PartnerCustomer, PartnerOrder, PartnerOrderLine, Problem
+from connectors.base import Address, PartnerCustomer, PartnerOrder, PartnerOrderLine
 from connectors.brandboom import contract as c
 
-PAYLOAD_INVALID = "payload_invalid"
-DATES_INVALID = "dates_invalid"
+PAYLOAD_INVALID, DATES_INVALID = wire.PAYLOAD_INVALID, wire.DATES_INVALID
 UNIDENTIFIED_PREFIX = "unidentified-"
 # Longest partner order id taken as one: the id is a unique key, and an index entry has a size
 # limit (a few KB); real ids are short numbers. A longer one is a payload problem.
@@ -75,7 +73,7 @@ ITEM_TEXT_FIELDS = (
 
 def to_partner_order(raw: Any) -> PartnerOrder:
     """Map one Brandboom Order object; any input yields a PartnerOrder (maybe with problems)."""
-    reader = _Reader()
+    reader = wire.Reader(_parse_date, "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or MM/DD/YYYY", c.EMPTY_DATES)
     payload: Mapping[Any, Any] = raw if isinstance(raw, Mapping) else {}
     if not isinstance(raw, Mapping):
         reader.problem(PAYLOAD_INVALID, f"order is not an object but {wire.kind(raw)}", value=raw)
@@ -95,7 +93,7 @@ def to_partner_order(raw: Any) -> PartnerOrder:
     )
 
 
-def _order_id(reader: _Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
+def _order_id(reader: wire.Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
     """The partner id, or a stable stand-in so the same broken payload lands on the same row."""
     order_id = reader.text(payload, F.ID)
     if order_id is not None and len(order_id) <= MAX_ID_CHARS:
@@ -110,7 +108,7 @@ def _order_id(reader: _Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
     return UNIDENTIFIED_PREFIX + digest[:16]
 
 
-def _customer(reader: _Reader, value: Any) -> PartnerCustomer:
+def _customer(reader: wire.Reader, value: Any) -> PartnerCustomer:
     if value is None:
         return PartnerCustomer()
     if not isinstance(value, Mapping):
@@ -128,7 +126,7 @@ def _customer(reader: _Reader, value: Any) -> PartnerCustomer:
     )
 
 
-def _address(reader: _Reader, value: Any, where: str) -> Address | None:
+def _address(reader: wire.Reader, value: Any, where: str) -> Address | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
@@ -138,7 +136,7 @@ def _address(reader: _Reader, value: Any, where: str) -> Address | None:
     return Address(**{name: reader.text(value, key, where) for name, key in ADDRESS_TEXT_FIELDS})
 
 
-def _lines(reader: _Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLine, ...]:
+def _lines(reader: wire.Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLine, ...]:
     items = payload.get(F.ITEMS)
     if not isinstance(items, list):
         reason = "has no items" if items is None else f"items is not a list but {wire.kind(items)}"
@@ -154,56 +152,12 @@ def _lines(reader: _Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLin
     return tuple(lines)
 
 
-def _line(reader: _Reader, item: Mapping[Any, Any], line_no: int) -> PartnerOrderLine:
+def _line(reader: wire.Reader, item: Mapping[Any, Any], line_no: int) -> PartnerOrderLine:
     fields = {name: reader.text(item, key, F.ITEMS, line_no) for name, key in ITEM_TEXT_FIELDS}
     quantity, raw_quantity = wire.number(item.get(IF.QUANTITY))
     price, raw_price = wire.number(item.get(IF.PRICE))
     return PartnerOrderLine(line_no=line_no, quantity=quantity, price=price,
                             raw_quantity=raw_quantity, raw_price=raw_price, **fields)
-
-
-class _Reader:
-    """Reads typed values out of untrusted mappings, collecting a Problem for each it cannot."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def problem(self, code: str, message: str, *, field: str | None = None, value: Any = None,
-                line_no: int | None = None) -> None:
-        excerpt = None if value is None else wire.excerpt(value)
-        self.problems.append(Problem(code=code, message=message, field=field, value=excerpt,
-                                     line_no=line_no))
-
-    def text(self, obj: Mapping[Any, Any], key: str, parent: str | None = None,
-             line_no: int | None = None) -> str | None:
-        """A stripped string (numbers accepted, ids often are); blank → None; else a problem."""
-        value = obj.get(key)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return value.strip() or None
-        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-            text = wire.number_text(value)
-            if text is not None:
-                return text
-        self._wrong_type(key, parent, value, line_no, "text")
-        return None
-
-    def date(self, obj: Mapping[Any, Any], key: str) -> date | None:
-        value = obj.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        parsed = _parse_date(value) if isinstance(value, str) else None
-        if parsed is None and not (isinstance(value, str) and value.strip() in c.EMPTY_DATES):
-            self.problem(DATES_INVALID, f"{key} is not a date (expected YYYY-MM-DD, "
-                         "YYYY-MM-DD HH:MM:SS or MM/DD/YYYY)", field=key, value=value)
-        return parsed
-
-    def _wrong_type(self, key: str, parent: str | None, value: Any, line_no: int | None,
-                    expected: str) -> None:
-        where = f"{parent}.{key}" if parent else key
-        self.problem(PAYLOAD_INVALID, f"{where} should be {expected} but is {wire.kind(value)}",
-                     field=where, value=value, line_no=line_no)
 
 
 def _parse_date(text: str) -> date | None:

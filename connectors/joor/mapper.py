@@ -24,15 +24,13 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from connectors import payload as wire  # `payload` is the name of the order dict here
-from connectors.base import Address, PartnerCustomer, PartnerOrder, PartnerOrderLine, Problem
+from connectors.base import Address, PartnerCustomer, PartnerOrder, PartnerOrderLine
 from connectors.joor import contract as c
 
-PAYLOAD_INVALID = "payload_invalid"
-DATES_INVALID = "dates_invalid"
+PAYLOAD_INVALID, DATES_INVALID = wire.PAYLOAD_INVALID, wire.DATES_INVALID
 UNIDENTIFIED_PREFIX = "unidentified-"
 # Longest partner order id taken as one: the id is a unique key, and an index entry has a size
 # limit (a few KB); real ids are short numbers. A longer one is a payload problem.
@@ -88,7 +86,7 @@ ITEM_TEXT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def to_partner_order(raw: Any) -> PartnerOrder:
     """Map one JOOR order; any input yields a PartnerOrder (maybe with problems)."""
-    reader = _Reader()
+    reader = wire.Reader(_parse_date, "YYYY-MM-DD, an ISO timestamp, MM/DD/YYYY or MM-DD-YYYY")
     payload: Mapping[Any, Any] = raw if isinstance(raw, Mapping) else {}
     if not isinstance(raw, Mapping):
         reader.problem(PAYLOAD_INVALID, f"order is not an object but {wire.kind(raw)}", value=raw)
@@ -108,7 +106,7 @@ def to_partner_order(raw: Any) -> PartnerOrder:
     )
 
 
-def _order_id(reader: _Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
+def _order_id(reader: wire.Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
     """The partner id, or a stable stand-in so the same broken payload lands on the same row."""
     order_id = reader.text(payload, F.ORDER_ID)
     if order_id is not None and len(order_id) <= MAX_ID_CHARS:
@@ -123,7 +121,7 @@ def _order_id(reader: _Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
     return UNIDENTIFIED_PREFIX + digest[:16]
 
 
-def _coded(reader: _Reader, payload: Mapping[Any, Any], code_key: str, name_key: str) -> str | None:
+def _coded(reader: wire.Reader, payload: Mapping[Any, Any], code_key: str, name_key: str) -> str | None:
     """The code if the order has one, else the name (or a {code, name} object's code / name)."""
     code = reader.text(payload, code_key)
     if code is not None:
@@ -134,7 +132,7 @@ def _coded(reader: _Reader, payload: Mapping[Any, Any], code_key: str, name_key:
     return reader.text(payload, name_key)
 
 
-def _customer(reader: _Reader, payload: Mapping[Any, Any]) -> PartnerCustomer:
+def _customer(reader: wire.Reader, payload: Mapping[Any, Any]) -> PartnerCustomer:
     """The retailer as the brand's connection on JOOR knows it.
 
     ``partner_id`` is the connection id (the retailer id when there is none): the connection is
@@ -151,7 +149,7 @@ def _customer(reader: _Reader, payload: Mapping[Any, Any]) -> PartnerCustomer:
     )
 
 
-def _address(reader: _Reader, value: Any, where: str) -> Address | None:
+def _address(reader: wire.Reader, value: Any, where: str) -> Address | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
@@ -173,7 +171,7 @@ def _items(payload: Mapping[Any, Any]) -> Any:
     return items
 
 
-def _lines(reader: _Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLine, ...]:
+def _lines(reader: wire.Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLine, ...]:
     items = _items(payload)
     if not isinstance(items, list):
         reason = "has no order_items" if items is None else f"order_items is not a list but {wire.kind(items)}"
@@ -189,7 +187,7 @@ def _lines(reader: _Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLin
     return tuple(lines)
 
 
-def _line(reader: _Reader, item: Mapping[Any, Any], line_no: int) -> PartnerOrderLine:
+def _line(reader: wire.Reader, item: Mapping[Any, Any], line_no: int) -> PartnerOrderLine:
     fields = {name: reader.first_text(item, keys, F.ORDER_ITEMS, line_no) for name, keys in ITEM_TEXT_FIELDS}
     quantity, raw_quantity = wire.number(_first(item, (IF.QUANTITY, *c.ITEM_ALIASES[IF.QUANTITY])))
     price, raw_price = wire.number(_first(item, (IF.PRICE, *c.ITEM_ALIASES[IF.PRICE])))
@@ -202,55 +200,6 @@ def _line(reader: _Reader, item: Mapping[Any, Any], line_no: int) -> PartnerOrde
 def _first(obj: Mapping[Any, Any], keys: Sequence[str]) -> Any:
     """The value of the first key present (not null)."""
     return next((obj[key] for key in keys if obj.get(key) is not None), None)
-
-
-class _Reader:
-    """Reads typed values out of untrusted mappings, collecting a Problem for each it cannot."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def problem(self, code: str, message: str, *, field: str | None = None, value: Any = None,
-                line_no: int | None = None) -> None:
-        excerpt = None if value is None else wire.excerpt(value)
-        self.problems.append(Problem(code=code, message=message, field=field, value=excerpt,
-                                     line_no=line_no))
-
-    def text(self, obj: Mapping[Any, Any], key: str, parent: str | None = None,
-             line_no: int | None = None) -> str | None:
-        """A stripped string (numbers accepted, ids often are); blank → None; else a problem."""
-        value = obj.get(key)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return value.strip() or None
-        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-            text = wire.number_text(value)
-            if text is not None:
-                return text
-        where = f"{parent}.{key}" if parent else key
-        self.problem(PAYLOAD_INVALID, f"{where} should be text but is {wire.kind(value)}",
-                     field=where, value=value, line_no=line_no)
-        return None
-
-    def first_text(self, obj: Mapping[Any, Any], keys: Sequence[str], parent: str | None = None,
-                   line_no: int | None = None) -> str | None:
-        """The first of ``keys`` holding text; each key that holds a wrong type is a problem."""
-        for key in keys:
-            text = self.text(obj, key, parent, line_no)
-            if text is not None:
-                return text
-        return None
-
-    def date(self, obj: Mapping[Any, Any], key: str) -> date | None:
-        value = obj.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        parsed = _parse_date(value) if isinstance(value, str) else None
-        if parsed is None:
-            self.problem(DATES_INVALID, f"{key} is not a date (expected YYYY-MM-DD, an ISO "
-                         "timestamp, MM/DD/YYYY or MM-DD-YYYY)", field=key, value=value)
-        return parsed
 
 
 def _parse_date(text: str) -> date | None:
