@@ -72,6 +72,33 @@ def sandbox(bobbin_home: Path) -> Iterator[Any]:
     sb.stop()
 
 
+@pytest.fixture()
+def joor_sandbox(bobbin_home: Path) -> Iterator[Any]:
+    from bobbin.demo import build_world
+    from bobbin.demo_joor import joor_seed
+    from sandbox.joor.server import JoorSandbox
+    from sandbox.keys import DEMO_JOOR_TOKEN
+
+    sb = JoorSandbox(port=0, token=DEMO_JOOR_TOKEN, seed=joor_seed(build_world())).start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture()
+def joor_site(db: str, joor_sandbox: Any) -> int:
+    """The JOOR demo loaded (its ERP data, mappings and site pointing at ``joor_sandbox``): the site id.
+    A test module that needs more (an import, settings) overrides it, asking for this one by name."""
+    from sqlalchemy import select
+
+    from bobbin.db import session_scope
+    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
+    from models import Site
+
+    load_joor_demo(joor_sandbox.url)
+    with session_scope() as s:
+        return int(s.scalar(select(Site.id).where(Site.name == JOOR_DEMO_SITE)))
+
+
 class Worker:
     """A real Celery worker process."""
 

@@ -344,25 +344,10 @@ JOOR_WAREHOUSES = {"MAIN": "Main Warehouse", "WEST": "West Coast"}  # as the bra
 
 
 @pytest.fixture()
-def joor_sandbox(bobbin_home: Any) -> Iterator[Any]:
-    from bobbin.demo import build_world
-    from bobbin.demo_joor import joor_seed
-    from sandbox.joor.server import JoorSandbox
-    from sandbox.keys import DEMO_JOOR_TOKEN
-
-    sb = JoorSandbox(port=0, token=DEMO_JOOR_TOKEN, seed=joor_seed(build_world())).start()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture()
-def joor_site(db: str, joor_sandbox: Any) -> int:
+def joor_site(joor_site: int) -> int:
     """The demo JOOR site, pushing both buckets of MAIN and WEST to JOOR's warehouses of those names."""
-    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
-
-    load_joor_demo(joor_sandbox.url)
     with session_scope() as s:
-        site = s.scalars(select(Site).where(Site.name == JOOR_DEMO_SITE)).one()
+        site = s.get_one(Site, joor_site)
         site.settings = {**site.settings, "inventory_mode": "both", "inventory_warehouses": JOOR_WAREHOUSES}
         return site.id
 

@@ -29,28 +29,9 @@ from bobbin.demo_joor import (
 )
 from connectors.joor import contract as c
 from models import InboundOrder, Mapping, OrderError, SalesOrder, Site
-from sandbox.keys import DEMO_JOOR_TOKEN
 from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def joor_sandbox(bobbin_home: Any) -> Any:
-    from sandbox.joor.server import JoorSandbox
-
-    sb = JoorSandbox(port=0, token=DEMO_JOOR_TOKEN, seed=joor_seed(build_world())).start()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture()
-def joor_site(db: str, joor_sandbox: Any) -> int:
-    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
-
-    load_joor_demo(joor_sandbox.url)
-    with session_scope() as s:
-        return int(s.scalar(select(Site.id).where(Site.name == JOOR_DEMO_SITE)))
 
 
 def _held(site_id: int) -> dict[int, InboundOrder]:

@@ -10,14 +10,12 @@ row sent without sending when it does, sending it when it does not.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
 from bobbin.db import session_scope
-from bobbin.demo import build_world
 from models import InboundOrder, OutboxEntry, Site, WritebackAttempt
 from services import writeback
 
@@ -158,25 +156,11 @@ def test_an_attempt_left_without_outcome_is_uncertain(brandboom_site: int, sandb
 # --- JOOR ------------------------------------------------------------------------------------
 
 @pytest.fixture()
-def joor_sandbox(bobbin_home: Any) -> Iterator[Any]:
-    from bobbin.demo_joor import joor_seed
-    from sandbox.joor.server import JoorSandbox
-    from sandbox.keys import DEMO_JOOR_TOKEN
-
-    sb = JoorSandbox(port=0, token=DEMO_JOOR_TOKEN, seed=joor_seed(build_world())).start()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture()
-def joor_site(db: str, joor_sandbox: Any) -> int:
+def joor_site(joor_site: int, joor_sandbox: Any) -> int:
     """The JOOR demo loaded and imported: each held order's "exported" mark waits in the outbox."""
-    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
     from services.pipeline import import_site_orders
 
-    load_joor_demo(joor_sandbox.url)
-    with session_scope() as s:
-        site_id = int(s.scalar(select(Site.id).where(Site.name == JOOR_DEMO_SITE)))
+    site_id = joor_site
     import_site_orders(site_id)
     assert joor_sandbox.export_marks() == []
     return site_id
