@@ -28,7 +28,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import structlog
@@ -459,6 +459,108 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+CONTROL_PREFIX = "/_sandbox/"
+
+ControlHandlers = dict[tuple[str, str], Callable[[], Any]]
+
+
+class PartnerSandbox:
+    """What every partner sandbox shares: its server's lifecycle, the HTTP entry point (control
+    endpoints under ``/_sandbox/``, the partner's API under ``api_base_path`` behind the fault
+    queue) and the control endpoints every sandbox has (health, faults, reset).
+
+    A partner's sandbox sets ``api_base_path``, builds ``self.faults`` and calls ``_serve_on``
+    at the end of its ``__init__``, and answers with ``_answer`` (the API), ``_not_found``
+    (a path outside the API, in the partner's error shape), ``health`` and ``reset``; it adds
+    its own control endpoints in ``_control_handlers``.
+    """
+
+    api_base_path: ClassVar[str]
+    faults: FaultQueue
+    _server: SandboxServer
+
+    def _serve_on(self, host: str, port: int) -> None:
+        self._server = SandboxServer(self, host, port)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url})"
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The API base, as a site's base URL."""
+        return self._server.base_url + self.api_base_path
+
+    @property
+    def control_url(self) -> str:
+        return self._server.base_url + CONTROL_PREFIX.rstrip("/")
+
+    def start(self) -> Any:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    # --- what a partner's sandbox answers ---------------------------------------------------------
+    def _answer(self, request: Request, listing_fault: Fault | None) -> Response:
+        raise NotImplementedError
+
+    def _not_found(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def health(self, request: Request) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def _control_handlers(self, request: Request, action: str) -> ControlHandlers:
+        return {}
+
+    # --- HTTP entry point --------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith(CONTROL_PREFIX):
+            return self._control(request)
+        if not request.path.startswith(self.api_base_path + "/"):
+            return self._not_found(request)
+        return self.faults.serve(request, lambda listing_fault: self._answer(request, listing_fault))
+
+    # --- /_sandbox/ ----------------------------------------------------------------------------
+    def _control(self, request: Request) -> Response:
+        action = "/".join(part for part in request.path[len(CONTROL_PREFIX):].split("/") if part)
+        handlers: ControlHandlers = {
+            ("GET", "health"): lambda: self.health(request),
+            ("GET", "faults"): lambda: {"pending": self.faults.pending(), "played": self.faults.stats()},
+            ("POST", "faults"): lambda: {"queued": self.queue_faults(request.json)},
+            ("POST", "reset"): self._control_reset,
+            **self._control_handlers(request, action),
+        }
+        handler = handlers.get((request.method, action))
+        if handler is None:
+            return Response.json({"error": f"no control endpoint {request.method} {action}"}, 404)
+        try:
+            return Response.json(handler())
+        except KeyError as exc:
+            return Response.json({"error": str(exc.args[0])}, 404)
+        except (TypeError, ValueError) as exc:
+            return Response.json({"error": str(exc)}, 400)
+
+    def _control_reset(self) -> dict[str, Any]:
+        self.reset()
+        return {"ok": True}
+
+    def queue_faults(self, spec: Any) -> int:
+        """Queue faults given as spec strings ("500@20%"), JSON objects or Fault objects."""
+        faults = parse_faults(spec)
+        for fault in faults:
+            self.faults.inject(fault)
+        return len(faults)
 
 
 class _Server(ThreadingHTTPServer):

@@ -31,11 +31,10 @@ from typing import Any
 import structlog
 
 from connectors.brandboom import contract as c
-from sandbox.common import Fault, FaultQueue, Request, Response, SandboxServer, parse_faults
+from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response
 
 log = structlog.get_logger()
 
-CONTROL_PREFIX = "/_sandbox/"
 # [INF] the doc gives a default page of 300 for products only; orders use the same.
 DEFAULT_PAGE = c.MAX_PRODUCTS_PER_PAGE
 F, CF, AF, IF = c.OrderField, c.CustomerField, c.AddressField, c.ItemField
@@ -52,8 +51,10 @@ class SandboxError(Exception):
         self.status = status
 
 
-class BrandboomSandbox:
+class BrandboomSandbox(PartnerSandbox):
     """The emulator: in-memory data behind a lock, served on ``host:port`` (0 = a free port)."""
+
+    api_base_path = c.BASE_PATH  # the API base, as a site's base URL: http://127.0.0.1:PORT/api/v2
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, public_key: str, secret_key: str,
                  seed: Mapping[str, Any] | None = None, max_clock_skew: float = 300) -> None:
@@ -74,30 +75,7 @@ class BrandboomSandbox:
         self._last_import: set[str] = set()  # rows of the last import, for the bypassDiff rule
         self._next_order_id = self._next_product_id = self._next_sku_id = 1
         self._load(self._seed)
-        self._server = SandboxServer(self, host, port)
-
-    def __repr__(self) -> str:
-        return f"BrandboomSandbox({self.url})"
-
-    # --- lifecycle ---------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """The API base, as a site's base URL: ``http://127.0.0.1:PORT/api/v2``."""
-        return self._server.base_url + c.BASE_PATH
-
-    @property
-    def control_url(self) -> str:
-        return self._server.base_url + CONTROL_PREFIX.rstrip("/")
-
-    def start(self) -> BrandboomSandbox:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
+        self._serve_on(host, port)
 
     # --- control (Python side of /_sandbox/) -------------------------------------------------
     def reset(self) -> None:
@@ -146,13 +124,9 @@ class BrandboomSandbox:
         return self.faults.inject(Fault(status=status, retry_after=retry_after, delay=delay,
                                         malformed=malformed, drop=drop, path=path, count=count, **more))
 
-    # --- HTTP entry point --------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
-        if request.path.startswith(CONTROL_PREFIX):
-            return self._control(request)
-        if not request.path.startswith(c.BASE_PATH + "/"):
-            return _envelope("search", f"Unknown path {request.path}", ok=False, status=404)
-        return self.faults.serve(request, lambda listing_fault: self._answer(request, listing_fault))
+    # --- HTTP: the API (control endpoints and faults: sandbox.common.PartnerSandbox) -------------
+    def _not_found(self, request: Request) -> Response:
+        return _envelope("search", f"Unknown path {request.path}", ok=False, status=404)
 
     def _answer(self, request: Request, listing_fault: Fault | None) -> Response:
         segments = _segments(request)
@@ -363,37 +337,17 @@ class BrandboomSandbox:
         _apply_sku_columns(sku, row, inventory_only=False)
         product[c.PRODUCT_SKUS].append(sku)
 
-    # --- /_sandbox/ ----------------------------------------------------------------------------
-    def _control(self, request: Request) -> Response:
-        action = request.path[len(CONTROL_PREFIX):].strip("/")
-        handlers: dict[tuple[str, str], Callable[[], Any]] = {
-            ("GET", "health"): lambda: {"ok": True, "orders": len(self._orders),
-                                        "products": len(self._products)},
+    # --- /_sandbox/ (beside health, faults and reset) --------------------------------------------
+    def health(self, request: Request) -> Obj:
+        return {"ok": True, "orders": len(self._orders), "products": len(self._products)}
+
+    def _control_handlers(self, request: Request, action: str) -> ControlHandlers:
+        return {
             ("POST", "orders"): lambda: {"ids": self.add_orders(_json_objects(request.json))},
             ("GET", "orders"): self.orders,
             ("GET", "status-changes"): self.status_changes,
             ("GET", "imports"): self.imports,
-            ("POST", "faults"): lambda: {"queued": self._queue_faults(request.json)},
-            ("GET", "faults"): lambda: {"pending": self.faults.pending(), "played": self.faults.stats()},
-            ("POST", "reset"): self._control_reset,
         }
-        handler = handlers.get((request.method, action))
-        if handler is None:
-            return Response.json({"error": f"no control endpoint {request.method} {action}"}, 404)
-        try:
-            return Response.json(handler())
-        except (TypeError, ValueError) as exc:
-            return Response.json({"error": str(exc)}, 400)
-
-    def _control_reset(self) -> Obj:
-        self.reset()
-        return {"ok": True}
-
-    def _queue_faults(self, spec: Any) -> int:
-        faults = parse_faults(spec)  # spec strings ("500@20%") or Fault objects
-        for fault in faults:
-            self.faults.inject(fault)
-        return len(faults)
 
     def _load(self, seed: Mapping[str, Any]) -> None:
         with self._lock:

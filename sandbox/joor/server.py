@@ -29,7 +29,6 @@ disturb the order listing, adding orders made by ``order_factory``.
 from __future__ import annotations
 
 import copy
-import functools
 import hmac
 import math
 import threading
@@ -43,11 +42,10 @@ from typing import Any
 import structlog
 
 from connectors.joor import contract as c
-from sandbox.common import Fault, FaultQueue, Request, Response, SandboxServer, parse_faults
+from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response
 
 log = structlog.get_logger()
 
-CONTROL_PREFIX = "/_sandbox/"
 F, AF, IF, CF, INV = c.OrderField, c.AddressField, c.ItemField, c.ConnectionField, c.InventoryField
 IMMEDIATE = ""  # the inventory_date of immediate stock in the inventory table
 # [INF] JOOR's wording of errors is not public; these say what went wrong.
@@ -88,12 +86,14 @@ class Account:
     next_order_id: int = 1
 
 
-class JoorSandbox:
+class JoorSandbox(PartnerSandbox):
     """The emulator: in-memory accounts behind a lock, served on ``host:port`` (0 = a free port).
 
     ``window_seconds`` / ``credits`` shrink JOOR's rate limit for tests; ``clock`` (monotonic
     seconds) drives the credit window, so a test can move time instead of waiting.
     """
+
+    api_base_path = c.BASE_PATH  # the API base, as a site's base URL: http://127.0.0.1:PORT/v2
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token: str,
                  seed: Mapping[str, Any] | None = None, window_seconds: float = c.WINDOW_SECONDS,
@@ -112,30 +112,7 @@ class JoorSandbox:
                                                                         else default_seed())))]
         self._accounts: dict[str, Account] = {}
         self._load()
-        self._server = SandboxServer(self, host, port)
-
-    def __repr__(self) -> str:
-        return f"JoorSandbox({self.url})"
-
-    # --- lifecycle ---------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """The API base, as a site's base URL: ``http://127.0.0.1:PORT/v2``."""
-        return self._server.base_url + c.BASE_PATH
-
-    @property
-    def control_url(self) -> str:
-        return self._server.base_url + CONTROL_PREFIX.rstrip("/")
-
-    def start(self) -> JoorSandbox:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
+        self._serve_on(host, port)
 
     # --- control (Python side of /_sandbox/) -------------------------------------------------
     def reset(self) -> None:
@@ -225,13 +202,9 @@ class JoorSandbox:
         return self.faults.inject(Fault(status=status, retry_after=retry_after, delay=delay,
                                         malformed=malformed, drop=drop, path=path, count=count, **more))
 
-    # --- HTTP entry point --------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
-        if request.path.startswith(CONTROL_PREFIX):
-            return self._control(request)
-        if not request.path.startswith(c.BASE_PATH + "/"):
-            return _error(404, f"Unknown path {request.path}")
-        return self.faults.serve(request, lambda listing_fault: self._answer(request, listing_fault))
+    # --- HTTP: the API (control endpoints and faults: sandbox.common.PartnerSandbox) -------------
+    def _not_found(self, request: Request) -> Response:
+        return _error(404, f"Unknown path {request.path}")
 
     def _answer(self, request: Request, listing_fault: Fault | None) -> Response:
         account = self._authenticated(request)
@@ -399,55 +372,32 @@ class JoorSandbox:
         return {c.R_RESPONSE: _meta(200, "Success"), c.R_SKU_COUNT: len(items),
                 c.R_INVENTORY_LOG: inventory_log}
 
-    # --- /_sandbox/ ----------------------------------------------------------------------------
-    def _control(self, request: Request) -> Response:
-        action = "/".join(s for s in request.path[len(CONTROL_PREFIX):].split("/") if s)
+    # --- /_sandbox/ (beside health, faults and reset); ?account= picks an account ---------------
+    def health(self, request: Request) -> Obj:
+        return {"ok": True, "accounts": sorted(self._accounts),
+                "orders": len(self._account(request.query.get("account")).orders)}
+
+    def _control_handlers(self, request: Request, action: str) -> ControlHandlers:
         account = request.query.get("account")
         body = request.json
-        handlers: dict[tuple[str, str], Callable[[], Any]] = {
-            ("GET", "health"): lambda: {"ok": True, "accounts": sorted(self._accounts),
-                                        "orders": len(self._account(account).orders)},
+        handlers: ControlHandlers = {
             ("POST", "orders"): lambda: {"ids": self.add_orders(_json_objects(body), account)},
             ("GET", "orders"): lambda: self.orders(account),
             ("GET", "connections"): lambda: self.connections(account),
             ("GET", "connection-updates"): lambda: self.connection_updates(account),
             ("GET", "export-marks"): lambda: self.export_marks(account),
-            ("GET", "faults"): lambda: {"pending": self.faults.pending(), "played": self.faults.stats()},
             ("GET", "inventory"): lambda: self.inventory(account),
             ("GET", "credits"): self.credits_used,
             ("POST", "credits/reset"): self._control_reset_credits,
-            ("POST", "faults"): lambda: {"queued": self._queue_faults(body)},
-            ("POST", "reset"): self._control_reset,
         }
-        handler = handlers.get((request.method, action))
         order_id = action.removeprefix("orders/")
-        if handler is None and request.method == "POST" and order_id != action and "/" not in order_id:
-            handler = functools.partial(self._control_modify, order_id, body, account)
-        if handler is None:
-            return Response.json({"error": f"no control endpoint {request.method} {action}"}, 404)
-        try:
-            return Response.json(handler())
-        except KeyError as exc:
-            return Response.json({"error": str(exc.args[0])}, 404)
-        except (TypeError, ValueError) as exc:
-            return Response.json({"error": str(exc)}, 400)
-
-    def _control_modify(self, order_id: str, body: Any, account: str | None) -> Obj:
-        return self.modify_order(order_id, _json_object(body), account)
-
-    def _control_reset(self) -> Obj:
-        self.reset()
-        return {"ok": True}
+        if order_id != action and "/" not in order_id:  # POST orders/<id>: change an order as a buyer would
+            handlers[("POST", action)] = lambda: self.modify_order(order_id, _json_object(body), account)
+        return handlers
 
     def _control_reset_credits(self) -> Obj:
         self.reset_credits()
         return {"ok": True}
-
-    def _queue_faults(self, spec: Any) -> int:
-        faults = parse_faults(spec)  # spec strings ("500@20%") or Fault objects
-        for fault in faults:
-            self.faults.inject(fault)
-        return len(faults)
 
     def _account(self, account_id: str | None) -> Account:
         if account_id is None:
