@@ -6,6 +6,7 @@ printable excerpt, or a canonical text, and name its kind for a problem message.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -18,6 +19,10 @@ from connectors.base import Problem
 # The structural problem codes a mapper owns (the validator owns the rest).
 PAYLOAD_INVALID = "payload_invalid"
 DATES_INVALID = "dates_invalid"
+UNIDENTIFIED_PREFIX = "unidentified-"
+# Longest partner order id taken as one: the id is a unique key, and an index entry has a size
+# limit (a few KB); real ids are short numbers. A longer one is a payload problem.
+MAX_ID_CHARS = 200
 
 # Longest excerpt of a bad value kept on a Problem (payloads may hold megabyte strings).
 VALUE_EXCERPT_CHARS = 200
@@ -110,6 +115,27 @@ class Reader:
                 line_no: int | None = None) -> None:
         self.problems.append(Problem(code=code, message=message, field=field,
                                      value=None if value is None else excerpt(value), line_no=line_no))
+
+    def order(self, raw: Any) -> Mapping[Any, Any]:
+        """The order object itself; anything else is a problem and reads as an empty order."""
+        if isinstance(raw, Mapping):
+            return raw
+        self.problem(PAYLOAD_INVALID, f"order is not an object but {kind(raw)}", value=raw)
+        return {}
+
+    def order_id(self, raw: Any, payload: Mapping[Any, Any], key: str) -> str:
+        """The partner's order id, or a stable stand-in so the same broken payload lands on the same row."""
+        order_id = self.text(payload, key)
+        if order_id is not None and len(order_id) <= MAX_ID_CHARS:
+            return order_id
+        if order_id is None:
+            self.problem(PAYLOAD_INVALID, f"order has no {key}", field=key)
+        else:
+            self.problem(PAYLOAD_INVALID, f"{key} is longer than {MAX_ID_CHARS} characters", field=key,
+                         value=order_id)
+        # A stable name for the payload, not a security measure: SHA-1 is fine.
+        digest = hashlib.sha1(canonical_json(raw).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+        return UNIDENTIFIED_PREFIX + digest[:16]
 
     def text(self, obj: Mapping[Any, Any], key: str, parent: str | None = None,
              line_no: int | None = None) -> str | None:

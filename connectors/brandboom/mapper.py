@@ -16,7 +16,6 @@ The Order object is not public: its field names are Bobbin's [INF] decision (con
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -26,10 +25,7 @@ from connectors.base import Address, PartnerCustomer, PartnerOrder, PartnerOrder
 from connectors.brandboom import contract as c
 
 PAYLOAD_INVALID, DATES_INVALID = wire.PAYLOAD_INVALID, wire.DATES_INVALID
-UNIDENTIFIED_PREFIX = "unidentified-"
-# Longest partner order id taken as one: the id is a unique key, and an index entry has a size
-# limit (a few KB); real ids are short numbers. A longer one is a payload problem.
-MAX_ID_CHARS = 200
+UNIDENTIFIED_PREFIX, MAX_ID_CHARS = wire.UNIDENTIFIED_PREFIX, wire.MAX_ID_CHARS
 
 F, CF, AF, IF = c.OrderField, c.CustomerField, c.AddressField, c.ItemField
 
@@ -74,15 +70,13 @@ ITEM_TEXT_FIELDS = (
 def to_partner_order(raw: Any) -> PartnerOrder:
     """Map one Brandboom Order object; any input yields a PartnerOrder (maybe with problems)."""
     reader = wire.Reader(_parse_date, "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or MM/DD/YYYY", c.EMPTY_DATES)
-    payload: Mapping[Any, Any] = raw if isinstance(raw, Mapping) else {}
-    if not isinstance(raw, Mapping):
-        reader.problem(PAYLOAD_INVALID, f"order is not an object but {wire.kind(raw)}", value=raw)
+    payload = reader.order(raw)
     fields: dict[str, Any] = {name: reader.text(payload, key) for name, key in ORDER_TEXT_FIELDS}
     fields.update({name: reader.date(payload, key) for name, key in ORDER_DATE_FIELDS})
     customer = _customer(reader, payload.get(F.CUSTOMER))
     warehouse = reader.text(payload, F.WAREHOUSE_ID)
     return PartnerOrder(
-        partner_order_id=_order_id(reader, raw, payload),
+        partner_order_id=reader.order_id(raw, payload, F.ID),
         raw=payload if isinstance(raw, Mapping) else {"payload": raw},
         customer=customer,
         ship_to=customer.shipping,
@@ -91,21 +85,6 @@ def to_partner_order(raw: Any) -> PartnerOrder:
         problems=tuple(reader.problems),
         **fields,
     )
-
-
-def _order_id(reader: wire.Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
-    """The partner id, or a stable stand-in so the same broken payload lands on the same row."""
-    order_id = reader.text(payload, F.ID)
-    if order_id is not None and len(order_id) <= MAX_ID_CHARS:
-        return order_id
-    if order_id is None:
-        reader.problem(PAYLOAD_INVALID, "order has no id", field=F.ID)
-    else:
-        reader.problem(PAYLOAD_INVALID, f"id is longer than {MAX_ID_CHARS} characters", field=F.ID,
-                       value=order_id)
-    # A stable name for the payload, not a security measure: SHA-1 is fine (and the same as before).
-    digest = hashlib.sha1(wire.canonical_json(raw).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
-    return UNIDENTIFIED_PREFIX + digest[:16]
 
 
 def _customer(reader: wire.Reader, value: Any) -> PartnerCustomer:

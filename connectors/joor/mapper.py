@@ -20,7 +20,6 @@ and a few cheap variants are read too (``items`` for ``order_items``, the v2 XML
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -31,10 +30,7 @@ from connectors.base import Address, PartnerCustomer, PartnerOrder, PartnerOrder
 from connectors.joor import contract as c
 
 PAYLOAD_INVALID, DATES_INVALID = wire.PAYLOAD_INVALID, wire.DATES_INVALID
-UNIDENTIFIED_PREFIX = "unidentified-"
-# Longest partner order id taken as one: the id is a unique key, and an index entry has a size
-# limit (a few KB); real ids are short numbers. A longer one is a payload problem.
-MAX_ID_CHARS = 200
+UNIDENTIFIED_PREFIX, MAX_ID_CHARS = wire.UNIDENTIFIED_PREFIX, wire.MAX_ID_CHARS
 # YYYY-MM-DD, alone or starting an ISO timestamp (v2 ranges: YYYY-MM-DDThh:mm:ss.sTZD). ASCII
 # digits only: \d would also take other scripts' digits.
 ISO_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
@@ -87,16 +83,14 @@ ITEM_TEXT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 def to_partner_order(raw: Any) -> PartnerOrder:
     """Map one JOOR order; any input yields a PartnerOrder (maybe with problems)."""
     reader = wire.Reader(_parse_date, "YYYY-MM-DD, an ISO timestamp, MM/DD/YYYY or MM-DD-YYYY")
-    payload: Mapping[Any, Any] = raw if isinstance(raw, Mapping) else {}
-    if not isinstance(raw, Mapping):
-        reader.problem(PAYLOAD_INVALID, f"order is not an object but {wire.kind(raw)}", value=raw)
+    payload = reader.order(raw)
     fields: dict[str, Any] = {name: reader.first_text(payload, keys) for name, keys in ORDER_TEXT_FIELDS}
     fields.update({name: _coded(reader, payload, code_key, name_key)
                    for name, code_key, name_key in ORDER_CODED_FIELDS})
     fields.update({name: reader.date(payload, key) for name, key in ORDER_DATE_FIELDS})
     customer = _customer(reader, payload)
     return PartnerOrder(
-        partner_order_id=_order_id(reader, raw, payload),
+        partner_order_id=reader.order_id(raw, payload, F.ORDER_ID),
         raw=payload if isinstance(raw, Mapping) else {"payload": raw},
         customer=customer,
         ship_to=customer.shipping,
@@ -104,21 +98,6 @@ def to_partner_order(raw: Any) -> PartnerOrder:
         problems=tuple(reader.problems),
         **fields,
     )
-
-
-def _order_id(reader: wire.Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
-    """The partner id, or a stable stand-in so the same broken payload lands on the same row."""
-    order_id = reader.text(payload, F.ORDER_ID)
-    if order_id is not None and len(order_id) <= MAX_ID_CHARS:
-        return order_id
-    if order_id is None:
-        reader.problem(PAYLOAD_INVALID, "order has no order_id", field=F.ORDER_ID)
-    else:
-        reader.problem(PAYLOAD_INVALID, f"order_id is longer than {MAX_ID_CHARS} characters", field=F.ORDER_ID,
-                       value=order_id)
-    # A stable name for the payload, not a security measure: SHA-1 is fine (and the same as before).
-    digest = hashlib.sha1(wire.canonical_json(raw).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
-    return UNIDENTIFIED_PREFIX + digest[:16]
 
 
 def _coded(reader: wire.Reader, payload: Mapping[Any, Any], code_key: str, name_key: str) -> str | None:
