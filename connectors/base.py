@@ -111,22 +111,6 @@ ORDER_FIELDS = ("customer", "rep", "terms", "shipping", "warehouse", "po", "ship
                 "ship_to", "lines", "item", "quantity", "price", "currency")
 
 
-class WritebackCheck(Protocol):
-    """Whether a writeback is already applied on the partner.
-
-    The outbox asks before it sends again a change whose previous attempt has no recorded
-    outcome (the answer was lost, or the worker died while it waited): the partner may have
-    applied it, and none of the partners' writes carries an idempotency key.
-    """
-
-    def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
-        """True when the partner already shows ``status`` (one of the source's
-        ``writeback_statuses``) for the order, or for ``CUSTOMER_CODE`` the ERP code in
-        ``payload`` on the customer it names. Raises NotSupported where the partner cannot tell
-        (the change is then sent again), and PartnerError when the partner cannot be read now."""
-        ...
-
-
 class OrderSource(Protocol):
     """What the order pipeline needs from a partner connector.
 
@@ -160,9 +144,13 @@ class OrderSource(Protocol):
         itself. Raises NotSupported where the partner has no such field."""
         ...
 
-    @property
-    def client(self) -> WritebackCheck:
-        """The partner client; the outbox asks it whether a change is already applied."""
+    def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
+        """Whether the partner already shows a writeback: ``status`` (one of ``writeback_statuses``)
+        on the order, or for ``CUSTOMER_CODE`` the ERP code in ``payload`` on the customer it
+        names. The outbox asks before it sends again a change whose previous attempt has no
+        recorded outcome (the answer was lost, or the worker died while it waited): none of the
+        partners' writes carries an idempotency key. Raises NotSupported where the partner cannot
+        tell (the change is then sent again), and PartnerError when it cannot be read now."""
         ...
 
     def close(self) -> None: ...

@@ -11,7 +11,7 @@ transaction. ``flush`` sends what is due, one row at a time:
    partner, or may have, and no outcome was recorded (the answer was lost: read timeout,
    connection closed, body cut short — ``OutcomeUnknown`` from the HTTP layer — or the worker
    died while it waited). Before sending it again the partner is asked whether it already shows
-   the change (``connectors.base.WritebackCheck``); if it does, the row is marked sent with the
+   the change (``OrderSource.writeback_applied``); if it does, the row is marked sent with the
    note "already applied on the partner" and nothing is sent. A partner that cannot tell
    (NotSupported) gets the change again, as before;
 4. the outcome is committed: sent; or a retryable failure waits with exponential backoff and
@@ -252,7 +252,7 @@ def _already_applied(source: OrderSource, claim: _Claim) -> bool:
     """Ask the partner whether the uncertain row's change is there already. False when the
     partner cannot tell (NotSupported): the change is then sent again, as before this check."""
     try:
-        applied = source.client.writeback_applied(claim.partner_order_id, claim.status, claim.payload)
+        applied = source.writeback_applied(claim.partner_order_id, claim.status, claim.payload)
     except NotSupported as exc:
         log.info("writeback_uncertain_resent", order_id=claim.order_id, status=claim.status, reason=str(exc))
         return False

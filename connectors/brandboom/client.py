@@ -109,7 +109,7 @@ class BrandboomClient(PartnerClient):
         self._call("POST", c.ORDER.format(id=order_id), data={c.P_STATUS: status})
 
     def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
-        """Whether Brandboom already shows ``status`` on the order (connectors.base.WritebackCheck):
+        """Whether Brandboom already shows ``status`` on the order (what OrderSource.writeback_applied asks):
         the order read back with :meth:`get_order`, its ``status`` compared with the one
         :meth:`update_order_status` sets ([INF], the same guess at the Order object)."""
         if status not in c.ORDER_UPDATE_STATUSES:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from connectors.base import WRITEBACK_STATUSES, PartnerOrder
 from connectors.brandboom import contract as c
@@ -56,6 +57,10 @@ class BrandboomOrderSource:
     def set_customer_code(self, partner_customer_id: str, erp_code: str) -> None:
         # [INF] Brandboom's Customers section is not public; the code is kept on the mapping only.
         raise NotSupported("Brandboom's customer API is not documented; map the customer in Bobbin instead")
+
+    def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
+        """Read back from the partner (the client knows how): see OrderSource.writeback_applied."""
+        return self.client.writeback_applied(partner_order_id, status, payload)
 
     def close(self) -> None:
         self.client.close()

@@ -263,7 +263,7 @@ class JoorClient(PartnerClient):
                    for order in page.orders)
 
     def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
-        """Whether JOOR already shows a writeback (connectors.base.WritebackCheck): "exported" by
+        """Whether JOOR already shows a writeback (what OrderSource.writeback_applied asks): "exported" by
         :meth:`is_exported`; the ERP customer code by reading the connection named in ``payload``
         (``partner_customer_id``) and comparing its customer_code with ``erp_code``."""
         if status == "exported":

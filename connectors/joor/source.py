@@ -13,7 +13,8 @@ commit re-reads the page next run; a crash after it leaves an outbox row that st
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from connectors.base import PartnerOrder
 from connectors.errors import NotSupported
@@ -91,6 +92,10 @@ class JoorOrderSource:
         """Store the ERP code on the JOOR connection (PartnerCustomer.partner_id is the
         connection id), so the retailer's next orders carry it (seed 002 recommends this)."""
         self.client.update_connection(partner_customer_id, {c.ConnectionField.CUSTOMER_CODE: erp_code})
+
+    def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
+        """Read back from the partner (the client knows how): see OrderSource.writeback_applied."""
+        return self.client.writeback_applied(partner_order_id, status, payload)
 
     def close(self) -> None:
         self.client.close()
