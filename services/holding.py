@@ -31,7 +31,7 @@ from models import InboundOrder, Mapping, OrderError, SalesOrder, Site
 from services import masterdata
 from services.masterdata import MasterData
 from services.outbox import queue_writeback
-from services.sites import site_settings
+from services.sites import SiteSettings, site_settings
 from services.validation import Outcome, customer_key, validate
 
 OPEN_STATES = ("downloaded", "valid", "invalid", "duplicate")
@@ -234,22 +234,27 @@ def _key(code: str, line_no: int | None, fld: str | None, value: str | None) -> 
 def partner_order(order: InboundOrder, site: Site) -> PartnerOrder:
     """The held order read again from its raw payload by its partner's mapper (the one source of
     truth), with the quantity the site imports (ordered, or shipped where the partner reports it)."""
-    return for_site(connector(site.kind).to_partner_order(order.raw), site)
+    return for_site(connector(site.kind).to_partner_order(order.raw), site_settings(site))
 
 
-def for_site(partner: PartnerOrder, site: Site) -> PartnerOrder:
+def for_site(partner: PartnerOrder, settings: SiteSettings) -> PartnerOrder:
     """The order with the quantity the site imports: ordered, or shipped where the partner reports it."""
-    if site_settings(site).quantity == "shipped":
+    if settings.quantity == "shipped":
         partner = replace(partner, lines=tuple(
             replace(ln, quantity=ln.shipped_quantity, raw_quantity=ln.raw_shipped_quantity) for ln in partner.lines))
     return partner
 
 
+def check(partner: PartnerOrder, order_id: int, site: Site, md: MasterData, settings: SiteSettings) -> Outcome:
+    """Every rule, with the site's settings (default warehouse, price types: parsed once by the
+    caller, not per order) and its partner's field names."""
+    return validate(partner, md, order_id=order_id, default_warehouse=settings.default_warehouse,
+                    fields=connector(site.kind).order_fields, price_types=settings.price_types)
+
+
 def check_order(order: InboundOrder, site: Site, md: MasterData) -> tuple[PartnerOrder, Outcome]:
     partner = partner_order(order, site)
-    settings = site_settings(site)
-    return partner, validate(partner, md, order_id=order.id, default_warehouse=settings.default_warehouse,
-                             fields=connector(site.kind).order_fields, price_types=settings.price_types)
+    return partner, check(partner, order.id, site, md, site_settings(site))
 
 
 def open_order_ids(session: Session, site_id: int, order_ids: list[int] | None = None) -> list[int]:
@@ -269,7 +274,8 @@ def validate_orders(session: Session, site: Site, order_ids: list[int], md: Mast
                              .options(load_only(InboundOrder.id, InboundOrder.raw, InboundOrder.po_number))
                              .order_by(InboundOrder.id)).all()
     if orders:
-        _validate_batch(session, site, [(o.id, o.po_number, partner_order(o, site)) for o in orders], md, result)
+        mapper = connector(site.kind).to_partner_order
+        _validate_batch(session, site, [(o.id, o.po_number, mapper(o.raw)) for o in orders], md, result)
     return result
 
 
@@ -278,12 +284,13 @@ def validate_staged(session: Session, site: Site, fresh: dict[int, PartnerOrder]
     reading and mapping their payload again. Caller commits."""
     result = ValidateResult()
     if fresh:
-        _validate_batch(session, site, [(oid, header_columns(p)["po_number"], for_site(p, site))
+        _validate_batch(session, site, [(oid, pg_safe(p.po_number), p)
                                         for oid, p in sorted(fresh.items())], md, result)
     return result
 
 
-# An order to validate: its id, its PO as held (the column), and the order as its mapper read it.
+# An order to validate: its id, its PO as held (the column, made safe as staging stores it), and the
+# order as its mapper read it (the site's quantity is taken in _validate_batch).
 Held = tuple[int, "str | None", PartnerOrder]
 
 
@@ -302,11 +309,10 @@ def _validate_batch(session: Session, site: Site, orders: list[Held], md: Master
     now = datetime.now(timezone.utc)
     stores_codes = "customer_code" in connector(site.kind).writeback_statuses
     settings = site_settings(site)
-    fields = connector(site.kind).order_fields
-    for order_id, po_number, partner in orders:
+    for order_id, po_number, mapped in orders:
         masterdata.release_po(md, order_id)
-        outcome = validate(partner, md, order_id=order_id, default_warehouse=settings.default_warehouse,
-                           fields=fields, price_types=settings.price_types)
+        partner = for_site(mapped, settings)
+        outcome = check(partner, order_id, site, md, settings)
         how, key = outcome.resolved.customer_how, customer_key(partner)
         if (how and how.startswith("auto:") and key and len(key) <= MAPPING_KEY_MAX
                 and outcome.resolved.customer_code):
