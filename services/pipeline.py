@@ -67,12 +67,13 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                 # Pages are read and staged (each committed before it is used) one ahead, in a
                 # thread, while the page before is validated and imported: the partner's time, the
                 # staging writes and the import's writes overlap.
-                for staged in prefetched(staged_pages()):
-                    counts["pages"] += 1
-                    counts["fetched"] += staged.seen
-                    counts["new"] += staged.new
-                    counts["changed"] += staged.changed
-                    totals.update(validate_and_import_staged(site, staged.fresh, md))
+                with prefetched(staged_pages()) as pages:  # on an error here, the thread stops first
+                    for staged in pages:
+                        counts["pages"] += 1
+                        counts["fetched"] += staged.seen
+                        counts["new"] += staged.new
+                        counts["changed"] += staged.changed
+                        totals.update(validate_and_import_staged(site, staged.fresh, md))
                 modified_ids: list[int] = []
                 for page in source.iter_modified_pages():
                     with session_scope() as s:
