@@ -147,10 +147,15 @@ def test_exhausted_retries_say_what_failed_without_secrets(app: ScriptedApp,
     assert app.requests[0].query["signature"] == SECRET  # it was sent, just never echoed
 
 
-def test_connection_refused_is_retried_then_retryable() -> None:
-    with socket.socket() as probe:  # a port nothing listens on once closed
+def _closed_port() -> int:
+    """A port nothing listens on once the probe is closed: connecting is refused."""
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return int(probe.getsockname()[1])
+
+
+def test_connection_refused_is_retried_then_retryable() -> None:
+    port = _closed_port()
     waits: list[float] = []
     with pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught:
         send(build_session(POLICY), "GET", f"http://127.0.0.1:{port}/x?key={SECRET}", policy=POLICY,
@@ -187,9 +192,7 @@ def test_a_post_whose_answer_is_lost_is_not_repeated(app: ScriptedApp, session: 
 
 
 def test_a_post_that_never_reached_the_server_is_retried() -> None:
-    with socket.socket() as probe:  # a port nothing listens on once closed
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _closed_port()
     waits: list[float] = []
     with pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught:
         send(build_session(POLICY), "POST", f"http://127.0.0.1:{port}/x", policy=POLICY, sleep=waits.append)
