@@ -328,6 +328,11 @@ def _write_xlsx(built: Built, spec: FileSpec) -> None:
     ws.append([ILLEGAL_CHARACTERS_RE.sub("", h) for h in built.header])
     for row in built.rows:
         ws.append([_xlsx_value(v, spec.typed) for v in row])
+        for cell in ws[ws.max_row]:
+            # Text that starts with "=" stays text, as an export writes it; openpyxl would store a
+            # formula without a computed value, which a loader (and a spreadsheet never opened) reads empty.
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
     wb.save(built.path)
 
 
@@ -501,3 +506,4 @@ def test_a_failure_half_way_through_the_writes_leaves_nothing(erp: dict[str, Any
 def test_file_count(erp: dict[str, Any]) -> None:
     """Runs last in the module: how many files and rows went through (shown with -s)."""
     print(f"fuzzed ERP files: {erp['stats']}")
+
