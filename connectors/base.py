@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
+from connectors.paging import ReadReport
+
 # Status changes Bobbin writes back to a partner (SPEC: outbox of writebacks).
 WRITEBACK_STATUSES = ("exported", "shipped", "paid", "void")
 # The outbox's name for OrderSource.set_customer_code: the ERP customer code stored on the
@@ -124,6 +126,7 @@ class OrderSource(Protocol):
 
     exported_when: str                     # "imported" | "staged"
     writeback_statuses: tuple[str, ...]    # which of WRITEBACK_STATUSES the partner accepts
+    read_report: ReadReport                # what the partner's lists did while this source read them
 
     def iter_order_pages(self) -> Iterator[list[PartnerOrder]]:
         """Yield the orders waiting to be imported, one partner page at a time. The pipeline

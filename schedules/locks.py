@@ -52,3 +52,65 @@ def advisory_lock(name: str) -> Iterator[bool]:
                     # The connection died (a database restart): the lock died with it. Raising here
                     # would hide the error that ended the block.
                     conn.invalidate()
+
+
+# --- The writeback hold: no writeback for a site while its import reads the partner's lists ------
+# An import takes the site's hold exclusively while it reads its pages; a flusher takes it shared
+# for each row it sends. Writebacks (an order marked exported, shipped or void) take orders off the
+# partner's filtered lists; sent while a reader pages by offset, they make its later pages start
+# past orders nobody has read (connectors/paging.py). Postgres queues lock requests in order, so a
+# waiting import is not starved by a stream of flushers: once it waits, their try-locks fail.
+
+# How long an import waits for the sends in flight to finish before it reads anyway (the paging
+# check still sees a shift and reads again). One send is one HTTP call; JOOR's credit wait can be
+# longer, and an import should not sit behind it.
+HOLD_WAIT_SECONDS = 60
+
+
+def hold_lock_name(site_id: int) -> str:
+    return site_lock_name("writeback_hold", site_id)
+
+
+@contextmanager
+def writeback_hold(site_id: int, wait_seconds: float = HOLD_WAIT_SECONDS) -> Iterator[bool]:
+    """Hold the site's writebacks for the block. Waits up to ``wait_seconds`` for sends in flight;
+    yields False (and holds nothing) when they did not finish in time."""
+    key = lock_key(hold_lock_name(site_id))
+    with get_engine().connect() as conn:
+        try:
+            conn.execute(text("SELECT set_config('lock_timeout', :ms, false)"),
+                         {"ms": f"{max(1, int(wait_seconds * 1000))}ms"})
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.execute(text("SELECT set_config('lock_timeout', '0', false)"))
+            conn.commit()
+            got = True
+        except DBAPIError as exc:
+            if getattr(exc.orig, "pgcode", None) != "55P03":  # lock_not_available: waited out
+                raise
+            conn.rollback()
+            conn.execute(text("SELECT set_config('lock_timeout', '0', false)"))
+            conn.commit()
+            got = False
+        try:
+            yield got
+        finally:
+            if got:
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+                except DBAPIError:
+                    conn.invalidate()  # the connection died: the hold died with it
+
+
+def try_share_hold(conn: Connection, site_id: int) -> bool:
+    """For a flusher about to send one of the site's rows: True when no import holds the site's
+    writebacks (the caller then holds the hold shared until :func:`release_shared_hold`)."""
+    got = bool(conn.execute(text("SELECT pg_try_advisory_lock_shared(:k)"),
+                            {"k": lock_key(hold_lock_name(site_id))}).scalar())
+    conn.commit()
+    return got
+
+
+def release_shared_hold(conn: Connection, site_id: int) -> None:
+    conn.execute(text("SELECT pg_advisory_unlock_shared(:k)"), {"k": lock_key(hold_lock_name(site_id))})
+    conn.commit()

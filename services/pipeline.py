@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from bobbin.db import new_session, session_scope
 from models import InboundOrder, Site
-from schedules.locks import advisory_lock, site_lock_name
+from schedules.locks import advisory_lock, site_lock_name, writeback_hold
 from services import masterdata
 from services.erp_import import ImportResult, import_batch, import_order
 from services.outbox import queue_writeback
@@ -63,26 +63,42 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                             queue_writeback(s, site_id, staged.all_ids, "exported")
                     yield staged
 
+            modified_ids: list[int] = []
             try:
-                # Pages are read and staged (each committed before it is used) one ahead, in a
-                # thread, while the page before is validated and imported: the partner's time, the
-                # staging writes and the import's writes overlap.
-                with prefetched(staged_pages()) as pages:  # on an error here, the thread stops first
-                    for staged in pages:
-                        counts["pages"] += 1
-                        counts["fetched"] += staged.seen
-                        counts["new"] += staged.new
-                        counts["changed"] += staged.changed
-                        totals.update(validate_and_import_staged(site, staged.fresh, md))
-                modified_ids: list[int] = []
-                for page in source.iter_modified_pages():
-                    with session_scope() as s:
-                        modified = note_modified(s, site_id, page)
-                        queue_writeback(s, site_id, modified.all_ids, "exported", again=True)
-                    counts["modified"] += modified.seen
-                    modified_ids += modified.ids
+                # No writeback of this site leaves while its lists are read: each would take an
+                # order off the list under the reader (connectors/paging.py). Queued ones go out
+                # with the flush the task sends when the run ends.
+                with writeback_hold(site_id) as held:
+                    if not held:
+                        log.warning("writeback_hold_waited_out", site=site_id,
+                                    note="sends in flight did not finish; reading anyway, the paging check watches")
+                    # Pages are read and staged (each committed before it is used) one ahead, in a
+                    # thread, while the page before is validated and imported: the partner's time,
+                    # the staging writes and the import's writes overlap.
+                    with prefetched(staged_pages()) as pages:  # on an error here, the thread stops first
+                        for staged in pages:
+                            counts["pages"] += 1
+                            counts["fetched"] += staged.seen
+                            counts["new"] += staged.new
+                            counts["changed"] += staged.changed
+                            totals.update(validate_and_import_staged(site, staged.fresh, md))
+                    for page in source.iter_modified_pages():
+                        with session_scope() as s:
+                            modified = note_modified(s, site_id, page)
+                            queue_writeback(s, site_id, modified.all_ids, "exported", again=True)
+                        counts["modified"] += modified.seen
+                        modified_ids += modified.ids
             finally:
                 source.close()
+            report = source.read_report
+            counts.update(report.as_counts())
+            if report.shifted:
+                counts["read_note"] = report.sentence()
+            if not report.complete:  # not "ok": the silent-site alarm and `bobbin status` see it
+                run.outcome, run.note = "incomplete", report.sentence()
+                log.warning("import_read_incomplete", site=site_id, note=run.note, **report.as_counts())
+            elif report.shifted:
+                log.info("import_list_shifted", site=site_id, note=report.sentence(), **report.as_counts())
             if modified_ids:
                 totals.update(validate_and_import(site_id, modified_ids, md=md))
             counts.update({k: totals[k] for k in SUMMARY_KEYS})

@@ -65,7 +65,7 @@ def site_alarm(session: Session, site: Site, settings: Settings, now: datetime) 
     if now - reference < window:
         return None
     last_error = session.scalar(select(SyncRun.error).where(
-        SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome.in_(("failed", "dead")))
+        SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome.in_(("failed", "dead", "incomplete")))
         .order_by(SyncRun.id.desc()).limit(1))
     intervals = int((now - reference) / timedelta(minutes=interval_minutes(site, settings)))
     first_line = next(iter((last_error or "").splitlines()), "")
@@ -105,6 +105,11 @@ def reconcile(now: datetime | None = None, settings: Settings | None = None) -> 
             if s.scalar(select(func.count()).select_from(InboundOrder).where(
                     InboundOrder.site_id == site.id, InboundOrder.state.in_(("downloaded", "valid")),
                     InboundOrder.last_seen_at < stale)):
+                to_import.add(site.id)
+            last_outcome = s.scalar(select(SyncRun.outcome).where(
+                SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome != "skipped")
+                .order_by(SyncRun.id.desc()).limit(1))
+            if last_outcome == "incomplete":  # its read could not be proven complete: read again now
                 to_import.add(site.id)
             alarm = site_alarm(s, site, settings, now)
             if alarm:

@@ -22,6 +22,7 @@ class Run:
     id: int
     counts: dict[str, Any] = field(default_factory=dict)
     outcome: str = "ok"
+    note: str | None = None  # why the outcome is not "ok", for a person (kept in sync_run.error)
 
 
 ABANDONED = "abandoned: the worker stopped before this run finished; a later run redid its work"
@@ -55,7 +56,7 @@ def recorded_run(task: str, site_id: int | None, celery_task_id: str | None = No
         log.error("run_failed", task=task, error=str(exc), counts=run.counts)
         raise
     else:
-        _finish(run.id, run.outcome, run.counts, None)
+        _finish(run.id, run.outcome, run.counts, run.note)
         log.info("run_finished", task=task, outcome=run.outcome, **run.counts)
     finally:
         structlog.contextvars.unbind_contextvars("run_id", "site")

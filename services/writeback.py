@@ -23,6 +23,8 @@ transaction. ``flush`` sends what is due, one row at a time:
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -39,6 +41,7 @@ from connectors.base import CUSTOMER_CODE, WRITEBACK_STATUSES, OrderSource
 from connectors.errors import NotSupported, OutcomeUnknown, PartnerError
 from connectors.registry import connector
 from models import InboundOrder, OutboxEntry, SalesOrder, Site, WritebackAttempt
+from schedules.locks import release_shared_hold, try_share_hold
 from services.outbox import queue_writeback
 from services.sites import open_source
 
@@ -46,7 +49,10 @@ log = structlog.get_logger()
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
-FLUSH_BATCH = 200  # rows claimed per flush call; the scheduled flush comes back for the rest
+FLUSH_BATCH = 200  # rows read per query of a flush; a flush goes on to the next batch while rows are due
+# How long one flush sends before it hands over to a new task (tasks.status.flush_outbox re-enqueues
+# itself): well under VISIBILITY_TIMEOUT, and short enough that Flower shows progress as tasks.
+FLUSH_BUDGET_SECONDS = 240.0
 # First key of the two-key advisory locks on outbox rows (the second is the row id). Two-key
 # locks never meet the one-key locks of schedules.locks.
 OUTBOX_LOCK_SPACE = 0x0B0B0B0B
@@ -107,11 +113,14 @@ class FlushResult:
     retrying: int = 0
     dead: int = 0
     already_applied: int = 0  # of ``sent``: found applied on the partner, so not sent again
+    held: int = 0             # skipped: the site's import was reading its lists (sent after it)
+    more: bool = False        # the time budget ran out with rows still due
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"sent": self.sent, "retrying": self.retrying, "dead": self.dead,
-                "already_applied": self.already_applied, "errors": self.errors[:10]}
+                "already_applied": self.already_applied, "held": self.held, "more": self.more,
+                "errors": self.errors[:10]}
 
 
 class _RowLocks:
@@ -127,6 +136,10 @@ class _RowLocks:
     def __init__(self) -> None:
         self._conn = get_engine().connect()
 
+    def try_site(self, site_id: int) -> bool:
+        """Share the site's writeback hold for one row: False while an import reads its lists."""
+        return try_share_hold(self._conn, site_id)
+
     def try_lock(self, outbox_id: int) -> bool:
         got = bool(self._conn.execute(
             text("SELECT pg_try_advisory_lock(CAST(:space AS integer), CAST(:id AS integer))"),
@@ -138,6 +151,9 @@ class _RowLocks:
         self._conn.execute(text("SELECT pg_advisory_unlock(CAST(:space AS integer), CAST(:id AS integer))"),
                            {"space": OUTBOX_LOCK_SPACE, "id": outbox_id})
         self._conn.commit()
+
+    def release_site(self, site_id: int) -> None:
+        release_shared_hold(self._conn, site_id)
 
     def close(self) -> None:
         """Release whatever is still held (the connection goes back to the pool, which keeps
@@ -151,34 +167,64 @@ class _RowLocks:
             self._conn.close()
 
 
-def flush(*, site_id: int | None = None, outbox_ids: list[int] | None = None) -> FlushResult:
-    """Send the due outbox rows (all sites, one site, or the given rows)."""
+def flush(*, site_id: int | None = None, outbox_ids: list[int] | None = None,
+          budget_seconds: float = FLUSH_BUDGET_SECONDS, clock: Callable[[], float] = time.monotonic) -> FlushResult:
+    """Send the due outbox rows (all sites, one site, or the given rows), ``FLUSH_BATCH`` at a time
+    in id order, until none is left or ``budget_seconds`` have passed (then ``more`` is set and
+    the caller comes back, ``tasks.status.flush_outbox`` by re-enqueueing itself).
+
+    A site whose import is reading the partner's lists holds its writebacks
+    (``schedules.locks.writeback_hold``): its rows are skipped (``held``) and go out with the flush
+    the import sends when it ends."""
+    deadline = clock() + budget_seconds
+    result = FlushResult()
+    sources: dict[int, OrderSource] = {}
+    held_sites: set[int] = set()
+    locks: _RowLocks | None = None
+    after = 0
+    try:
+        while True:
+            batch = _due(site_id, outbox_ids, after)
+            if not batch:
+                return result
+            if locks is None:
+                locks = _RowLocks()
+            for oid, row_site in batch:
+                after = oid
+                if clock() >= deadline:
+                    result.more = True
+                    return result
+                if row_site in held_sites or not locks.try_site(row_site):
+                    held_sites.add(row_site)  # the rest of its rows wait for the import's own flush
+                    result.held += 1
+                    continue
+                try:
+                    if locks.try_lock(oid):  # else another flusher is sending it
+                        try:
+                            _send_one(oid, sources, result)
+                        finally:
+                            locks.unlock(oid)
+                finally:
+                    locks.release_site(row_site)
+    finally:
+        if locks is not None:
+            locks.close()
+        for src in sources.values():
+            src.close()
+
+
+def _due(site_id: int | None, outbox_ids: list[int] | None, after: int) -> list[tuple[int, int]]:
+    """The next ``FLUSH_BATCH`` due rows after id ``after``: (outbox id, site id)."""
     with session_scope() as s:
-        query = (select(OutboxEntry.id).where(OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= func.now())
+        query = (select(OutboxEntry.id, OutboxEntry.site_id)
+                 .where(OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= func.now(),
+                        OutboxEntry.id > after)
                  .order_by(OutboxEntry.id).limit(FLUSH_BATCH))
         if site_id is not None:
             query = query.where(OutboxEntry.site_id == site_id)
         if outbox_ids is not None:
             query = query.where(OutboxEntry.id.in_(outbox_ids))
-        ids = list(s.scalars(query))
-    result = FlushResult()
-    if not ids:
-        return result
-    sources: dict[int, OrderSource] = {}
-    locks = _RowLocks()
-    try:
-        for oid in ids:
-            if not locks.try_lock(oid):  # another flusher is sending it
-                continue
-            try:
-                _send_one(oid, sources, result)
-            finally:
-                locks.unlock(oid)
-    finally:
-        locks.close()
-        for src in sources.values():
-            src.close()
-    return result
+        return [(oid, sid) for oid, sid in s.execute(query).all()]
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,19 @@ def mark_orders(order_ids: list[int], status: str) -> dict[str, Any]:
     with session_scope() as s:
         result = writeback.mark(s, [int(i) for i in order_ids], status)
     flushed = writeback.flush()
+    if flushed.more:
+        flush_outbox.delay()
     return {"queued": result.queued, "skipped": {str(k): v for k, v in result.skipped.items()},
             **flushed.as_dict()}
 
 
 @app.task(name="tasks.status.flush_outbox")
 def flush_outbox(site_id: int | None = None) -> dict[str, Any]:
-    """Send the writebacks that are due; failures wait with backoff, or give up and show in status."""
-    return writeback.flush(site_id=None if site_id is None else int(site_id)).as_dict()
+    """Send the writebacks that are due, until none is left; after ``FLUSH_BUDGET_SECONDS`` the
+    task hands the rest to a copy of itself. Failures wait with backoff, or give up and show in
+    status."""
+    site = None if site_id is None else int(site_id)
+    result = writeback.flush(site_id=site)
+    if result.more:
+        flush_outbox.delay(site)
+    return result.as_dict()

@@ -106,7 +106,7 @@ def site_status(session: Session, site: Any) -> dict[str, Any]:
     return {
         "id": site.id, "name": site.name, "kind": site.kind, "active": site.active,
         "alarm": alarm.sentence() if alarm else None, "dead_letters": dead_letters(session, site.id),
-        "last_import": run("ok"), "last_failure": run("failed"),
+        "last_import": run("ok"), "last_failure": run("failed"), "last_incomplete": run("incomplete"),
         "orders": {state: int(orders.get(state, 0)) for state in STATE_ORDER},
         "writebacks": {"pending": int(wb[0]), "retrying": int(wb[1]), "dead": int(wb[2]), "dead_rows": dead},
         "unresolved_errors": int(unresolved),
@@ -152,6 +152,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
             last_text = Text.assemble(fmt_time(when), (f" ({ago(when)})", "dim"),
                                       f"\n{counts.get('fetched', 0)} fetched, {counts.get('new', 0)} new, "
                                       f"{counts.get('imported', 0)} imported")
+            if counts.get("pages_shifted"):
+                last_text.append(f"\nlist shifted at {counts['pages_shifted']} page(s), "
+                                 f"read {counts.get('read_passes', 1)}×: nothing missed", style="yellow")
         else:
             last_text = Text("never", style="dim")
         failure = st["last_failure"]
@@ -177,6 +180,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
                                     "after their worker died on every delivery (sync runs with outcome 'dead')"))
         failure = st["last_failure"]
         last = st["last_import"]
+        short = st["last_incomplete"]
+        if short and (not last or (short["started_at"], short["run_id"]) > (last["started_at"], last["run_id"])):
+            out.print(Text.assemble((f"{st['name']}: ", "bold"), ("last import may have missed orders ", "red"),
+                                    f"{fmt_time(short['finished_at'] or short['started_at'])}: {short['error'] or '?'}"))
         if failure and (not last or (failure["started_at"], failure["run_id"]) > (last["started_at"], last["run_id"])):
             out.print(Text.assemble((f"{st['name']}: ", "bold"), ("last import failed ", "red"),
                                     f"{fmt_time(failure['finished_at'] or failure['started_at'])}: {failure['error'] or '?'}"))

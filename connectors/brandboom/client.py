@@ -24,6 +24,7 @@ from requests.auth import AuthBase
 from connectors.brandboom import contract as c
 from connectors.errors import AuthError, NotSupported, PartnerRejected, RetryableError
 from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, body_excerpt, send
+from connectors.paging import OffsetPager
 
 # [INF] The doc gives no order page size; 100 orders of a few dozen lines each keeps one page
 # (one holding-area commit) to a few hundred KB.
@@ -78,17 +79,16 @@ class BrandboomClient(PartnerClient):
             c.P_STATUS: status, c.P_NUM_RESULTS: num_results, c.P_RESULT_OFFSET: result_offset})
         return _result_list(value, c.R_ORDERS, c.ORDERS_SEARCH)
 
+    def order_pager(self, status: str = c.ORDER_STATUS_EXPORT,
+                    page_size: int = DEFAULT_ORDER_PAGE) -> OffsetPager:
+        """Every order in ``status``, one page at a time (iterate the pager; its ``report`` says
+        afterwards whether the list shifted under the read, see ``connectors.paging``)."""
+        return OffsetPager(lambda offset, size: self.search_orders(status, size, offset), page_size)
+
     def iter_order_pages(self, status: str = c.ORDER_STATUS_EXPORT,
                          page_size: int = DEFAULT_ORDER_PAGE) -> Iterator[list[dict[str, Any]]]:
-        """Every order in ``status``, one page at a time; stops after a short (or empty) page.
-
-        Offset paging over a status filter: if orders leave the status while we page, later
-        ones shift down past our offset and are picked up by the next run, still in that status.
-        """
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1 (numResults=0 means 'all')")
-        yield from _offset_pages(lambda offset: self.search_orders(status, page_size, offset),
-                                 page_size)
+        """Every order in ``status``, one page at a time: :meth:`order_pager` without its report."""
+        return iter(self.order_pager(status, page_size))
 
     def get_order(self, order_id: str | int) -> dict[str, Any]:
         """One order by id. [INF] orders/{id} answers like orders/search, filtered to that id."""

@@ -10,6 +10,7 @@ from connectors.brandboom import contract as c
 from connectors.brandboom.client import DEFAULT_ORDER_PAGE, BrandboomClient
 from connectors.brandboom.mapper import to_partner_order
 from connectors.errors import NotSupported
+from connectors.paging import ReadReport
 
 
 class BrandboomOrderSource:
@@ -27,24 +28,29 @@ class BrandboomOrderSource:
         self.client = client
         self.statuses = tuple(statuses)
         self.page_size = page_size
+        self.read_report = ReadReport()
 
     def __repr__(self) -> str:
         return f"BrandboomOrderSource({self.client!r}, statuses={self.statuses})"
 
     def iter_order_pages(self) -> Iterator[list[PartnerOrder]]:
-        """Mapped pages, each order once per run.
+        """Mapped pages, each order once per run; :attr:`read_report` says afterwards whether the
+        list shifted under the read (``connectors.paging``).
 
-        Offset paging can hand the same order out twice when orders arrive while we page;
-        the ``seen`` set drops the repeat so the page counts in a run's summary stay honest.
+        Offset paging can hand the same order out twice when orders arrive while we page, and a
+        pass read again after a shift hands out everything again: the ``seen`` set drops the
+        repeats so the page counts in a run's summary stay honest.
         """
         seen: set[str] = set()
         for status in self.statuses:
-            for raw_page in self.client.iter_order_pages(status, self.page_size):
+            pager = self.client.order_pager(status, self.page_size)
+            for raw_page in pager:
                 page = [order for order in map(to_partner_order, raw_page)
                         if order.partner_order_id not in seen]
                 seen.update(order.partner_order_id for order in page)
                 if page:
                     yield page
+            self.read_report.add(pager.report)
 
     def mark_order(self, partner_order_id: str, status: str) -> None:
         """Write one status (exported / shipped / paid / void) back to Brandboom."""

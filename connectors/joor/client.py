@@ -36,6 +36,7 @@ from connectors.base import CUSTOMER_CODE
 from connectors.errors import AuthError, NotSupported, PartnerError, PartnerRejected, RetryableError
 from connectors.http import HttpPolicy, PartnerClient, body_excerpt, parse_retry_after, send
 from connectors.joor import contract as c
+from connectors.paging import OffsetPager
 
 log = structlog.get_logger()
 
@@ -218,26 +219,33 @@ class JoorClient(PartnerClient):
         # A sync=1 read is a write (it marks what it returns): not repeated after a lost answer.
         return _orders_page(self._call("GET", c.ORDERS, params=params, idempotent=not sync), f"GET {c.ORDERS}")
 
-    def iter_order_pages(self, order_type: int, export_status: int,
-                         count: int = c.DEFAULT_COUNT) -> Iterator[list[Json]]:
+    def order_pager(self, order_type: int, export_status: int, count: int = c.DEFAULT_COUNT) -> OffsetPager:
         """Every order of ``order_type`` in ``export_status``, one page at a time, read with
         ``sync=0`` so that reading marks nothing (see ``source.py`` for why that matters).
 
-        Offset paging over a filter: if orders leave the filter while we page (marked exported
-        by another task), later ones shift down past our offset and come with the next run.
+        Pages overlap by one order so that a list shrinking under the read is seen (and read
+        again), see ``connectors.paging``; a page reaching JOOR's ``total`` is the last.
         """
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        start = 0
-        while True:
+        if count < 2:
+            raise ValueError("count must be at least 2 (one order of each page is the overlap)")
+
+        def fetch(start: int, size: int) -> list[Json]:
             page = self.get_orders(order_type=order_type, sync=0, export_status=export_status,
-                                   start_from=start, count=count)
-            if page.orders:
-                yield page.orders
-            following = _following_start(page, start, count)
-            if following is None:
-                return
-            start = following
+                                   start_from=start, count=size)
+            totals[start] = page.total
+            return page.orders
+
+        def is_last(orders: Sequence[Json], start: int) -> bool:
+            total = totals.get(start)
+            return total is not None and start + len(orders) >= total
+
+        totals: dict[int, int | None] = {}
+        return OffsetPager(fetch, count, is_last=is_last)
+
+    def iter_order_pages(self, order_type: int, export_status: int,
+                         count: int = c.DEFAULT_COUNT) -> Iterator[list[Json]]:
+        """Every order of ``order_type`` in ``export_status``: :meth:`order_pager` without its report."""
+        return iter(self.order_pager(order_type, export_status, count))
 
     def mark_exported(self, order_id: str | int) -> None:
         """Mark one order exported on JOOR: ``GET order/?sync=1&count=1&order_id=<id>``.
@@ -428,21 +436,6 @@ def _orders_page(body: Json, where: str) -> OrdersPage:
         raise PartnerRejected(f"JOOR {where} returned no '{c.R_ORDERS}.{c.R_ORDER}' list",
                               value=_excerpt(body), partner=c.PARTNER)
     return OrdersPage(orders, _int(meta.get(c.R_TOTAL)), _int(meta.get(c.R_NEXT_START)))
-
-
-def _following_start(page: OrdersPage, start: int, count: int) -> int | None:
-    """Where the page after ``page`` starts, or None when ``page`` was the last."""
-    if not page.orders:
-        return None
-    end = start + len(page.orders)
-    if page.total is not None and end >= page.total:
-        return None
-    if page.next_start is None:
-        return end if len(page.orders) >= count else None
-    if page.next_start <= start:
-        raise PartnerRejected(f"JOOR answered next_start {page.next_start} for a page starting at "
-                              f"{start}; paging would never end", partner=c.PARTNER)
-    return page.next_start
 
 
 def _connections(body: Json, where: str) -> list[Json]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from connectors.base import PartnerOrder
 from connectors.errors import NotSupported
+from connectors.paging import ReadReport
 from connectors.joor import contract as c
 from connectors.joor.client import JoorClient
 from connectors.joor.mapper import to_partner_order
@@ -50,6 +51,7 @@ class JoorOrderSource:
         self.client = client
         self.order_types = tuple(order_types)
         self.page_size = page_size
+        self.read_report = ReadReport()  # what the lists did while they were read, over this source's reads
 
     def __repr__(self) -> str:
         return f"JoorOrderSource({self.client!r}, order_types={self.order_types})"
@@ -68,15 +70,18 @@ class JoorOrderSource:
 
     def _pages(self, export_status: int) -> Iterator[list[PartnerOrder]]:
         """Mapped pages over every order type; the ``seen`` set drops an order met twice (offset
-        paging while orders arrive, or an order that changed type mid-run)."""
+        paging while orders arrive, a pass read again after a shift, or an order that changed
+        type mid-run). :attr:`read_report` adds up what each list did (``connectors.paging``)."""
         seen: set[str] = set()
         for order_type in self.order_types:
-            for raw_page in self.client.iter_order_pages(order_type, export_status, self.page_size):
+            pager = self.client.order_pager(order_type, export_status, self.page_size)
+            for raw_page in pager:
                 page = [order for order in map(to_partner_order, raw_page)
                         if order.partner_order_id not in seen]
                 seen.update(order.partner_order_id for order in page)
                 if page:
                     yield page
+            self.read_report.add(pager.report)
 
     def mark_order(self, partner_order_id: str, status: str) -> None:
         """Mark an order exported on JOOR (again, after it was modified); any other order status

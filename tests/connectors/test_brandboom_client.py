@@ -105,7 +105,8 @@ def test_credentials_never_show_in_repr(brandboom_client: BrandboomClient,
 
 
 # --- orders ----------------------------------------------------------------------------------
-@pytest.mark.parametrize(("added", "pages"), [(23, [10, 10, 5]), (18, [10, 10])])
+# Pages overlap by one order (connectors/paging.py): 10, then 9 new per page.
+@pytest.mark.parametrize(("added", "pages"), [(23, [10, 9, 6]), (18, [10, 9, 1])])
 def test_paging_returns_every_order_exactly_once(brandboom_sandbox: BrandboomSandbox,
                                                  brandboom_client: BrandboomClient,
                                                  added: int, pages: list[int]) -> None:
@@ -290,7 +291,8 @@ def test_source_yields_mapped_pages_and_marks(brandboom_sandbox: BrandboomSandbo
                          {"public_key": brandboom_keys[0], "secret_key": brandboom_keys[1]},
                          {"import_statuses": ["export", "processing"], "page_size": 2})
     pages = list(source.iter_order_pages())
-    assert [len(p) for p in pages] == [2, 2, 1, 1]
+    assert [len(p) for p in pages] == [2, 1, 1, 1, 1]  # one order of overlap per page
+    assert source.read_report.shifted == 0 and source.read_report.complete
     ids = [o.partner_order_id for page in pages for o in page]
     assert sorted(ids) == ["1000", "1001", "1002", "431", "432", "433"]
     assert pages[0][0].po_number == "PO-1001" and pages[0][0].lines[0].style_number == "MKD1233"
