@@ -34,9 +34,13 @@ class SiteSettings(BaseModel):
     inventory_mode: Literal["immediate", "future", "both"] = "immediate"
     split_by_color: bool = False
     price_types: dict[str, str] = Field(default_factory=dict, description="currency -> ERP price type")
-    page_size: int = Field(100, ge=1, le=300)
+    page_size: int = Field(100, ge=2, le=300, description="orders per partner page (one of each page overlaps "
+                                                          "the page before, connectors/paging.py)")
     order_types: list[int] = Field(default_factory=lambda: [6], description="JOOR order types to import (6 approved, 7 shipped)")
     quantity: Literal["ordered", "shipped"] = "ordered"
+    credits: int = Field(300, ge=5, description="JOOR: API credits the account is granted per window (JOOR's "
+                                                 "default 300; some accounts are granted more)")
+    credit_window_seconds: int = Field(300, ge=1, description="JOOR: length of the credit window in seconds")
     # Inventory push (services/inventory.py); inventory_mode above picks the buckets.
     inventory_warehouses: dict[str, str] = Field(default_factory=dict, description=(
         "inventory push: ERP warehouse code -> the partner's warehouse name ('' = its default); only these "

@@ -181,7 +181,7 @@ def flush(*, site_id: int | None = None, outbox_ids: list[int] | None = None,
     sources: dict[int, OrderSource] = {}
     held_sites: set[int] = set()
     locks: _RowLocks | None = None
-    after = 0
+    after: int | None = None
     try:
         while True:
             batch = _due(site_id, outbox_ids, after)
@@ -213,13 +213,14 @@ def flush(*, site_id: int | None = None, outbox_ids: list[int] | None = None,
             src.close()
 
 
-def _due(site_id: int | None, outbox_ids: list[int] | None, after: int) -> list[tuple[int, int]]:
+def _due(site_id: int | None, outbox_ids: list[int] | None, after: int | None) -> list[tuple[int, int]]:
     """The next ``FLUSH_BATCH`` due rows after id ``after``: (outbox id, site id)."""
     with session_scope() as s:
         query = (select(OutboxEntry.id, OutboxEntry.site_id)
-                 .where(OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= func.now(),
-                        OutboxEntry.id > after)
+                 .where(OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= func.now())
                  .order_by(OutboxEntry.id).limit(FLUSH_BATCH))
+        if after is not None:
+            query = query.where(OutboxEntry.id > after)
         if site_id is not None:
             query = query.where(OutboxEntry.site_id == site_id)
         if outbox_ids is not None:

@@ -20,14 +20,17 @@ def make_source(base_url: str, credentials: Mapping[str, Any],
     ``credentials``: ``api_token`` (the v2 token JOOR's integration manager issues, as given: the
     client base64-encodes it). ``settings``: ``order_types`` (list of JOOR order_type codes,
     default ``[6]`` approved; ``[6, 7]`` also imports shipped orders), ``page_size`` (default 50,
-    JOOR's own). A missing token is a person's job to fix, hence AuthError rather than KeyError.
+    JOOR's own), ``credits`` / ``credit_window_seconds`` (the account's budget, default JOOR's
+    300 per 300 s). A missing token is a person's job to fix, hence AuthError rather than KeyError.
     """
     api_token = credentials.get("api_token")
     if not api_token:
         raise AuthError("JOOR site has no api_token: check the site's API token", partner=contract.PARTNER)
     order_types = [int(t) for t in settings.get("order_types") or DEFAULT_ORDER_TYPES]
     page_size = int(settings.get("page_size") or contract.DEFAULT_COUNT)
-    client = JoorClient(base_url, str(api_token))
+    client = JoorClient(base_url, str(api_token),
+                        credits=int(settings.get("credits") or contract.CREDITS_PER_WINDOW),
+                        window_seconds=float(settings.get("credit_window_seconds") or contract.WINDOW_SECONDS))
     try:
         return JoorOrderSource(client, order_types=order_types, page_size=page_size)
     except ValueError:

@@ -138,10 +138,17 @@ class CreditBudget:
         self._spent += cost
 
     def throttled(self, retry_after: float | None) -> None:
-        """JOOR answered 429: this window is spent, and it ends ``retry_after`` seconds from now
-        (a whole window when JOOR did not say)."""
-        wait = self.window_seconds if retry_after is None else retry_after
-        self._window_start = self._clock() + wait - self.window_seconds
+        """JOOR answered 429: this window is spent, and it ends ``retry_after`` seconds from now.
+        Without a Retry-After (JOOR documents none) it ends when the window this client has been
+        counting ends; a whole window from now only when the client has counted none yet."""
+        now = self._clock()
+        if retry_after is not None:
+            end = now + retry_after
+        elif self._window_start is not None and now - self._window_start < self.window_seconds:
+            end = self._window_start + self.window_seconds
+        else:
+            end = now + self.window_seconds
+        self._window_start = end - self.window_seconds
         self._spent = self.credits
 
 

@@ -282,14 +282,12 @@ class JoorSandbox(PartnerSandbox):
         if listing_fault is not None:
             self._disturb_listing(account, listing_fault,
                                   lambda o: o[F.STATUS] in statuses and o[F.EXPORT_STATUS] in states)
-        matching = []
-        for order in _sorted_orders(account):
-            shown = _rendered(account, order)
-            if (order[F.STATUS] in statuses and order[F.EXPORT_STATUS] in states
-                    and all(str(shown.get(key) or "") == value for key, value in wanted.items())
-                    and (modified_range is None or _in_range(order, modified_range))):
-                matching.append((order, shown))
-        page = matching[start_from:start_from + count]
+        matching = [order for order in _sorted_orders(account)
+                    if order[F.STATUS] in statuses and order[F.EXPORT_STATUS] in states
+                    and all(str(_shown_value(account, order, key) or "") == value for key, value in wanted.items())
+                    and (modified_range is None or _in_range(order, modified_range))]
+        # Only the page is rendered (a copy per order): a listing of thousands stays quick.
+        page = [(order, _rendered(account, order)) for order in matching[start_from:start_from + count]]
         if sync:  # [DOC] a sync=1 read marks what it returns exported
             for order, _ in page:
                 order[F.EXPORT_STATUS] = c.STATE_EXPORTED
@@ -471,6 +469,15 @@ def _sorted_orders(account: Account) -> list[Obj]:
     """By order id ([INF]), unless a listing fault moved some (``Account.rank``)."""
     return sorted(account.orders.values(), key=lambda o: (account.rank.get(str(o[F.ORDER_ID]), 0),
                                                           _int_or(o[F.ORDER_ID], 0), str(o[F.ORDER_ID])))
+
+
+def _shown_value(account: Account, order: Obj, key: str) -> Any:
+    """One key of the order as :func:`_rendered` would serve it, without copying the order."""
+    if key == F.CUSTOMER_CODE:
+        connection = account.connections.get(str(order.get(F.CONNECTION_ID)))
+        if connection and connection.get(CF.CUSTOMER_CODE):
+            return connection[CF.CUSTOMER_CODE]
+    return order.get(key)
 
 
 def _rendered(account: Account, order: Obj) -> Obj:

@@ -262,6 +262,39 @@ def demo_site(db: str, brandboom: Any) -> int:
 
 
 @pytest.fixture()
+def joor(bobbin_home: Any) -> Iterator[Any]:
+    from bobbin.demo_joor import joor_seed, make_joor_order
+    from sandbox.joor.server import JoorSandbox
+    from sandbox.keys import DEMO_JOOR_TOKEN
+
+    from bobbin.demo import build_world
+
+    world = build_world()
+    sb = JoorSandbox(port=0, token=DEMO_JOOR_TOKEN, seed=joor_seed(world), credits=100_000)
+    ids = itertools.count(4_880_000)
+    sb.order_factory = lambda n: [make_joor_order(world, id=next(ids)) for _ in range(n)]
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture()
+def joor_site(db: str, joor: Any) -> int:
+    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
+
+    from sqlalchemy import select
+
+    from bobbin.db import session_scope
+    from models import Site
+
+    load_joor_demo(joor.url)
+    with session_scope() as s:
+        site = s.scalars(select(Site).where(Site.name == JOOR_DEMO_SITE)).one()
+        site.settings = {**site.settings, "page_size": 20}
+        return int(site.id)
+
+
+@pytest.fixture()
 def fast_http(monkeypatch: pytest.MonkeyPatch) -> None:
     """Partner clients in this process: a 0.3 s read timeout and millisecond backoff (and JOOR's 1 s
     margin after a Retry-After gone), so a hang costs 0.3 s and a retry nothing — the real

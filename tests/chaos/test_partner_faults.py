@@ -14,13 +14,11 @@ its answer was cut short, came after the client's timeout, or the worker died be
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -164,32 +162,6 @@ def test_brandboom_each_fault_kind_once(demo_site: int, brandboom: Any, fast_htt
 
 
 # --- JOOR: 150 orders at a 30 % fault rate -------------------------------------------------------
-
-@pytest.fixture()
-def joor(bobbin_home: Any) -> Iterator[Any]:
-    from bobbin.demo_joor import joor_seed, make_joor_order
-    from sandbox.joor.server import JoorSandbox
-    from sandbox.keys import DEMO_JOOR_TOKEN
-
-    world = build_world()
-    sb = JoorSandbox(port=0, token=DEMO_JOOR_TOKEN, seed=joor_seed(world), credits=100_000)
-    ids = itertools.count(4_880_000)
-    sb.order_factory = lambda n: [make_joor_order(world, id=next(ids)) for _ in range(n)]
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture()
-def joor_site(db: str, joor: Any) -> int:
-    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
-
-    load_joor_demo(joor.url)
-    with session_scope() as s:
-        site = s.scalars(select(Site).where(Site.name == JOOR_DEMO_SITE)).one()
-        site.settings = {**site.settings, "page_size": 20}
-        return int(site.id)
-
 
 def joor_expected(before: list[dict[str, Any]], sandbox: Any) -> Expected:
     """The JOOR demo's waiting orders that must import (all but its broken ones; one of its two

@@ -14,7 +14,7 @@ import requests
 from connectors.errors import AuthError, NotSupported, PartnerRejected, RetryableError
 from connectors.http import HttpPolicy
 from connectors.joor import contract, make_source
-from connectors.joor.client import InventoryItem, JoorClient, JoorNotFound
+from connectors.joor.client import WINDOW_MARGIN_SECONDS, CreditBudget, InventoryItem, JoorClient, JoorNotFound
 from connectors.joor.source import JoorOrderSource
 from sandbox.common import Request, Response, SandboxServer
 from sandbox.joor.server import JoorSandbox
@@ -243,6 +243,30 @@ def test_a_429_that_still_arrives_is_retried_after_its_retry_after(fake_time: Fa
     assert connection["customer_code"] == "C1002"
     assert fake_time.sleeps == [60.0]
     assert sandbox.credits_used()["sandbox"] == {"spent": 1, "throttled": 1}
+
+
+def test_a_429_without_retry_after_waits_for_the_window_the_client_counted(fake_time: FakeTime) -> None:
+    # given a budget of 10 credits a minute, 3 spent at t=0 and a 429 at t=20 with no Retry-After
+    # (JOOR documents none: another process spent the rest of the account's window)
+    budget = CreditBudget(10, 60, clock=fake_time.clock, sleep=fake_time.sleep)
+    for _ in range(3):
+        budget.spend(1)
+    fake_time.sleep(20)
+    # when the next request is paid for
+    budget.throttled(None)
+    budget.spend(1)
+    # then it waits for the end of the window counted since t=0 (plus the margin), not a whole window
+    assert fake_time.sleeps == [20, 40 + WINDOW_MARGIN_SECONDS]
+
+
+def test_the_credit_budget_is_a_site_setting() -> None:
+    source = make_source("http://127.0.0.1:1/v2", {"api_token": TOKEN},
+                         {"credits": 3000, "credit_window_seconds": 60})
+    assert (source.client.budget.credits, source.client.budget.window_seconds) == (3000, 60)
+    source.close()
+    default = make_source("http://127.0.0.1:1/v2", {"api_token": TOKEN}, {})
+    assert (default.client.budget.credits, default.client.budget.window_seconds) == (300, 300)
+    default.close()
 
 
 # --- failures and retries --------------------------------------------------------------------
