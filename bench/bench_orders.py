@@ -54,11 +54,16 @@ class WorkerRun:
     peak_rss: int
     hwm: int | None
     samples: list[tuple[float, int]] = field(default_factory=list)
+    drain_seconds: float | None = None  # the run's end → the last "exported" sent (drain=True)
+    drained: int = 0                    # "exported" rows sent in that time
 
 
-def worker_import(h: Harness, site_id: int, orders: int, name: str) -> WorkerRun:
-    """Empty run tables, start a fresh worker, import the site once, sample its pool child's RSS."""
+def worker_import(h: Harness, site_id: int, orders: int, name: str, *, drain: bool = False) -> WorkerRun:
+    """Empty run tables, start a fresh worker, import the site once, sample its pool child's RSS.
+    ``drain``: keep the worker until the run's "exported" writebacks are all sent (by the flush
+    the task enqueues when it ends) and measure how long after the run's end the last one went."""
     h.reset_run_tables()
+    drain_seconds, drained = None, 0
     with h.worker(name) as w:
         pid = w.wait_for_pool_child()
         h.round_trip("bench.noop")   # the pool child is up and has imported everything
@@ -67,10 +72,43 @@ def worker_import(h: Harness, site_id: int, orders: int, name: str) -> WorkerRun
             seconds, summary = h.round_trip("tasks.orders.import_orders", site_id, timeout=1800)
         finally:
             sampler.stop()
+        if drain:
+            drain_seconds, drained = _drain_time(h, summary.get("run_id"), timeout=1800)
     if summary.get("imported") != orders:
         raise RuntimeError(f"expected {orders} orders imported, the run says {summary}")
     return WorkerRun(orders, seconds, summary, _run_seconds(h, summary.get("run_id")), sampler.idle,
-                     sampler.peak, sampler.hwm, sampler.samples)
+                     sampler.peak, sampler.hwm, sampler.samples, drain_seconds, drained)
+
+
+def _drain_time(h: Harness, run_id: int | None, timeout: float) -> tuple[float, int]:
+    """Wait until no "exported" row is pending; the seconds from the run's end to the last sent."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + timeout
+    with h.engine().connect() as conn:
+        while conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'exported' AND state = 'pending'")).scalar():
+            conn.commit()
+            if time.monotonic() > deadline:
+                raise RuntimeError("the import's writebacks were not sent in time")
+            time.sleep(0.2)
+        seconds, sent = conn.execute(text(
+            "SELECT EXTRACT(EPOCH FROM max(o.sent_at) - r.finished_at), count(*) FROM outbox o, sync_run r "
+            "WHERE r.id = :r AND o.status = 'exported' AND o.state = 'sent' GROUP BY r.finished_at"),
+            {"r": run_id}).one()
+    return float(seconds), int(sent)
+
+
+def send_statuses_alone(sb: Any, order_ids: list[str]) -> float:
+    """Floor for the drain: the same "exported" status posts sent one after another by the client
+    alone (no database, no outbox), as fast as the sandbox answers them."""
+    client = sb.client()
+    try:
+        t0 = time.perf_counter()
+        for oid in order_ids:
+            client.update_order_status(oid, "exported")
+        return time.perf_counter() - t0
+    finally:
+        client.close()
 
 
 def _run_seconds(h: Harness, run_id: int | None) -> float | None:
@@ -343,16 +381,19 @@ def run(report: Report) -> None:
     with h.sandbox(orders) as sb:
         site_id = h.site("bench-orders", sb.url)
         inbound_csv, so_table_csv = table_buffers(orders, site_id, so_csv)
+        ids = [str(o["id"]) for o in orders]
         del orders   # the sandbox process has its copy; this process keeps no 10k-order structure around
         fetch_s = min(fetch_pages(sb)[0] for _ in range(2))
         copy_s = min(copy_floor(h, so_csv, line_csv) for _ in range(2))
         tables_s = min(copy_floor_tables(h, inbound_csv, so_table_csv, line_csv) for _ in range(2))
         del inbound_csv, so_table_csv
 
-        e2e = worker_import(h, site_id, n, "orders")
+        e2e = worker_import(h, site_id, n, "orders", drain=True)
         h.shared.setdefault("worker_runs", {})[n] = e2e
 
-        sb.reset()   # the run's writeback task marked some orders exported: all back to "export"
+        sb.reset()   # the run's writebacks marked the orders exported: all back to "export"
+        posts_s = send_statuses_alone(sb, ids)
+        sb.reset()
         h.reset_run_tables()
         naive_s = naive_import(h, site_id, sb, naive_n)
 
@@ -378,6 +419,11 @@ def run(report: Report) -> None:
     report.add(BENCH, f"floor (c): COPY {n:,} holding-area rows + {so_rows:,} + {line_rows:,} rows into the real tables",
                tables_s, "s", note="inbound_order with both JSONB payloads, sales_order, sales_order_line: "
                                    "their keys, indexes and foreign keys; CSV prepared; best of 2")
+    report.add(BENCH, f"writebacks after the import: its end → the last of {e2e.drained:,} \"exported\" sent",
+               e2e.drain_seconds, "s", floor_name="the same posts by the client alone", floor_value=posts_s,
+               note="tasks.status.flush_outbox enqueued by the import, on the same worker, draining until none is "
+                    "due (no fixed batch per beat tick); floor: BrandboomClient.update_order_status one after "
+                    "another, no database")
     report.add(BENCH, f"naive row-by-row ORM import, per order ({naive_n} orders, extrapolated)",
                naive_per_order * 1000, "ms/order", floor_name="pipeline per order", floor_value=per_order * 1000,
                target="ratio >= 20",
