@@ -20,6 +20,15 @@ WRITEBACK_STATUSES = ("exported", "shipped", "paid", "void")
 # The outbox's name for OrderSource.set_customer_code: the ERP customer code stored on the
 # partner's customer travels through the same outbox as the order statuses.
 CUSTOMER_CODE = "customer_code"
+# The holding area's id for an order whose payload carries no readable partner id: a stable stand-in
+# (connectors.payload.Reader.order_id) so the same broken payload lands on the same row. Such an
+# order can never be written back: nothing on the partner can be named for it.
+UNIDENTIFIED_PREFIX = "unidentified-"
+
+
+def identified(partner_order_id: str) -> bool:
+    """Whether the id is the partner's own (not a stand-in for an order that carried none)."""
+    return not partner_order_id.startswith(UNIDENTIFIED_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,18 @@ class PartnerRejected(PartnerError):
 
 class NotSupported(PartnerRejected):
     """The partner's API offers no way to do this (e.g. a status it has no field for)."""
+
+
+class ContractViolation(PartnerRejected):
+    """The partner answered something its contract rules out for this request — a write or a
+    read-back that named one record came back about another (or several). Nothing is treated as
+    done: the caller holds the change for a person (``services.writeback``), with ``request`` and
+    ``answer`` kept. ``records`` are what the answer carried (e.g. orders a marking read returned:
+    the partner may have changed them, so the caller keeps them rather than lose them)."""
+
+    def __init__(self, message: str, *, request: str, answer: object = None,
+                 records: list[object] | None = None, **kw: object) -> None:
+        super().__init__(message, value=answer, **kw)  # type: ignore[arg-type]
+        self.request = request
+        self.answer = answer
+        self.records = list(records or [])

@@ -14,12 +14,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.base import Problem
+from connectors.base import UNIDENTIFIED_PREFIX, Problem
 
 # The structural problem codes a mapper owns (the validator owns the rest).
 PAYLOAD_INVALID = "payload_invalid"
 DATES_INVALID = "dates_invalid"
-UNIDENTIFIED_PREFIX = "unidentified-"
 # Longest partner order id taken as one: the id is a unique key, and an index entry has a size
 # limit (a few KB); real ids are short numbers. A longer one is a payload problem.
 MAX_ID_CHARS = 200
@@ -123,13 +122,17 @@ class Reader:
         self.problem(PAYLOAD_INVALID, f"order is not an object but {kind(raw)}", value=raw)
         return {}
 
-    def order_id(self, raw: Any, payload: Mapping[Any, Any], key: str) -> str:
-        """The partner's order id, or a stable stand-in so the same broken payload lands on the same row."""
+    def order_id(self, raw: Any, payload: Mapping[Any, Any], keys: str | Sequence[str]) -> str:
+        """The partner's order id under the first of ``keys`` that has one (a partner's documents
+        may spell it several ways), or a stable stand-in so the same broken payload lands on the
+        same row (:func:`connectors.base.identified` tells the two apart)."""
+        keys = (keys,) if isinstance(keys, str) else tuple(keys)
+        key = next((k for k in keys if payload.get(k) is not None), keys[0])
         order_id = self.text(payload, key)
         if order_id is not None and len(order_id) <= MAX_ID_CHARS:
             return order_id
         if order_id is None:
-            self.problem(PAYLOAD_INVALID, f"order has no {key}", field=key)
+            self.problem(PAYLOAD_INVALID, f"order has no {' or '.join(keys)}", field=keys[0])
         else:
             self.problem(PAYLOAD_INVALID, f"{key} is longer than {MAX_ID_CHARS} characters", field=key,
                          value=order_id)

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from connectors.base import OrderSource, PartnerOrder
+from connectors.drift import PayloadContract
 
 
 @dataclass(frozen=True)
@@ -23,26 +24,27 @@ class ConnectorSpec:
     order_fields: Mapping[str, str]         # connectors.base.ORDER_FIELDS -> the partner's field name
     writeback_statuses: tuple[str, ...]     # the source's: what can be written back
     exported_when: str                      # the source's: "imported" | "staged"
+    payload: PayloadContract                # what an order payload should hold (the drift count)
 
 
 def _brandboom() -> ConnectorSpec:
     from connectors.brandboom import make_source
-    from connectors.brandboom.contract import ORDER_FIELDS
+    from connectors.brandboom.contract import ORDER_FIELDS, PAYLOAD
     from connectors.brandboom.mapper import to_partner_order
     from connectors.brandboom.source import BrandboomOrderSource as Source
 
     return ConnectorSpec("brandboom", "Brandboom", ("public_key", "secret_key"), to_partner_order, make_source,
-                         ORDER_FIELDS, Source.writeback_statuses, Source.exported_when)
+                         ORDER_FIELDS, Source.writeback_statuses, Source.exported_when, PAYLOAD)
 
 
 def _joor() -> ConnectorSpec:
     from connectors.joor import make_source
-    from connectors.joor.contract import ORDER_FIELDS
+    from connectors.joor.contract import ORDER_FIELDS, PAYLOAD
     from connectors.joor.mapper import to_partner_order
     from connectors.joor.source import JoorOrderSource as Source
 
     return ConnectorSpec("joor", "JOOR", ("api_token",), to_partner_order, make_source,
-                         ORDER_FIELDS, Source.writeback_statuses, Source.exported_when)
+                         ORDER_FIELDS, Source.writeback_statuses, Source.exported_when, PAYLOAD)
 
 
 _FACTORIES: dict[str, Callable[[], ConnectorSpec]] = {"brandboom": _brandboom, "joor": _joor}

@@ -44,6 +44,7 @@ class OutboxEntry(Base):
     status: Mapped[str] = mapped_column(String(16))
     # What the change needs beyond the order (customer_code: the partner customer id and the code).
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
+    # pending | sent | dead (gave up) | held (the partner answered for another record: a person looks)
     state: Mapped[str] = mapped_column(String(8), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None]

@@ -665,3 +665,9 @@ def _loads(body: bytes) -> Any:
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def renamed(order: Mapping[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
+    """An order as a partner that spells some top-level keys differently would serve it
+    (``renames``: our key -> theirs); the drift alarm and the tolerant readers are tested with it."""
+    return {renames.get(key, key): value for key, value in order.items()}

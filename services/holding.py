@@ -31,6 +31,7 @@ from models import InboundOrder, Mapping, OrderError, SalesOrder, Site
 from services import masterdata
 from services.masterdata import MasterData
 from services.outbox import queue_writeback
+from services.problems import NOT_FROM_VALIDATION
 from services.sites import SiteSettings, site_settings
 from services.validation import Outcome, customer_key, validate
 
@@ -299,7 +300,8 @@ def _validate_batch(session: Session, site: Site, orders: list[Held], md: Master
     open_errors: dict[int, dict[tuple[Any, ...], int]] = defaultdict(dict)
     for e in session.execute(select(OrderError.id, OrderError.order_id, OrderError.code, OrderError.line_no,
                                     OrderError.field, OrderError.value)
-                             .where(OrderError.order_id.in_([o[0] for o in orders]), OrderError.resolved_at.is_(None))):
+                             .where(OrderError.order_id.in_([o[0] for o in orders]), OrderError.resolved_at.is_(None),
+                                    OrderError.code.notin_(NOT_FROM_VALIDATION))):
         open_errors[e.order_id][_key(e.code, e.line_no, e.field, e.value)] = e.id
     new_rows: list[dict[str, Any]] = []
     resolved_ids: list[int] = []

@@ -180,6 +180,8 @@ class Report:
     last_import: RunOutcome | None = None
     # Work that gave up for this site: {"writebacks": n, "tasks": n} (services.reconcile.dead_letters).
     dead_letters: dict[str, int] | None = None
+    # Site-level warnings in words (services.reconcile.site_warnings): held writebacks, payload drift.
+    warnings: tuple[str, ...] = ()
 
     @property
     def gave_up(self) -> bool:
@@ -228,7 +230,8 @@ def new_errors_report(session: Session, site_id: int) -> Report | None:
     rows = session.execute(_problem_rows(site_id).where(~_reported())).all()
     if not rows:
         return None
-    return _assemble("errors", site, rows, last_import=None, dead_letters=reconcile.dead_letters(session, site_id))
+    return _assemble("errors", site, rows, last_import=None, dead_letters=reconcile.dead_letters(session, site_id),
+                     warnings=reconcile.site_warnings(session, site_id))
 
 
 def digest_report(session: Session, site_id: int) -> Report | None:
@@ -242,7 +245,8 @@ def digest_report(session: Session, site_id: int) -> Report | None:
     if not rows:
         return None
     return _assemble("digest", site, rows, last_import=_last_import(session, site_id),
-                     dead_letters=reconcile.dead_letters(session, site_id))
+                     dead_letters=reconcile.dead_letters(session, site_id),
+                     warnings=reconcile.site_warnings(session, site_id))
 
 
 def _site(session: Session, site_id: int) -> SiteRef:
@@ -288,7 +292,7 @@ def _last_import(session: Session, site_id: int) -> RunOutcome | None:
 
 
 def _assemble(kind: ReportKind, site: SiteRef, rows: Sequence[Any], last_import: RunOutcome | None,
-              dead_letters: dict[str, int] | None = None) -> Report:
+              dead_letters: dict[str, int] | None = None, warnings: Sequence[str] = ()) -> Report:
     grouped: dict[int, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row.order_id, []).append(row)
@@ -308,7 +312,7 @@ def _assemble(kind: ReportKind, site: SiteRef, rows: Sequence[Any], last_import:
     return Report(kind=kind, site=site, generated_at=datetime.now(UTC), orders=orders,
                   total_orders=len(grouped), total_problems=len(rows),
                   total_errors=sum(1 for r in rows if r.severity != "warning"),
-                  by_code=by_code, last_import=last_import, dead_letters=dead_letters)
+                  by_code=by_code, last_import=last_import, dead_letters=dead_letters, warnings=tuple(warnings))
 
 
 def _severity(rows: Iterable[Any], code: str) -> str:

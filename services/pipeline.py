@@ -19,6 +19,8 @@ import structlog
 from sqlalchemy import select
 
 from bobbin.db import new_session, session_scope
+from connectors.drift import DriftCounter
+from connectors.registry import connector
 from models import InboundOrder, Site
 from schedules.locks import advisory_lock, site_lock_name, writeback_hold
 from services import masterdata
@@ -54,9 +56,12 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
             totals = Counter(validate_and_import(site_id, md=md))
             source = open_source(site)
             staged_marking = source.exported_when == "staged"
+            drift = DriftCounter(connector(site.kind).payload)  # fed in the prefetch thread only
 
             def staged_pages() -> Iterator[StageResult]:
                 for page in source.iter_order_pages():
+                    for order in page:
+                        drift.add(order.raw)
                     with session_scope() as s:  # committed before anything is done with it
                         staged = stage_page(s, site_id, page)
                         if staged_marking:  # marked on the partner only once it is safe here
@@ -92,6 +97,9 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                 source.close()
             report = source.read_report
             counts.update(report.as_counts())
+            counts.update(drift.summary())
+            if counts.get("drift"):
+                log.warning("payload_drift", site=site_id, warnings=counts["drift"])
             if report.shifted:
                 counts["read_note"] = report.sentence()
             if not report.complete:  # not "ok": the silent-site alarm and `bobbin status` see it

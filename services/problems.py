@@ -49,11 +49,21 @@ CATALOGUE: dict[str, ProblemKind] = {k.code: k for k in (
     ProblemKind("modified_after_export", "Changed on the partner after it was imported",
                 "Bobbin never re-imports an imported order: compare it on the partner with the ERP order and "
                 "edit the ERP order by hand.", severity="warning"),
+    ProblemKind("contract_violation", "The partner answered for another order",
+                "A write to the partner named this order and the partner answered about another one (kept with "
+                "the request and the answer: `bobbin orders show ORDER`); nothing was counted as sent. Check the "
+                "order on the partner, then send the change again: `bobbin orders mark STATUS ORDER`.",
+                severity="error"),
     ProblemKind("address_new", "Ship-to address is new for this customer",
                 "The order imports. If the address is right, add it to the customer: "
                 "`bobbin customers add-address ORDER`.",
                 severity="warning"),
 )}
+
+
+# Problems recorded by steps other than validation; validating an order again neither writes nor
+# resolves them (a person does, by acting on them).
+NOT_FROM_VALIDATION: tuple[str, ...] = ("modified_after_export", "contract_violation")
 
 
 def kind(code: str) -> ProblemKind:

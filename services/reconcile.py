@@ -72,6 +72,24 @@ def site_alarm(session: Session, site: Site, settings: Settings, now: datetime) 
     return Alarm(site.id, site.name, last_ok, intervals, first_line[:300] or None)
 
 
+def site_warnings(session: Session, site_id: int) -> list[str]:
+    """What a person should know about a site beyond its orders' problems, in words: writebacks
+    held because the partner answered for another order, and the payload drift its last import
+    saw (connectors/drift.py). One place for ``bobbin status`` and the error e-mail."""
+    out: list[str] = []
+    held = session.scalar(select(func.count()).select_from(OutboxEntry).where(
+        OutboxEntry.site_id == site_id, OutboxEntry.state == "held")) or 0
+    if held:
+        out.append(f"{held} change(s) held: the partner answered a write for another order than the one "
+                   "named (contract_violation on each order, with the request and the answer); nothing was "
+                   "counted as sent")
+    counts = session.scalar(select(SyncRun.counts).where(
+        SyncRun.site_id == site_id, SyncRun.task == IMPORT_TASK, SyncRun.finished_at.is_not(None),
+        SyncRun.outcome.in_(("ok", "incomplete"))).order_by(SyncRun.id.desc()).limit(1)) or {}
+    out.extend(str(w) for w in counts.get("drift") or ())
+    return out
+
+
 def dead_letters(session: Session, site_id: int) -> dict[str, int]:
     writebacks = session.scalar(select(func.count()).select_from(OutboxEntry).where(
         OutboxEntry.site_id == site_id, OutboxEntry.state == "dead")) or 0

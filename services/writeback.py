@@ -31,17 +31,20 @@ from typing import Any
 
 import structlog
 from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bobbin.crypto import CredentialsError
 from bobbin.db import get_engine, session_scope
 from bobbin.settings import get_settings
-from connectors.base import CUSTOMER_CODE, WRITEBACK_STATUSES, OrderSource
-from connectors.errors import NotSupported, OutcomeUnknown, PartnerError
+from connectors.base import CUSTOMER_CODE, WRITEBACK_STATUSES, OrderSource, identified
+from connectors.errors import ContractViolation, NotSupported, OutcomeUnknown, PartnerError
+from connectors.payload import excerpt
 from connectors.registry import connector
-from models import InboundOrder, OutboxEntry, SalesOrder, Site, WritebackAttempt
+from models import InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, WritebackAttempt
 from schedules.locks import release_shared_hold, try_share_hold
+from services.holding import VALUE_MAX, stage_page
 from services.outbox import queue_writeback
 from services.sites import open_source
 
@@ -86,8 +89,13 @@ def mark(session: Session, order_ids: list[int], status: str) -> MarkResult:
         elif status not in spec.writeback_statuses:
             result.skipped[oid] = (f"{spec.label} takes no '{status}' status through its API; "
                                    "change it on the partner by hand")
-        elif status in ("shipped", "paid", "exported") and order.state != "imported":
+        elif status in ("shipped", "paid") and order.state != "imported":
             result.skipped[oid] = f"order is {order.state}; only imported orders can be marked {status}"
+        elif status == "exported" and order.state != "imported" and (
+                spec.exported_when != "staged" or order.state == "rejected"):
+            # A partner told "exported" at staging (JOOR) takes it for any held order a person has
+            # not rejected; the others only once the order is in the ERP.
+            result.skipped[oid] = f"order is {order.state}; {spec.label} orders are marked exported once imported"
         else:
             by_site.setdefault(order.site_id, []).append(oid)
             result.queued.append(oid)
@@ -114,12 +122,16 @@ class FlushResult:
     dead: int = 0
     already_applied: int = 0  # of ``sent``: found applied on the partner, so not sent again
     held: int = 0             # skipped: the site's import was reading its lists (sent after it)
+    held_for_person: int = 0  # the partner answered for another record: held until a person looks
+    violation_sites: set[int] = field(default_factory=set)  # sites of those rows (their contacts are told)
     more: bool = False        # the time budget ran out with rows still due
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"sent": self.sent, "retrying": self.retrying, "dead": self.dead,
-                "already_applied": self.already_applied, "held": self.held, "more": self.more,
+                "already_applied": self.already_applied, "held": self.held,
+                "held_for_person": self.held_for_person, "violation_sites": sorted(self.violation_sites),
+                "more": self.more,
                 "errors": self.errors[:10]}
 
 
@@ -290,9 +302,43 @@ def _send_one(outbox_id: int, sources: dict[int, OrderSource], result: FlushResu
                 source.mark_order(claim.partner_order_id, claim.status)
     except OutcomeUnknown as exc:
         maybe_applied, error = True, exc
+    except ContractViolation as exc:
+        _hold(claim, exc, result)
+        return
     except (PartnerError, CredentialsError) as exc:
         error = exc
     _record(claim, error, maybe_applied=maybe_applied, applied_before=applied_before, result=result)
+
+
+def _hold(claim: _Claim, exc: ContractViolation, result: FlushResult) -> None:
+    """The partner answered for something other than the row's target: nothing is counted as
+    sent and nothing is retried by itself. The row is ``held`` for a person; the order gets a
+    ``contract_violation`` problem with the request and the answer; what the answer carried is kept
+    in the holding area (the partner may have changed it: a marking read marks what it returns);
+    the site's contacts get an alarm (services.notify) and ``bobbin status`` shows it."""
+    with session_scope() as session:
+        row = session.get(OutboxEntry, claim.outbox_id)
+        attempt = session.get(WritebackAttempt, claim.attempt_id)
+        site = session.get(Site, claim.site_id)
+        assert row is not None and attempt is not None and site is not None
+        row.state, row.sending_since = "held", None
+        row.last_error = str(exc)[:1000]
+        attempt.ok, attempt.error = False, row.last_error
+        attempt.note = f"contract violation: request {exc.request}; answer {excerpt(exc.answer)}"[:1000]
+        session.execute(pg_insert(OrderError).on_conflict_do_nothing(), [{
+            "order_id": claim.order_id, "code": "contract_violation", "field": exc.request[:VALUE_MAX],
+            "value": excerpt(exc.answer)[:VALUE_MAX], "severity": "error",
+            "message": f"{exc} (request: {exc.request})"[:2000]}])
+        spec = connector(site.kind)
+        kept = [spec.to_partner_order(record) for record in exc.records]
+        kept = [order for order in kept if identified(order.partner_order_id)]
+        if kept:
+            stage_page(session, claim.site_id, kept)
+    result.held_for_person += 1
+    result.violation_sites.add(claim.site_id)
+    result.errors.append(f"order {claim.order_id} {claim.status}: {exc}")
+    log.error("writeback_contract_violation", order_id=claim.order_id, status=claim.status,
+              request=exc.request, answer=excerpt(exc.answer), kept=len(kept))
 
 
 def _already_applied(source: OrderSource, claim: _Claim) -> bool:

@@ -15,8 +15,7 @@ def mark_orders(order_ids: list[int], status: str) -> dict[str, Any]:
     with session_scope() as s:
         result = writeback.mark(s, [int(i) for i in order_ids], status)
     flushed = writeback.flush()
-    if flushed.more:
-        flush_outbox.delay()
+    _follow_up(flushed)
     return {"queued": result.queued, "skipped": {str(k): v for k, v in result.skipped.items()},
             **flushed.as_dict()}
 
@@ -28,6 +27,14 @@ def flush_outbox(site_id: int | None = None) -> dict[str, Any]:
     status."""
     site = None if site_id is None else int(site_id)
     result = writeback.flush(site_id=site)
-    if result.more:
-        flush_outbox.delay(site)
+    _follow_up(result, site)
     return result.as_dict()
+
+
+def _follow_up(result: writeback.FlushResult, site_id: int | None = None) -> None:
+    """What a flush leaves to other tasks: the rest of a long outbox, and the e-mail of a site
+    whose partner answered a write for another order (the held row's problem, with the answer)."""
+    if result.more:
+        flush_outbox.delay(site_id)
+    for violated in sorted(result.violation_sites):
+        app.send_task("tasks.notify.send_error_report", args=[violated])

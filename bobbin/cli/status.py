@@ -100,12 +100,13 @@ def site_status(session: Session, site: Any) -> dict[str, Any]:
     from datetime import datetime, timezone
 
     from bobbin.settings import get_settings
-    from services.reconcile import dead_letters, site_alarm
+    from services.reconcile import dead_letters, site_alarm, site_warnings
 
     alarm = site_alarm(session, site, get_settings(), datetime.now(timezone.utc))
     return {
         "id": site.id, "name": site.name, "kind": site.kind, "active": site.active,
         "alarm": alarm.sentence() if alarm else None, "dead_letters": dead_letters(session, site.id),
+        "warnings": site_warnings(session, site.id),
         "last_import": run("ok"), "last_failure": run("failed"), "last_incomplete": run("incomplete"),
         "orders": {state: int(orders.get(state, 0)) for state in STATE_ORDER},
         "writebacks": {"pending": int(wb[0]), "retrying": int(wb[1]), "dead": int(wb[2]), "dead_rows": dead},
@@ -174,6 +175,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     for st in sites:
         if st["alarm"]:
             out.print(Text.assemble(("ALARM ", "bold red"), st["alarm"]))
+        for warning in st["warnings"]:
+            out.print(Text.assemble((f"{st['name']}: ", "bold"), ("WARNING ", "bold yellow"), warning))
         if st["dead_letters"]["tasks"]:
             out.print(Text.assemble((f"{st['name']}: ", "bold"),
                                     (f"{st['dead_letters']['tasks']} task(s) gave up ", "red"),

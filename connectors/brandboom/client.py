@@ -22,8 +22,9 @@ import requests
 from requests.auth import AuthBase
 
 from connectors.brandboom import contract as c
-from connectors.errors import AuthError, NotSupported, PartnerRejected, RetryableError
+from connectors.errors import AuthError, ContractViolation, NotSupported, PartnerRejected, RetryableError
 from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, body_excerpt, send
+from connectors.payload import excerpt as body_excerpt_value
 from connectors.paging import OffsetPager
 
 # [INF] The doc gives no order page size; 100 orders of a few dozen lines each keeps one page
@@ -96,6 +97,13 @@ class BrandboomClient(PartnerClient):
         orders = _result_list(self._call("GET", path), c.R_ORDERS, c.ORDER)
         if not orders:
             raise PartnerRejected(f"Brandboom has no order {order_id}", partner=c.PARTNER)
+        # The answer must be that order and only it: a read-back that looked at another order
+        # would say a writeback is there (or not) for the wrong reason.
+        got = [str(o.get(c.OrderField.ID)) if isinstance(o, dict) else repr(o) for o in orders]
+        if got != [str(order_id)]:
+            raise ContractViolation(
+                f"Brandboom answered GET {path} with order(s) {', '.join(got)}, not order {order_id} alone",
+                request=f"GET {path}", answer=body_excerpt_value(orders), partner=c.PARTNER)
         return orders[0]
 
     def update_order_status(self, order_id: str | int, status: str) -> None:

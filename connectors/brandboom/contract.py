@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
+from connectors.drift import Expected, PayloadContract
+
 PARTNER: Final = "brandboom"
 
 # --- Hosts and paths -------------------------------------------------------------------------
@@ -125,6 +127,17 @@ class CustomerField:
     EMAIL: Final = "email"
     BILLING_ADDRESS: Final = "billingAddress"
     SHIPPING_ADDRESS: Final = "shippingAddress"
+    BILLING: Final = "billing"  # [INF] the notes' wording ("billing and shipping addresses") as a key
+    SHIPPING: Final = "shipping"  # [INF] likewise
+
+
+# Every place the mapper looks for an address, first match wins: [INF] on the customer as
+# shippingAddress / billingAddress (the notes: "customer (with ... billing and shipping addresses)"),
+# or as shipping / billing; [INF] at the order's top level under the same camelCase names.
+SHIP_TO_PLACES: Final = ((OrderField.CUSTOMER, CustomerField.SHIPPING_ADDRESS),
+                         (OrderField.CUSTOMER, CustomerField.SHIPPING), (CustomerField.SHIPPING_ADDRESS,))
+BILL_TO_PLACES: Final = ((OrderField.CUSTOMER, CustomerField.BILLING_ADDRESS),
+                         (OrderField.CUSTOMER, CustomerField.BILLING), (CustomerField.BILLING_ADDRESS,))
 
 
 class AddressField:
@@ -169,6 +182,33 @@ ORDER_FIELDS: Final = {
     "price": f"{OrderField.ITEMS}.{ItemField.PRICE}",
     "currency": OrderField.CURRENCY,
 }
+
+# What an Order payload should hold, for the drift count (connectors/drift.py): the facts the
+# mapper reads (required: the order is unreadable without it), and every key known per object.
+_F, _C = OrderField, CustomerField
+PAYLOAD: Final = PayloadContract(
+    partner="Brandboom",
+    fields=(
+        Expected("order id", (_F.ID,), required=True),
+        Expected("lines", (_F.ITEMS,), required=True),
+        Expected("PO number", (_F.PO_NUMBER,), effect="the duplicate-PO check is off"),
+        Expected("customer code", (f"{_F.CUSTOMER}.{_C.CODE}",), watched=False),
+        Expected("customer e-mail", (f"{_F.CUSTOMER}.{_C.EMAIL}",),
+                 effect="customers are no longer matched by e-mail"),
+        Expected("ship-to address", tuple(".".join(place) for place in SHIP_TO_PLACES),
+                 effect="ship-to addresses are no longer checked (address_new)"),
+        Expected("start ship date", (_F.SHIP_DATE,), effect="the ship-date checks are off"),
+        Expected("cancel date", (_F.CANCEL_DATE,), effect="the cancel-date checks are off"),
+        Expected("currency", (_F.CURRENCY,), effect="the currency and price-type checks are off"),
+        Expected("terms", (_F.TERMS,), effect="orders are checked against no payment terms"),
+        Expected("shipping option", (_F.SHIPPING_OPTION,), effect="orders are checked against no ship-via"),
+    ),
+    known={
+        "": frozenset(v for k, v in vars(OrderField).items() if k.isupper()),
+        _F.CUSTOMER: frozenset(v for k, v in vars(CustomerField).items() if k.isupper()),
+        f"{_F.ITEMS}[]": frozenset(v for k, v in vars(ItemField).items() if k.isupper()),
+    },
+)
 
 # Dates as the doc writes them ("2014-03-26", "2015-03-02 12:47:04"); [INF] also US MM/DD/YYYY,
 # the showroom dateFormat "MM/dd/yyyy" [DOC]. "0000-00-00" is MySQL's empty date [INF].

@@ -73,7 +73,7 @@ def to_partner_order(raw: Any) -> PartnerOrder:
     payload = reader.order(raw)
     fields: dict[str, Any] = {name: reader.text(payload, key) for name, key in ORDER_TEXT_FIELDS}
     fields.update({name: reader.date(payload, key) for name, key in ORDER_DATE_FIELDS})
-    customer = _customer(reader, payload.get(F.CUSTOMER))
+    customer = _customer(reader, payload.get(F.CUSTOMER), payload)
     warehouse = reader.text(payload, F.WAREHOUSE_ID)
     return PartnerOrder(
         partner_order_id=reader.order_id(raw, payload, F.ID),
@@ -87,9 +87,10 @@ def to_partner_order(raw: Any) -> PartnerOrder:
     )
 
 
-def _customer(reader: wire.Reader, value: Any) -> PartnerCustomer:
+def _customer(reader: wire.Reader, value: Any, payload: Mapping[Any, Any]) -> PartnerCustomer:
     if value is None:
-        return PartnerCustomer()
+        return PartnerCustomer(shipping=_placed_address(reader, payload, c.SHIP_TO_PLACES),
+                               billing=_placed_address(reader, payload, c.BILL_TO_PLACES))
     if not isinstance(value, Mapping):
         reader.problem(PAYLOAD_INVALID, f"customer is not an object but {wire.kind(value)}",
                        field=F.CUSTOMER, value=value)
@@ -99,10 +100,22 @@ def _customer(reader: wire.Reader, value: Any) -> PartnerCustomer:
     name = reader.text(value, CF.NAME, F.CUSTOMER) or reader.text(value, CF.COMPANY_NAME, F.CUSTOMER)
     return PartnerCustomer(
         name=name,
-        billing=_address(reader, value.get(CF.BILLING_ADDRESS), f"{F.CUSTOMER}.{CF.BILLING_ADDRESS}"),
-        shipping=_address(reader, value.get(CF.SHIPPING_ADDRESS), f"{F.CUSTOMER}.{CF.SHIPPING_ADDRESS}"),
+        billing=_placed_address(reader, payload, c.BILL_TO_PLACES),
+        shipping=_placed_address(reader, payload, c.SHIP_TO_PLACES),
         **fields,
     )
+
+
+def _placed_address(reader: wire.Reader, payload: Mapping[Any, Any],
+                    places: tuple[tuple[str, ...], ...]) -> Address | None:
+    """The address at the first of ``places`` (contract.SHIP_TO_PLACES / BILL_TO_PLACES) that holds one."""
+    for place in places:
+        obj: Any = payload
+        for key in place:
+            obj = obj.get(key) if isinstance(obj, Mapping) else None
+        if obj is not None:
+            return _address(reader, obj, ".".join(place))
+    return None
 
 
 def _address(reader: wire.Reader, value: Any, where: str) -> Address | None:

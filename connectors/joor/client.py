@@ -33,7 +33,9 @@ from requests.auth import AuthBase
 
 from bobbin.logging import register_secret
 from connectors.base import CUSTOMER_CODE
-from connectors.errors import AuthError, NotSupported, PartnerError, PartnerRejected, RetryableError
+from connectors.errors import (
+    AuthError, ContractViolation, NotSupported, PartnerError, PartnerRejected, RetryableError,
+)
 from connectors.http import HttpPolicy, PartnerClient, body_excerpt, parse_retry_after, send
 from connectors.joor import contract as c
 from connectors.paging import OffsetPager
@@ -255,17 +257,32 @@ class JoorClient(PartnerClient):
         return iter(self.order_pager(order_type, export_status, count))
 
     def mark_exported(self, order_id: str | int) -> None:
-        """Mark one order exported on JOOR: ``GET order/?sync=1&count=1&order_id=<id>``.
+        """Mark one order exported on JOOR: ``GET order/{order_id}?sync=1`` — a read that names
+        the order in its path, so it can only touch that order ([CODE] public code reads one order
+        there; [DOC] a sync=1 read marks what it returns).
 
-        [DOC] a sync=1 read marks what it returns; [CODE] public code marks one order this way.
-        [INF] we also send order_type=8 and export_status=1 so that the defaults (approved and
-        shipped, not yet exported) cannot hide the order, which makes a repeated mark a no-op,
-        and check=0 so that JOOR's field check cannot mark it Failed instead.
+        [INF] order_type=8 and export_status=1 go along so that the list defaults (approved and
+        shipped, not yet exported) cannot hide the order, which makes a repeated mark a no-op, and
+        check=0 so that JOOR's field check cannot mark it Failed instead.
+
+        The answer must be that order and nothing else; anything else is a ContractViolation
+        carrying what came back (JOOR may have marked those orders: the caller keeps them).
         """
-        page = self.get_orders(order_type=c.ORDER_TYPE_ALL, sync=1, export_status=c.EXPORT_ALL,
-                               start_from=0, count=1, order_id=order_id, check=0)
+        path = c.ORDER.format(order_id=quote(str(order_id), safe=""))
+        params = {c.P_SYNC: 1, c.P_ORDER_TYPE: c.ORDER_TYPE_ALL, c.P_EXPORT_STATUS: c.EXPORT_ALL, c.P_CHECK: 0}
+        where = f"GET {path}?sync=1"
+        # A sync=1 read is a write (it marks what it returns): not repeated after a lost answer.
+        page = _orders_page(self._call("GET", path, params=params, idempotent=False), where)
+        got = [c.order_id_of(order) for order in page.orders]
+        if got == [str(order_id)]:
+            return
         if not page.orders:
             raise PartnerRejected(f"JOOR has no order {order_id} to mark exported", partner=c.PARTNER)
+        raise ContractViolation(
+            f"JOOR answered {where} for order {order_id} with order(s) {', '.join(map(str, got))}: "
+            "it may have marked those exported instead; nothing is counted as sent",
+            request=f"{where}&order_type={c.ORDER_TYPE_ALL}&export_status={c.EXPORT_ALL}&check=0",
+            answer=_excerpt({c.R_ORDER: page.orders}), records=list(page.orders), partner=c.PARTNER)
 
     def is_exported(self, order_id: str | int) -> bool:
         """Whether JOOR counts the order exported: ``GET order/?sync=0&order_type=8&export_status=3
@@ -273,7 +290,7 @@ class JoorClient(PartnerClient):
         order's own ``export_status``, where it carries one, must say EXPORTED too."""
         page = self.get_orders(order_type=c.ORDER_TYPE_ALL, sync=0, export_status=c.EXPORT_EXPORTED,
                                start_from=0, count=1, order_id=order_id)
-        return any(str(order.get(c.OrderField.ORDER_ID)) == str(order_id)
+        return any(c.order_id_of(order) == str(order_id)
                    and order.get(c.OrderField.EXPORT_STATUS, c.STATE_EXPORTED) == c.STATE_EXPORTED
                    for order in page.orders)
 

@@ -15,8 +15,11 @@ Markers (SPEC: keep documented names exactly as written; say where we chose):
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Final
+from typing import Any, Final
+
+from connectors.drift import Expected, PayloadContract
 
 PARTNER: Final = "joor"
 
@@ -27,6 +30,10 @@ BASE_PATH: Final = "/v2"  # [DOC] both bases end in /v2
 # Relative to the base URL. [CODE] GET .../v2/order/?sync=0&count=100&start=0&order_type=6;
 # the doc excerpt never shows the literal URI, hence one constant to change.
 ORDERS: Final = "order/"
+# [CODE] public code reads one order at GET /v2/order/{order_id}; with sync=1 that marks exactly that
+# order exported (the list read's order_id filter is seen only in public code, never documented,
+# and a server that ignores it marks whatever it returns). [INF] it answers like the list.
+ORDER: Final = "order/{order_id}"
 CONNECTION: Final = "connection/{connection_id}/"  # [DOC] /connection-get
 CONNECTION_BY_CUSTOMER_CODE: Final = "connection/customer_code/{customer_code}/"  # [DOC]
 BULK_INVENTORY: Final = "bulk-inventory"  # [DOC] POST or PUT, no trailing slash in the doc
@@ -158,7 +165,8 @@ class OrderField:
     sales_representative / sales_representative_code) and from the v4 orders table [DOC]
     (status, export_status, date_created, date_modified, shipping_address, billing_address)."""
 
-    ORDER_ID: Final = "order_id"
+    ORDER_ID: Final = "order_id"  # [INF] v2 (public code filters orders by order_id)
+    ID: Final = "id"  # [DOC] v4 orders table: "id", the name v2 probably shares
     PO_NUMBER: Final = "po_number"
     ORDER_TYPE: Final = "order_type"
     STATUS: Final = "status"
@@ -188,6 +196,20 @@ class OrderField:
     ORDER_ITEMS: Final = "order_items"
 
 
+# Every spelling the mapper reads for a fact, first match wins, each with its source:
+# the order id as v2's order_id [INF, CODE] or v4's id [DOC];
+ORDER_ID_KEYS: Final = (OrderField.ORDER_ID, OrderField.ID)
+
+
+def order_id_of(order: Mapping[str, Any]) -> str | None:
+    """The id of an order as JOOR answered it (any spelling in ORDER_ID_KEYS), as text."""
+    for key in ORDER_ID_KEYS:
+        value = order.get(key)
+        if value is not None and not isinstance(value, (dict, list, bool)):
+            return str(value)
+    return None
+
+
 # [INF] other spellings of a few order keys the mapper also reads, because the real payload may use
 # them: "items" / "line_items" for the lines, and the v2 XML-to-JSON wrapper {"order_item": [...]}.
 ITEMS_ALIASES: Final = ("items", "line_items")
@@ -207,6 +229,14 @@ class AddressField:
     ZIP: Final = "zip"
     COUNTRY: Final = "country"
     PHONE: Final = "phone"
+    EMAIL: Final = "email"
+    ID: Final = "id"
+    FAX: Final = "fax"
+
+
+# the retailer's e-mail at the top [INF], else on the v4 address objects [DOC] (shipping, then billing).
+CUSTOMER_EMAIL_PLACES: Final = ((OrderField.CUSTOMER_EMAIL,), (OrderField.SHIPPING_ADDRESS, AddressField.EMAIL),
+                                (OrderField.BILLING_ADDRESS, AddressField.EMAIL))
 
 
 class ItemField:
@@ -250,6 +280,37 @@ ORDER_FIELDS: Final = {
     "price": f"{OrderField.ORDER_ITEMS}.{ItemField.PRICE}",
     "currency": OrderField.CURRENCY_CODE,
 }
+
+# What an order payload should hold, for the drift count (connectors/drift.py): the facts the
+# mapper reads (required: the order is unreadable without it), and every key known per object.
+_F = OrderField
+PAYLOAD: Final = PayloadContract(
+    partner="JOOR",
+    fields=(
+        Expected("order id", ORDER_ID_KEYS, required=True),
+        Expected("lines", (_F.ORDER_ITEMS, *ITEMS_ALIASES), required=True),
+        Expected("PO number", (_F.PO_NUMBER,), effect="the duplicate-PO check is off"),
+        Expected("customer code", (_F.CUSTOMER_CODE,), watched=False),
+        Expected("customer e-mail", tuple(".".join(place) for place in CUSTOMER_EMAIL_PLACES),
+                 effect="customers are no longer matched by e-mail"),
+        Expected("ship-to address", (_F.SHIPPING_ADDRESS,),
+                 effect="ship-to addresses are no longer checked (address_new)"),
+        Expected("start ship date", (_F.START_SHIP_DATE,), effect="the ship-date checks are off"),
+        Expected("cancel date", (_F.END_SHIP_DATE,), effect="the cancel-date checks are off"),
+        Expected("currency", (_F.CURRENCY_CODE,), effect="the currency and price-type checks are off"),
+        Expected("payment method", (_F.PAYMENT_METHOD_CODE, _F.PAYMENT_METHOD),
+                 effect="orders are checked against no payment terms"),
+        Expected("shipping method", (_F.SHIPPING_METHOD_CODE, _F.SHIPPING_METHOD),
+                 effect="orders are checked against no ship-via"),
+    ),
+    known={
+        "": frozenset([*(v for k, v in vars(OrderField).items() if k.isupper()), *ITEMS_ALIASES]),
+        _F.SHIPPING_ADDRESS: frozenset(v for k, v in vars(AddressField).items() if k.isupper()),
+        _F.BILLING_ADDRESS: frozenset(v for k, v in vars(AddressField).items() if k.isupper()),
+        f"{_F.ORDER_ITEMS}[]": frozenset(v for k, v in vars(ItemField).items() if k.isupper())
+        | {alias for aliases in ITEM_ALIASES.values() for alias in aliases},
+    },
+)
 
 # Dates the mapper reads. [DOC] v4 dates are YYYY-MM-DD, v2 range timestamps
 # YYYY-MM-DDThh:mm:ss.sTZD; [DOC] inventory also takes MM-DD-YYYY; [INF] US MM/DD/YYYY.

@@ -90,7 +90,7 @@ def to_partner_order(raw: Any) -> PartnerOrder:
     fields.update({name: reader.date(payload, key) for name, key in ORDER_DATE_FIELDS})
     customer = _customer(reader, payload)
     return PartnerOrder(
-        partner_order_id=reader.order_id(raw, payload, F.ORDER_ID),
+        partner_order_id=reader.order_id(raw, payload, c.ORDER_ID_KEYS),
         raw=payload if isinstance(raw, Mapping) else {"payload": raw},
         customer=customer,
         ship_to=customer.shipping,
@@ -122,10 +122,23 @@ def _customer(reader: wire.Reader, payload: Mapping[Any, Any]) -> PartnerCustome
         partner_id=reader.first_text(payload, (F.CONNECTION_ID, F.RETAILER_ID)),
         code=reader.text(payload, F.CUSTOMER_CODE),
         name=reader.text(payload, F.CUSTOMER_NAME),
-        email=reader.text(payload, F.CUSTOMER_EMAIL),
+        email=_email(reader, payload),
         billing=_address(reader, payload.get(F.BILLING_ADDRESS), F.BILLING_ADDRESS),
         shipping=_address(reader, payload.get(F.SHIPPING_ADDRESS), F.SHIPPING_ADDRESS),
     )
+
+
+def _email(reader: wire.Reader, payload: Mapping[Any, Any]) -> str | None:
+    """The retailer's e-mail from the first place of contract.CUSTOMER_EMAIL_PLACES that has one."""
+    for place in c.CUSTOMER_EMAIL_PLACES:
+        obj: Any = payload
+        for key in place[:-1]:
+            obj = obj.get(key) if isinstance(obj, Mapping) else None
+        if isinstance(obj, Mapping):
+            found = reader.text(obj, place[-1], ".".join(place[:-1]) or None)
+            if found is not None:
+                return found
+    return None
 
 
 def _address(reader: wire.Reader, value: Any, where: str) -> Address | None:

@@ -31,7 +31,7 @@ from typing import Any
 import structlog
 
 from connectors.brandboom import contract as c
-from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response
+from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response, renamed
 
 log = structlog.get_logger()
 
@@ -67,6 +67,9 @@ class BrandboomSandbox(PartnerSandbox):
         # Makes the orders a listing fault adds: n -> n order objects (ids assigned when missing).
         # None: copies of a waiting order with new ids and PO numbers.
         self.order_factory: Callable[[int], list[Obj]] | None = None
+        # Top-level order keys served under other names (ours -> theirs), as a partner whose real
+        # payload differs from our reading of its document would: {"shipDate": "startShipDate"}.
+        self.renamed_keys: dict[str, str] = {}
         self._showrooms: list[Obj] = []
         self._products: list[Obj] = []
         self._orders: dict[str, Obj] = {}
@@ -81,6 +84,7 @@ class BrandboomSandbox(PartnerSandbox):
     def reset(self) -> None:
         """Back to the seed: data, recorded changes, imports and queued faults."""
         self.faults.clear()
+        self.renamed_keys = {}
         self._load(self._seed)
 
     def add_orders(self, orders: Obj | Sequence[Obj]) -> list[str]:
@@ -188,7 +192,10 @@ class BrandboomSandbox(PartnerSandbox):
             found = [o for o in self._orders.values()
                      if (status in (None, "") or o.get(F.STATUS) == status)
                      and (order_id is None or str(o.get(F.ID)) == str(order_id))]
-            return _page(found, params, c.R_ORDERS, all_when_zero=True)
+            value = _page(found, params, c.R_ORDERS, all_when_zero=True)
+            if self.renamed_keys:
+                value[c.R_ORDERS] = [renamed(o, self.renamed_keys) for o in value[c.R_ORDERS]]
+            return value
 
     def _disturb_listing(self, fault: Fault, status: Any) -> None:
         """A listing fault (sandbox.common.Fault): orders added at the front, moved from the front

@@ -42,7 +42,7 @@ from typing import Any
 import structlog
 
 from connectors.joor import contract as c
-from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response
+from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response, renamed
 
 log = structlog.get_logger()
 
@@ -107,6 +107,13 @@ class JoorSandbox(PartnerSandbox):
         # Makes the orders a listing fault adds: n -> n order objects (order_id assigned when
         # missing). None: copies of an approved order with new ids and PO numbers.
         self.order_factory: Callable[[int], list[Obj]] | None = None
+        # A server that ignores the order named by a read (the order_id filter and GET order/{id}):
+        # it answers with the list's first orders instead, marking them when sync=1. Not JOOR's
+        # documented behaviour; it lets tests prove that Bobbin checks which order came back.
+        self.ignore_order_filter = False
+        # Top-level order keys served under other names (ours -> theirs), as a partner whose real
+        # payload differs from our reading of its document would: {"order_id": "id"}.
+        self.renamed_keys: dict[str, str] = {}
         # (token, seed) of every account, first the main one: reset() rebuilds them all.
         self._seeds: list[tuple[str, Obj]] = [(token, copy.deepcopy(dict(seed if seed is not None
                                                                         else default_seed())))]
@@ -118,6 +125,7 @@ class JoorSandbox(PartnerSandbox):
     def reset(self) -> None:
         """Back to the seeds: data, recorded updates, inventory, credits and queued faults."""
         self.faults.clear()
+        self.ignore_order_filter, self.renamed_keys = False, {}
         self._load()
 
     def add_account(self, token: str, seed: Mapping[str, Any]) -> str:
@@ -247,6 +255,8 @@ class JoorSandbox(PartnerSandbox):
         method = request.method
         if segments == ["order"] and method == "GET":
             return self._get_orders(account, request.query, listing_fault)
+        if segments[:1] == ["order"] and len(segments) == 2 and method == "GET":  # [CODE] one order by id
+            return self._get_orders(account, {**request.query, c.P_ORDER_ID: segments[1]})
         if segments[:2] == ["connection", "customer_code"] and len(segments) == 3 and method == "GET":
             return _connections_answer([conn for conn in account.connections.values()
                                         if conn.get(CF.CUSTOMER_CODE) == segments[2]],
@@ -278,6 +288,8 @@ class JoorSandbox(PartnerSandbox):
         modified_range = _date_range(query)
         wanted = {key: query[key] for key in (c.P_ORDER_ID, c.P_CUSTOMER_CODE, c.P_CUSTOMER_GROUP_NAME)
                   if query.get(key)}
+        if self.ignore_order_filter:  # a misbehaving server: the order named is not the order served
+            wanted.pop(c.P_ORDER_ID, None)
         statuses, states = c.ORDER_TYPES[order_type], c.EXPORT_STATUSES[export_status]
         if listing_fault is not None:
             self._disturb_listing(account, listing_fault,
@@ -287,7 +299,8 @@ class JoorSandbox(PartnerSandbox):
                     and all(str(_shown_value(account, order, key) or "") == value for key, value in wanted.items())
                     and (modified_range is None or _in_range(order, modified_range))]
         # Only the page is rendered (a copy per order): a listing of thousands stays quick.
-        page = [(order, _rendered(account, order)) for order in matching[start_from:start_from + count]]
+        page = [(order, renamed(_rendered(account, order), self.renamed_keys))
+                for order in matching[start_from:start_from + count]]
         if sync:  # [DOC] a sync=1 read marks what it returns exported
             for order, _ in page:
                 order[F.EXPORT_STATUS] = c.STATE_EXPORTED
