@@ -31,7 +31,7 @@ from bobbin.demo import (
     BAD_DATE, BRAND_NAME, NEGATIVE_PRICE, ORDER_CREATED, SALES_REPS, UNKNOWN_COLOR, UNKNOWN_CUSTOMER_CODE,
     DemoWorld, ExpectedError, address_key, json_number,
 )
-from connectors.joor import contract as c
+from sandbox.joor import api as c
 
 F, AF, IF, CF = c.OrderField, c.AddressField, c.ItemField, c.ConnectionField
 Obj = dict[str, Any]

@@ -1,7 +1,9 @@
-"""The Brandboom API v2 contract, in one place, for the client and the sandbox alike.
+"""The Brandboom API v2 contract, in one place, for the client.
 
-Both sides import their paths and field names from here, so a name can only be wrong in one
-place, and correcting it against the real API fixes client and emulator together.
+The client, its mapper and its source import every path and field name from here. The sandbox
+does not: it keeps its own copy of the document's tables (``sandbox/<partner>/api.py``), so a
+mistake here fails the tests that talk to it, and ``tests/connectors/test_contract_tables.py``
+names any difference between the two.
 
 Markers (SPEC: keep documented names exactly as written; say where we chose):
 - [DOC] written in Brandboom API v2 documentation (shared/seeds/001).

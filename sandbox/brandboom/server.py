@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 
-from connectors.brandboom import contract as c
+from sandbox.brandboom import api as c
 from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response, renamed
 
 log = structlog.get_logger()

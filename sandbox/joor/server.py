@@ -41,7 +41,7 @@ from typing import Any
 
 import structlog
 
-from connectors.joor import contract as c
+from sandbox.joor import api as c
 from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response, renamed
 
 log = structlog.get_logger()

@@ -5,7 +5,7 @@
 - every status change is delivered to the partner exactly once — counted from the partner's own
   record (the Brandboom sandbox's received status changes, the JOOR sandbox's export marks), per
   order: a second delivery is a duplicate even when the partner shrugs it off;
-- no ERP order is half-written: each sales order carries exactly its inbound order's valid lines,
+- no ERP order is half-written: each sales order carries exactly its order's lines as the partner holds them,
   and an inbound order marked imported has its sales order.
 
 :func:`check` computes the figures for RELIABILITY.md (:class:`Figures`) and fails the test with
@@ -25,16 +25,33 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 
 from bobbin.db import session_scope
-from connectors.joor import contract as jc
 from connectors.registry import connector
 from models import InboundOrder, OutboxEntry, SalesOrder, SalesOrderLine, Site
+from sandbox.brandboom import api as bb
+from sandbox.joor import api as jc
+
+Line = tuple[int, int, Decimal]  # (line number, quantity, unit price) of an ERP sales order line
 
 
 class PartnerRecord(Protocol):
-    """What the partner saw: the orders that waited for export, and the status changes it got."""
+    """What the partner saw: the orders that waited for export, the status changes it got, and each
+    order's lines as the partner holds them (what its ERP sales order must carry)."""
 
     def waiting(self) -> set[str]: ...
     def deliveries(self) -> Counter[tuple[str, str]]: ...
+    def lines(self) -> dict[str, set[Line]]: ...
+
+
+def _lines(items: Any, quantity_key: str, price_key: str) -> set[Line]:
+    """An order's items read the way the partner's document writes them (the sandbox's own key
+    names), independent of Bobbin's mapper: 1-based positions, quantities and unit prices."""
+    found: set[Line] = set()
+    for n, item in enumerate(items if isinstance(items, list) else [], start=1):
+        try:
+            found.add((n, int(Decimal(str(item[quantity_key]))), Decimal(str(item[price_key]))))
+        except (KeyError, TypeError, ArithmeticError, ValueError):
+            continue  # not a line an ERP order can carry: its order is never imported
+    return found
 
 
 class BrandboomRecord:
@@ -44,12 +61,20 @@ class BrandboomRecord:
     def __init__(self, sandbox: Any) -> None:
         self.sandbox = sandbox
 
+    def export_now(self) -> set[str]:
+        """The orders in "export" at this moment (what a run starting now must read)."""
+        return {str(o["id"]) for o in self.sandbox.orders() if o.get("status") == "export"}
+
     def waiting(self) -> set[str]:
         changed = {str(ch["order_id"]) for ch in self.sandbox.status_changes() if ch["status"] == "exported"}
         return {str(o["id"]) for o in self.sandbox.orders() if o.get("status") == "export"} | changed
 
     def deliveries(self) -> Counter[tuple[str, str]]:
         return Counter((str(ch["order_id"]), str(ch["status"])) for ch in self.sandbox.status_changes())
+
+    def lines(self) -> dict[str, set[Line]]:
+        return {str(o[bb.OrderField.ID]): _lines(o.get(bb.OrderField.ITEMS), bb.ItemField.QUANTITY, bb.ItemField.PRICE)
+                for o in self.sandbox.orders()}
 
 
 class JoorRecord:
@@ -63,6 +88,11 @@ class JoorRecord:
         self._waiting = {str(o["order_id"]) for o in before
                          if o["status"] == jc.STATUS_APPROVED and o["export_status"] == jc.STATE_NOT_EXPORTED}
 
+    def not_exported_now(self) -> set[str]:
+        """The approved orders not yet exported at this moment (what a run starting now must read)."""
+        return {str(o["order_id"]) for o in self.sandbox.orders()
+                if o["status"] == jc.STATUS_APPROVED and o["export_status"] == jc.STATE_NOT_EXPORTED}
+
     def waiting(self) -> set[str]:
         added = {str(o["order_id"]) for o in self.sandbox.orders()} - self._known
         return self._waiting | added
@@ -73,6 +103,10 @@ class JoorRecord:
         got.update((f"connection {u['connection_id']}", f"customer_code {json.dumps(u['fields'], sort_keys=True)}")
                    for u in self.sandbox.connection_updates())
         return got
+
+    def lines(self) -> dict[str, set[Line]]:
+        f, i = jc.OrderField, jc.ItemField
+        return {str(o[f.ORDER_ID]): _lines(o.get(f.ORDER_ITEMS), i.QUANTITY, i.PRICE) for o in self.sandbox.orders()}
 
 
 @dataclass
@@ -206,16 +240,16 @@ def measure(site_id: int, partner: PartnerRecord, expected: Expected, *, scenari
             fig.changes_lost += n
         problems.append(f"{n} '{status}' outbox row(s) still {state}")
 
-    # 4. no half-written ERP order
+    # 4. no half-written ERP order: each sales order carries its order's lines as the partner holds
+    # them (read from the partner's record, not from what Bobbin's mapper made of it)
+    partner_lines = partner.lines()
     for pid, o in orders.items():
-        want = {(int(ln["line_no"]), int(Decimal(str(ln["quantity"]))), Decimal(str(ln["price"])))
-                for ln in (o.normalized or {}).get("lines", [])
-                if ln.get("quantity") is not None and ln.get("price") is not None}
+        want = partner_lines.get(pid, set())
         if per_inbound.get(o.id):
             have = lines.get(o.id, set())
             if have != want:
                 fig.half_written += 1
-                problems.append(f"order {pid}: sales order lines {sorted(have)} != valid lines {sorted(want)}")
+                problems.append(f"order {pid}: sales order lines {sorted(have)} != the partner's lines {sorted(want)}")
         elif o.state == "imported":
             fig.half_written += 1
             problems.append(f"order {pid} is marked imported but has no sales order")

@@ -19,6 +19,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,7 +32,7 @@ from models import InboundOrder, OutboxEntry, Site, WritebackAttempt
 from services import writeback
 from services.pipeline import import_site_orders
 from tests.chaos.conftest import READ_TIMEOUT, brandboom_added, brandboom_expected, drain_outbox, wait_until
-from tests.chaos.invariants import BrandboomRecord, Expected, JoorRecord, check
+from tests.chaos.invariants import BrandboomRecord, Expected, JoorRecord, PartnerRecord, check, measure
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
@@ -62,16 +63,40 @@ def mix(sandbox: Any, kinds: list[str], rate: float, seed: int, **options: Any) 
         sandbox.faults.inject(spec(kind, f"{each:.4%}", **options))
 
 
-def _runs(site_id: int, runs: int) -> Counter[str]:
-    """``runs`` imports, each followed by a flush; a failed run is counted by its error."""
+def _runs(site_id: int, runs: int, waiting: Callable[[], set[str]], partner: PartnerRecord) -> Counter[str]:
+    """``runs`` imports under faults, each followed by a flush, each checked on what it left itself:
+
+    - a run that ended (not raised) read its list whole or says it did not (``read_complete``,
+      outcome ``incomplete``); one that read it whole holds every order that waited when it began;
+    - a run that raised did so with a partner error (retry later / needs a person), never another;
+    - after every run, failed or not: no order held twice, no ERP order twice or half-written, no
+      status change delivered twice (what later runs converge on is checked at the end).
+    """
     outcomes: Counter[str] = Counter()
-    for _ in range(runs):
+    for n in range(1, runs + 1):
+        before = waiting()
         try:
-            import_site_orders(site_id)
-            outcomes["ok"] += 1
+            summary = import_site_orders(site_id)
         except PartnerError as exc:
             outcomes[type(exc).__name__] += 1
+        else:
+            complete = summary["read_complete"]
+            outcomes["ok" if complete else "incomplete"] += 1
+            if complete:
+                with session_scope() as s:
+                    held = set(s.scalars(select(InboundOrder.partner_order_id).where(InboundOrder.site_id == site_id)))
+                missing = sorted(before - held)
+                assert not missing, f"run {n} said it read its list whole but left {len(missing)} orders: {missing[:10]}"
+            else:
+                assert summary["pages_shifted"] > 0 and "may have been skipped" in summary["read_note"], summary
         writeback.flush(site_id=site_id)
+        with session_scope() as s:  # mid-way, any held order may be imported: only doubles count here
+            held_now = set(s.scalars(select(InboundOrder.partner_order_id).where(InboundOrder.site_id == site_id)))
+        safe = measure(site_id, partner, Expected(held_now), scenario=f"run {n}", runs=1)
+        assert not (safe.orders_duplicated or safe.half_written or safe.changes_duplicated), \
+            f"run {n} left: {safe.as_row()}\n  " + "\n  ".join(
+                d for d in safe.details if "not imported" not in d and "never received" not in d
+                and "not in the holding area" not in d)[:4000]
     return outcomes
 
 
@@ -104,8 +129,10 @@ def test_brandboom_500_orders_at_a_30_percent_fault_rate(demo_site: int, brandbo
     mix(brandboom, ANY_REQUEST + LISTING_ONLY, RATE, SEED, path="orders/search")
     mix(brandboom, ANY_REQUEST, RATE, SEED + 1, method="POST")
 
-    # When the site is imported and flushed six times under faults, then once more healthy
-    outcomes = _runs(demo_site, 6)
+    # When the site is imported and flushed six times under faults (each run checked on what it
+    # left), then once more healthy
+    record = BrandboomRecord(brandboom)
+    outcomes = _runs(demo_site, 6, record.export_now, record)
     played, rate = brandboom.faults.stats(), _rate(brandboom)
     _recover(demo_site, brandboom)
 
@@ -140,7 +167,8 @@ def test_brandboom_each_fault_kind_once(demo_site: int, brandboom: Any, fast_htt
         brandboom.faults.inject(spec(kind, f"{5 + 10 * n}th", method="POST"))
 
     # When the site is imported and flushed until the script has played out
-    outcomes = _runs(demo_site, 6)
+    record = BrandboomRecord(brandboom)
+    outcomes = _runs(demo_site, 6, record.export_now, record)
     played = brandboom.faults.stats()
     assert played == {k: 2 for k in ("500", "502", "503", "429", "hang", "drop", "malformed", "auth")} | \
         {"truncate": 1, "repeat": 1, "skip": 1}, played
@@ -189,8 +217,10 @@ def test_joor_150_orders_at_a_30_percent_fault_rate(joor_site: int, joor: Any, f
     mix(joor, JOOR_ANY_REQUEST, RATE, SEED)
     mix(joor, JOOR_LISTING_ONLY, RATE, SEED + 1)
 
-    # When the site is imported and flushed five times under faults, then once more healthy
-    outcomes = _runs(joor_site, 5)
+    # When the site is imported and flushed five times under faults (each run checked on what it
+    # left), then once more healthy
+    record = JoorRecord(joor, before)
+    outcomes = _runs(joor_site, 5, record.not_exported_now, record)
     played, rate = joor.faults.stats(), _rate(joor)
     _recover(joor_site, joor)
 

@@ -1,0 +1,282 @@
+"""The JOOR API as the sandbox serves it: its own literal tables, copied from the documents.
+
+The sandbox never imports the client's contract (``connectors/joor/contract.py``): a test
+double that shares the client's tables cannot catch a mistake in them. These tables were copied
+from the same sources the contract cites — shared/partners/README.md section 1 (JOOR v2 and v4) — with the same
+markers ([DOC] documented, [INF] chosen where the document is silent, [CODE] seen in public code).
+``tests/connectors/test_contract_tables.py`` compares them with the contract name by name and fails
+on any difference, naming it; when they differ, the document decides which side is wrong.
+"""
+
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any, Final
+
+
+PARTNER: Final = "joor"
+
+# --- Hosts and paths -------------------------------------------------------------------------
+PRODUCTION_BASE_URL: Final = "https://api.jooraccess.com/v2"  # [DOC]
+SANDBOX_BASE_URL: Final = "https://apisandbox.jooraccess.com/v2"  # [DOC] sample cURLs
+BASE_PATH: Final = "/v2"  # [DOC] both bases end in /v2
+# Relative to the base URL. [CODE] GET .../v2/order/?sync=0&count=100&start=0&order_type=6;
+# the doc excerpt never shows the literal URI, hence one constant to change.
+ORDERS: Final = "order/"
+# [CODE] public code reads one order at GET /v2/order/{order_id}; with sync=1 that marks exactly that
+# order exported (the list read's order_id filter is seen only in public code, never documented,
+# and a server that ignores it marks whatever it returns). [INF] it answers like the list.
+ORDER: Final = "order/{order_id}"
+CONNECTION: Final = "connection/{connection_id}/"  # [DOC] /connection-get
+CONNECTION_BY_CUSTOMER_CODE: Final = "connection/customer_code/{customer_code}/"  # [DOC]
+BULK_INVENTORY: Final = "bulk-inventory"  # [DOC] POST or PUT, no trailing slash in the doc
+
+# --- Authentication [DOC] --------------------------------------------------------------------
+HEADER_AUTHORIZATION: Final = "Authorization"
+AUTH_SCHEME: Final = "OAuth2"  # [DOC] "OAuth2 [Base64 encoded token]"
+JSON_CONTENT_TYPE: Final = "application/json"  # [DOC] v2 takes XML or JSON; we speak JSON
+
+
+def authorization(api_token: str) -> str:
+    """[DOC] the v2 header value; [CODE] clients build it as "OAuth2 " + base64(token)."""
+    encoded = base64.b64encode(api_token.encode("utf-8")).decode("ascii")
+    return f"{AUTH_SCHEME} {encoded}"
+
+
+# --- Rate limits [DOC] /docs/rate-limits -----------------------------------------------------
+WINDOW_SECONDS: Final = 300.0  # a fixed window per account, starting at its first request
+CREDITS_PER_WINDOW: Final = 300
+GET_CREDITS: Final = 1
+WRITE_CREDITS: Final = 5  # POST, PUT, DELETE
+HEADER_THROTTLING_ACCOUNT: Final = "X-Throttling-Account-Id"  # [DOC]; other header names [GAP]
+
+
+def request_credits(method: str) -> int:
+    """What one request costs: GET 1, any write 5. [INF] HEAD/OPTIONS priced as reads."""
+    return GET_CREDITS if method.upper() in ("GET", "HEAD", "OPTIONS") else WRITE_CREDITS
+
+
+# --- Response envelope [DOC] connection-get: response{code, comment, log_id} ------------------
+R_RESPONSE: Final = "response"
+R_CODE: Final = "code"
+R_COMMENT: Final = "comment"
+R_LOG_ID: Final = "log_id"
+R_START_FROM: Final = "start_from"  # [DOC] in connections.response
+R_NEXT_START: Final = "next_start"  # [DOC] "the response carries the total and the next start"
+R_COUNT: Final = "count"  # [DOC] in connections.response
+R_TOTAL: Final = "total"  # [DOC] named by the get-orders page; [INF] its key
+
+# Lists come wrapped as v2 converts its XML: [DOC] connections.connection[] and
+# inventory_items.inventory_item[]; [INF] orders follow: {"orders": {"response": {...}, "order": [...]}}
+# with start_from / next_start / count / total inside "response", as connections carry them.
+R_ORDERS: Final = "orders"
+R_ORDER: Final = "order"
+R_CONNECTIONS: Final = "connections"
+R_CONNECTION: Final = "connection"
+
+# --- GET order/ parameters [DOC] /get-orders -------------------------------------------------
+P_ORDER_TYPE: Final = "order_type"
+P_EXPORT_STATUS: Final = "export_status"
+P_SYNC: Final = "sync"  # 1 (default) marks the returned orders exported; 0 only reads
+P_CHECK: Final = "check"  # 0-3; default 1 when sync=1, 0 when sync=0
+P_DATE_START: Final = "date_start"  # modified-date range, UTC; one requires the other
+P_DATE_END: Final = "date_end"
+P_CUSTOMER_CODE: Final = "customer_code"  # <= 50
+P_CUSTOMER_GROUP_NAME: Final = "customer_group_name"  # <= 150
+P_START_FROM: Final = "start_from"
+P_COUNT: Final = "count"
+P_ORDER_ID: Final = "order_id"  # [CODE] sync=1&count=1&order_id=<id> marks one order exported
+DEFAULT_COUNT: Final = 50  # [DOC] default page size
+CHECK_VALUES: Final = (0, 1, 2, 3)
+
+# order_type codes [DOC] -> the order statuses each selects. [INF] the status words: v4's
+# (NOTES, PENDING, APPROVED, CANCELLED, IN_PROGRESS) plus SHIPPED, which v2 filters on (7) but
+# v4 cannot set.
+ORDER_TYPE_NOTES: Final = 1
+ORDER_TYPE_APPROVED_AND_SHIPPED: Final = 2  # JOOR's default
+ORDER_TYPE_PENDING: Final = 3
+ORDER_TYPE_ALL_BUT_CANCELLED: Final = 4
+ORDER_TYPE_CANCELLED: Final = 5
+ORDER_TYPE_APPROVED: Final = 6
+ORDER_TYPE_SHIPPED: Final = 7
+ORDER_TYPE_ALL: Final = 8
+STATUS_IN_PROGRESS: Final = "IN_PROGRESS"
+STATUS_NOTES: Final = "NOTES"
+STATUS_PENDING: Final = "PENDING"
+STATUS_APPROVED: Final = "APPROVED"
+STATUS_SHIPPED: Final = "SHIPPED"
+STATUS_CANCELLED: Final = "CANCELLED"
+ORDER_STATUSES: Final = (STATUS_IN_PROGRESS, STATUS_NOTES, STATUS_PENDING, STATUS_APPROVED,
+                         STATUS_SHIPPED, STATUS_CANCELLED)
+ORDER_TYPES: Final[dict[int, frozenset[str]]] = {
+    ORDER_TYPE_NOTES: frozenset({STATUS_NOTES}),
+    ORDER_TYPE_APPROVED_AND_SHIPPED: frozenset({STATUS_APPROVED, STATUS_SHIPPED}),
+    ORDER_TYPE_PENDING: frozenset({STATUS_PENDING}),
+    ORDER_TYPE_ALL_BUT_CANCELLED: frozenset(ORDER_STATUSES) - {STATUS_CANCELLED},
+    ORDER_TYPE_CANCELLED: frozenset({STATUS_CANCELLED}),
+    ORDER_TYPE_APPROVED: frozenset({STATUS_APPROVED}),
+    ORDER_TYPE_SHIPPED: frozenset({STATUS_SHIPPED}),
+    ORDER_TYPE_ALL: frozenset(ORDER_STATUSES),
+}
+
+# export_status codes [DOC] -> the order export states each selects. [INF] the state words, and
+# that 3 ("already exported") and 4 ("modified since last export") are disjoint, as 5 = 2+4 and
+# 7 = 6+4 suggest.
+EXPORT_ALL: Final = 1
+EXPORT_NOT_EXPORTED: Final = 2  # not attempted, or failed
+EXPORT_EXPORTED: Final = 3
+EXPORT_MODIFIED: Final = 4
+EXPORT_NOT_EXPORTED_OR_MODIFIED: Final = 5
+EXPORT_NOT_ATTEMPTED: Final = 6  # failed excluded
+EXPORT_NOT_ATTEMPTED_OR_MODIFIED: Final = 7
+STATE_NOT_EXPORTED: Final = "NOT_EXPORTED"
+STATE_FAILED: Final = "FAILED"
+STATE_EXPORTED: Final = "EXPORTED"
+STATE_MODIFIED: Final = "MODIFIED"
+EXPORT_STATUSES: Final[dict[int, frozenset[str]]] = {
+    EXPORT_ALL: frozenset({STATE_NOT_EXPORTED, STATE_FAILED, STATE_EXPORTED, STATE_MODIFIED}),
+    EXPORT_NOT_EXPORTED: frozenset({STATE_NOT_EXPORTED, STATE_FAILED}),
+    EXPORT_EXPORTED: frozenset({STATE_EXPORTED}),
+    EXPORT_MODIFIED: frozenset({STATE_MODIFIED}),
+    EXPORT_NOT_EXPORTED_OR_MODIFIED: frozenset({STATE_NOT_EXPORTED, STATE_FAILED, STATE_MODIFIED}),
+    EXPORT_NOT_ATTEMPTED: frozenset({STATE_NOT_EXPORTED}),
+    EXPORT_NOT_ATTEMPTED_OR_MODIFIED: frozenset({STATE_NOT_EXPORTED, STATE_MODIFIED}),
+}
+DEFAULT_EXPORT_STATUS: Final = {0: EXPORT_ALL, 1: EXPORT_NOT_EXPORTED}  # [DOC] by sync value
+
+
+def range_timestamp(moment: datetime) -> str:
+    """[DOC] date_start / date_end as "YYYY-MM-DDThh:mm:ss.sTZD" in UTC; we send milliseconds
+    and "Z". A naive datetime is taken as UTC already."""
+    utc = moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+class OrderField:
+    """[INF] keys of a v2 order. Names from the v2 internal-field list [DOC] where it has them
+    (customer_code, payment_method_code, shipping_method_code, warehouse_name / warehouse_code,
+    sales_representative / sales_representative_code) and from the v4 orders table [DOC]
+    (status, export_status, date_created, date_modified, shipping_address, billing_address)."""
+
+    ORDER_ID: Final = "order_id"  # [INF] v2 (public code filters orders by order_id)
+    ID: Final = "id"  # [DOC] v4 orders table: "id", the name v2 probably shares
+    PO_NUMBER: Final = "po_number"
+    ORDER_TYPE: Final = "order_type"
+    STATUS: Final = "status"
+    EXPORT_STATUS: Final = "export_status"
+    EXPORTED_ON: Final = "exported_on"  # [DOC] v4
+    DATE_CREATED: Final = "date_created"
+    DATE_MODIFIED: Final = "date_modified"
+    START_SHIP_DATE: Final = "start_ship_date"
+    END_SHIP_DATE: Final = "end_ship_date"  # the cancel date
+    CURRENCY_CODE: Final = "currency_code"
+    PRICE_TYPE: Final = "price_type"  # the price label, e.g. "US Dollars" [SEED]
+    CUSTOMER_CODE: Final = "customer_code"  # the brand's (ERP) code kept on the connection
+    CUSTOMER_NAME: Final = "customer_name"
+    CUSTOMER_EMAIL: Final = "customer_email"
+    RETAILER_ID: Final = "retailer_id"  # [DOC] v4 orders; JOOR's id of the retailer
+    CONNECTION_ID: Final = "connection_id"  # the brand's connection to that retailer
+    SALES_REP: Final = "sales_representative"
+    SALES_REP_CODE: Final = "sales_representative_code"
+    PAYMENT_METHOD: Final = "payment_method"
+    PAYMENT_METHOD_CODE: Final = "payment_method_code"
+    SHIPPING_METHOD: Final = "shipping_method"
+    SHIPPING_METHOD_CODE: Final = "shipping_method_code"
+    WAREHOUSE_NAME: Final = "warehouse_name"
+    WAREHOUSE_CODE: Final = "warehouse_code"
+    BILLING_ADDRESS: Final = "billing_address"
+    SHIPPING_ADDRESS: Final = "shipping_address"
+    ORDER_ITEMS: Final = "order_items"
+
+
+# [INF] other spellings of a few order keys the mapper also reads, because the real payload may use
+# them: "items" / "line_items" for the lines, and the v2 XML-to-JSON wrapper {"order_item": [...]}.
+ITEMS_ALIASES: Final = ("items", "line_items")
+ITEM_WRAPPER: Final = "order_item"
+
+
+class AddressField:
+    """[DOC] v4 shipping_address / billing_address keys."""
+
+    CODE: Final = "code"
+    NAME: Final = "name"
+    COMPANY: Final = "company"
+    LINE_1: Final = "line_1"
+    LINE_2: Final = "line_2"
+    CITY: Final = "city"
+    STATE: Final = "state"
+    ZIP: Final = "zip"
+    COUNTRY: Final = "country"
+    PHONE: Final = "phone"
+    EMAIL: Final = "email"
+    ID: Final = "id"
+    FAX: Final = "fax"
+
+
+class ItemField:
+    """Order line keys: [DOC] the style and inventory APIs' names; [INF] that lines use them."""
+
+    STYLE_NUMBER: Final = "style_number"
+    STYLE_IDENTIFIER: Final = "style_identifier"  # style, or style+color when split by color
+    COLOR_CODE: Final = "color_code"
+    COLOR_NAME: Final = "color_name"
+    SIZE: Final = "size"
+    UPC: Final = "upc"
+    QUANTITY: Final = "quantity"
+    QUANTITY_SHIPPED: Final = "quantity_shipped"  # [INF]
+    PRICE: Final = "price"  # wholesale, per unit
+
+
+# [INF] other spellings of line keys the mapper accepts: (our key, alternatives in order).
+ITEM_ALIASES: Final = {
+    ItemField.SIZE: ("size_name",),  # [DOC] styles: sizes[{size_name}]
+    ItemField.QUANTITY: ("qty", "units"),
+    ItemField.PRICE: ("price_wholesale", "wholesale_price"),  # [DOC] styles / v4 line items
+}
+
+# Dates the mapper reads. [DOC] v4 dates are YYYY-MM-DD, v2 range timestamps
+# YYYY-MM-DDThh:mm:ss.sTZD; [DOC] inventory also takes MM-DD-YYYY; [INF] US MM/DD/YYYY.
+DATE_FORMATS: Final = ("%m/%d/%Y", "%m-%d-%Y")
+
+# --- Connections (customers) [DOC] /connection-get, /bulk-connection-postput -----------------
+class ConnectionField:
+    CONNECTION_ID: Final = "connection_id"  # [INF] the key of the id in a connection
+    RETAILER_ID: Final = "retailer_id"  # [INF]
+    CUSTOMER_CODE: Final = "customer_code"  # [DOC] <= 50
+    CUSTOMER_NAME: Final = "customer_name"  # [DOC] bulk-connection, required, <= 100
+    CUSTOMER_CONTACT_EMAIL: Final = "customer_contact_email"  # [DOC]
+    SALES_REP_CODE: Final = "sales_rep_code"  # [DOC]
+
+
+# --- Bulk inventory [DOC] /style-inventory-bulk-request --------------------------------------
+P_OVERWRITE: Final = "overwrite"  # 1 replaces the whole account's inventory
+P_DEC_PENDING: Final = "dec_pending"  # 1 subtracts JOOR's pending quantities from what is sent
+INVENTORY_ITEMS: Final = "inventory_items"
+INVENTORY_ITEM: Final = "inventory_item"
+
+
+class InventoryField:
+    """[DOC] inventory_item keys (the doc also lists style_identifer [sic], style_id,
+    style_color_id, size_code and made_to_order, which Bobbin does not send)."""
+
+    WAREHOUSE: Final = "warehouse"  # the warehouse *name*; omitted -> JOOR's Default
+    INVENTORY_DATE: Final = "inventory_date"  # future / WIP date; omitted = immediate
+    STYLE_NUMBER: Final = "style_number"
+    COLOR_CODE: Final = "color_code"
+    SIZE: Final = "size"
+    UPC: Final = "upc"  # the recommended key
+    INVENTORY: Final = "inventory"  # int, required
+
+
+INVENTORY_DATE_FORMATS: Final = ("%Y-%m-%d", "%m-%d-%Y")  # [DOC]
+DEFAULT_WAREHOUSE: Final = "Default"  # [DOC] where items without a warehouse go
+R_SKU_COUNT: Final = "sku_count"  # [DOC] bulk-inventory response
+R_INVENTORY_LOG: Final = "inventory_log"  # [DOC] [{sku, inventory_log_id, status}]
+LOG_SKU: Final = "sku"
+LOG_ID: Final = "inventory_log_id"
+LOG_STATUS: Final = "status"
+LOG_PASS: Final = "pass"
+LOG_FAIL: Final = "fail"
