@@ -1,4 +1,4 @@
-"""The JOOR API v2 contract, in one place, for the client, the mapper and the sandbox alike.
+"""The JOOR API v2 contract, in one place, for the client, its mapper and its order source.
 
 The client, its mapper and its source import every path and field name from here. The sandbox
 does not: it keeps its own copy of the document's tables (``sandbox/<partner>/api.py``), so a
