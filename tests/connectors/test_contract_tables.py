@@ -39,8 +39,8 @@ def _public(module: ModuleType) -> dict[str, Any]:
         if name.startswith("_") or inspect.ismodule(value) or getattr(value, "__module__", module.__name__) not in (
                 module.__name__, "builtins", None) and not isinstance(value, (str, int, float, tuple, dict, frozenset)):
             continue
-        if name in ("annotations", "Final", "Any", "Mapping"):
-            continue
+        if name in ("annotations", "Final", "Any", "Mapping") or "mutmut" in name or name == "MutantDict":
+            continue  # typing names; the helpers `make mutate` adds to a module it mutates
         names[name] = value
     return names
 
