@@ -579,15 +579,18 @@ def mark(
             orders.append({"id": oid, "result": "sent", "detail": w.sent_at})
         elif w.state == "dead":
             orders.append({"id": oid, "result": "refused", "detail": w.last_error})
+        elif w.state == "held":  # the partner answered for another order: a person looks first
+            orders.append({"id": oid, "result": "held", "detail": w.last_error})
         elif w.attempts:
             orders.append({"id": oid, "result": "retrying", "detail": w.last_error, "next_attempt_at": w.next_attempt_at})
         else:
             orders.append({"id": oid, "result": "queued", "detail": send_error})
-    problems = [o for o in orders if o["result"] in ("skipped", "refused")]
+    problems = [o for o in orders if o["result"] in ("skipped", "refused", "held")]
     if as_json:
         print_json({"status": status.value, "orders": orders, "send_error": send_error})
     else:
-        styles = {"sent": "green", "retrying": "yellow", "queued": "yellow", "refused": "red", "skipped": "red"}
+        styles = {"sent": "green", "retrying": "yellow", "queued": "yellow", "refused": "red", "skipped": "red",
+                  "held": "magenta"}
         table = new_table(("Order", {"justify": "right"}), "Result", "Detail", title=f"Mark {status.value}")
         for o in orders:
             detail = o["detail"]

@@ -41,7 +41,7 @@ STATE_STYLES = {
     "rejected": "dim magenta",
 }
 # Outbox rows: sent, pending (maybe retrying), dead (gave up).
-OUTBOX_STYLES = {"sent": "green", "pending": "yellow", "dead": "bold red"}
+OUTBOX_STYLES = {"sent": "green", "pending": "yellow", "dead": "bold red", "held": "bold magenta"}
 DASH = "—"
 
 

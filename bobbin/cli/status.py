@@ -88,6 +88,7 @@ def site_status(session: Session, site: Any) -> dict[str, Any]:
         func.count().filter(OutboxEntry.state == "pending", OutboxEntry.attempts == 0),
         func.count().filter(OutboxEntry.state == "pending", OutboxEntry.attempts > 0),
         func.count().filter(OutboxEntry.state == "dead"),
+        func.count().filter(OutboxEntry.state == "held"),
     ).where(OutboxEntry.site_id == site.id)).one()
     dead = [{"outbox_id": w.id, "order_id": w.inbound_order_id, "status": w.status, "attempts": w.attempts,
              "last_error": w.last_error}
@@ -109,7 +110,8 @@ def site_status(session: Session, site: Any) -> dict[str, Any]:
         "warnings": site_warnings(session, site.id),
         "last_import": run("ok"), "last_failure": run("failed"), "last_incomplete": run("incomplete"),
         "orders": {state: int(orders.get(state, 0)) for state in STATE_ORDER},
-        "writebacks": {"pending": int(wb[0]), "retrying": int(wb[1]), "dead": int(wb[2]), "dead_rows": dead},
+        "writebacks": {"pending": int(wb[0]), "retrying": int(wb[1]), "dead": int(wb[2]), "held": int(wb[3]),
+                       "dead_rows": dead},
         "unresolved_errors": int(unresolved),
     }
 
@@ -167,7 +169,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         writebacks = Text("\n").join([t for t in (
             Text(f"{w['pending']} pending", style=OUTBOX_STYLES["pending"]) if w["pending"] else None,
             Text(f"{w['retrying']} retrying", style="yellow") if w["retrying"] else None,
-            Text(f"{w['dead']} dead", style=OUTBOX_STYLES["dead"]) if w["dead"] else None) if t]) or Text("none", style="dim")
+            Text(f"{w['dead']} dead", style=OUTBOX_STYLES["dead"]) if w["dead"] else None,
+            Text(f"{w['held']} held", style=OUTBOX_STYLES["held"]) if w["held"] else None) if t]) or Text("none", style="dim")
         table.add_row(st["name"], Text("yes", style="green") if st["active"] else Text("paused", style="yellow"),
                       last_text, orders, writebacks,
                       Text(str(st["unresolved_errors"]), style="red" if st["unresolved_errors"] else "green"))
