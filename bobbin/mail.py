@@ -25,6 +25,7 @@ import tempfile
 import threading
 import uuid
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,11 @@ import structlog
 from aiosmtpd.controller import Controller
 
 from bobbin.logging import redact, register_secret
+
+# Headers are folded only past RFC 5322's hard line limit: with the default 78, Python moves a subject
+# holding a "quoted" site name whole onto a continuation line, which some readers show with a leading
+# space. Put on a message after set_content (bodies are encoded and wrapped by then).
+HEADER_POLICY = policy.default.clone(max_line_length=998)
 
 if TYPE_CHECKING:
     from aiosmtpd.smtp import SMTP as SMTPServer, Envelope, Session as SMTPSession

@@ -70,6 +70,7 @@ from sqlalchemy.orm import Session
 
 from bobbin.db import session_scope
 from connectors.errors import PartnerRejected
+from connectors.registry import connector
 from models import InventoryPushRejection, Site, SyncRun, Warehouse
 from schedules.locks import advisory_lock, site_lock_name
 from services.runs import recorded_run
@@ -768,7 +769,7 @@ def plan_push(site_ref: int | str, *, full: bool = False) -> PushResult:
     with session_scope() as s:
         site = get_site(s, site_ref)
         plan = _plan(s, site, full=full)
-        result = PushResult(site.id, site.name, site.kind, full=full, dry_run=True)
+        result = PushResult(site.id, site.name, connector(site.kind).label, full=full, dry_run=True)
         units: list[Unit] = []
         if plan.changes:
             pusher = plan.spec.open(s, site, plan.settings)
@@ -820,7 +821,7 @@ def _push(site_id: int, run_id: int, *, full: bool, progress: Progress | None, b
         # next full push reads it to pick up where this one stopped.
         s.execute(update(SyncRun).where(SyncRun.id == run_id).values(counts={"full": full}))
         site = get_site(s, site_id)
-        result = PushResult(site.id, site.name, site.kind, full=full, run_id=run_id)
+        result = PushResult(site.id, site.name, connector(site.kind).label, full=full, run_id=run_id)
         if not site.active:
             result.skipped = "the site is paused (bobbin sites resume SITE)"
             return result

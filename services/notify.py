@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -39,7 +38,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from bobbin.logging import redact
-from bobbin.mail import MailError, send_message
+from bobbin.mail import HEADER_POLICY, MailError, send_message
 from bobbin.settings import Settings, get_settings
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
 from models.runs import SyncRun
@@ -73,10 +72,6 @@ PARTNER_NAMES = {"brandboom": "Brandboom", "joor": "JOOR", "loop": "Loop", "ebay
 
 _TEMPLATES = Path(__file__).with_name("templates")
 
-# Headers are folded only past RFC 5322's hard line limit: with the default 78, Python moves a subject
-# holding a "quoted" site name whole onto a continuation line, which some readers show with a leading
-# space. Bodies are encoded (and wrapped) by set_content before this policy is put on the message.
-_HEADER_POLICY = policy.default.clone(max_line_length=998)
 
 
 # --- what a report holds ---------------------------------------------------------------------------
@@ -396,7 +391,7 @@ def render(report: Report, *, settings: Settings | None = None) -> EmailMessage:
     msg["X-Bobbin-Report"] = report.kind
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
-    msg.policy = _HEADER_POLICY
+    msg.policy = HEADER_POLICY
     return msg
 
 

@@ -24,7 +24,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bobbin.db import session_scope
+from bobbin.mail import HEADER_POLICY, send_message
 from bobbin.settings import Settings, get_settings
+from connectors.registry import connector
 from models import ErrorReport, InboundOrder, OutboxEntry, Site, SyncRun
 from schedules.locks import advisory_lock, site_lock_name
 from services.runs import ABANDONED
@@ -141,8 +143,6 @@ def reconcile(now: datetime | None = None, settings: Settings | None = None) -> 
 
 def _mail_alarm_once(alarm: Alarm, settings: Settings) -> bool:
     """E-mail the site's contacts once per silence: not again until it has imported successfully."""
-    from bobbin.mail import send_message
-
     with session_scope() as s:
         site = s.get(Site, alarm.site_id)
         assert site is not None
@@ -153,11 +153,12 @@ def _mail_alarm_once(alarm: Alarm, settings: Settings) -> bool:
             return False
         recipients = list(site.notify_emails)
         msg = EmailMessage()
-        msg["Subject"] = f"[Bobbin] ALARM: {site.kind} site \"{site.name}\" has stopped importing orders"
+        label = connector(site.kind).label
+        msg["Subject"] = f"[Bobbin] ALARM: {label} site \"{site.name}\" has stopped importing orders"
         msg["From"] = settings.mail_from
         msg["To"] = ", ".join(recipients)
         msg.set_content(
-            f"Bobbin has not imported orders from {site.kind} site \"{site.name}\" "
+            f"Bobbin has not imported orders from {label} site \"{site.name}\" "
             f"{'since ' + format(alarm.since, '%Y-%m-%d %H:%M UTC') if alarm.since else 'ever since it was added'} "
             f"— {alarm.intervals} import intervals.\n\n"
             + (f"The last attempt failed with:\n  {alarm.last_error}\n\n" if alarm.last_error else "")
@@ -166,6 +167,7 @@ def _mail_alarm_once(alarm: Alarm, settings: Settings) -> bool:
               f"  bobbin sites show {site.name}   (the site's URL; are its credentials still valid?)\n"
               "  celery -A worker inspect ping  (is a worker answering?)\n\n"
               "You get this message once per silence; the next one comes only after imports worked again.\n")
+        msg.policy = HEADER_POLICY
         send_message(msg, settings)
         s.add(ErrorReport(site_id=site.id, kind="alarm", subject=str(msg["Subject"]), recipients=recipients,
                           order_count=0, error_count=0))
