@@ -1,11 +1,14 @@
 """Case 1: the worker SIGKILLed in the middle of an import, 20 times at random points.
 
 Given the demo brand's Brandboom site and a worker, each round adds 10 new orders on Brandboom
-and sends ``tasks.orders.import_orders``; once the task has started, a seeded random delay later
-the worker is SIGKILLed — most rounds its pool process (as the OOM killer does: the main process
-puts the message back at once), two rounds the whole worker (as a crashed host: a new worker gets
-the message after the 10 s visibility timeout). The same task id is redelivered and
-finishes. Then every order is held once, imported once, marked exported once, nothing half-written.
+and sends ``tasks.orders.import_orders``; once the task has started, the worker is SIGKILLed at a
+point of the import drawn at random (seeded) and watched for, not timed: when the nth request of
+the import reaches Brandboom (each listing page is held there 0.1 s), when the round's orders are
+staged, or when they are imported. Most rounds the kill takes its pool process (as the OOM killer
+does: the main process puts the message back at once), two rounds the whole worker (as a crashed
+host: a new worker gets the message after the 10 s visibility timeout). The same task id is
+redelivered and finishes. Then every order is held once, imported once, marked exported once,
+nothing half-written.
 
 The time from the kill to the redelivered import's end is the recovery time (RELIABILITY.md).
 """
@@ -17,6 +20,7 @@ import random
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,12 +43,18 @@ PAGE_DELAY = 0.1           # each orders/search page is this slow, so a kill can
 SEED = 20261123
 
 
-def _landed(ids: set[str]) -> str:
-    """Where an import was when the kill landed, from what it had written."""
+def _progress(ids: set[str]) -> tuple[int, int]:
+    """How many of ``ids`` are staged, and how many imported as ERP sales orders."""
     with session_scope() as s:
         staged = s.scalar(select(func.count()).select_from(InboundOrder).where(InboundOrder.partner_order_id.in_(ids)))
         done = s.scalar(select(func.count()).select_from(SalesOrder).join(
             InboundOrder, InboundOrder.id == SalesOrder.inbound_order_id).where(InboundOrder.partner_order_id.in_(ids)))
+    return int(staged or 0), int(done or 0)
+
+
+def _landed(ids: set[str]) -> str:
+    """Where an import was when the kill landed, from what it had written."""
+    staged, done = _progress(ids)
     if not staged:
         return "fetching (the round's orders not staged yet)"
     if staged < len(ids):
@@ -71,30 +81,44 @@ def test_worker_sigkilled_mid_import_20_times_loses_and_doubles_nothing(demo_sit
         return set(brandboom.add_orders(batch))
 
     def started(result: Any) -> None:
-        wait_until(lambda: result.state in ("STARTED", "SUCCESS"), timeout=60, interval=0.02,
+        wait_until(lambda: result.state in ("STARTED", "SUCCESS"), timeout=120, interval=0.02,
                    what="the import to start")
 
-    # Given two uninterrupted rounds (the first also imports the demo's orders), to know how long
-    # an import of one round takes
+    # Given two uninterrupted rounds (the first also imports the demo's orders), to know how many
+    # requests to Brandboom an import of one round makes once it is seen started
     for _ in range(2):
         round_of_orders()
         first = chaos_app.send_task("tasks.orders.import_orders", args=[demo_site])
         started(first)
-        t0 = time.monotonic()
+        before = brandboom.faults.requests
         warm = first.get(timeout=120)
         assert warm["imported"] >= ORDERS_PER_ROUND, warm
-        duration = time.monotonic() - t0
+        requests_per_round = brandboom.faults.requests - before
+    assert requests_per_round >= 1, "an import made no request to Brandboom"
+
+    def kill_point(fresh: set[str], requests_before: int) -> tuple[str, Callable[[], bool]]:
+        """A point of the import, drawn at random, and how to see it has been reached."""
+        point = rng.choice(("request", "staged", "imported"))
+        if point == "request":
+            n = rng.randint(1, requests_per_round)
+            return f"request {n} to Brandboom", lambda: brandboom.faults.requests - requests_before >= n
+        if point == "staged":
+            return "the round staged", lambda: _progress(fresh)[0] == len(fresh)
+        return "the round imported", lambda: _progress(fresh)[1] == len(fresh)
 
     kills: list[tuple[str, str]] = []
     rounds = 0
     while len(kills) < KILLS:
         rounds += 1
         assert rounds <= 2 * KILLS, f"only {len(kills)} of {rounds} kills landed mid-import"
-        # When an import starts and the worker is SIGKILLed a random moment later
+        # When an import starts and reaches a point drawn at random, and the worker is SIGKILLed then
         fresh = round_of_orders()
         result = chaos_app.send_task("tasks.orders.import_orders", args=[demo_site])
         started(result)
-        time.sleep(rng.uniform(0.0, duration))
+        what, reached = kill_point(fresh, brandboom.faults.requests)
+        # (an import that ends before the point — a round that needed fewer requests — ends the wait too)
+        wait_until(lambda: reached() or result.backend.get_task_meta(result.id)["status"] != "STARTED",
+                   timeout=120, interval=0.01, what=f"the import to reach {what}")
         # One read of the task's state: `.state` and `.info` each ask the backend, and the import may
         # finish between two reads (then `.info` is its summary, not the STARTED meta with the pid)
         meta = result.backend.get_task_meta(result.id)
@@ -127,5 +151,5 @@ def test_worker_sigkilled_mid_import_20_times_loses_and_doubles_nothing(demo_sit
           scenario="SIGKILL the worker mid-import (redelivered, finishes)", runs=len(kills),
           note=f"{modes['pool process']} pool-process + {modes['whole worker']} whole-worker kills; landed: "
                + ", ".join(f"{n} {phase}" for phase, n in where.most_common()))
-    print(f"\nkills landed: {dict(where)}; import takes ~{duration:.1f} s; rounds {rounds}; "
+    print(f"\nkills landed: {dict(where)}; an import makes ~{requests_per_round} requests; rounds {rounds}; "
           f"recovery median {statistics.median(figures.RECOVERY[next(iter(figures.RECOVERY))]):.1f} s")

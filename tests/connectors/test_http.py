@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import time
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -17,26 +16,34 @@ from connectors.errors import AuthError, OutcomeUnknown, PartnerRejected, Retrya
 from connectors.http import (Action, HttpPolicy, backoff_wait, build_session, classify_status,
                              parse_retry_after, send)
 from sandbox.common import Request, Response, SandboxServer
+from tests.ports import refused_port
 
-POLICY = HttpPolicy(connect_timeout=1.0, read_timeout=0.3, max_attempts=3, backoff_base=0.01,
+# Timeouts sized for a loaded machine: a local server that is meant to answer does so well within
+# them. A test that needs a timeout to fire makes the server hang (HANG) far longer than that.
+POLICY = HttpPolicy(connect_timeout=5.0, read_timeout=2.0, max_attempts=3, backoff_base=0.01,
                     backoff_cap=0.05)
 SECRET = "S3CR3T-SIGNATURE"
+HANG = "hang"
+HANG_LIMIT = 60.0  # a hanging handler lets go at the latest after this long, or when the test ends
 
 
 class ScriptedApp:
-    """Plays queued answers in order (a float = stall that long, then answer 200), then 200s."""
+    """Plays queued answers in order (HANG = answer nothing until the test ends, so the client's
+    read timeout fires whatever the machine's load), then 200s."""
 
     def __init__(self) -> None:
-        self.script: list[Response | float] = []
+        self.script: list[Response | str] = []
         self.requests: list[Request] = []
         self.url = ""
+        self.released = threading.Event()
 
     def handle(self, request: Request) -> Response:
         self.requests.append(request)
         step = self.script.pop(0) if self.script else Response.json({"ok": True})
-        if isinstance(step, float):
-            time.sleep(step)
+        if step == HANG:
+            self.released.wait(HANG_LIMIT)
             return Response.json({"ok": True})
+        assert isinstance(step, Response)
         return step
 
 
@@ -47,6 +54,7 @@ def app() -> Iterator[ScriptedApp]:
     server.start()
     scripted.url = server.base_url + "/api/thing"
     yield scripted
+    scripted.released.set()  # hanging handlers answer (to a client long gone) and end
     server.stop()
 
 
@@ -147,24 +155,17 @@ def test_exhausted_retries_say_what_failed_without_secrets(app: ScriptedApp,
     assert app.requests[0].query["signature"] == SECRET  # it was sent, just never echoed
 
 
-def _closed_port() -> int:
-    """A port nothing listens on once the probe is closed: connecting is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_connection_refused_is_retried_then_retryable() -> None:
-    port = _closed_port()
     waits: list[float] = []
-    with pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught:
+    with refused_port() as port, \
+            pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught:
         send(build_session(POLICY), "GET", f"http://127.0.0.1:{port}/x?key={SECRET}", policy=POLICY,
              sleep=waits.append)
     assert len(waits) == 2 and SECRET not in str(caught.value)
 
 
 def test_read_timeout_is_retried(app: ScriptedApp, session: requests.Session) -> None:
-    app.script = [1.0]  # stalls past read_timeout=0.3
+    app.script = [HANG]  # no answer: the read timeout fires, and the second attempt is answered
     waits: list[float] = []
     assert send(session, "GET", app.url, policy=POLICY, sleep=waits.append).status_code == 200
     assert len(waits) == 1
@@ -177,12 +178,12 @@ def _cut_short() -> Response:
     return Response(body=b'{"ok": true, "padding": "' + b"x" * 200 + b'"}', truncate=True)
 
 
-@pytest.mark.parametrize("lost", [1.0, "cut short", "dropped"])
+@pytest.mark.parametrize("lost", ["late", "cut short", "dropped"])
 def test_a_post_whose_answer_is_lost_is_not_repeated(app: ScriptedApp, session: requests.Session,
-                                                     lost: float | str) -> None:
-    # The server got the POST (and may have done it); its answer is late, cut short, or never comes
-    app.script = [lost if isinstance(lost, float) else
-                  _cut_short() if lost == "cut short" else Response(drop=True)]
+                                                     lost: str) -> None:
+    # The server got the POST (and may have done it); its answer is late (past the read timeout),
+    # cut short, or never comes
+    app.script = [HANG if lost == "late" else _cut_short() if lost == "cut short" else Response(drop=True)]
     waits: list[float] = []
     with capture_logs() as logs, pytest.raises(OutcomeUnknown, match="may have applied it") as caught:
         send(session, "POST", app.url, policy=POLICY, sleep=waits.append, data={"status": "exported"})
@@ -192,9 +193,9 @@ def test_a_post_whose_answer_is_lost_is_not_repeated(app: ScriptedApp, session: 
 
 
 def test_a_post_that_never_reached_the_server_is_retried() -> None:
-    port = _closed_port()
     waits: list[float] = []
-    with pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught:
+    with refused_port() as port, \
+            pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught:
         send(build_session(POLICY), "POST", f"http://127.0.0.1:{port}/x", policy=POLICY, sleep=waits.append)
     assert not isinstance(caught.value, OutcomeUnknown) and len(waits) == 2
 
@@ -208,7 +209,7 @@ def test_a_post_answered_5xx_or_429_is_retried(app: ScriptedApp, session: reques
 
 def test_idempotent_overrides_the_method(app: ScriptedApp, session: requests.Session) -> None:
     # A read that marks what it returns (JOOR sync=1) is a write: not repeated after a lost answer
-    app.script = [1.0]
+    app.script = [HANG]
     with pytest.raises(OutcomeUnknown):
         send(session, "GET", app.url, policy=POLICY, sleep=lambda s: None, idempotent=False)
     # An import of absolute counts is safe to repeat, though it is a POST

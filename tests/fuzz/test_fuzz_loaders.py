@@ -86,7 +86,8 @@ def erp(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
     for k in kinds.values():
         k.rows = [["" if v is None else str(v) for v in row] for row in k.rows]
     yield Erp({"kinds": kinds, "dir": tmp_path_factory.mktemp("erp-files"), "counter": iter(range(10 ** 9)),
-               "stats": {"files": 0, "rows": 0, "load_errors": 0, "problems": 0, "loaded": 0}})
+               "stats": {"fuzzed": 0, "files": 0, "rows": 0, "load_errors": 0, "problems": 0, "loaded": 0,
+                         "kinds": set()}})
 
 
 class Erp(dict):  # type: ignore[type-arg]
@@ -411,6 +412,7 @@ def check_file(erp: dict[str, Any], spec: FileSpec) -> None:
     built = build(erp, spec)
     stats = erp["stats"]
     stats["files"] += 1
+    stats["kinds"].add((spec.kind, spec.fmt))
     stats["rows"] += len(built.rows)
     s = new_session()
     try:
@@ -455,6 +457,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
 @FUZZ
 @given(spec=FILE_SPEC)
 def test_loaders_report_every_bad_row_and_load_the_good_ones(erp: dict[str, Any], spec: FileSpec) -> None:
+    erp["stats"]["fuzzed"] += 1
     check_file(erp, spec)
 
 
@@ -503,7 +506,19 @@ def test_a_failure_half_way_through_the_writes_leaves_nothing(erp: dict[str, Any
         s.close()
 
 
-def test_file_count(erp: dict[str, Any]) -> None:
-    """Runs last in the module: how many files and rows went through (shown with -s)."""
-    print(f"fuzzed ERP files: {erp['stats']}")
+def test_the_fuzzing_reached_every_outcome(erp: dict[str, Any]) -> None:
+    """Runs last in the module, after the fuzzing: a generator whose files never fail to load, never
+    have a row reported or never have a row loaded, or that never makes some loader's CSV or .xlsx,
+    would let the fuzz test pass while checking nothing there. (The counts are shown with -s.)"""
+    # Given the module's fuzzing done (this test alone, or after a failed fuzz run, has nothing to judge)
+    stats = erp["stats"]
+    print(f"fuzzed ERP files: {stats}")
+    if stats["fuzzed"] < EXAMPLES:
+        pytest.skip(f"the fuzz test ran {stats['fuzzed']} of its {EXAMPLES} examples before this one")
+
+    # Then every outcome the fuzz test checks was met, for every loader and format
+    assert stats["load_errors"] > 0, f"no file was refused with a LoadError: {stats}"
+    assert stats["problems"] > 0, f"no row was reported: {stats}"
+    assert stats["loaded"] > 0, f"no row was loaded: {stats}"
+    assert stats["kinds"] == {(k, f) for k in ("customers", "styles", "inventory") for f in ("csv", "xlsx")}, stats
 

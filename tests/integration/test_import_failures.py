@@ -8,8 +8,7 @@ real Celery worker on the test Redis.
 from __future__ import annotations
 
 import random
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -161,31 +160,32 @@ def test_task_retries_while_the_partner_is_down_and_succeeds_once_it_heals(
     result = celery_app.send_task("tasks.orders.import_orders", args=[demo_site])
 
     # Then the run is recorded as failed with the partner's status, and the task is retrying
-    wait_until(lambda: result.state == "RETRY", timeout=40, what="the task to go into RETRY")
-    retried_at = datetime.now(timezone.utc)
+    # (the timeouts here and below only catch a task that never gets there: they are no deadline)
+    wait_until(lambda: result.state == "RETRY", timeout=120, what="the task to go into RETRY")
     [run] = _runs()
     assert run.outcome == "failed" and run.celery_task_id == result.id
     assert run.error and "HTTP 503" in run.error
     _assert_no_secrets(run.error)
     assert _staged() == []
 
-    # And the retry is scheduled on the worker, with a countdown (60 s for the first retry)
+    # And the retry is scheduled on the worker, with a countdown (60 s for the first retry). The
+    # countdown is measured from when the worker closed the failed run (both clocks are this
+    # machine's), not from when this test saw the retry: how late the test looks does not count.
     def scheduled() -> list[dict[str, Any]]:
         replies = celery_app.control.inspect(timeout=1).scheduled() or {}
         return [e for entries in replies.values() for e in entries if e["request"]["id"] == result.id]
 
-    [entry] = wait_until(scheduled, timeout=10, what="the retry to be scheduled")
-    countdown = (datetime.fromisoformat(entry["eta"]) - retried_at).total_seconds()
-    assert 40 < countdown <= 61, countdown
+    [entry] = wait_until(scheduled, timeout=60, what="the retry to be scheduled")
+    assert run.finished_at is not None
+    countdown = (datetime.fromisoformat(entry["eta"]) - run.finished_at).total_seconds()
+    assert 50 < countdown <= 61, countdown  # the first retry's 60 s, not a later retry's 120 s nor 0
 
     # When Brandboom heals and the next import comes (beat's next run; the scheduled retry
     # itself fires only after its 60 s countdown, too long to wait for here)
     sandbox.faults.clear()
-    started = time.monotonic()
-    summary = celery_app.send_task("tasks.orders.import_orders", args=[demo_site]).get(timeout=60)
+    summary = celery_app.send_task("tasks.orders.import_orders", args=[demo_site]).get(timeout=120)
 
     # Then it completes: every order staged once, the run ok
     assert summary["fetched"] == len(EXPORT_ORDERS), summary
-    assert time.monotonic() - started < 30
     assert sorted(_staged()) == sorted(EXPORT_ORDERS)
     assert [r.outcome for r in _runs()] == ["failed", "ok"]

@@ -184,12 +184,12 @@ def test_demo_mappings_cover_what_valid_orders_use(world: demo.DemoWorld) -> Non
     assert ("terms", "Net 90") not in {(r["kind"], r["partner_value"]) for r in rows}
 
 
-def test_scales_up_quickly() -> None:
-    import time
-
-    start = time.perf_counter()
+def test_scales_up() -> None:
+    # Given / when a world ten times the demo's (how fast it is built is bench/'s business; the
+    # suite's timeout only catches a build that never ends)
     big = demo.build_world(styles=600, customers=300)
-    assert time.perf_counter() - start < 5
+
+    # Then it has the SKUs and customers asked for, each customer under its own 5-character code
     assert len(big.skus) > 6000 and len(big.customers) == 300
     assert len({c["code"] for c in big.customers}) == 300
     assert all(len(c["code"]) == 5 for c in big.customers)
