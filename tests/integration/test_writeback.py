@@ -203,7 +203,8 @@ def test_writeback_is_dead_after_max_attempts(imported_site: int, sandbox: Any, 
     # And a dead row is not tried again, even when Brandboom is back
     _make_due(row_id)
     assert writeback.flush(outbox_ids=[row_id]).as_dict() == {"sent": 0, "retrying": 0, "dead": 0, "already_applied": 0,
-                                                              "held": 0, "more": False, "errors": []}
+                                                              "held": 0, "held_for_person": 0, "violation_sites": [],
+                                                              "more": False, "errors": []}
     assert len(_attempts(row_id)) == max_attempts
     assert _changes(sandbox, order.partner_order_id, "exported") == 0
 
