@@ -9,6 +9,8 @@ exactly as the run command does.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,9 +43,17 @@ def embedded_pg(bobbin_home: Path) -> Iterator[tuple[EmbeddedPostgres, int] | No
     if _ORIGINAL_DB:
         yield None
         return
-    pg = EmbeddedPostgres(bobbin_home / "pg")
-    yield pg, pg.start()
-    pg.stop()
+    # Its own directory, outside pytest's numbered temp dirs: another pytest session starting on the
+    # same machine tightens those to 0700, and the embedded server runs as its own user, so it could
+    # no longer reach its data (seen when sessions ran side by side).
+    root = Path(tempfile.mkdtemp(prefix="bobbin-test-pg-"))
+    root.chmod(0o755)
+    pg = EmbeddedPostgres(root / "pg")
+    try:
+        yield pg, pg.start()
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,9 @@ from tests.chaos import figures
 ROOT = Path(__file__).resolve().parents[2]
 SEAMS = "tests.chaos.worker_seams"
 VISIBILITY_TIMEOUT = 10  # the smallest the settings allow; production's default is 3600
-READ_TIMEOUT = 0.3  # partner read timeout in the in-process fault cases (production: 30 s)
+# Partner read timeout in the in-process fault cases (production: 30 s): long enough that a healthy
+# local answer on a loaded 2-core machine never meets it, short enough that the hangs cost little.
+READ_TIMEOUT = 1.0
 
 
 # --- figures -------------------------------------------------------------------------------------
