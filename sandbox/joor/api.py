@@ -12,9 +12,8 @@ on any difference, naming it; when they differ, the document decides which side 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import Final
 
 
 PARTNER: Final = "joor"
