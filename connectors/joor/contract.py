@@ -218,6 +218,18 @@ ITEMS_ALIASES: Final = ("items", "line_items")
 ITEM_WRAPPER: Final = "order_item"
 
 
+def order_items_of(order: Mapping[Any, Any]) -> Any:
+    """An order's lines under their key or an alias, unwrapped from ``{"order_item": [...]}``."""
+    items = order.get(OrderField.ORDER_ITEMS)
+    for alias in ITEMS_ALIASES:
+        if items is None:
+            items = order.get(alias)
+    if isinstance(items, Mapping) and set(items) == {ITEM_WRAPPER}:
+        items = items[ITEM_WRAPPER]
+        return [items] if isinstance(items, Mapping) else items
+    return items
+
+
 class AddressField:
     """[DOC] v4 shipping_address / billing_address keys."""
 
@@ -312,6 +324,7 @@ PAYLOAD: Final = PayloadContract(
         f"{_F.ORDER_ITEMS}[]": frozenset(v for k, v in vars(ItemField).items() if k.isupper())
         | {alias for aliases in ITEM_ALIASES.values() for alias in aliases},
     },
+    items=order_items_of,
 )
 
 # Dates the mapper reads. [DOC] v4 dates are YYYY-MM-DD, v2 range timestamps

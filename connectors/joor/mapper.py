@@ -151,20 +151,8 @@ def _address(reader: wire.Reader, value: Any, where: str) -> Address | None:
     return Address(**{name: reader.first_text(value, keys, where) for name, keys in ADDRESS_TEXT_FIELDS})
 
 
-def _items(payload: Mapping[Any, Any]) -> Any:
-    """The order's lines under their key or an alias, unwrapped from ``{"order_item": [...]}``."""
-    items = payload.get(F.ORDER_ITEMS)
-    for alias in c.ITEMS_ALIASES:
-        if items is None:
-            items = payload.get(alias)
-    if isinstance(items, Mapping) and set(items) == {c.ITEM_WRAPPER}:
-        items = items[c.ITEM_WRAPPER]
-        return [items] if isinstance(items, Mapping) else items
-    return items
-
-
 def _lines(reader: wire.Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLine, ...]:
-    items = _items(payload)
+    items = c.order_items_of(payload)
     if not isinstance(items, list):
         reason = "has no order_items" if items is None else f"order_items is not a list but {wire.kind(items)}"
         reader.problem(PAYLOAD_INVALID, f"order {reason}", field=F.ORDER_ITEMS, value=items)

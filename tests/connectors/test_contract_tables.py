@@ -23,7 +23,7 @@ from sandbox.joor import api as joor_api
 # What the client keeps for itself: how its mapper reads payloads (spellings, error fields, drift).
 CLIENT_ONLY = {
     "brandboom": {"ORDER_FIELDS", "PAYLOAD", "SHIP_TO_PLACES", "BILL_TO_PLACES"},
-    "joor": {"ORDER_FIELDS", "PAYLOAD", "ORDER_ID_KEYS", "CUSTOMER_EMAIL_PLACES", "order_id_of"},
+    "joor": {"ORDER_FIELDS", "PAYLOAD", "ORDER_ID_KEYS", "CUSTOMER_EMAIL_PLACES", "order_id_of", "order_items_of"},
 }
 SAMPLES: dict[str, list[tuple[Any, ...]]] = {
     "signature": [("PUBKEY", "SECRET", 1700000000), ("a", "b", "0")],

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.paging import OffsetPager
+from connectors.paging import OffsetPager, ReadReport
 
 
 class Listing:
@@ -111,3 +111,66 @@ def test_every_order_still_waiting_at_the_end_was_read(size: int, n: int, remova
     never_left = set(range(n)) - {i for ids in removals.values() for i in ids}
     assert pager.report.complete
     assert never_left <= got
+
+
+# --- boundaries and the report's arithmetic (mutation testing found these unchecked) -------------
+
+def test_the_report_counts_every_request_shift_and_growth_exactly() -> None:
+    # given 40 orders; before the 2nd request 3 leave the front, before the 3rd two arrive in front,
+    # before the 4th three more leave
+    listing = Listing(list(range(40)))
+    listing.before_page[2] = lambda lst: lst.remove(0, 1, 2)
+    listing.before_page[3] = lambda lst: [lst.items.insert(0, {"id": 100 + k}) for k in range(2)]
+    listing.before_page[4] = lambda lst: lst.remove(3, 4, 5)
+    pager = OffsetPager(listing.fetch, 10)
+    read(pager)
+    report = pager.report
+    assert report.pages == len(listing.requests)
+    assert (report.shifted, report.grown, report.passes, report.complete) == (2, 1, 2, True)
+
+
+def test_reports_add_up_over_several_lists() -> None:
+    total = ReadReport(pages=3, shifted=1, grown=2, passes=2, complete=True)
+    total.add(ReadReport(pages=4, shifted=2, grown=1, passes=1, complete=True))
+    assert (total.pages, total.shifted, total.grown, total.passes, total.complete) == (7, 3, 3, 2, True)
+    total.add(ReadReport(pages=1, passes=3, complete=False))
+    assert (total.pages, total.passes, total.complete) == (8, 3, False)
+    assert total.as_counts() == {"pages_shifted": 3, "read_passes": 3, "read_complete": False}
+
+
+def test_the_sentence_says_what_happened() -> None:
+    assert ReadReport().sentence() is None
+    assert ReadReport(shifted=2, passes=2).sentence() == (
+        "the partner's list changed while it was read (2 page(s) shifted); read again from the start "
+        "(2 passes): nothing missed")
+    assert ReadReport(shifted=5, passes=3, complete=False).sentence() == (
+        "the partner's list kept changing while it was read (5 page(s) shifted in 3 passes): orders may "
+        "have been skipped; the next run reads them")
+
+
+def test_is_last_saves_the_request_a_short_page_would_need() -> None:
+    # 19 orders in pages of 10: the 2nd page (9..18) is full, and the total says it is the last
+    listing = Listing(list(range(19)))
+    pager = OffsetPager(listing.fetch, 10, is_last=lambda page, offset: offset + len(page) >= 19)
+    assert read(pager) == list(range(19))
+    assert listing.requests == [(0, 10), (9, 10)]
+    assert pager.report.pages == 2
+
+
+def test_one_pass_is_allowed_and_a_shift_then_is_incomplete() -> None:
+    listing = Listing(list(range(30)))
+    listing.before_page[2] = lambda lst: lst.remove(0, 1)
+    pager = OffsetPager(listing.fetch, 10, max_passes=1)
+    read(pager)
+    assert pager.report.passes == 1 and pager.report.complete is False
+    with pytest.raises(ValueError, match="max_passes must be at least 1"):
+        OffsetPager(listing.fetch, 10, max_passes=0)
+
+
+def test_a_server_that_ignores_the_offset_is_refused_after_three_alike_pages() -> None:
+    from connectors.errors import PartnerRejected
+
+    same = [{"id": 1}, {"id": 2}]
+    pager = OffsetPager(lambda offset, size: list(same), 2)
+    with pytest.raises(PartnerRejected, match="answered 3 offsets up to 2 with the same page"):
+        read(pager)

@@ -85,3 +85,62 @@ def test_an_unknown_key_warns_at_once_and_item_keys_are_watched_too() -> None:
     counter.add({"id": 1, "items": [{"styleNumber": "S", "quantity": 1, "colorway": "Navy"}], "giftNote": "hi"})
     (warning,) = counter.warnings()
     assert "`giftNote` (1 of 1)" in warning and "`items[].colorway` (1 of 1)" in warning
+
+
+# --- boundaries and exact words (mutation testing found these unchecked) -------------------------
+
+def test_the_share_and_the_run_size_are_boundaries() -> None:
+    # exactly half absent is not drift; one more is
+    half = DriftCounter(JOOR)
+    for n in range(10):
+        half.add(_joor(n, currency_code=None if n < 5 else "USD"))
+    assert half.warnings() == []
+    over = DriftCounter(JOOR)
+    for n in range(10):
+        over.add(_joor(n, currency_code=None if n < 6 else "USD"))
+    assert over.warnings() == ["JOOR orders no longer carry `currency_code` (absent from 6 of 10): the currency "
+                               "and price-type checks are off for this site"]
+    # a run of exactly DRIFT_MIN_ORDERS orders counts
+    five = DriftCounter(JOOR)
+    for n in range(5):
+        five.add(_joor(n, currency_code=None))
+    assert len(five.warnings()) == 1
+
+
+def test_required_and_unwatched_fields_never_warn() -> None:
+    counter = DriftCounter(JOOR)
+    for n in range(10):
+        counter.add(_joor(n, po_number=None, customer_code=None) | {"order_id": n})
+    counter.add({"id": 99, "order_items": []})  # the v4 id: the required id is there
+    assert [w for w in counter.warnings() if "customer_code" in w or "order_id" in w] == []
+    assert counter.absent["customer code"] == 11 and "order id" not in counter.absent
+
+
+def test_unknown_keys_beyond_three_are_counted_and_the_summary_keeps_them() -> None:
+    counter = DriftCounter(BRANDBOOM)
+    counter.add({"id": 1, "items": [], "a1": 1, "a2": 1, "a3": 1, "a4": 1, "a5": 1})
+    (warning,) = counter.warnings()
+    assert warning.endswith(" and 2 more, which Bobbin's contract does not know: check whether the partner "
+                            "renamed a field Bobbin reads")
+    summary = counter.summary()
+    assert summary["keys_unknown"] == {"a1": 1, "a2": 1, "a3": 1, "a4": 1, "a5": 1}
+    assert summary["drift"] == [warning]
+    assert set(summary) == {"fields_absent", "keys_unknown", "drift"}
+
+
+def test_nested_objects_and_joor_item_aliases_are_checked_for_unknown_keys() -> None:
+    counter = DriftCounter(JOOR)
+    counter.add(_joor(1, shipping_address={**JOOR_ADDRESS, "gate_code": "7"}, order_items=None,
+                      items=[{"style_number": "S", "quantity": 1, "bundle": True}]))
+    assert set(counter.unknown) == {"shipping_address.gate_code", "order_items[].bundle"}
+    bb = DriftCounter(BRANDBOOM)
+    bb.add({"id": 1, "customer": {"code": "C", "vatNumber": "x"}, "items": [{"styleNumber": "S"}, "not an item"]})
+    assert set(bb.unknown) == {"customer.vatNumber"}
+
+
+def test_a_field_counts_as_present_under_any_spelling_and_absent_when_empty() -> None:
+    counter = DriftCounter(BRANDBOOM)
+    for n in range(6):
+        counter.add({"id": n, "items": [], "customer": {"shipping": ADDRESS, "email": ""}})
+    assert "ship-to address" not in counter.absent
+    assert counter.absent["customer e-mail"] == 6
