@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from connectors.errors import AuthError, NotSupported, PartnerRejected, RetryableError
+from connectors.errors import AuthError, ContractViolation, NotSupported, PartnerRejected, RetryableError
 from connectors.http import HttpPolicy
 from connectors.joor import contract, make_source
 from connectors.joor.client import WINDOW_MARGIN_SECONDS, CreditBudget, InventoryItem, JoorClient, JoorNotFound
@@ -161,6 +161,40 @@ def test_sync0_reads_mark_nothing_and_mark_exported_does(joor_sandbox: JoorSandb
     assert waiting(client) == ["7002"]
     with pytest.raises(PartnerRejected, match="no order 999"):
         client.mark_exported(999)
+
+
+def test_mark_exported_names_the_order_in_its_path_and_checks_the_answer(joor_sandbox: JoorSandbox,
+                                                                         make_client: ClientFactory) -> None:
+    # given a JOOR that answers a read naming one order with the list's first orders (marking them)
+    seen: list[requests.PreparedRequest] = []
+    session = recording_session(seen)
+    client = make_client(session=session)
+    joor_sandbox.ignore_order_filter = True
+    # when order 7002 is marked
+    with pytest.raises(ContractViolation) as caught:
+        client.mark_exported("7002")
+    # then the request named 7002 in its path, once (a marking read is not repeated blindly) ...
+    (request,) = seen
+    assert urlsplit(request.url or "").path.endswith("/v2/order/7002")
+    assert dict(parse_qsl(urlsplit(request.url or "").query)) == {
+        "sync": "1", "order_type": "8", "export_status": "1", "check": "0"}
+    # ... and the answer for other orders is refused, saying what came back and keeping it
+    violation = caught.value
+    assert str(violation).startswith("JOOR answered GET order/7002?sync=1 for order 7002 with order(s) 7001, 7002")
+    assert "it may have marked those exported instead; nothing is counted as sent" in str(violation)
+    assert violation.request == "GET order/7002?sync=1&order_type=8&export_status=1&check=0"
+    assert [contract.order_id_of(o) for o in violation.records] == [
+        str(o["order_id"]) for o in joor_sandbox.orders()][:len(violation.records)]
+    assert isinstance(violation.answer, str) and '"order_id": 7001' in violation.answer
+    assert violation.partner == "joor" and not violation.retryable
+    session.close()
+
+
+def test_a_missing_order_is_refused_naming_it(joor_sandbox: JoorSandbox, client: JoorClient) -> None:
+    with pytest.raises(PartnerRejected) as caught:
+        client.mark_exported("999")
+    assert str(caught.value) == "JOOR has no order 999 to mark exported" and caught.value.partner == "joor"
+    assert not isinstance(caught.value, ContractViolation)
 
 
 def test_writeback_applied_reads_export_status_and_connections(joor_sandbox: JoorSandbox, client: JoorClient) -> None:
