@@ -17,7 +17,14 @@ transaction. ``flush`` sends what is due, one row at a time:
 4. the outcome is committed: sent; or a retryable failure waits with exponential backoff and
    jitter; or a refusal (4xx, bad credentials) or too many failures leaves the row ``dead`` with
    its last error, shown by ``bobbin status`` until a person re-queues it. ``sending_since`` is
-   cleared only when the outcome says the partner cannot have applied the change.
+   cleared only when the outcome says the partner cannot have applied the change;
+5. an answer about another record than the one the write named (``ContractViolation``) leaves
+   the row ``held`` — not sent, not dead, not retried by itself — with a ``contract_violation``
+   problem on the order, what the answer carried kept in the holding area, and the site's
+   contacts told, until a person re-queues it.
+
+A flush goes on while rows are due (``FLUSH_BATCH`` at a time) and skips, for now, the rows of a
+site whose import is reading the partner's lists (``schedules.locks.writeback_hold``).
 """
 
 from __future__ import annotations
