@@ -10,8 +10,8 @@ it) and every key it knows; each import run feeds the raw payloads it read to a
 not know. Its :meth:`DriftCounter.warnings` are sentences for a person — the run's summary keeps
 them, ``bobbin status`` and the next error e-mail show them:
 
-    JOOR orders no longer carry `start_ship_date` (absent from 25 of 25); they carry `ship_start`:
-    the ship-date checks are off for this site.
+    JOOR orders no longer carry `start_ship_date` (absent from 25 of 25); they carry `ship_start`,
+    which the contract does not know: the ship-date checks are off for this site
 
 A required field absent from an order is already a problem row on that order (the mapper's
 ``payload_invalid``); here it only counts. A watched optional field warns when absent from more
@@ -25,6 +25,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from connectors.payload import at
 
 # An optional field absent from more than this share of a run's orders is a warning.
 DRIFT_SHARE = 0.5
@@ -77,11 +79,7 @@ class PayloadContract:
 
 
 def _at(obj: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(part)
-    return obj
+    return at(obj, path.split("."))
 
 
 def _has(order: Mapping[str, Any], paths: tuple[str, ...]) -> bool:

@@ -92,6 +92,16 @@ def canonical_json(value: Any) -> str:
         return f"<{kind(value)}>"
 
 
+def at(obj: Any, keys: Sequence[str]) -> Any:
+    """The value under a path of keys (``("customer", "shipping")``), or None where the path does
+    not lead through objects."""
+    for key in keys:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
 def kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             int: "a number", float: "a number", type(None): "null"}.get(type(value),

@@ -67,29 +67,27 @@ def advisory_lock(name: str) -> Iterator[bool]:
 HOLD_WAIT_SECONDS = 60
 
 
-def hold_lock_name(site_id: int) -> str:
-    return site_lock_name("writeback_hold", site_id)
+def hold_key(site_id: int) -> int:
+    """The advisory-lock key of a site's writeback hold (flushers take it shared, per row)."""
+    return lock_key(site_lock_name("writeback_hold", site_id))
 
 
 @contextmanager
 def writeback_hold(site_id: int, wait_seconds: float = HOLD_WAIT_SECONDS) -> Iterator[bool]:
     """Hold the site's writebacks for the block. Waits up to ``wait_seconds`` for sends in flight;
     yields False (and holds nothing) when they did not finish in time."""
-    key = lock_key(hold_lock_name(site_id))
+    key = hold_key(site_id)
     with get_engine().connect() as conn:
         try:
-            conn.execute(text("SELECT set_config('lock_timeout', :ms, false)"),
-                         {"ms": f"{max(1, int(wait_seconds * 1000))}ms"})
+            # SET LOCAL ends with this transaction; the session-level advisory lock outlives it.
+            conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait_seconds * 1000))}ms'"))
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-            conn.execute(text("SELECT set_config('lock_timeout', '0', false)"))
             conn.commit()
             got = True
         except DBAPIError as exc:
+            conn.rollback()
             if getattr(exc.orig, "pgcode", None) != "55P03":  # lock_not_available: waited out
                 raise
-            conn.rollback()
-            conn.execute(text("SELECT set_config('lock_timeout', '0', false)"))
-            conn.commit()
             got = False
         try:
             yield got
@@ -100,17 +98,3 @@ def writeback_hold(site_id: int, wait_seconds: float = HOLD_WAIT_SECONDS) -> Ite
                     conn.commit()
                 except DBAPIError:
                     conn.invalidate()  # the connection died: the hold died with it
-
-
-def try_share_hold(conn: Connection, site_id: int) -> bool:
-    """For a flusher about to send one of the site's rows: True when no import holds the site's
-    writebacks (the caller then holds the hold shared until :func:`release_shared_hold`)."""
-    got = bool(conn.execute(text("SELECT pg_try_advisory_lock_shared(:k)"),
-                            {"k": lock_key(hold_lock_name(site_id))}).scalar())
-    conn.commit()
-    return got
-
-
-def release_shared_hold(conn: Connection, site_id: int) -> None:
-    conn.execute(text("SELECT pg_advisory_unlock_shared(:k)"), {"k": lock_key(hold_lock_name(site_id))})
-    conn.commit()

@@ -95,18 +95,18 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                         modified_ids += modified.ids
             finally:
                 source.close()
-            report = source.read_report
+            report, read_note = source.read_report, source.read_report.sentence()
             counts.update(report.as_counts())
             counts.update(drift.summary())
             if counts.get("drift"):
                 log.warning("payload_drift", site=site_id, warnings=counts["drift"])
-            if report.shifted:
-                counts["read_note"] = report.sentence()
-            if not report.complete:  # not "ok": the silent-site alarm and `bobbin status` see it
-                run.outcome, run.note = "incomplete", report.sentence()
-                log.warning("import_read_incomplete", site=site_id, note=run.note, **report.as_counts())
-            elif report.shifted:
-                log.info("import_list_shifted", site=site_id, note=report.sentence(), **report.as_counts())
+            if read_note:  # the list shifted under the read
+                counts["read_note"] = read_note
+                if report.complete:
+                    log.info("import_list_shifted", site=site_id, note=read_note, **report.as_counts())
+                else:  # not "ok": the silent-site alarm and `bobbin status` see it
+                    run.outcome, run.note = "incomplete", read_note
+                    log.warning("import_read_incomplete", site=site_id, note=read_note, **report.as_counts())
             if modified_ids:
                 totals.update(validate_and_import(site_id, modified_ids, md=md))
             counts.update({k: totals[k] for k in SUMMARY_KEYS})

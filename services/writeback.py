@@ -50,7 +50,7 @@ from connectors.errors import ContractViolation, NotSupported, OutcomeUnknown, P
 from connectors.payload import excerpt
 from connectors.registry import connector
 from models import InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, WritebackAttempt
-from schedules.locks import release_shared_hold, try_share_hold
+from schedules.locks import hold_key
 from services.holding import VALUE_MAX, stage_page
 from services.outbox import queue_writeback
 from services.sites import open_source
@@ -155,24 +155,23 @@ class _RowLocks:
     def __init__(self) -> None:
         self._conn = get_engine().connect()
 
-    def try_site(self, site_id: int) -> bool:
-        """Share the site's writeback hold for one row: False while an import reads its lists."""
-        return try_share_hold(self._conn, site_id)
-
-    def try_lock(self, outbox_id: int) -> bool:
-        got = bool(self._conn.execute(
-            text("SELECT pg_try_advisory_lock(CAST(:space AS integer), CAST(:id AS integer))"),
-            {"space": OUTBOX_LOCK_SPACE, "id": outbox_id}).scalar())
+    def try_claim(self, outbox_id: int, site_id: int) -> bool | None:
+        """One statement for the site's writeback hold (shared) and the row's lock: None while an
+        import reads the site's lists (nothing taken), False when another flusher has the row (the
+        hold is taken: :meth:`release` it), True when both are held."""
+        got = self._conn.execute(
+            text("SELECT CASE WHEN pg_try_advisory_lock_shared(:hold) "
+                 "THEN pg_try_advisory_lock(CAST(:space AS integer), CAST(:id AS integer)) END"),
+            {"hold": hold_key(site_id), "space": OUTBOX_LOCK_SPACE, "id": outbox_id}).scalar()
         self._conn.commit()
-        return got
+        return None if got is None else bool(got)
 
-    def unlock(self, outbox_id: int) -> None:
-        self._conn.execute(text("SELECT pg_advisory_unlock(CAST(:space AS integer), CAST(:id AS integer))"),
-                           {"space": OUTBOX_LOCK_SPACE, "id": outbox_id})
+    def release(self, outbox_id: int | None, site_id: int) -> None:
+        """The row's lock (when ``outbox_id`` is given) and the site's shared hold, in one statement."""
+        unlock_row = "pg_advisory_unlock(CAST(:space AS integer), CAST(:id AS integer)), " if outbox_id is not None else ""
+        self._conn.execute(text(f"SELECT {unlock_row}pg_advisory_unlock_shared(:hold)"),
+                           {"hold": hold_key(site_id), "space": OUTBOX_LOCK_SPACE, "id": outbox_id})
         self._conn.commit()
-
-    def release_site(self, site_id: int) -> None:
-        release_shared_hold(self._conn, site_id)
 
     def close(self) -> None:
         """Release whatever is still held (the connection goes back to the pool, which keeps
@@ -213,18 +212,16 @@ def flush(*, site_id: int | None = None, outbox_ids: list[int] | None = None,
                 if clock() >= deadline:
                     result.more = True
                     return result
-                if row_site in held_sites or not locks.try_site(row_site):
+                claimed = None if row_site in held_sites else locks.try_claim(oid, row_site)
+                if claimed is None:
                     held_sites.add(row_site)  # the rest of its rows wait for the import's own flush
                     result.held += 1
                     continue
                 try:
-                    if locks.try_lock(oid):  # else another flusher is sending it
-                        try:
-                            _send_one(oid, sources, result)
-                        finally:
-                            locks.unlock(oid)
+                    if claimed:  # else another flusher is sending it
+                        _send_one(oid, sources, result)
                 finally:
-                    locks.release_site(row_site)
+                    locks.release(oid if claimed else None, row_site)
     finally:
         if locks is not None:
             locks.close()

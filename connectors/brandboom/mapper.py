@@ -88,9 +88,10 @@ def to_partner_order(raw: Any) -> PartnerOrder:
 
 
 def _customer(reader: wire.Reader, value: Any, payload: Mapping[Any, Any]) -> PartnerCustomer:
+    addresses = {"shipping": _placed_address(reader, payload, c.SHIP_TO_PLACES),
+                 "billing": _placed_address(reader, payload, c.BILL_TO_PLACES)}
     if value is None:
-        return PartnerCustomer(shipping=_placed_address(reader, payload, c.SHIP_TO_PLACES),
-                               billing=_placed_address(reader, payload, c.BILL_TO_PLACES))
+        return PartnerCustomer(**addresses)
     if not isinstance(value, Mapping):
         reader.problem(PAYLOAD_INVALID, f"customer is not an object but {wire.kind(value)}",
                        field=F.CUSTOMER, value=value)
@@ -100,8 +101,7 @@ def _customer(reader: wire.Reader, value: Any, payload: Mapping[Any, Any]) -> Pa
     name = reader.text(value, CF.NAME, F.CUSTOMER) or reader.text(value, CF.COMPANY_NAME, F.CUSTOMER)
     return PartnerCustomer(
         name=name,
-        billing=_placed_address(reader, payload, c.BILL_TO_PLACES),
-        shipping=_placed_address(reader, payload, c.SHIP_TO_PLACES),
+        **addresses,
         **fields,
     )
 
@@ -110,11 +110,9 @@ def _placed_address(reader: wire.Reader, payload: Mapping[Any, Any],
                     places: tuple[tuple[str, ...], ...]) -> Address | None:
     """The address at the first of ``places`` (contract.SHIP_TO_PLACES / BILL_TO_PLACES) that holds one."""
     for place in places:
-        obj: Any = payload
-        for key in place:
-            obj = obj.get(key) if isinstance(obj, Mapping) else None
-        if obj is not None:
-            return _address(reader, obj, ".".join(place))
+        found = wire.at(payload, place)
+        if found is not None:
+            return _address(reader, found, ".".join(place))
     return None
 
 

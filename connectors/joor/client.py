@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 import structlog
@@ -281,7 +281,7 @@ class JoorClient(PartnerClient):
         raise ContractViolation(
             f"JOOR answered {where} for order {order_id} with order(s) {', '.join(map(str, got))}: "
             "it may have marked those exported instead; nothing is counted as sent",
-            request=f"{where}&order_type={c.ORDER_TYPE_ALL}&export_status={c.EXPORT_ALL}&check=0",
+            request=f"GET {path}?{urlencode(params)}",
             answer=_excerpt({c.R_ORDER: page.orders}), records=list(page.orders), partner=c.PARTNER)
 
     def is_exported(self, order_id: str | int) -> bool:

@@ -130,12 +130,10 @@ def _customer(reader: wire.Reader, payload: Mapping[Any, Any]) -> PartnerCustome
 
 def _email(reader: wire.Reader, payload: Mapping[Any, Any]) -> str | None:
     """The retailer's e-mail from the first place of contract.CUSTOMER_EMAIL_PLACES that has one."""
-    for place in c.CUSTOMER_EMAIL_PLACES:
-        obj: Any = payload
-        for key in place[:-1]:
-            obj = obj.get(key) if isinstance(obj, Mapping) else None
+    for *parents, key in c.CUSTOMER_EMAIL_PLACES:
+        obj = wire.at(payload, parents)
         if isinstance(obj, Mapping):
-            found = reader.text(obj, place[-1], ".".join(place[:-1]) or None)
+            found = reader.text(obj, key, ".".join(parents) or None)
             if found is not None:
                 return found
     return None

@@ -498,9 +498,9 @@ def _rendered(account: Account, order: Obj) -> Obj:
     one. [INF] JOOR fills the code in from the connection, so once Bobbin stores an ERP code on a
     connection the retailer's orders arrive with it."""
     shown = copy.deepcopy(order)
-    connection = account.connections.get(str(order.get(F.CONNECTION_ID)))
-    if connection and connection.get(CF.CUSTOMER_CODE):
-        shown[F.CUSTOMER_CODE] = connection[CF.CUSTOMER_CODE]
+    code = _shown_value(account, order, F.CUSTOMER_CODE)
+    if code is not None:
+        shown[F.CUSTOMER_CODE] = code
     return shown
 
 

@@ -102,6 +102,30 @@ def _assert_one_run_held_every_order(site_id: int, waiting: set[str], summary: d
     assert (summary["read_complete"], summary["read_passes"], summary["pages_shifted"]) == (True, 1, 0), summary
 
 
+def _one_run_under_flushes_and_a_kill(site_id: int, new_ids: set[str], waiting: set[str], name: str,
+                                      workers: Any, chaos_app: Any) -> Flusher:
+    """The case itself: a worker, a flusher sending all the time, the import SIGKILLed mid-read;
+    then what the one run that completes left. Returns the flusher, for the figures' note."""
+    worker = workers(name)
+    flusher = Flusher()
+    flusher.start()
+    try:
+        # When the import's pool process is SIGKILLed mid-read, and the redelivered run completes
+        summary = _kill_mid_read_then_finish(site_id, new_ids, worker, chaos_app)
+        # Then that one run left every waiting order held exactly once
+        _assert_one_run_held_every_order(site_id, waiting, summary)
+    finally:
+        flusher.finish()
+    # and the flusher really ran beside it: it sent the killed run's writebacks and was held off
+    # while the redelivered run read
+    assert flusher.sent > 0 and flusher.held > 0, (flusher.sent, flusher.held, flusher.rounds)
+    return flusher
+
+
+def _note(flusher: Flusher) -> str:
+    return f"flusher sent {flusher.sent} during the case, held off in {flusher.held} flushes while the list was read"
+
+
 def test_brandboom_3000_orders_one_run_holds_all_despite_flushes_and_a_kill(
         demo_site: int, brandboom: Any, workers: Any, chaos_app: Any) -> None:
     # Given 3,000 more valid orders waiting in "export", each page a little slow so the read
@@ -115,25 +139,13 @@ def test_brandboom_3000_orders_one_run_holds_all_despite_flushes_and_a_kill(
     waiting = {str(o["id"]) for o in brandboom.orders() if o["status"] == "export"}
     assert new_ids <= waiting
     brandboom.inject_fault(delay=0.03, path="orders/search", rate=1.0)
-    worker = workers("shrink-bb")
-    flusher = Flusher()
-    flusher.start()
-    try:
-        # When the import's pool process is SIGKILLed mid-read, and the redelivered run completes
-        summary = _kill_mid_read_then_finish(demo_site, new_ids, worker, chaos_app)
-        # Then that one run left every waiting order held exactly once
-        _assert_one_run_held_every_order(demo_site, waiting, summary)
-    finally:
-        flusher.finish()
-    # and the flusher really ran beside it: it sent the killed run's writebacks and was held off
-    # while the redelivered run read
-    assert flusher.sent > 0 and flusher.held > 0, (flusher.sent, flusher.held, flusher.rounds)
+    flusher = _one_run_under_flushes_and_a_kill(demo_site, new_ids, waiting, "shrink-bb", workers, chaos_app)
 
     # And once the outbox is drained, the whole promise holds
     drain_outbox()
     check(demo_site, BrandboomRecord(brandboom), brandboom_expected(brandboom_added(brandboom)),
           scenario="Brandboom: 3,000 orders, flushes running, SIGKILL mid-read: one run holds all",
-          runs=1, note=f"flusher sent {flusher.sent} during the case, held off in {flusher.held} flushes while the list was read")
+          runs=1, note=_note(flusher))
 
 
 def test_joor_3000_orders_one_run_holds_all_despite_flushes_and_a_kill(
@@ -151,22 +163,12 @@ def test_joor_3000_orders_one_run_holds_all_despite_flushes_and_a_kill(
     before = joor.orders()
     waiting = JoorRecord(joor, before).waiting()
     assert new_ids <= waiting
-    worker = workers("shrink-joor")
-    flusher = Flusher()
-    flusher.start()
-    try:
-        # When the import's pool process is SIGKILLed mid-read, and the redelivered run completes
-        summary = _kill_mid_read_then_finish(joor_site, new_ids, worker, chaos_app)
-        # Then that one run left every waiting order held exactly once
-        _assert_one_run_held_every_order(joor_site, waiting, summary)
-    finally:
-        flusher.finish()
-    assert flusher.sent > 0 and flusher.held > 0, (flusher.sent, flusher.held, flusher.rounds)
+    flusher = _one_run_under_flushes_and_a_kill(joor_site, new_ids, waiting, "shrink-joor", workers, chaos_app)
 
     drain_outbox()
     check(joor_site, JoorRecord(joor, before), joor_expected(before, joor),
           scenario="JOOR: 3,000 orders, flushes running, SIGKILL mid-read: one run holds all",
-          runs=1, note=f"flusher sent {flusher.sent} during the case, held off in {flusher.held} flushes while the list was read")
+          runs=1, note=_note(flusher))
 
 
 @pytest.mark.parametrize("partner", ["brandboom", "joor"])
