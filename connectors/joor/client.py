@@ -279,7 +279,7 @@ class JoorClient(PartnerClient):
         if not page.orders:
             raise PartnerRejected(f"JOOR has no order {order_id} to mark exported", partner=c.PARTNER)
         raise ContractViolation(
-            f"JOOR answered {where} for order {order_id} with order(s) {', '.join(map(str, got))}: "
+            f"JOOR answered {where} for order {order_id} with {_some(got)}: "
             "it may have marked those exported instead; nothing is counted as sent",
             request=f"GET {path}?{urlencode(params)}",
             answer=_excerpt({c.R_ORDER: page.orders}), records=list(page.orders), partner=c.PARTNER)
@@ -483,6 +483,13 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _some(ids: Sequence[str | None], shown: int = 5) -> str:
+    """Order ids for a message: the first few, then how many more (an answer may carry a page)."""
+    text = ", ".join(map(str, ids[:shown]))
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return f"order(s) {text}{more}"
 
 
 def _excerpt(value: Any) -> str:
