@@ -1,13 +1,13 @@
 """The Brandboom API as the sandbox serves it: its own literal tables, copied from the documents.
 
 The sandbox never imports the client's contract (``connectors/brandboom/contract.py``): a test
-double that shares the client's tables cannot catch a mistake in them. These tables were copied
-from the same sources the contract cites — seed 001 (Brandboom API v2) — with the same
-markers ([DOC] documented, [INF] chosen where the document is silent, [CODE] seen in public code).
-``tests/connectors/test_contract_tables.py`` compares them with the contract name by name and fails
-on any difference, naming it; when they differ, the document decides which side is wrong.
+double that shares the client's tables cannot catch a mistake in them. These tables state
+seed 001 (Brandboom API v2) with the same markers ([DOC] documented, [INF] chosen
+where the document is silent, [CODE] seen in public code). They started as a literal copy of the
+contract's tables as the two stood on 2026-12-02; from then on each side is corrected against the
+document alone. ``tests/connectors/test_contract_tables.py`` compares them with the contract name
+by name and fails on any difference, naming it; the document decides which side is wrong.
 """
-
 
 from __future__ import annotations
 
