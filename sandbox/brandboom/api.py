@@ -1,4 +1,4 @@
-"""The Brandboom API as the sandbox serves it: its own literal tables, copied from the documents.
+"""The Brandboom API as the sandbox serves it: its own literal tables of what the document states.
 
 The sandbox never imports the client's contract (``connectors/brandboom/contract.py``): a test
 double that shares the client's tables cannot catch a mistake in them. These tables state
