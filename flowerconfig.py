@@ -4,7 +4,7 @@ The login comes from FLOWER_USER / FLOWER_PASSWORD; in development a password is
 under BOBBIN_HOME and printed by `make run`.
 """
 
-from bobbin.settings import get_settings
+from core.settings import get_settings
 
 _user, _password = get_settings().flower_login()
 basic_auth = [f"{_user}:{_password}"]

@@ -34,7 +34,7 @@ BENCHES = (
 
 
 def _sigterm(*_: object) -> None:
-    raise SystemExit(143)   # unwinds through the harness's cleanup (workers, sandbox, servers)
+    raise SystemExit(143)  # unwinds through the harness's cleanup (workers, sandbox, servers)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -63,10 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
     chosen = [b for b in BENCHES if not args.only or b[0] in args.only]
-    output = args.output or RESULTS_DIR / ("latest.json" if not args.quick and not args.only
-                                           else "latest-quick.json" if args.quick else "latest-partial.json")
-    print(f"Bobbin benchmarks ({'quick, 1/10 scale' if args.quick else 'full scale'}): "
-          f"{', '.join(b[0] for b in chosen)}", flush=True)
+    output = args.output or RESULTS_DIR / (
+        "latest.json"
+        if not args.quick and not args.only
+        else "latest-quick.json"
+        if args.quick
+        else "latest-partial.json"
+    )
+    print(
+        f"Bobbin benchmarks ({'quick, 1/10 scale' if args.quick else 'full scale'}): {', '.join(b[0] for b in chosen)}",
+        flush=True,
+    )
     t_start = time.perf_counter()
     harness = Harness()
     report = Report(quick=args.quick, harness=harness)
@@ -93,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  ({report.durations[name]:.0f} s)", flush=True)
     finally:
         report.durations["total"] = time.perf_counter() - t_start
-        report.figures.sort(key=lambda f: f.bench)   # stable: the order, each benchmark's rows kept
+        report.figures.sort(key=lambda f: f.bench)  # stable: the order, each benchmark's rows kept
         harness.stop()
     path = report.write(output)
     print("\n" + report.text_table())

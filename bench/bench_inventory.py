@@ -55,6 +55,7 @@ T = TypeVar("T")
 
 # --- the sandbox, indexed, in its own process -------------------------------------------------------
 
+
 class IndexedBrandboomSandbox(BrandboomSandbox):
     """``BrandboomSandbox`` that finds a row's SKU by ``skuNumber`` in a dict (same answers)."""
 
@@ -75,7 +76,7 @@ class IndexedBrandboomSandbox(BrandboomSandbox):
 
 
 def _serve(port: int, seed: dict[str, Any], public_key: str, secret_key: str, log_path: str) -> None:
-    from bobbin.logging import configure
+    from core.logging import configure
 
     configure("WARNING", "json", stream=open(log_path, "a"))  # noqa: SIM115 (lives as long as the process)
     IndexedBrandboomSandbox(port=port, public_key=public_key, secret_key=secret_key, seed=seed).serve_forever()
@@ -92,13 +93,17 @@ class Sandbox:
         return f"http://127.0.0.1:{self.port}{c.BASE_PATH}"
 
     def __enter__(self) -> Sandbox:
-        from bobbin.embedded import _wait_port, free_port
+        from core.embedded import _wait_port, free_port
         from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
 
         self.port = free_port()
         ctx = multiprocessing.get_context("spawn")
-        self.proc = ctx.Process(target=_serve, name="bench-inventory-sandbox", daemon=True,
-                                args=(self.port, self.seed, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, self.log_path))
+        self.proc = ctx.Process(
+            target=_serve,
+            name="bench-inventory-sandbox",
+            daemon=True,
+            args=(self.port, self.seed, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, self.log_path),
+        )
         self.proc.start()
         _wait_port(self.port, 180)
         return self
@@ -127,6 +132,7 @@ class Sandbox:
 
 # --- the catalog ---------------------------------------------------------------------------------
 
+
 def catalog(n_skus: int) -> Any:
     """The demo brand grown to ``n_skus`` SKUs (trimmed to exactly that), in three warehouses."""
     from bobbin.demo import build_world
@@ -145,17 +151,33 @@ def catalog(n_skus: int) -> Any:
     for s in world.skus:
         on_hand = 0 if rng.random() < 0.1 else rng.randint(2, 40)
         future = rng.random() < 0.1
-        world.inventory.append({"sku": s["sku"], "warehouse_code": THIRD_WAREHOUSE["code"], "on_hand": on_hand,
-                                "allocated": min(on_hand, rng.randint(0, 4)) if rng.random() < 0.3 else 0,
-                                "future_qty": rng.choice((12, 24, 48)) if future else 0,
-                                "future_date": date(2027, 1, 4) + timedelta(days=7 * rng.randint(0, 8)) if future else None})
+        world.inventory.append(
+            {
+                "sku": s["sku"],
+                "warehouse_code": THIRD_WAREHOUSE["code"],
+                "on_hand": on_hand,
+                "allocated": min(on_hand, rng.randint(0, 4)) if rng.random() < 0.3 else 0,
+                "future_qty": rng.choice((12, 24, 48)) if future else 0,
+                "future_date": date(2027, 1, 4) + timedelta(days=7 * rng.randint(0, 8)) if future else None,
+            }
+        )
     return world
 
 
 def _slim(sku: dict[str, Any]) -> dict[str, Any]:
     """The SKU object's fields the sandbox reads or writes (the seed crosses a process boundary)."""
-    keys = ("id", "styleNumber", "option", "size", "skuNumber", "UPC", "inventoryCount", "futureInventoryCount",
-            "futureInventoryDate", "warehouseID")
+    keys = (
+        "id",
+        "styleNumber",
+        "option",
+        "size",
+        "skuNumber",
+        "UPC",
+        "inventoryCount",
+        "futureInventoryCount",
+        "futureInventoryDate",
+        "warehouseID",
+    )
     return {k: sku.get(k) for k in keys}
 
 
@@ -169,7 +191,7 @@ def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[dict[str
 
 def load(url: str, world: Any) -> None:
     """The ERP rows the push reads, with COPY (setup, not measured)."""
-    from bobbin.db import engine_for
+    from core.db import engine_for
 
     raw = engine_for(url).raw_connection()
     try:
@@ -178,8 +200,12 @@ def load(url: str, world: Any) -> None:
         _copy(cur, "warehouse", ("code", "name"), world.warehouses)
         _copy(cur, "style", ("number", "description", "division_code", "season", "category", "active"), world.styles)
         _copy(cur, "sku", ("sku", "style_number", "color_code", "size", "size_index", "upc"), world.skus)
-        _copy(cur, "inventory", ("sku", "warehouse_code", "on_hand", "allocated", "future_qty", "future_date"),
-              world.inventory)
+        _copy(
+            cur,
+            "inventory",
+            ("sku", "warehouse_code", "on_hand", "allocated", "future_qty", "future_date"),
+            world.inventory,
+        )
         raw.commit()
         raw.set_isolation_level(0)  # autocommit, for ANALYZE
         cur.execute("ANALYZE")
@@ -194,9 +220,9 @@ def own_database(harness: Any) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from bobbin.db import engine_for
-    from bobbin.migrate import upgrade
-    from bobbin.settings import get_settings
+    from core.db import engine_for
+    from core.migrate import upgrade
+    from core.settings import get_settings
 
     base = make_url(harness.database_url)
     url = base.set(database=DATABASE).render_as_string(hide_password=False)
@@ -223,25 +249,31 @@ def own_database(harness: Any) -> Iterator[str]:
 
 
 def make_site(sandbox_url: str) -> int:
-    from bobbin.db import session_scope
     from bobbin.demo import BRANDBOOM_BRAND_ID, SHOWROOM_US_ID
+    from core.db import session_scope
     from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
     from services.sites import create_site
 
     with session_scope() as s:
-        site = create_site(s, name=SITE, kind="brandboom", base_url=sandbox_url,
-                           credentials={"public_key": DEMO_PUBLIC_KEY, "secret_key": DEMO_SECRET_KEY},
-                           division="WHSL", notify_emails=["ops@bench.example"],
-                           settings={"inventory_mode": "both", "brand_id": BRANDBOOM_BRAND_ID,
-                                     "showroom_id": SHOWROOM_US_ID})
+        site = create_site(
+            s,
+            name=SITE,
+            kind="brandboom",
+            base_url=sandbox_url,
+            credentials={"public_key": DEMO_PUBLIC_KEY, "secret_key": DEMO_SECRET_KEY},
+            division="WHSL",
+            notify_emails=["ops@bench.example"],
+            settings={"inventory_mode": "both", "brand_id": BRANDBOOM_BRAND_ID, "showroom_id": SHOWROOM_US_ID},
+        )
         return int(site.id)
 
 
 # --- floors ----------------------------------------------------------------------------------------
 
+
 def copy_out_seconds(url: str, query: str) -> tuple[float, int]:
     """Reading rows out of Postgres as fast as it goes: COPY (query) TO STDOUT."""
-    from bobbin.db import engine_for
+    from core.db import engine_for
 
     raw = engine_for(url).raw_connection()
     try:
@@ -258,7 +290,7 @@ def copy_out_seconds(url: str, query: str) -> tuple[float, int]:
 def copy_in_seconds(url: str, rows: int) -> float:
     """Writing ``rows`` rows shaped like push state (site, sku, warehouse, bucket, date, quantity,
     run, time) with COPY into a fresh table, committed."""
-    from bobbin.db import engine_for
+    from core.db import engine_for
 
     buf = io.StringIO()
     for i in range(rows):
@@ -266,8 +298,10 @@ def copy_in_seconds(url: str, rows: int) -> float:
     raw = engine_for(url).raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute("CREATE TABLE IF NOT EXISTS floor_state (site_id int, sku text, warehouse text, bucket text, "
-                    "available_on date, quantity int, run_id int, sent_at timestamptz)")
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS floor_state (site_id int, sku text, warehouse text, bucket text, "
+            "available_on date, quantity int, run_id int, sent_at timestamptz)"
+        )
         cur.execute("TRUNCATE floor_state")
         raw.commit()
         buf.seek(0)
@@ -292,9 +326,11 @@ def send_seconds(sandbox: Sandbox, rows: list[dict[str, Any]], batch_rows: int, 
 
 # --- the benchmark ---------------------------------------------------------------------------------
 
-_INVENTORY_READ = ("SELECT i.sku, i.warehouse_code, i.on_hand, i.allocated, i.future_qty, i.future_date "
-                   "FROM inventory i JOIN sku k ON k.sku = i.sku JOIN style s ON s.number = k.style_number "
-                   "WHERE s.active")
+_INVENTORY_READ = (
+    "SELECT i.sku, i.warehouse_code, i.on_hand, i.allocated, i.future_qty, i.future_date "
+    "FROM inventory i JOIN sku k ON k.sku = i.sku JOIN style s ON s.number = k.style_number "
+    "WHERE s.active"
+)
 _STATE_READ = "SELECT sku, warehouse, available_on, quantity, run_id FROM inventory_push_state"
 
 
@@ -312,8 +348,10 @@ def run(report: Any) -> None:
         load(url, world)
         del world, seed
         site_id = make_site(sandbox.url)
-        print(f"  setup: {n_skus:,} SKUs × 3 warehouses = {n_rows:,} inventory rows "
-              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        print(
+            f"  setup: {n_skus:,} SKUs × 3 warehouses = {n_rows:,} inventory rows ({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
 
         # The full push, profiled (wall-clock samples of this thread, ~2 % overhead).
         sampler = _sampler()
@@ -345,33 +383,75 @@ def run(report: Any) -> None:
     full_floor = read_inv_s + send_full_s + write_full_s
     incr_floor = read_inv_s + read_state_s + send_incr_s + write_incr_s
     label = f"{n_skus // 1000}k SKUs × 3 warehouses"
-    report.add(BENCH, f"inventory push, full, {label} ({n_skus:,} Brandboom rows, {state_rows:,} buckets)",
-               full_s, "s", floor_name="read + send + write", floor_value=full_floor,
-               target=f"value <= {FULL_TARGET_S}",
-               note=f"{n_skus / full_s:,.0f} SKUs/s; floor: COPY out {read_rows:,} inventory rows {read_inv_s:.2f} s "
-                    f"+ the same CSV batches to the sandbox {send_full_s:.2f} s + COPY in {state_rows:,} state rows "
-                    f"{write_full_s:.2f} s")
-    report.add(BENCH, f"inventory push after 1 % of the rows changed ({int(n_rows * CHANGED_SHARE):,} of "
-                      f"{n_rows:,}), median of {INCREMENTAL_ROUNDS}", incr_s, "s",
-               floor_name="read + send + write", floor_value=incr_floor, target=f"value <= {INCREMENTAL_TARGET_S}",
-               note=f"rounds {', '.join(format(r['seconds'], '.2f') for r in rounds)} s; floor: COPY out inventory and push "
-                    f"state {read_inv_s + read_state_s:.2f} s + the same rows to the sandbox {send_incr_s:.3f} s "
-                    f"+ COPY in their state {write_incr_s:.3f} s")
-    report.add(BENCH, f"inventory push after 1 %: rows sent ({INCREMENTAL_ROUNDS} rounds)", float(sent), "rows",
-               floor_name="SKUs changed", floor_value=float(changed), target="ratio <= 1",
-               note="read back from the sandbox's record of the imports it received")
-    report.add(BENCH, "inventory push after 1 %: rows sent that did not change, or changed and not sent",
-               float(wrong), "rows", target="value <= 0")
-    report.add(BENCH, "floor: COPY out the inventory rows a push reads", read_inv_s, "s",
-               note=f"{read_rows:,} rows, COPY (SELECT …) TO STDOUT, best of 2")
-    report.add(BENCH, f"floor: the full push's {n_skus:,} CSV rows to the sandbox, no DB, no diff", send_full_s, "s",
-               note=f"BrandboomClient.import_products, {inventory.BRANDBOOM_BATCH_ROWS:,} rows a call, best of 2")
-    report.add(BENCH, f"floor: COPY in {state_rows:,} push-state rows", write_full_s, "s",
-               note="a table of the same columns, no indexes, best of 2")
+    report.add(
+        BENCH,
+        f"inventory push, full, {label} ({n_skus:,} Brandboom rows, {state_rows:,} buckets)",
+        full_s,
+        "s",
+        floor_name="read + send + write",
+        floor_value=full_floor,
+        target=f"value <= {FULL_TARGET_S}",
+        note=f"{n_skus / full_s:,.0f} SKUs/s; floor: COPY out {read_rows:,} inventory rows {read_inv_s:.2f} s "
+        f"+ the same CSV batches to the sandbox {send_full_s:.2f} s + COPY in {state_rows:,} state rows "
+        f"{write_full_s:.2f} s",
+    )
+    report.add(
+        BENCH,
+        f"inventory push after 1 % of the rows changed ({int(n_rows * CHANGED_SHARE):,} of "
+        f"{n_rows:,}), median of {INCREMENTAL_ROUNDS}",
+        incr_s,
+        "s",
+        floor_name="read + send + write",
+        floor_value=incr_floor,
+        target=f"value <= {INCREMENTAL_TARGET_S}",
+        note=f"rounds {', '.join(format(r['seconds'], '.2f') for r in rounds)} s; floor: COPY out inventory and push "
+        f"state {read_inv_s + read_state_s:.2f} s + the same rows to the sandbox {send_incr_s:.3f} s "
+        f"+ COPY in their state {write_incr_s:.3f} s",
+    )
+    report.add(
+        BENCH,
+        f"inventory push after 1 %: rows sent ({INCREMENTAL_ROUNDS} rounds)",
+        float(sent),
+        "rows",
+        floor_name="SKUs changed",
+        floor_value=float(changed),
+        target="ratio <= 1",
+        note="read back from the sandbox's record of the imports it received",
+    )
+    report.add(
+        BENCH,
+        "inventory push after 1 %: rows sent that did not change, or changed and not sent",
+        float(wrong),
+        "rows",
+        target="value <= 0",
+    )
+    report.add(
+        BENCH,
+        "floor: COPY out the inventory rows a push reads",
+        read_inv_s,
+        "s",
+        note=f"{read_rows:,} rows, COPY (SELECT …) TO STDOUT, best of 2",
+    )
+    report.add(
+        BENCH,
+        f"floor: the full push's {n_skus:,} CSV rows to the sandbox, no DB, no diff",
+        send_full_s,
+        "s",
+        note=f"BrandboomClient.import_products, {inventory.BRANDBOOM_BATCH_ROWS:,} rows a call, best of 2",
+    )
+    report.add(
+        BENCH,
+        f"floor: COPY in {state_rows:,} push-state rows",
+        write_full_s,
+        "s",
+        note="a table of the same columns, no indexes, best of 2",
+    )
     _profile(report, sampler, full_s)
     if harness is not None:
-        harness.shared["inventory"] = {"full": full.summary(), "rounds": [
-            {k: v for k, v in r.items() if k != "rows"} for r in rounds]}
+        harness.shared["inventory"] = {
+            "full": full.summary(),
+            "rounds": [{k: v for k, v in r.items() if k != "rows"} for r in rounds],
+        }
 
 
 def _one_percent(sandbox: Sandbox, site_id: int, n_rows: int, round_no: int) -> dict[str, Any]:
@@ -379,14 +459,17 @@ def _one_percent(sandbox: Sandbox, site_id: int, n_rows: int, round_no: int) -> 
     held), push, and compare what the sandbox received with the SKUs changed."""
     from sqlalchemy import text
 
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from services import inventory
 
     rng = random.Random(f"{SEED}:change:{round_no}")
     ids = rng.sample(range(1, n_rows + 1), max(1, int(n_rows * CHANGED_SHARE)))
     with session_scope() as s:
-        changed = set(s.execute(text("UPDATE inventory SET on_hand = on_hand + 3 WHERE id = ANY(:ids) RETURNING sku"),
-                                {"ids": ids}).scalars())
+        changed = set(
+            s.execute(
+                text("UPDATE inventory SET on_hand = on_hand + 3 WHERE id = ANY(:ids) RETURNING sku"), {"ids": ids}
+            ).scalars()
+        )
     before = len(sandbox.imports())
     t = time.perf_counter()
     result = inventory.push_inventory(site_id)
@@ -394,8 +477,14 @@ def _one_percent(sandbox: Sandbox, site_id: int, n_rows: int, round_no: int) -> 
     rows = [row for imp in sandbox.imports()[before:] for row in imp["rows"]]
     sent = [row["skuNumber"] for row in rows]
     wrong = len(set(sent) ^ changed) + (len(sent) - len(set(sent)))
-    return {"seconds": seconds, "sent": len(sent), "changed": len(changed), "wrong": wrong,
-            "accepted": result.rows_accepted, "rows": rows}
+    return {
+        "seconds": seconds,
+        "sent": len(sent),
+        "changed": len(changed),
+        "wrong": wrong,
+        "accepted": result.rows_accepted,
+        "rows": rows,
+    }
 
 
 def _best(measure: Callable[[], T]) -> T:

@@ -30,10 +30,10 @@ from bench.common import Harness, Report, percentile
 
 BENCH = "3"
 ORDERS = 100
-ARRIVAL_INTERVAL = 0.3   # seconds between added orders, on average
+ARRIVAL_INTERVAL = 0.3  # seconds between added orders, on average
 WATCH_INTERVAL = 0.05
 FIRST_ID = 7_000_001
-GIVE_UP_AFTER = 180.0    # seconds after the last order was added
+GIVE_UP_AFTER = 180.0  # seconds after the last order was added
 
 
 def _watch(h: Harness, seen: dict[str, float], stop: threading.Event) -> None:
@@ -86,7 +86,7 @@ def run(report: Report) -> None:
             feeder.start()
             deadline = None
             while len(seen) < n:
-                dt, summary = h.round_trip("tasks.orders.import_orders", site_id)   # the polling loop
+                dt, summary = h.round_trip("tasks.orders.import_orders", site_id)  # the polling loop
                 cycles.append((dt, int(summary.get("imported", 0))))
                 if not feeder.is_alive():
                     deadline = deadline or time.perf_counter() + GIVE_UP_AFTER
@@ -105,14 +105,34 @@ def run(report: Report) -> None:
         return
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     busy = [c for c in cycles if c[1]]
-    note = (f"{len(latencies)} orders ({missing} not imported in time); {len(cycles)} polling runs back to back, "
-            f"{len(busy)} imported something; mean run {statistics.mean(c[0] for c in cycles) * 1000:.0f} ms; "
-            f"max latency {max(latencies):.2f} s")
-    report.add(BENCH, f"latency p50, {n} orders, on-demand polling", p50, "s",
-               floor_name="empty import round trip", floor_value=floor, note=note)
-    report.add(BENCH, f"latency p95, {n} orders, on-demand polling", p95, "s",
-               floor_name="empty import round trip", floor_value=floor, target="value <= 60",
-               note=f"no-op task round trip p50 {h.shared.get('noop_rtt_p50', float('nan')) * 1000:.1f} ms" if
-               "noop_rtt_p50" in h.shared else "")
-    report.profiles["latency"] = {"latencies_s": sorted(round(x, 3) for x in latencies),
-                                  "cycles": [[round(d, 3), k] for d, k in cycles][:500], "floor_s": round(floor, 4)}
+    note = (
+        f"{len(latencies)} orders ({missing} not imported in time); {len(cycles)} polling runs back to back, "
+        f"{len(busy)} imported something; mean run {statistics.mean(c[0] for c in cycles) * 1000:.0f} ms; "
+        f"max latency {max(latencies):.2f} s"
+    )
+    report.add(
+        BENCH,
+        f"latency p50, {n} orders, on-demand polling",
+        p50,
+        "s",
+        floor_name="empty import round trip",
+        floor_value=floor,
+        note=note,
+    )
+    report.add(
+        BENCH,
+        f"latency p95, {n} orders, on-demand polling",
+        p95,
+        "s",
+        floor_name="empty import round trip",
+        floor_value=floor,
+        target="value <= 60",
+        note=f"no-op task round trip p50 {h.shared.get('noop_rtt_p50', float('nan')) * 1000:.1f} ms"
+        if "noop_rtt_p50" in h.shared
+        else "",
+    )
+    report.profiles["latency"] = {
+        "latencies_s": sorted(round(x, 3) for x in latencies),
+        "cycles": [[round(d, 3), k] for d, k in cycles][:500],
+        "floor_s": round(floor, 4),
+    }

@@ -37,18 +37,35 @@ def run(report: Report) -> None:
     small = _run(h, small_n)
     big = _run(h, big_n)
     for r in (small, big):
-        report.add(BENCH, f"worker peak RSS, {r.orders:,} orders × 10 lines", r.peak_rss / MIB, "MiB",
-                   note=f"idle before the task {r.idle_rss / MIB:.0f} MiB, growth {(r.peak_rss - r.idle_rss) / MIB:.0f} MiB; "
-                        f"sampled max {max((s for _, s in r.samples), default=0) / MIB:.0f} MiB, "
-                        f"VmHWM {(r.hwm or 0) / MIB:.0f} MiB; run {r.seconds:.1f} s")
+        report.add(
+            BENCH,
+            f"worker peak RSS, {r.orders:,} orders × 10 lines",
+            r.peak_rss / MIB,
+            "MiB",
+            note=f"idle before the task {r.idle_rss / MIB:.0f} MiB, growth {(r.peak_rss - r.idle_rss) / MIB:.0f} MiB; "
+            f"sampled max {max((s for _, s in r.samples), default=0) / MIB:.0f} MiB, "
+            f"VmHWM {(r.hwm or 0) / MIB:.0f} MiB; run {r.seconds:.1f} s",
+        )
     growth_small, growth_big = small.peak_rss - small.idle_rss, big.peak_rss - big.idle_rss
-    report.add(BENCH, f"peak RSS {big_n:,} vs {small_n:,} orders", big.peak_rss / MIB, "MiB",
-               floor_name=f"peak at {small_n:,}", floor_value=small.peak_rss / MIB, target=f"ratio <= {MAX_GROWTH:g}",
-               note=f"growth above idle: {growth_big / MIB:.0f} MiB vs {growth_small / MIB:.0f} MiB "
-                    f"({growth_big / max(growth_small, 1):.1f}× for {big_n // small_n}× the orders)")
+    report.add(
+        BENCH,
+        f"peak RSS {big_n:,} vs {small_n:,} orders",
+        big.peak_rss / MIB,
+        "MiB",
+        floor_name=f"peak at {small_n:,}",
+        floor_value=small.peak_rss / MIB,
+        target=f"ratio <= {MAX_GROWTH:g}",
+        note=f"growth above idle: {growth_big / MIB:.0f} MiB vs {growth_small / MIB:.0f} MiB "
+        f"({growth_big / max(growth_small, 1):.1f}× for {big_n // small_n}× the orders)",
+    )
     report.profiles["memory"] = {
-        str(r.orders): {"idle_mib": round(r.idle_rss / MIB, 1), "peak_mib": round(r.peak_rss / MIB, 1),
-                        "hwm_mib": round((r.hwm or 0) / MIB, 1), "seconds": round(r.seconds, 2),
-                        # the RSS curve, thinned to ≤ 100 points: (seconds into the task, MiB)
-                        "curve": [[round(t, 2), round(b / MIB, 1)] for t, b in r.samples[::max(1, len(r.samples) // 100)]]}
-        for r in (small, big)}
+        str(r.orders): {
+            "idle_mib": round(r.idle_rss / MIB, 1),
+            "peak_mib": round(r.peak_rss / MIB, 1),
+            "hwm_mib": round((r.hwm or 0) / MIB, 1),
+            "seconds": round(r.seconds, 2),
+            # the RSS curve, thinned to ≤ 100 points: (seconds into the task, MiB)
+            "curve": [[round(t, 2), round(b / MIB, 1)] for t, b in r.samples[:: max(1, len(r.samples) // 100)]],
+        }
+        for r in (small, big)
+    }

@@ -32,14 +32,21 @@ from decimal import Decimal
 from typing import Any
 
 from bench.common import (
-    LINES_PER_ORDER, GcTimer, Harness, Report, RssSampler, SqlTimer, StackSampler, share_lines,
+    LINES_PER_ORDER,
+    GcTimer,
+    Harness,
+    Report,
+    RssSampler,
+    SqlTimer,
+    StackSampler,
+    share_lines,
 )
 
 BENCH = "1"
 ORDERS = 10_000
 NAIVE_ORDERS = 500
-PAGE_SIZE = 100   # the site setting's default (services.sites.SiteSettings.page_size)
-MIB = 2 ** 20
+PAGE_SIZE = 100  # the site setting's default (services.sites.SiteSettings.page_size)
+MIB = 2**20
 
 
 @dataclass
@@ -49,13 +56,13 @@ class WorkerRun:
     orders: int
     seconds: float
     summary: dict[str, Any]
-    run_seconds: float | None        # the sync_run row's own start → finish
+    run_seconds: float | None  # the sync_run row's own start → finish
     idle_rss: int
     peak_rss: int
     hwm: int | None
     samples: list[tuple[float, int]] = field(default_factory=list)
     drain_seconds: float | None = None  # the run's end → the last "exported" sent (drain=True)
-    drained: int = 0                    # "exported" rows sent in that time
+    drained: int = 0  # "exported" rows sent in that time
 
 
 def worker_import(h: Harness, site_id: int, orders: int, name: str, *, drain: bool = False) -> WorkerRun:
@@ -66,7 +73,7 @@ def worker_import(h: Harness, site_id: int, orders: int, name: str, *, drain: bo
     drain_seconds, drained = None, 0
     with h.worker(name) as w:
         pid = w.wait_for_pool_child()
-        h.round_trip("bench.noop")   # the pool child is up and has imported everything
+        h.round_trip("bench.noop")  # the pool child is up and has imported everything
         sampler = RssSampler(pid).start()
         try:
             seconds, summary = h.round_trip("tasks.orders.import_orders", site_id, timeout=1800)
@@ -76,8 +83,18 @@ def worker_import(h: Harness, site_id: int, orders: int, name: str, *, drain: bo
             drain_seconds, drained = _drain_time(h, summary.get("run_id"), timeout=1800)
     if summary.get("imported") != orders:
         raise RuntimeError(f"expected {orders} orders imported, the run says {summary}")
-    return WorkerRun(orders, seconds, summary, _run_seconds(h, summary.get("run_id")), sampler.idle,
-                     sampler.peak, sampler.hwm, sampler.samples, drain_seconds, drained)
+    return WorkerRun(
+        orders,
+        seconds,
+        summary,
+        _run_seconds(h, summary.get("run_id")),
+        sampler.idle,
+        sampler.peak,
+        sampler.hwm,
+        sampler.samples,
+        drain_seconds,
+        drained,
+    )
 
 
 def _drain_time(h: Harness, run_id: int | None, timeout: float) -> tuple[float, int]:
@@ -86,15 +103,20 @@ def _drain_time(h: Harness, run_id: int | None, timeout: float) -> tuple[float, 
 
     deadline = time.monotonic() + timeout
     with h.engine().connect() as conn:
-        while conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'exported' AND state = 'pending'")).scalar():
+        while conn.execute(
+            text("SELECT count(*) FROM outbox WHERE status = 'exported' AND state = 'pending'")
+        ).scalar():
             conn.commit()
             if time.monotonic() > deadline:
                 raise RuntimeError("the import's writebacks were not sent in time")
             time.sleep(0.2)
-        seconds, sent = conn.execute(text(
-            "SELECT EXTRACT(EPOCH FROM max(o.sent_at) - r.finished_at), count(*) FROM outbox o, sync_run r "
-            "WHERE r.id = :r AND o.status = 'exported' AND o.state = 'sent' GROUP BY r.finished_at"),
-            {"r": run_id}).one()
+        seconds, sent = conn.execute(
+            text(
+                "SELECT EXTRACT(EPOCH FROM max(o.sent_at) - r.finished_at), count(*) FROM outbox o, sync_run r "
+                "WHERE r.id = :r AND o.status = 'exported' AND o.state = 'sent' GROUP BY r.finished_at"
+            ),
+            {"r": run_id},
+        ).one()
     return float(seconds), int(sent)
 
 
@@ -117,12 +139,14 @@ def _run_seconds(h: Harness, run_id: int | None) -> float | None:
     if run_id is None:
         return None
     with h.engine().connect() as conn:
-        value = conn.execute(text("SELECT EXTRACT(EPOCH FROM finished_at - started_at) FROM sync_run WHERE id = :i"),
-                             {"i": run_id}).scalar()
+        value = conn.execute(
+            text("SELECT EXTRACT(EPOCH FROM finished_at - started_at) FROM sync_run WHERE id = :i"), {"i": run_id}
+        ).scalar()
     return float(value) if value is not None else None
 
 
 # --- floors -------------------------------------------------------------------------------------
+
 
 def fetch_pages(sb: Any) -> tuple[float, int]:
     client = sb.client()
@@ -134,10 +158,32 @@ def fetch_pages(sb: Any) -> tuple[float, int]:
         client.close()
 
 
-SO_COLUMNS = ("id", "number", "site_id", "division_code", "customer_code", "po_number", "order_date", "start_date",
-              "cancel_date", "terms_code", "ship_via_code", "rep_code", "warehouse_code", "currency", "ship_to_name",
-              "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_state", "ship_to_postal_code",
-              "ship_to_country", "status", "total", "created_at")
+SO_COLUMNS = (
+    "id",
+    "number",
+    "site_id",
+    "division_code",
+    "customer_code",
+    "po_number",
+    "order_date",
+    "start_date",
+    "cancel_date",
+    "terms_code",
+    "ship_via_code",
+    "rep_code",
+    "warehouse_code",
+    "currency",
+    "ship_to_name",
+    "ship_to_line1",
+    "ship_to_line2",
+    "ship_to_city",
+    "ship_to_state",
+    "ship_to_postal_code",
+    "ship_to_country",
+    "status",
+    "total",
+    "created_at",
+)
 CREATED_AT = "2026-11-23 12:00:00"
 LINE_COLUMNS = ("id", "sales_order_id", "line_no", "sku", "quantity", "price")
 
@@ -151,10 +197,34 @@ def copy_buffers(orders: list[dict[str, Any]]) -> tuple[str, str, int, int]:
         a = o["customer"]["shippingAddress"]
         items = o["items"]
         total = sum(Decimal(str(i["price"])) * int(i["quantity"]) for i in items)
-        so_w.writerow([n, f"SO{n:07d}", 1, "WHSL", o["customer"]["code"], o["poNumber"], o["dateCreated"][:10],
-                       o["shipDate"], o["cancelDate"], "N30", "UPSG", "KM", "MAIN", o["currency"], a["name"],
-                       a["address1"], a["address2"], a["city"], a["state"], a["zip"], a["country"], "open", total,
-                       CREATED_AT])
+        so_w.writerow(
+            [
+                n,
+                f"SO{n:07d}",
+                1,
+                "WHSL",
+                o["customer"]["code"],
+                o["poNumber"],
+                o["dateCreated"][:10],
+                o["shipDate"],
+                o["cancelDate"],
+                "N30",
+                "UPSG",
+                "KM",
+                "MAIN",
+                o["currency"],
+                a["name"],
+                a["address1"],
+                a["address2"],
+                a["city"],
+                a["state"],
+                a["zip"],
+                a["country"],
+                "open",
+                total,
+                CREATED_AT,
+            ]
+        )
         for line_no, i in enumerate(items, start=1):
             line_id += 1
             line_w.writerow([line_id, n, line_no, i["skuNumber"], int(i["quantity"]), i["price"]])
@@ -166,13 +236,16 @@ def copy_floor(h: Harness, so_csv: str, line_csv: str) -> float:
     raw = h.engine().raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute("CREATE TEMP TABLE bench_so (LIKE sales_order) ON COMMIT PRESERVE ROWS;"
-                    "CREATE TEMP TABLE bench_so_line (LIKE sales_order_line) ON COMMIT PRESERVE ROWS")
+        cur.execute(
+            "CREATE TEMP TABLE bench_so (LIKE sales_order) ON COMMIT PRESERVE ROWS;"
+            "CREATE TEMP TABLE bench_so_line (LIKE sales_order_line) ON COMMIT PRESERVE ROWS"
+        )
         raw.commit()
         t0 = time.perf_counter()
         cur.copy_expert(f"COPY bench_so ({', '.join(SO_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(so_csv))
-        cur.copy_expert(f"COPY bench_so_line ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
-                        io.StringIO(line_csv))
+        cur.copy_expert(
+            f"COPY bench_so_line ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(line_csv)
+        )
         raw.commit()
         seconds = time.perf_counter() - t0
         cur.execute("DROP TABLE bench_so; DROP TABLE bench_so_line")
@@ -182,9 +255,24 @@ def copy_floor(h: Harness, so_csv: str, line_csv: str) -> float:
         raw.close()
 
 
-INBOUND_COLUMNS = ("id", "site_id", "partner_order_id", "raw", "raw_hash", "normalized", "state", "partner_status",
-                   "po_number", "customer_ref", "order_date", "ship_date", "cancel_date", "currency", "total",
-                   "line_count")
+INBOUND_COLUMNS = (
+    "id",
+    "site_id",
+    "partner_order_id",
+    "raw",
+    "raw_hash",
+    "normalized",
+    "state",
+    "partner_status",
+    "po_number",
+    "customer_ref",
+    "order_date",
+    "ship_date",
+    "cancel_date",
+    "currency",
+    "total",
+    "line_count",
+)
 
 
 def table_buffers(orders: list[dict[str, Any]], site_id: int, so_csv: str) -> tuple[str, str]:
@@ -201,11 +289,21 @@ def table_buffers(orders: list[dict[str, Any]], site_id: int, so_csv: str) -> tu
         p = to_partner_order(o)
         text = raw_json(o)
         head = header_columns(p)
-        inbound_w.writerow([n, site_id, p.partner_order_id, text, raw_hash(o, text), json.dumps(normalized(p)),
-                            "imported", *(head[c] for c in INBOUND_COLUMNS[7:])])
+        inbound_w.writerow(
+            [
+                n,
+                site_id,
+                p.partner_order_id,
+                text,
+                raw_hash(o, text),
+                json.dumps(normalized(p)),
+                "imported",
+                *(head[c] for c in INBOUND_COLUMNS[7:]),
+            ]
+        )
     for n, row in enumerate(csv.reader(io.StringIO(so_csv)), start=1):
         row[2] = str(site_id)
-        so_w.writerow([*row, n])   # inbound_order_id
+        so_w.writerow([*row, n])  # inbound_order_id
     return inbound_buf.getvalue(), so_buf.getvalue()
 
 
@@ -216,12 +314,16 @@ def copy_floor_tables(h: Harness, inbound_csv: str, so_csv: str, line_csv: str) 
     try:
         cur = raw.cursor()
         t0 = time.perf_counter()
-        cur.copy_expert(f"COPY inbound_order ({', '.join(INBOUND_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
-                        io.StringIO(inbound_csv))
-        cur.copy_expert(f"COPY sales_order ({', '.join(SO_COLUMNS)}, inbound_order_id) FROM STDIN WITH (FORMAT csv)",
-                        io.StringIO(so_csv))
-        cur.copy_expert(f"COPY sales_order_line ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
-                        io.StringIO(line_csv))
+        cur.copy_expert(
+            f"COPY inbound_order ({', '.join(INBOUND_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(inbound_csv)
+        )
+        cur.copy_expert(
+            f"COPY sales_order ({', '.join(SO_COLUMNS)}, inbound_order_id) FROM STDIN WITH (FORMAT csv)",
+            io.StringIO(so_csv),
+        )
+        cur.copy_expert(
+            f"COPY sales_order_line ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(line_csv)
+        )
         raw.commit()
         return time.perf_counter() - t0
     finally:
@@ -230,6 +332,7 @@ def copy_floor_tables(h: Harness, inbound_csv: str, so_csv: str, line_csv: str) 
 
 
 # --- the naive path -----------------------------------------------------------------------------
+
 
 def naive_import(h: Harness, site_id: int, sb: Any, count: int) -> float:
     """Fetch ``count`` orders' pages, then import them the naive way. Returns seconds."""
@@ -252,33 +355,54 @@ def naive_import(h: Harness, site_id: int, sb: Any, count: int) -> float:
     def mapped(s: Session, kind: str, value: str | None) -> str | None:
         if not value:
             return None
-        return s.scalar(select(Mapping.erp_code).where(Mapping.site_id == site_id, Mapping.kind == kind,
-                                                       Mapping.partner_value == value))
+        return s.scalar(
+            select(Mapping.erp_code).where(
+                Mapping.site_id == site_id, Mapping.kind == kind, Mapping.partner_value == value
+            )
+        )
 
     for raw in raw_orders:
         p = to_partner_order(raw)
-        with Session(engine) as s:   # the defaults: expire on commit, so objects reload after each commit
-            inbound = InboundOrder(site_id=site_id, partner_order_id=p.partner_order_id, raw=raw,
-                                   raw_hash=raw_hash(raw), normalized=normalized(p), state="downloaded",
-                                   po_number=p.po_number, line_count=len(p.lines))
+        with Session(engine) as s:  # the defaults: expire on commit, so objects reload after each commit
+            inbound = InboundOrder(
+                site_id=site_id,
+                partner_order_id=p.partner_order_id,
+                raw=raw,
+                raw_hash=raw_hash(raw),
+                normalized=normalized(p),
+                state="downloaded",
+                po_number=p.po_number,
+                line_count=len(p.lines),
+            )
             s.add(inbound)
             s.commit()
             customer = s.scalars(select(Customer).where(Customer.code == p.customer.code)).one()
             so = SalesOrder(
-                number=f"NAIVE{inbound.id}", inbound_order_id=inbound.id, site_id=site_id, division_code="WHSL",
-                customer_code=customer.code, po_number=p.po_number, order_date=p.order_date,
-                start_date=p.ship_date, cancel_date=p.cancel_date,
+                number=f"NAIVE{inbound.id}",
+                inbound_order_id=inbound.id,
+                site_id=site_id,
+                division_code="WHSL",
+                customer_code=customer.code,
+                po_number=p.po_number,
+                order_date=p.order_date,
+                start_date=p.ship_date,
+                cancel_date=p.cancel_date,
                 terms_code=mapped(s, "terms", p.payment_method) or customer.terms_code,
                 ship_via_code=mapped(s, "ship_via", p.shipping_method) or customer.ship_via_code,
                 rep_code=mapped(s, "sales_rep", p.sales_rep) or customer.rep_code,
-                warehouse_code=mapped(s, "warehouse", p.warehouse) or "MAIN", currency=p.currency,
-                total=sum((ln.quantity * ln.price for ln in p.lines), Decimal("0")))
+                warehouse_code=mapped(s, "warehouse", p.warehouse) or "MAIN",
+                currency=p.currency,
+                total=sum((ln.quantity * ln.price for ln in p.lines), Decimal("0")),
+            )
             s.add(so)
             s.commit()
             for ln in p.lines:
                 sku = s.scalars(select(Sku).where(Sku.sku == ln.sku_number)).one()
-                s.add(SalesOrderLine(sales_order_id=so.id, line_no=ln.line_no, sku=sku.sku,
-                                     quantity=int(ln.quantity), price=ln.price))
+                s.add(
+                    SalesOrderLine(
+                        sales_order_id=so.id, line_no=ln.line_no, sku=sku.sku, quantity=int(ln.quantity), price=ln.price
+                    )
+                )
                 s.commit()
             inbound.state = "imported"
             s.commit()
@@ -290,9 +414,15 @@ def naive_import(h: Harness, site_id: int, sb: Any, count: int) -> float:
 ENTRY = "services/pipeline.py:import_site_orders"
 # The per-step functions whose inside is broken down by layer, when they exist (the pipeline changes;
 # functions that are gone are skipped, and the top inclusive list shows whatever replaced them).
-STEPS = ("connectors/brandboom/source.py:BrandboomOrderSource.iter_order_pages", "services/holding.py:stage_page",
-         "services/masterdata.py:load", "services/holding.py:validate_orders", "services/pipeline.py:import_checked",
-         "services/erp_import.py:import_batch", "services/pipeline.py:import_orders")
+STEPS = (
+    "connectors/brandboom/source.py:BrandboomOrderSource.iter_order_pages",
+    "services/holding.py:stage_page",
+    "services/masterdata.py:load",
+    "services/holding.py:validate_orders",
+    "services/pipeline.py:import_checked",
+    "services/erp_import.py:import_batch",
+    "services/pipeline.py:import_orders",
+)
 
 
 def profile_import(h: Harness, site_id: int, orders: int) -> dict[str, Any]:
@@ -321,28 +451,42 @@ def profile_import(h: Harness, site_id: int, orders: int) -> dict[str, Any]:
     inclusive = dict(prof.inclusive(top=10_000))
     return {
         "what": "services.pipeline.import_site_orders in-process (the function the task calls), "
-                "wall-clock stack samples every 2 ms (SIGALRM), each weighted by the time since the previous one; "
-                "shares are of the whole run",
-        "orders": orders, "elapsed_s": round(prof.elapsed, 2), "samples": prof.samples,
+        "wall-clock stack samples every 2 ms (SIGALRM), each weighted by the time since the previous one; "
+        "shares are of the whole run",
+        "orders": orders,
+        "elapsed_s": round(prof.elapsed, 2),
+        "samples": prof.samples,
         "steps": rows(prof.under(ENTRY)),
         "layers": rows(prof.layers()),
         "inclusive": rows(prof.inclusive(top=25)),
         "self": rows(prof.self_time(top=20)),
         "inside": {step: rows(prof.layers_within(step)) for step in STEPS if inclusive.get(step)},
-        "prefetch_thread": {"inclusive": rows(prof.prefetch_thread().inclusive(top=12)),
-                            "layers": rows(prof.prefetch_thread().layers())},
-        "gc": {"seconds": round(gct.total, 2), "collections_by_generation": gct.collections,
-               "seconds_by_generation": [round(x, 2) for x in gct.seconds]},
-        "sql": {"statements": sql.statements, "commits": sql.commits,
-                "by_kind": [[k, n, round(t, 3)] for k, n, t in sql.top(15)]},
+        "prefetch_thread": {
+            "inclusive": rows(prof.prefetch_thread().inclusive(top=12)),
+            "layers": rows(prof.prefetch_thread().layers()),
+        },
+        "gc": {
+            "seconds": round(gct.total, 2),
+            "collections_by_generation": gct.collections,
+            "seconds_by_generation": [round(x, 2) for x in gct.seconds],
+        },
+        "sql": {
+            "statements": sql.statements,
+            "commits": sql.commits,
+            "by_kind": [[k, n, round(t, 3)] for k, n, t in sql.top(15)],
+        },
     }
 
 
 def print_profile(p: dict[str, Any]) -> None:
     e = p["elapsed_s"]
     print(f"  profile: {p['what']}; {p['orders']:,} orders in {e:.1f} s ({p['samples']} samples)")
-    for title, key in (("steps (what import_site_orders was calling)", "steps"), ("by layer", "layers"),
-                       ("top Bobbin functions (inclusive)", "inclusive"), ("where the thread sits (self)", "self")):
+    for title, key in (
+        ("steps (what import_site_orders was calling)", "steps"),
+        ("by layer", "layers"),
+        ("top Bobbin functions (inclusive)", "inclusive"),
+        ("where the thread sits (self)", "self"),
+    ):
         print(f"  -- {title}")
         for line in share_lines([(k, v) for k, v in p[key]][:12], e):
             print("    " + line)
@@ -358,9 +502,11 @@ def print_profile(p: dict[str, Any]) -> None:
             for name, share in thread[key][:8]:
                 print(f"    {share * 100:6.1f}%  {name}")
     g = p["gc"]
-    print(f"  -- cyclic GC pauses: {g['seconds']:.2f} s in {sum(g['collections_by_generation'])} collections "
-          f"(by generation {g['collections_by_generation']}, {g['seconds_by_generation']} s); the profiler charges "
-          "a pause to the first Python function that runs after it (often a weakref callback)")
+    print(
+        f"  -- cyclic GC pauses: {g['seconds']:.2f} s in {sum(g['collections_by_generation'])} collections "
+        f"(by generation {g['collections_by_generation']}, {g['seconds_by_generation']} s); the profiler charges "
+        "a pause to the first Python function that runs after it (often a weakref callback)"
+    )
     sql = p["sql"]
     print(f"  -- SQL: {sql['statements']:,} statements, {sql['commits']:,} commits; by time in execute:")
     for kind, n, t in sql["by_kind"][:10]:
@@ -368,6 +514,7 @@ def print_profile(p: dict[str, Any]) -> None:
 
 
 # --- the benchmark ------------------------------------------------------------------------------
+
 
 def run(report: Report) -> None:
     h = report.harness
@@ -382,7 +529,7 @@ def run(report: Report) -> None:
         site_id = h.site("bench-orders", sb.url)
         inbound_csv, so_table_csv = table_buffers(orders, site_id, so_csv)
         ids = [str(o["id"]) for o in orders]
-        del orders   # the sandbox process has its copy; this process keeps no 10k-order structure around
+        del orders  # the sandbox process has its copy; this process keeps no 10k-order structure around
         fetch_s = min(fetch_pages(sb)[0] for _ in range(2))
         copy_s = min(copy_floor(h, so_csv, line_csv) for _ in range(2))
         tables_s = min(copy_floor_tables(h, inbound_csv, so_table_csv, line_csv) for _ in range(2))
@@ -391,7 +538,7 @@ def run(report: Report) -> None:
         e2e = worker_import(h, site_id, n, "orders", drain=True)
         h.shared.setdefault("worker_runs", {})[n] = e2e
 
-        sb.reset()   # the run's writebacks marked the orders exported: all back to "export"
+        sb.reset()  # the run's writebacks marked the orders exported: all back to "export"
         posts_s = send_statuses_alone(sb, ids)
         sb.reset()
         h.reset_run_tables()
@@ -404,29 +551,69 @@ def run(report: Report) -> None:
     floors = fetch_s + copy_s
     per_order = e2e.seconds / n
     naive_per_order = naive_s / naive_n
-    report.add(BENCH, f"order import, {label}, end to end through one worker", e2e.seconds, "s",
-               floor_name="fetch + COPY", floor_value=floors, target="ratio <= 3",
-               note=f"{n / e2e.seconds:,.0f} orders/s, {n * LINES_PER_ORDER / e2e.seconds:,.0f} lines/s; "
-                    f"the run's own sync_run time {e2e.run_seconds or 0:.1f} s; in-process (profiled) "
-                    f"{profile['elapsed_s']:.1f} s")
-    report.add(BENCH, f"floor (a): fetch the same {n // PAGE_SIZE} pages alone (BrandboomClient)", fetch_s, "s",
-               note="BrandboomClient.iter_order_pages, 100 orders a page, best of 2")
-    report.add(BENCH, f"floor (b): COPY {so_rows:,} + {line_rows:,} rows into temp tables", copy_s, "s",
-               note="sales_order / sales_order_line columns (LIKE), no indexes, CSV prepared; best of 2")
-    report.add(BENCH, "order import against floor (c): fetch + COPY into the real tables", e2e.seconds, "s",
-               floor_name="fetch + COPY (tables)", floor_value=fetch_s + tables_s,
-               note="the same end-to-end run, against what the rows cost to write where they land")
-    report.add(BENCH, f"floor (c): COPY {n:,} holding-area rows + {so_rows:,} + {line_rows:,} rows into the real tables",
-               tables_s, "s", note="inbound_order with both JSONB payloads, sales_order, sales_order_line: "
-                                   "their keys, indexes and foreign keys; CSV prepared; best of 2")
-    report.add(BENCH, f"writebacks after the import: its end → the last of {e2e.drained:,} \"exported\" sent",
-               e2e.drain_seconds, "s", floor_name="the same posts by the client alone", floor_value=posts_s,
-               note="tasks.status.flush_outbox enqueued by the import, on the same worker, draining until none is "
-                    "due (no fixed batch per beat tick); floor: BrandboomClient.update_order_status one after "
-                    "another, no database")
-    report.add(BENCH, f"naive row-by-row ORM import, per order ({naive_n} orders, extrapolated)",
-               naive_per_order * 1000, "ms/order", floor_name="pipeline per order", floor_value=per_order * 1000,
-               target="ratio >= 20",
-               note=f"{naive_n} orders took {naive_s:.1f} s; {n:,} would take ≈ {naive_per_order * n:,.0f} s")
+    report.add(
+        BENCH,
+        f"order import, {label}, end to end through one worker",
+        e2e.seconds,
+        "s",
+        floor_name="fetch + COPY",
+        floor_value=floors,
+        target="ratio <= 3",
+        note=f"{n / e2e.seconds:,.0f} orders/s, {n * LINES_PER_ORDER / e2e.seconds:,.0f} lines/s; "
+        f"the run's own sync_run time {e2e.run_seconds or 0:.1f} s; in-process (profiled) "
+        f"{profile['elapsed_s']:.1f} s",
+    )
+    report.add(
+        BENCH,
+        f"floor (a): fetch the same {n // PAGE_SIZE} pages alone (BrandboomClient)",
+        fetch_s,
+        "s",
+        note="BrandboomClient.iter_order_pages, 100 orders a page, best of 2",
+    )
+    report.add(
+        BENCH,
+        f"floor (b): COPY {so_rows:,} + {line_rows:,} rows into temp tables",
+        copy_s,
+        "s",
+        note="sales_order / sales_order_line columns (LIKE), no indexes, CSV prepared; best of 2",
+    )
+    report.add(
+        BENCH,
+        "order import against floor (c): fetch + COPY into the real tables",
+        e2e.seconds,
+        "s",
+        floor_name="fetch + COPY (tables)",
+        floor_value=fetch_s + tables_s,
+        note="the same end-to-end run, against what the rows cost to write where they land",
+    )
+    report.add(
+        BENCH,
+        f"floor (c): COPY {n:,} holding-area rows + {so_rows:,} + {line_rows:,} rows into the real tables",
+        tables_s,
+        "s",
+        note="inbound_order with both JSONB payloads, sales_order, sales_order_line: "
+        "their keys, indexes and foreign keys; CSV prepared; best of 2",
+    )
+    report.add(
+        BENCH,
+        f'writebacks after the import: its end → the last of {e2e.drained:,} "exported" sent',
+        e2e.drain_seconds,
+        "s",
+        floor_name="the same posts by the client alone",
+        floor_value=posts_s,
+        note="tasks.status.flush_outbox enqueued by the import, on the same worker, draining until none is "
+        "due (no fixed batch per beat tick); floor: BrandboomClient.update_order_status one after "
+        "another, no database",
+    )
+    report.add(
+        BENCH,
+        f"naive row-by-row ORM import, per order ({naive_n} orders, extrapolated)",
+        naive_per_order * 1000,
+        "ms/order",
+        floor_name="pipeline per order",
+        floor_value=per_order * 1000,
+        target="ratio >= 20",
+        note=f"{naive_n} orders took {naive_s:.1f} s; {n:,} would take ≈ {naive_per_order * n:,.0f} s",
+    )
     report.profiles["order_import"] = profile
     print_profile(profile)

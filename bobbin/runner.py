@@ -13,8 +13,8 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
@@ -23,10 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from bobbin import migrate, runtime
-from bobbin.db import session_scope
-from bobbin.embedded import free_port
-from bobbin.settings import get_settings
+from core import migrate, runtime
+from core.db import session_scope
+from core.embedded import free_port
+from core.settings import get_settings
 from models import Site
 from services.fixes import upsert_mapping
 from services.sites import create_site
@@ -82,10 +82,16 @@ def _brandboom_demo_site(s: Session, world: DemoWorld, url: str) -> None:
     from bobbin.demo import demo_mappings
     from sandbox.keys import sandbox_keys
 
-    site = create_site(s, name=DEMO_SITE, kind="brandboom", base_url=url,
-                       credentials=dict(zip(("public_key", "secret_key"), sandbox_keys(), strict=True)),
-                       division=world.divisions[0]["code"], notify_emails=["orders@harborandpine.example"],
-                       settings={"default_warehouse": world.warehouses[0]["code"]})
+    site = create_site(
+        s,
+        name=DEMO_SITE,
+        kind="brandboom",
+        base_url=url,
+        credentials=dict(zip(("public_key", "secret_key"), sandbox_keys(), strict=True)),
+        division=world.divisions[0]["code"],
+        notify_emails=["orders@harborandpine.example"],
+        settings={"default_warehouse": world.warehouses[0]["code"]},
+    )
     for m in demo_mappings():
         upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
 
@@ -100,9 +106,16 @@ def _joor_demo_site(s: Session, world: DemoWorld, url: str) -> None:
         if rows:
             s.execute(pg_insert(model).on_conflict_do_nothing(), rows)
     setup = joor_mappings()
-    site = create_site(s, name=JOOR_DEMO_SITE, kind="joor", base_url=url, credentials={"api_token": joor_token()},
-                       division=world.divisions[0]["code"], notify_emails=["orders@harborandpine.example"],
-                       settings={"default_warehouse": world.warehouses[0]["code"], **setup["settings"]})
+    site = create_site(
+        s,
+        name=JOOR_DEMO_SITE,
+        kind="joor",
+        base_url=url,
+        credentials={"api_token": joor_token()},
+        division=world.divisions[0]["code"],
+        notify_emails=["orders@harborandpine.example"],
+        settings={"default_warehouse": world.warehouses[0]["code"], **setup["settings"]},
+    )
     for m in setup["mappings"]:
         upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
 
@@ -111,8 +124,16 @@ class Child:
     def __init__(self, name: str, args: list[str], env: dict[str, str], logdir: Path, echo: bool) -> None:
         self.name = name
         self.logfile = logdir / f"{name}.log"
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, bufsize=1, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
         self._thread = threading.Thread(target=self._pump, args=(self.proc.stdout, echo), daemon=True)
         self._thread.start()
 
@@ -123,8 +144,9 @@ class Child:
                 log.write(line)
                 log.flush()
                 if echo:
-                    console.print(f"[dim]{self.name:>7}[/] | {line.rstrip()}", markup=True, highlight=False,
-                                  soft_wrap=True)
+                    console.print(
+                        f"[dim]{self.name:>7}[/] | {line.rstrip()}", markup=True, highlight=False, soft_wrap=True
+                    )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -166,30 +188,64 @@ def run() -> None:
         console.print(f"[green]✓[/] {load_demo(sandbox_url)}")
         console.print(f"[green]✓[/] {load_joor_demo(joor_url)}")
 
-    env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=redis_url, BOBBIN_HOME=str(home),
-               FLOWER_PORT=str(flower_port), PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        DATABASE_URL=db_url,
+        REDIS_URL=redis_url,
+        BOBBIN_HOME=str(home),
+        FLOWER_PORT=str(flower_port),
+        PYTHONUNBUFFERED="1",
+    )
     env.setdefault("LOG_FORMAT", "console")
     mail_note = f"sent through {settings.smtp_url.split('@')[-1]}" if settings.smtp_url else ""
     py, bindir = sys.executable, Path(sys.executable).parent
     celery = str(bindir / "celery")
     logs = home / "logs"
-    children = [Child("sandbox", [str(bindir / "bobbin"), "sandbox", "--port", str(sandbox_port)], env, logs,
-                      echo=False),
-                Child("joor", [str(bindir / "bobbin"), "sandbox", "--partner", "joor", "--port", str(joor_port)],
-                      env, logs, echo=False)]
+    children = [
+        Child("sandbox", [str(bindir / "bobbin"), "sandbox", "--port", str(sandbox_port)], env, logs, echo=False),
+        Child(
+            "joor",
+            [str(bindir / "bobbin"), "sandbox", "--partner", "joor", "--port", str(joor_port)],
+            env,
+            logs,
+            echo=False,
+        ),
+    ]
     if not settings.smtp_url:
         smtp_port = free_port()
         env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
-        children.append(Child("mail", [py, "-c", "import sys; from bobbin.mail import serve; "
-                                       "serve(sys.argv[1], int(sys.argv[2]))", str(settings.mail_dir.absolute()),
-                                       str(smtp_port)], env, logs, echo=False))
+        children.append(
+            Child(
+                "mail",
+                [
+                    py,
+                    "-c",
+                    "import sys; from core.mail import serve; serve(sys.argv[1], int(sys.argv[2]))",
+                    str(settings.mail_dir.absolute()),
+                    str(smtp_port),
+                ],
+                env,
+                logs,
+                echo=False,
+            )
+        )
         mail_note = f"caught locally: each message is a file in {settings.mail_dir.absolute()}/"
     children += [
-        Child("worker", [celery, "-A", "worker", "worker", "-l", "INFO", "-E", "--concurrency", "2",
-                         "-n", "bobbin@%h"], env, logs, echo=True),
+        Child(
+            "worker",
+            [celery, "-A", "worker", "worker", "-l", "INFO", "-E", "--concurrency", "2", "-n", "bobbin@%h"],
+            env,
+            logs,
+            echo=True,
+        ),
         Child("beat", [celery, "-A", "worker", "beat", "-l", "INFO"], env, logs, echo=True),
-        Child("flower", [celery, "-A", "worker", "flower", f"--port={flower_port}", "--address=127.0.0.1"],
-              env, logs, echo=False),
+        Child(
+            "flower",
+            [celery, "-A", "worker", "flower", f"--port={flower_port}", "--address=127.0.0.1"],
+            env,
+            logs,
+            echo=False,
+        ),
     ]
 
     def shutdown(*_: object) -> None:
@@ -199,8 +255,9 @@ def run() -> None:
         for c in children:
             c.wait(15)
         pidfile.unlink(missing_ok=True)
-        console.print("Stopped worker, beat, Flower and the sandboxes. Postgres and Redis keep running "
-                      "(`make stop` ends them).")
+        console.print(
+            "Stopped worker, beat, Flower and the sandboxes. Postgres and Redis keep running (`make stop` ends them)."
+        )
         sys.exit(0)
 
     signal.signal(signal.SIGINT, shutdown)
@@ -209,24 +266,28 @@ def run() -> None:
     pidfile.write_text(str(os.getpid()))  # `bobbin down` (make stop) stops this run first
     os.environ.update(DATABASE_URL=db_url, REDIS_URL=redis_url)
     if _wait_for_worker():
-        from worker import app
         from schedules import active_sites
+        from worker import app
 
         for site in active_sites():
             app.send_task("tasks.orders.import_orders", args=[site.id])
     user, password = settings.flower_login()
-    console.print(Panel.fit(
-        f"[bold]Bobbin is running[/]\n\n"
-        f"Flower      http://127.0.0.1:{flower_port}   login [bold]{user}[/] / [bold]{password}[/]\n"
-        f"Sandboxes   {sandbox_url}   (Brandboom emulator, demo keys)\n"
-        f"            {joor_url}       (JOOR emulator, demo token)\n"
-        f"Mail        {mail_note}\n"
-        f"Logs        {logs}/\n"
-        f"Database    {_safe(db_url)}\n"
-        f"Broker      {redis_url}\n\n"
-        f"An import of every site started now; beat repeats it every {settings.import_interval_minutes} minutes.\n"
-        f"In another terminal: [bold].venv/bin/bobbin status[/], [bold].venv/bin/bobbin orders list[/]\n"
-        f"Stop with Ctrl-C (then `make stop` to stop Postgres and Redis).", title="make run"))
+    console.print(
+        Panel.fit(
+            f"[bold]Bobbin is running[/]\n\n"
+            f"Flower      http://127.0.0.1:{flower_port}   login [bold]{user}[/] / [bold]{password}[/]\n"
+            f"Sandboxes   {sandbox_url}   (Brandboom emulator, demo keys)\n"
+            f"            {joor_url}       (JOOR emulator, demo token)\n"
+            f"Mail        {mail_note}\n"
+            f"Logs        {logs}/\n"
+            f"Database    {_safe(db_url)}\n"
+            f"Broker      {redis_url}\n\n"
+            f"An import of every site started now; beat repeats it every {settings.import_interval_minutes} minutes.\n"
+            f"In another terminal: [bold].venv/bin/bobbin status[/], [bold].venv/bin/bobbin orders list[/]\n"
+            f"Stop with Ctrl-C (then `make stop` to stop Postgres and Redis).",
+            title="make run",
+        )
+    )
     while True:
         for c in children:
             if c.proc.poll() is not None:

@@ -47,8 +47,14 @@ class Address:
         def norm(v: str | None) -> str:
             return " ".join("".join(ch for ch in (v or "").lower() if ch.isalnum() or ch.isspace()).split())
 
-        return (norm(self.line1), norm(self.line2), norm(self.city), norm(self.state),
-                norm(self.postal_code).replace(" ", ""), norm(self.country))
+        return (
+            norm(self.line1),
+            norm(self.line2),
+            norm(self.city),
+            norm(self.state),
+            norm(self.postal_code).replace(" ", ""),
+            norm(self.country),
+        )
 
     def is_empty(self) -> bool:
         return not any((self.line1, self.city, self.postal_code))
@@ -56,8 +62,8 @@ class Address:
 
 @dataclass(frozen=True)
 class PartnerCustomer:
-    partner_id: str | None = None     # the partner's own id for the retailer / customer
-    code: str | None = None           # the ERP customer code stored on the partner, if any
+    partner_id: str | None = None  # the partner's own id for the retailer / customer
+    code: str | None = None  # the ERP customer code stored on the partner, if any
     name: str | None = None
     email: str | None = None
     billing: Address | None = None
@@ -78,15 +84,15 @@ class Problem:
 
 @dataclass(frozen=True)
 class PartnerOrderLine:
-    line_no: int                       # 1-based, in payload order
+    line_no: int  # 1-based, in payload order
     style_number: str | None = None
     color_code: str | None = None
     size: str | None = None
-    sku_number: str | None = None      # the ERP's short SKU id, when the partner carries it
+    sku_number: str | None = None  # the ERP's short SKU id, when the partner carries it
     upc: str | None = None
-    quantity: Decimal | None = None    # None when missing or not a number (rule quantity_invalid)
-    price: Decimal | None = None       # None when missing or not a number (rule price_invalid)
-    raw_quantity: str | None = None    # as received, for the error message
+    quantity: Decimal | None = None  # None when missing or not a number (rule quantity_invalid)
+    price: Decimal | None = None  # None when missing or not a number (rule price_invalid)
+    raw_quantity: str | None = None  # as received, for the error message
     raw_price: str | None = None
     shipped_quantity: Decimal | None = None  # where the partner reports shipped units (JOOR)
     raw_shipped_quantity: str | None = None
@@ -103,11 +109,11 @@ class PartnerOrder:
     customer: PartnerCustomer = field(default_factory=PartnerCustomer)
     ship_to: Address | None = None
     sales_rep: str | None = None
-    payment_method: str | None = None   # partner's terms / payment method text
+    payment_method: str | None = None  # partner's terms / payment method text
     shipping_method: str | None = None  # partner's shipping option text
-    warehouse: str | None = None        # partner warehouse id / name, None = site default
+    warehouse: str | None = None  # partner warehouse id / name, None = site default
     order_date: date | None = None
-    ship_date: date | None = None       # start ship
+    ship_date: date | None = None  # start ship
     cancel_date: date | None = None
     currency: str | None = None
     price_tier: str | None = None
@@ -118,8 +124,22 @@ class PartnerOrder:
 # Where each order fact sits in a partner's payload, so an error row names the field as the
 # partner's own screens and documents do ("shippingOption", not "shipping method"). Each connector
 # gives its own; these logical names are the keys.
-ORDER_FIELDS = ("customer", "rep", "terms", "shipping", "warehouse", "po", "ship_date", "cancel_date",
-                "ship_to", "lines", "item", "quantity", "price", "currency")
+ORDER_FIELDS = (
+    "customer",
+    "rep",
+    "terms",
+    "shipping",
+    "warehouse",
+    "po",
+    "ship_date",
+    "cancel_date",
+    "ship_to",
+    "lines",
+    "item",
+    "quantity",
+    "price",
+    "currency",
+)
 
 
 class OrderSource(Protocol):
@@ -133,9 +153,9 @@ class OrderSource(Protocol):
       pipeline queues "exported" in the same transaction that stages the order.
     """
 
-    exported_when: str                     # "imported" | "staged"
-    writeback_statuses: tuple[str, ...]    # which of WRITEBACK_STATUSES the partner accepts
-    read_report: ReadReport                # what the partner's lists did while this source read them
+    exported_when: str  # "imported" | "staged"
+    writeback_statuses: tuple[str, ...]  # which of WRITEBACK_STATUSES the partner accepts
+    read_report: ReadReport  # what the partner's lists did while this source read them
 
     def iter_order_pages(self) -> Iterator[list[PartnerOrder]]:
         """Yield the orders waiting to be imported, one partner page at a time. The pipeline

@@ -130,8 +130,10 @@ class DriftCounter:
         if rest:
             named = ", ".join(f"`{k}` ({self.unknown[k]} of {self.orders})" for k in rest[:KEYS_NAMED])
             more = f" and {len(rest) - KEYS_NAMED} more" if len(rest) > KEYS_NAMED else ""
-            out.append(f"{label} orders carry {named}{more}, which Bobbin's contract does not know: "
-                       "check whether the partner renamed a field Bobbin reads")
+            out.append(
+                f"{label} orders carry {named}{more}, which Bobbin's contract does not know: "
+                "check whether the partner renamed a field Bobbin reads"
+            )
         return out
 
     def summary(self) -> dict[str, Any]:

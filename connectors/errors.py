@@ -18,8 +18,9 @@ class PartnerError(Exception):
 
     retryable = False
 
-    def __init__(self, message: str, *, status: int | None = None, value: object = None,
-                 partner: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, value: object = None, partner: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -65,8 +66,9 @@ class ContractViolation(PartnerRejected):
     ``answer`` kept. ``records`` are what the answer carried (e.g. orders a marking read returned:
     the partner may have changed them, so the caller keeps them rather than lose them)."""
 
-    def __init__(self, message: str, *, request: str, answer: object = None,
-                 records: list[object] | None = None, **kw: object) -> None:
+    def __init__(
+        self, message: str, *, request: str, answer: object = None, records: list[object] | None = None, **kw: object
+    ) -> None:
         super().__init__(message, value=answer, **kw)  # type: ignore[arg-type]
         self.request = request
         self.answer = answer

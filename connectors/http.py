@@ -41,7 +41,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -115,6 +115,7 @@ def never_sent(exc: Exception) -> bool:
         return False
     return isinstance(getattr(exc.args[0], "reason", None), ConnectTimeoutError)
 
+
 STATUS_ACTIONS: dict[int, Action] = {
     401: Action.AUTH,
     403: Action.AUTH,
@@ -160,23 +161,29 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now())
 
 
 def build_session(policy: HttpPolicy) -> requests.Session:
     """A pooled session: keep-alive connections reused across a run's pages, no urllib3 retries."""
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=policy.pool_size, pool_maxsize=policy.pool_size,
-                          max_retries=0)
+    adapter = HTTPAdapter(pool_connections=policy.pool_size, pool_maxsize=policy.pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
 
 
-def send(session: requests.Session, method: str, url: str, *, policy: HttpPolicy,
-         sleep: Callable[[float], None] = time.sleep, idempotent: bool | None = None,
-         **requests_kwargs: Any) -> requests.Response:
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    policy: HttpPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    idempotent: bool | None = None,
+    **requests_kwargs: Any,
+) -> requests.Response:
     """Send one request, retrying what the table says is transient; return a non-error response.
 
     Raises AuthError, PartnerRejected or (retries exhausted) RetryableError; OutcomeUnknown when
@@ -196,8 +203,9 @@ def send(session: requests.Session, method: str, url: str, *, policy: HttpPolicy
         except RETRYABLE_EXCEPTIONS as exc:
             if not repeatable and not never_sent(exc):
                 log.warning("partner_answer_lost", request=where, attempt=attempt, error=type(exc).__name__)
-                raise OutcomeUnknown(f"{where} got no answer ({type(exc).__name__}); the partner may have "
-                                     "applied it") from None
+                raise OutcomeUnknown(
+                    f"{where} got no answer ({type(exc).__name__}); the partner may have applied it"
+                ) from None
             failure, status, retry_after = type(exc).__name__, None, None
         except requests.RequestException as exc:
             raise PartnerRejected(f"{where} could not be sent ({type(exc).__name__})") from None
@@ -208,28 +216,30 @@ def send(session: requests.Session, method: str, url: str, *, policy: HttpPolicy
             _raise_if_final(action, response, where)
             status = response.status_code
             failure = f"HTTP {status}"
-            retry_after = (parse_retry_after(response.headers.get("Retry-After"))
-                           if action is Action.RATE_LIMITED else None)
+            retry_after = (
+                parse_retry_after(response.headers.get("Retry-After")) if action is Action.RATE_LIMITED else None
+            )
         if attempt == policy.max_attempts:
             break
-        wait = min(policy.backoff_cap, retry_after) if retry_after is not None \
-            else backoff_wait(policy, attempt)
-        log.warning("partner_retry", request=where, attempt=attempt, status=status,
-                    error=failure, wait=round(wait, 3))
+        wait = min(policy.backoff_cap, retry_after) if retry_after is not None else backoff_wait(policy, attempt)
+        log.warning("partner_retry", request=where, attempt=attempt, status=status, error=failure, wait=round(wait, 3))
         sleep(wait)
-    raise RetryableError(f"{where} failed after {policy.max_attempts} attempts (last: {failure})",
-                         status=status, retry_after=retry_after)
+    raise RetryableError(
+        f"{where} failed after {policy.max_attempts} attempts (last: {failure})", status=status, retry_after=retry_after
+    )
 
 
 def _raise_if_final(action: Action, response: requests.Response, where: str) -> None:
     """Turn a non-retryable status into its exception; retryable ones fall through."""
     status = response.status_code
     if action is Action.AUTH:
-        raise AuthError(f"{where} was refused (HTTP {status}): check the site's credentials",
-                        status=status, value=body_excerpt(response))
+        raise AuthError(
+            f"{where} was refused (HTTP {status}): check the site's credentials",
+            status=status,
+            value=body_excerpt(response),
+        )
     if action is Action.REJECT:
-        raise PartnerRejected(f"{where} was rejected (HTTP {status})", status=status,
-                              value=body_excerpt(response))
+        raise PartnerRejected(f"{where} was rejected (HTTP {status})", status=status, value=body_excerpt(response))
 
 
 def body_excerpt(response: requests.Response, limit: int = BODY_EXCERPT_CHARS) -> str:
@@ -238,13 +248,13 @@ def body_excerpt(response: requests.Response, limit: int = BODY_EXCERPT_CHARS) -
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-
 class PartnerClient:
     """What every partner client shares: the base URL, a pooled session it may own, a repr that
     never shows credentials, and closing. Subclasses add the partner's verbs and auth."""
 
-    def __init__(self, base_url: str, policy: HttpPolicy, session: requests.Session | None,
-                 sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self, base_url: str, policy: HttpPolicy, session: requests.Session | None, sleep: Callable[[float], None]
+    ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.policy = policy
         self._owns_session = session is None

@@ -58,11 +58,11 @@ Fetch = Callable[[int, int], Sequence[Any]]
 class ReadReport:
     """What reading a list (or several, added together) saw, for the run's summary."""
 
-    pages: int = 0            # requests made
-    shifted: int = 0          # page boundaries where the anchor was gone: orders may have been skipped
-    grown: int = 0            # boundaries where items arrived in front of the anchor (nothing skipped)
-    passes: int = 0           # full passes over the list (1 when nothing shifted)
-    complete: bool = True     # the last pass of every list read every boundary contiguous
+    pages: int = 0  # requests made
+    shifted: int = 0  # page boundaries where the anchor was gone: orders may have been skipped
+    grown: int = 0  # boundaries where items arrived in front of the anchor (nothing skipped)
+    passes: int = 0  # full passes over the list (1 when nothing shifted)
+    complete: bool = True  # the last pass of every list read every boundary contiguous
 
     def add(self, other: ReadReport) -> None:
         self.pages += other.pages
@@ -80,10 +80,14 @@ class ReadReport:
         if not self.shifted:
             return None
         if self.complete:
-            return (f"the partner's list changed while it was read ({self.shifted} page(s) shifted); "
-                    f"read again from the start ({self.passes} passes): nothing missed")
-        return (f"the partner's list kept changing while it was read ({self.shifted} page(s) shifted "
-                f"in {self.passes} passes): orders may have been skipped; the next run reads them")
+            return (
+                f"the partner's list changed while it was read ({self.shifted} page(s) shifted); "
+                f"read again from the start ({self.passes} passes): nothing missed"
+            )
+        return (
+            f"the partner's list kept changing while it was read ({self.shifted} page(s) shifted "
+            f"in {self.passes} passes): orders may have been skipped; the next run reads them"
+        )
 
 
 class OffsetPager:
@@ -98,8 +102,14 @@ class OffsetPager:
     (JOOR's ``total``); a page shorter than asked always ends it.
     """
 
-    def __init__(self, fetch: Fetch, page_size: int, *, max_passes: int = MAX_PASSES,
-                 is_last: Callable[[Sequence[Any], int], bool] | None = None) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        page_size: int,
+        *,
+        max_passes: int = MAX_PASSES,
+        is_last: Callable[[Sequence[Any], int], bool] | None = None,
+    ) -> None:
         if page_size < 2:
             raise ValueError("page_size must be at least 2 (one item of each page is the overlap)")
         if max_passes < 1:
@@ -132,8 +142,10 @@ class OffsetPager:
             # honest: orders arriving in front of the reader make a page start where the last did.)
             repeats = repeats + 1 if page and page == previous else 0
             if repeats >= SAME_PAGE_LIMIT:
-                raise PartnerRejected(f"the partner answered {repeats + 1} offsets up to {offset} with the "
-                                      "same page: it ignores the offset, and paging would never end")
+                raise PartnerRejected(
+                    f"the partner answered {repeats + 1} offsets up to {offset} with the "
+                    "same page: it ignores the offset, and paging would never end"
+                )
             previous = page
             fresh = page
             if offset > 0:  # every page but the first starts on the anchor
@@ -144,7 +156,7 @@ class OffsetPager:
                 else:
                     if at > 0:  # items arrived in front: read before, or new since the run began
                         self.report.grown += 1
-                    fresh = page[:at] + page[at + 1:]
+                    fresh = page[:at] + page[at + 1 :]
             if fresh:
                 yield fresh
             if len(page) < self.page_size or (self.is_last is not None and self.is_last(page, offset)):

@@ -86,8 +86,7 @@ def excerpt(value: Any) -> str:
 
 def canonical_json(value: Any) -> str:
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          default=str)
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     except (TypeError, ValueError, RecursionError):
         return f"<{kind(value)}>"
 
@@ -103,9 +102,15 @@ def at(obj: Any, keys: Sequence[str]) -> Any:
 
 
 def kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value),
-                                                                        type(value).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 class Reader:
@@ -113,17 +118,26 @@ class Reader:
     cannot read. One per order being mapped; each partner's mapper gives it how that partner writes
     dates (``parse_date``, ``date_formats`` for the message, and texts that mean "no date")."""
 
-    def __init__(self, parse_date: Callable[[str], date | None], date_formats: str,
-                 empty_dates: Collection[str] = ()) -> None:
+    def __init__(
+        self, parse_date: Callable[[str], date | None], date_formats: str, empty_dates: Collection[str] = ()
+    ) -> None:
         self.problems: list[Problem] = []
         self._parse_date = parse_date
         self._date_formats = date_formats
         self._empty_dates = empty_dates
 
-    def problem(self, code: str, message: str, *, field: str | None = None, value: Any = None,
-                line_no: int | None = None) -> None:
-        self.problems.append(Problem(code=code, message=message, field=field,
-                                     value=None if value is None else excerpt(value), line_no=line_no))
+    def problem(
+        self, code: str, message: str, *, field: str | None = None, value: Any = None, line_no: int | None = None
+    ) -> None:
+        self.problems.append(
+            Problem(
+                code=code,
+                message=message,
+                field=field,
+                value=None if value is None else excerpt(value),
+                line_no=line_no,
+            )
+        )
 
     def order(self, raw: Any) -> Mapping[Any, Any]:
         """The order object itself; anything else is a problem and reads as an empty order."""
@@ -144,14 +158,14 @@ class Reader:
         if order_id is None:
             self.problem(PAYLOAD_INVALID, f"order has no {' or '.join(keys)}", field=keys[0])
         else:
-            self.problem(PAYLOAD_INVALID, f"{key} is longer than {MAX_ID_CHARS} characters", field=key,
-                         value=order_id)
+            self.problem(PAYLOAD_INVALID, f"{key} is longer than {MAX_ID_CHARS} characters", field=key, value=order_id)
         # A stable name for the payload, not a security measure: SHA-1 is fine.
         digest = hashlib.sha1(canonical_json(raw).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
         return UNIDENTIFIED_PREFIX + digest[:16]
 
-    def text(self, obj: Mapping[Any, Any], key: str, parent: str | None = None,
-             line_no: int | None = None) -> str | None:
+    def text(
+        self, obj: Mapping[Any, Any], key: str, parent: str | None = None, line_no: int | None = None
+    ) -> str | None:
         """A stripped string (numbers accepted, ids often are); blank → None; else a problem."""
         value = obj.get(key)
         if value is None:
@@ -163,12 +177,14 @@ class Reader:
             if text is not None:
                 return text
         where = f"{parent}.{key}" if parent else key
-        self.problem(PAYLOAD_INVALID, f"{where} should be text but is {kind(value)}",
-                     field=where, value=value, line_no=line_no)
+        self.problem(
+            PAYLOAD_INVALID, f"{where} should be text but is {kind(value)}", field=where, value=value, line_no=line_no
+        )
         return None
 
-    def first_text(self, obj: Mapping[Any, Any], keys: Sequence[str], parent: str | None = None,
-                   line_no: int | None = None) -> str | None:
+    def first_text(
+        self, obj: Mapping[Any, Any], keys: Sequence[str], parent: str | None = None, line_no: int | None = None
+    ) -> str | None:
         """The first of ``keys`` holding text; each key that holds a wrong type is a problem."""
         for key in keys:
             text = self.text(obj, key, parent, line_no)

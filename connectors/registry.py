@@ -18,13 +18,13 @@ from connectors.drift import PayloadContract
 class ConnectorSpec:
     kind: str
     label: str
-    credential_fields: tuple[str, ...]     # what `bobbin sites add` asks for (all secret)
+    credential_fields: tuple[str, ...]  # what `bobbin sites add` asks for (all secret)
     to_partner_order: Callable[[Mapping[str, Any]], PartnerOrder]
     make_source: Callable[[str, dict[str, Any], dict[str, Any]], OrderSource]
-    order_fields: Mapping[str, str]         # connectors.base.ORDER_FIELDS -> the partner's field name
-    writeback_statuses: tuple[str, ...]     # the source's: what can be written back
-    exported_when: str                      # the source's: "imported" | "staged"
-    payload: PayloadContract                # what an order payload should hold (the drift count)
+    order_fields: Mapping[str, str]  # connectors.base.ORDER_FIELDS -> the partner's field name
+    writeback_statuses: tuple[str, ...]  # the source's: what can be written back
+    exported_when: str  # the source's: "imported" | "staged"
+    payload: PayloadContract  # what an order payload should hold (the drift count)
 
 
 def _brandboom() -> ConnectorSpec:
@@ -33,8 +33,17 @@ def _brandboom() -> ConnectorSpec:
     from connectors.brandboom.mapper import to_partner_order
     from connectors.brandboom.source import BrandboomOrderSource as Source
 
-    return ConnectorSpec("brandboom", "Brandboom", ("public_key", "secret_key"), to_partner_order, make_source,
-                         ORDER_FIELDS, Source.writeback_statuses, Source.exported_when, PAYLOAD)
+    return ConnectorSpec(
+        "brandboom",
+        "Brandboom",
+        ("public_key", "secret_key"),
+        to_partner_order,
+        make_source,
+        ORDER_FIELDS,
+        Source.writeback_statuses,
+        Source.exported_when,
+        PAYLOAD,
+    )
 
 
 def _joor() -> ConnectorSpec:
@@ -43,8 +52,17 @@ def _joor() -> ConnectorSpec:
     from connectors.joor.mapper import to_partner_order
     from connectors.joor.source import JoorOrderSource as Source
 
-    return ConnectorSpec("joor", "JOOR", ("api_token",), to_partner_order, make_source,
-                         ORDER_FIELDS, Source.writeback_statuses, Source.exported_when, PAYLOAD)
+    return ConnectorSpec(
+        "joor",
+        "JOOR",
+        ("api_token",),
+        to_partner_order,
+        make_source,
+        ORDER_FIELDS,
+        Source.writeback_statuses,
+        Source.exported_when,
+        PAYLOAD,
+    )
 
 
 _FACTORIES: dict[str, Callable[[], ConnectorSpec]] = {"brandboom": _brandboom, "joor": _joor}
@@ -59,7 +77,9 @@ def connector(kind: str) -> ConnectorSpec:
     try:
         return _FACTORIES[kind]()
     except KeyError:
-        raise UnknownPartner(f"no connector for partner kind {kind!r}; available: {', '.join(sorted(_FACTORIES))}") from None
+        raise UnknownPartner(
+            f"no connector for partner kind {kind!r}; available: {', '.join(sorted(_FACTORIES))}"
+        ) from None
 
 
 def kinds() -> list[str]:

@@ -2,8 +2,21 @@
 
 from models.base import Base
 from models.erp import (
-    Customer, CustomerAddress, Division, Inventory, PriceType, SalesOrder, SalesOrderLine, SalesRep,
-    ShipVia, Sku, Style, StyleColor, StylePrice, Terms, Warehouse,
+    Customer,
+    CustomerAddress,
+    Division,
+    Inventory,
+    PriceType,
+    SalesOrder,
+    SalesOrderLine,
+    SalesRep,
+    ShipVia,
+    Sku,
+    Style,
+    StyleColor,
+    StylePrice,
+    Terms,
+    Warehouse,
 )
 from models.inventory import InventoryPushRejection, InventoryPushState
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
@@ -11,9 +24,31 @@ from models.runs import OutboxEntry, SyncRun, WritebackAttempt
 from models.sites import Mapping, Site
 
 __all__ = [
-    "Base", "Customer", "CustomerAddress", "Division", "ErrorReport", "InboundOrder", "Inventory",
-    "InventoryPushRejection", "InventoryPushState", "Mapping", "OrderError", "OutboxEntry", "PriceType",
-    "ReportedError", "SalesOrder",
-    "SalesOrderLine", "SalesRep", "ShipVia", "Site", "Sku", "Style", "StyleColor", "StylePrice",
-    "SyncRun", "Terms", "Warehouse", "WritebackAttempt",
+    "Base",
+    "Customer",
+    "CustomerAddress",
+    "Division",
+    "ErrorReport",
+    "InboundOrder",
+    "Inventory",
+    "InventoryPushRejection",
+    "InventoryPushState",
+    "Mapping",
+    "OrderError",
+    "OutboxEntry",
+    "PriceType",
+    "ReportedError",
+    "SalesOrder",
+    "SalesOrderLine",
+    "SalesRep",
+    "ShipVia",
+    "Site",
+    "Sku",
+    "Style",
+    "StyleColor",
+    "StylePrice",
+    "SyncRun",
+    "Terms",
+    "Warehouse",
+    "WritebackAttempt",
 ]

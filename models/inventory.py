@@ -38,8 +38,16 @@ class InventoryPushState(Base):
 
     __tablename__ = "inventory_push_state"
     __table_args__ = (
-        Index("uq_inventory_push_state_key", "site_id", "sku", "warehouse", "bucket", "available_on",
-              unique=True, postgresql_nulls_not_distinct=True),
+        Index(
+            "uq_inventory_push_state_key",
+            "site_id",
+            "sku",
+            "warehouse",
+            "bucket",
+            "available_on",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
         CheckConstraint("(bucket = 'immediate') = (available_on IS NULL)", name="bucket_date"),
         {"postgresql_with": {"fillfactor": 80}},
     )

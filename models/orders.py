@@ -24,20 +24,20 @@ class InboundOrder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     partner_order_id: Mapped[str]
-    raw: Mapped[dict[str, Any]]            # the payload exactly as received
+    raw: Mapped[dict[str, Any]]  # the payload exactly as received
     raw_hash: Mapped[str] = mapped_column(String(64))
     partner_status: Mapped[str | None]
     state: Mapped[str] = mapped_column(String(12), default="downloaded")
     po_number: Mapped[str | None]
-    customer_ref: Mapped[str | None]       # how the partner names the customer (for lists)
-    customer_code: Mapped[str | None]      # the ERP customer it resolved to, if any
+    customer_ref: Mapped[str | None]  # how the partner names the customer (for lists)
+    customer_code: Mapped[str | None]  # the ERP customer it resolved to, if any
     order_date: Mapped[date | None]
     ship_date: Mapped[date | None]
     cancel_date: Mapped[date | None]
     currency: Mapped[str | None] = mapped_column(String(3))
     total: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     line_count: Mapped[int] = mapped_column(default=0)
-    normalized: Mapped[dict[str, Any]]     # header and lines as the mapper read them
+    normalized: Mapped[dict[str, Any]]  # header and lines as the mapper read them
     first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     validated_at: Mapped[datetime | None]
@@ -51,8 +51,14 @@ class OrderError(Base):
     __tablename__ = "order_error"
     __table_args__ = (
         Index(
-            "uq_order_error_open", "order_id", "code", "line_no", "field", "value",
-            unique=True, postgresql_where=text("resolved_at IS NULL"),
+            "uq_order_error_open",
+            "order_id",
+            "code",
+            "line_no",
+            "field",
+            "value",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
             postgresql_nulls_not_distinct=True,
         ),
     )

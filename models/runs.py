@@ -20,7 +20,9 @@ class SyncRun(Base):
     celery_task_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(server_default=func.now())
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(String(10), default="running")  # running | ok | incomplete | failed | skipped | dead
+    outcome: Mapped[str] = mapped_column(
+        String(10), default="running"
+    )  # running | ok | incomplete | failed | skipped | dead
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None]
 

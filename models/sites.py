@@ -22,7 +22,7 @@ class Site(Timestamps, Base):
     kind: Mapped[str] = mapped_column(String(20))
     base_url: Mapped[str]
     division_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
-    # Fernet token of the JSON credentials (bobbin.crypto). Never decrypted outside a connector factory.
+    # Fernet token of the JSON credentials (core.crypto). Never decrypted outside a connector factory.
     credentials_encrypted: Mapped[str]
     # Import statuses, schedule, default warehouse, price types, ... (bobbin.sites.SiteSettings).
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -81,8 +81,7 @@ class Response:
 
     @classmethod
     def json(cls, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-        return cls(status=status, body=json.dumps(payload, default=str).encode("utf-8"),
-                   headers=dict(headers or {}))
+        return cls(status=status, body=json.dumps(payload, default=str).encode("utf-8"), headers=dict(headers or {}))
 
 
 class App(Protocol):
@@ -93,11 +92,20 @@ class App(Protocol):
 
 # Kinds a fault spec may name, besides a 3-digit HTTP status (see Fault.parse and docs/faults.md).
 HANG_SECONDS = 35.0  # "hang" default: past the partner clients' 30 s read timeout
-SLOW_SECONDS = 2.0   # "slow" default: a late but real answer
+SLOW_SECONDS = 2.0  # "slow" default: a late but real answer
 RETRY_AFTER_SECONDS = 1.0  # "429" default Retry-After
 _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)?$")
-_SPEC_KEYS = {"retry_after": float, "seconds": float, "delay": float, "n": int, "path": str, "method": str,
-              "count": int, "seed": int, "status": int}
+_SPEC_KEYS = {
+    "retry_after": float,
+    "seconds": float,
+    "delay": float,
+    "n": int,
+    "path": str,
+    "method": str,
+    "count": int,
+    "seed": int,
+    "status": int,
+}
 
 
 class FaultSpecError(ValueError):
@@ -201,8 +209,9 @@ class Fault:
             key, sep, value = item.partition("=")
             key = key.strip().lower().replace("-", "_")
             if not sep or key not in _SPEC_KEYS:
-                raise FaultSpecError(f"fault {raw!r}: option {item!r} is not one of "
-                                     f"{', '.join(k + '=…' for k in _SPEC_KEYS)}")
+                raise FaultSpecError(
+                    f"fault {raw!r}: option {item!r} is not one of {', '.join(k + '=…' for k in _SPEC_KEYS)}"
+                )
             try:
                 options[key] = _SPEC_KEYS[key](value.strip())
             except ValueError:
@@ -225,8 +234,10 @@ class Fault:
         elif kind in ("repeat", "skip", "add"):
             args[kind] = n
         elif kind != "pass":
-            raise FaultSpecError(f"fault {raw!r}: unknown kind {kind!r}; expected an HTTP status (500, 429 …), "
-                                 "hang, slow, drop, malformed, truncate, auth, repeat, skip, add or pass")
+            raise FaultSpecError(
+                f"fault {raw!r}: unknown kind {kind!r}; expected an HTTP status (500, 429 …), "
+                "hang, slow, drop, malformed, truncate, auth, repeat, skip, add or pass"
+            )
         if seconds is not None and kind not in ("hang", "slow", "delay"):
             args["delay"] = seconds  # any fault may also be slow
         if options:
@@ -274,13 +285,18 @@ class Fault:
         if self.drop:
             return Response(drop=True)
         if self.malformed:
-            return Response(status=self.status or 200, body=b"<html><body>Service hiccup</body></html>",
-                            content_type="text/html")
+            return Response(
+                status=self.status or 200, body=b"<html><body>Service hiccup</body></html>", content_type="text/html"
+            )
         if self.status is None:
             return None
         headers = {} if self.retry_after is None else {"Retry-After": _seconds(self.retry_after)}
-        return Response(status=self.status, body=f"injected fault: HTTP {self.status}".encode(),
-                        content_type="text/plain", headers=headers)
+        return Response(
+            status=self.status,
+            body=f"injected fault: HTTP {self.status}".encode(),
+            content_type="text/plain",
+            headers=headers,
+        )
 
     def describe(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
@@ -303,8 +319,9 @@ def _when(raw: str, when: str) -> dict[str, Any]:
     ordinal = _ORDINAL.match(when)
     if ordinal:
         return {"nth": int(ordinal.group(1))}
-    raise FaultSpecError(f"fault {raw!r}: when {when!r} is not N% (a rate), Nth (the Nth request), "
-                         "xN (the next N), always or next")
+    raise FaultSpecError(
+        f"fault {raw!r}: when {when!r} is not N% (a rate), Nth (the Nth request), xN (the next N), always or next"
+    )
 
 
 def parse_faults(specs: Any) -> list[Fault]:
@@ -325,8 +342,13 @@ class FaultQueue:
     injection, so a run is repeatable for the same sequence of requests.
     """
 
-    def __init__(self, *, seed: int = 0, auth_response: Callable[[Request], Response] | None = None,
-                 is_listing: Callable[[Request], bool] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        auth_response: Callable[[Request], Response] | None = None,
+        is_listing: Callable[[Request], bool] | None = None,
+    ) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self.seed = seed
@@ -443,8 +465,12 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox",
-                                        kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            name="sandbox",
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            daemon=True,
+        )
         self._thread.start()
 
     def serve_forever(self) -> None:
@@ -533,7 +559,7 @@ class PartnerSandbox:
 
     # --- /_sandbox/ ----------------------------------------------------------------------------
     def _control(self, request: Request) -> Response:
-        action = "/".join(part for part in request.path[len(CONTROL_PREFIX):].split("/") if part)
+        action = "/".join(part for part in request.path[len(CONTROL_PREFIX) :].split("/") if part)
         handlers: ControlHandlers = {
             ("GET", "health"): lambda: self.health(request),
             ("GET", "faults"): lambda: {"pending": self.faults.pending(), "played": self.faults.stats()},
@@ -611,9 +637,16 @@ class _Handler(BaseHTTPRequestHandler):
             form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         elif content_type == "multipart/form-data":
             form, files = _parse_multipart(self.headers.get("Content-Type", ""), body)
-        return Request(method=self.command, path=url.path,
-                       query=dict(parse_qsl(url.query, keep_blank_values=True)),
-                       headers=self.headers, body=body, form=form, files=files, json=payload)
+        return Request(
+            method=self.command,
+            path=url.path,
+            query=dict(parse_qsl(url.query, keep_blank_values=True)),
+            headers=self.headers,
+            body=body,
+            form=form,
+            files=files,
+            json=payload,
+        )
 
     def _write(self, response: Response) -> None:
         if response.drop:
@@ -638,8 +671,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, Upload]]:
     """Form fields and file parts of a multipart/form-data body (the stdlib email parser)."""
-    message = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body)
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body)
     form: dict[str, str] = {}
     files: dict[str, Upload] = {}
     for part in message.iter_parts():

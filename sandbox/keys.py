@@ -16,8 +16,10 @@ DEMO_SECRET_KEY = "CD247BA100C395BC3A4280D9BFBD3EBE"
 
 def sandbox_keys() -> tuple[str, str]:
     """(public key, secret key): the environment's, else the demo constants."""
-    return (os.environ.get("SANDBOX_PUBLIC_KEY") or DEMO_PUBLIC_KEY,
-            os.environ.get("SANDBOX_SECRET_KEY") or DEMO_SECRET_KEY)
+    return (
+        os.environ.get("SANDBOX_PUBLIC_KEY") or DEMO_PUBLIC_KEY,
+        os.environ.get("SANDBOX_SECRET_KEY") or DEMO_SECRET_KEY,
+    )
 
 
 # The JOOR sandbox's v2 API token (JOOR's integration manager issues one per account).

@@ -13,7 +13,7 @@ from typing import Any
 
 from celery.schedules import crontab
 
-from bobbin.settings import Settings
+from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,12 @@ def minute_spec(interval: int) -> str:
 
 def build_schedule(sites: list[SiteEntry], settings: Settings) -> dict[str, dict[str, Any]]:
     schedule: dict[str, dict[str, Any]] = {
-        "flush-outbox": {"task": "tasks.status.flush_outbox",
-                         "schedule": timedelta(seconds=settings.outbox_flush_seconds)},
-        "daily-digest": {"task": "tasks.notify.send_digests",
-                         "schedule": crontab(minute=0, hour=settings.digest_hour)},
-        "reconcile": {"task": "tasks.maintenance.reconcile",
-                      "schedule": timedelta(minutes=settings.reconcile_minutes)},
+        "flush-outbox": {
+            "task": "tasks.status.flush_outbox",
+            "schedule": timedelta(seconds=settings.outbox_flush_seconds),
+        },
+        "daily-digest": {"task": "tasks.notify.send_digests", "schedule": crontab(minute=0, hour=settings.digest_hour)},
+        "reconcile": {"task": "tasks.maintenance.reconcile", "schedule": timedelta(minutes=settings.reconcile_minutes)},
     }
     for site in sites:
         interval = site.import_minutes or settings.import_interval_minutes
@@ -62,10 +62,14 @@ def build_schedule(sites: list[SiteEntry], settings: Settings) -> dict[str, dict
 def active_sites() -> list[SiteEntry]:
     from sqlalchemy import select
 
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import Site
 
     with session_scope() as s:
         rows = s.execute(select(Site.id, Site.name, Site.settings).where(Site.active.is_(True)).order_by(Site.id))
-        return [SiteEntry(r.id, r.name, (r.settings or {}).get("import_minutes"),
-                          (r.settings or {}).get("inventory_push_minutes")) for r in rows]
+        return [
+            SiteEntry(
+                r.id, r.name, (r.settings or {}).get("import_minutes"), (r.settings or {}).get("inventory_push_minutes")
+            )
+            for r in rows
+        ]

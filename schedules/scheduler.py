@@ -15,10 +15,10 @@ import structlog
 from celery.beat import PersistentScheduler
 from sqlalchemy import Connection
 
-from bobbin.db import get_engine
-from bobbin.settings import get_settings
+from core.db import get_engine
+from core.locks import try_lock
+from core.settings import get_settings
 from schedules import active_sites, build_schedule
-from schedules.locks import try_lock
 
 log = structlog.get_logger()
 

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from connectors.base import Address, PartnerOrder, PartnerOrderLine
 from models import InboundOrder, OrderError, SalesOrder, SalesOrderLine, Site
 from services.holding import check_order
-from services.outbox import queue_writeback
 from services.masterdata import MasterData
+from services.outbox import queue_writeback
 from services.validation import Outcome
 
 
@@ -60,14 +60,27 @@ def import_order(session: Session, order_id: int, md: MasterData, *, allow_dupli
     session.add(so)
     session.flush()
     so.number = sales_order_number(so.id)
-    session.execute(insert(SalesOrderLine), [
-        {"sales_order_id": so.id, "line_no": ln.line_no, "sku": r.line_skus[ln.line_no],
-         "quantity": int(ln.quantity), "price": ln.price} for ln in lines])  # type: ignore[arg-type]
+    session.execute(
+        insert(SalesOrderLine),
+        [
+            {
+                "sales_order_id": so.id,
+                "line_no": ln.line_no,
+                "sku": r.line_skus[ln.line_no],
+                "quantity": int(ln.quantity),
+                "price": ln.price,
+            }
+            for ln in lines
+        ],
+    )  # type: ignore[arg-type]
     order.state = "imported"
     order.imported_at = func.now()  # type: ignore[assignment]
     if allow_duplicate:
-        session.execute(update(OrderError).where(OrderError.order_id == order_id, OrderError.code == "duplicate_po",
-                                                 OrderError.resolved_at.is_(None)).values(resolved_at=func.now()))
+        session.execute(
+            update(OrderError)
+            .where(OrderError.order_id == order_id, OrderError.code == "duplicate_po", OrderError.resolved_at.is_(None))
+            .values(resolved_at=func.now())
+        )
     queue_writeback(session, site.id, [order_id], "exported")
     session.flush()
     return ImportResult(order_id, True, sales_order=so.number)
@@ -82,18 +95,27 @@ def import_batch(session: Session, site: Site, checked: dict[int, tuple[PartnerO
     if not checked:
         return []
     ids = sorted(checked)
-    still_valid = set(session.scalars(select(InboundOrder.id).where(InboundOrder.id.in_(ids),
-                                                                    InboundOrder.state == "valid")
-                                      .with_for_update()))
+    still_valid = set(
+        session.scalars(
+            select(InboundOrder.id).where(InboundOrder.id.in_(ids), InboundOrder.state == "valid").with_for_update()
+        )
+    )
     already = set(session.scalars(select(SalesOrder.inbound_order_id).where(SalesOrder.inbound_order_id.in_(ids))))
     todo = [oid for oid in ids if oid in still_valid and oid not in already]
     if not todo:
         return [ImportResult(oid, False, "not valid any more or already imported") for oid in ids]
     # Ids drawn from the table's own sequence first, so headers and lines go in by COPY in one pass
     # each (no statement per order, no RETURNING to wait for) and the number is known here.
-    so_ids = dict(zip(todo, session.scalars(
-        select(func.nextval(func.pg_get_serial_sequence("sales_order", "id")))
-        .select_from(func.generate_series(1, len(todo))))))
+    so_ids = dict(
+        zip(
+            todo,
+            session.scalars(
+                select(func.nextval(func.pg_get_serial_sequence("sales_order", "id"))).select_from(
+                    func.generate_series(1, len(todo))
+                )
+            ),
+        )
+    )
     numbers = {oid: sales_order_number(so_ids[oid]) for oid in todo}
     header_rows = []
     for oid in todo:
@@ -101,11 +123,19 @@ def import_batch(session: Session, site: Site, checked: dict[int, tuple[PartnerO
         row.update(id=so_ids[oid], number=numbers[oid], status="open")
         header_rows.append([None if row[c] == "" else row[c] for c in SALES_ORDER_COPY_COLUMNS])
     copy_rows(session, SalesOrder.__table__, SALES_ORDER_COPY_COLUMNS, header_rows)
-    copy_rows(session, SalesOrderLine.__table__, ("sales_order_id", "line_no", "sku", "quantity", "price"), (
-        (so_ids[oid], ln.line_no, checked[oid][1].resolved.line_skus[ln.line_no], int(ln.quantity), ln.price)  # type: ignore[arg-type]
-        for oid in todo for ln in _lines(checked[oid][0])))
-    session.execute(update(InboundOrder).where(InboundOrder.id.in_(todo))
-                    .values(state="imported", imported_at=func.now()))
+    copy_rows(
+        session,
+        SalesOrderLine.__table__,
+        ("sales_order_id", "line_no", "sku", "quantity", "price"),
+        (
+            (so_ids[oid], ln.line_no, checked[oid][1].resolved.line_skus[ln.line_no], int(ln.quantity), ln.price)  # type: ignore[arg-type]
+            for oid in todo
+            for ln in _lines(checked[oid][0])
+        ),
+    )
+    session.execute(
+        update(InboundOrder).where(InboundOrder.id.in_(todo)).values(state="imported", imported_at=func.now())
+    )
     queue_writeback(session, site.id, todo, "exported")
     skipped = [ImportResult(oid, False, "not valid any more or already imported") for oid in ids if oid not in todo]
     return [ImportResult(oid, True, sales_order=numbers[oid]) for oid in todo] + skipped
@@ -132,10 +162,30 @@ def copy_rows(session: Session, table: Any, columns: Sequence[str], rows: Iterab
 # The sales_order columns an import writes (COPY; created_at keeps its default). An empty text goes
 # in as NULL: CSV cannot tell the two apart, and the mappers already read blank values as None.
 SALES_ORDER_COPY_COLUMNS = (
-    "id", "number", "inbound_order_id", "site_id", "division_code", "customer_code", "po_number", "order_date",
-    "start_date", "cancel_date", "terms_code", "ship_via_code", "rep_code", "warehouse_code", "currency",
-    "ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_state", "ship_to_postal_code",
-    "ship_to_country", "status", "total",
+    "id",
+    "number",
+    "inbound_order_id",
+    "site_id",
+    "division_code",
+    "customer_code",
+    "po_number",
+    "order_date",
+    "start_date",
+    "cancel_date",
+    "terms_code",
+    "ship_via_code",
+    "rep_code",
+    "warehouse_code",
+    "currency",
+    "ship_to_name",
+    "ship_to_line1",
+    "ship_to_line2",
+    "ship_to_city",
+    "ship_to_state",
+    "ship_to_postal_code",
+    "ship_to_country",
+    "status",
+    "total",
 )
 
 
@@ -146,14 +196,26 @@ def _lines(partner: PartnerOrder) -> list[PartnerOrderLine]:
 def _sales_order_row(order_id: int, site: Site, partner: PartnerOrder, outcome: Outcome) -> dict[str, Any]:
     r, ship_to = outcome.resolved, partner.ship_to or Address()
     return {
-        "number": f"PENDING-{order_id}", "inbound_order_id": order_id, "site_id": site.id,
-        "division_code": site.division_code, "customer_code": r.customer_code, "po_number": partner.po_number,
-        "order_date": partner.order_date, "start_date": partner.ship_date, "cancel_date": partner.cancel_date,
-        "terms_code": r.terms_code, "ship_via_code": r.ship_via_code, "rep_code": r.rep_code,
+        "number": f"PENDING-{order_id}",
+        "inbound_order_id": order_id,
+        "site_id": site.id,
+        "division_code": site.division_code,
+        "customer_code": r.customer_code,
+        "po_number": partner.po_number,
+        "order_date": partner.order_date,
+        "start_date": partner.ship_date,
+        "cancel_date": partner.cancel_date,
+        "terms_code": r.terms_code,
+        "ship_via_code": r.ship_via_code,
+        "rep_code": r.rep_code,
         "warehouse_code": r.warehouse_code,
         "currency": partner.currency if partner.currency and len(partner.currency) == 3 else None,
-        "ship_to_name": ship_to.name, "ship_to_line1": ship_to.line1, "ship_to_line2": ship_to.line2,
-        "ship_to_city": ship_to.city, "ship_to_state": ship_to.state, "ship_to_postal_code": ship_to.postal_code,
+        "ship_to_name": ship_to.name,
+        "ship_to_line1": ship_to.line1,
+        "ship_to_line2": ship_to.line2,
+        "ship_to_city": ship_to.city,
+        "ship_to_state": ship_to.state,
+        "ship_to_postal_code": ship_to.postal_code,
         "ship_to_country": ship_to.country,
         "total": sum((ln.quantity * ln.price for ln in _lines(partner)), Decimal("0")),  # type: ignore[operator]
     }

@@ -32,10 +32,22 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from connectors.base import Address
+
 # models.erp, not the models package: the ERP tables are all this module needs.
 from models.erp import (
-    Customer, CustomerAddress, Division, Inventory, PriceType, SalesRep, ShipVia, Sku, Style, StyleColor,
-    StylePrice, Terms, Warehouse,
+    Customer,
+    CustomerAddress,
+    Division,
+    Inventory,
+    PriceType,
+    SalesRep,
+    ShipVia,
+    Sku,
+    Style,
+    StyleColor,
+    StylePrice,
+    Terms,
+    Warehouse,
 )
 
 # Rows per INSERT ... ON CONFLICT statement. A batch of 1000 customer rows is ~10k bound
@@ -43,8 +55,8 @@ from models.erp import (
 BATCH_SIZE = 1000
 CSV_SUFFIXES = (".csv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
-MAX_VALUE_CHARS = 80   # longest value echoed in a problem
-MAX_WHOLE = 2_147_483_647          # stock quantities are Postgres integers
+MAX_VALUE_CHARS = 80  # longest value echoed in a problem
+MAX_WHOLE = 2_147_483_647  # stock quantities are Postgres integers
 MAX_PRICE = Decimal("9999999999.99")  # prices are numeric(12,2)
 MAX_EMAIL_CHARS = 254  # RFC 5321; also keeps the e-mail pattern's work bounded
 # An address is unique per customer on its normalized key (a btree index, whose entries have a
@@ -58,8 +70,8 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class RowProblem:
-    row: int              # as the spreadsheet shows it: the header is row 1
-    column: str | None    # the column's header as written in the file
+    row: int  # as the spreadsheet shows it: the header is row 1
+    column: str | None  # the column's header as written in the file
     value: str | None
     message: str
 
@@ -70,14 +82,14 @@ class RowProblem:
 
 @dataclass
 class LoadReport:
-    kind: str                  # customers | styles | inventory
+    kind: str  # customers | styles | inventory
     path: str
-    rows_read: int = 0         # data rows (blank rows are not counted)
+    rows_read: int = 0  # data rows (blank rows are not counted)
     rows_loaded: int = 0
-    inserted: int = 0          # customers / SKUs / inventory rows that are new
-    updated: int = 0           # ... that existed and were updated
+    inserted: int = 0  # customers / SKUs / inventory rows that are new
+    updated: int = 0  # ... that existed and were updated
     problems: list[RowProblem] = field(default_factory=list)
-    keys: set[str] = field(default_factory=set)   # customer codes / SKU ids loaded
+    keys: set[str] = field(default_factory=set)  # customer codes / SKU ids loaded
     ignored_columns: list[str] = field(default_factory=list)
 
     @property
@@ -85,20 +97,23 @@ class LoadReport:
         return not self.problems
 
     def summary(self) -> str:
-        return (f"{self.kind} {self.path}: {self.rows_read} rows read, {self.rows_loaded} loaded "
-                f"({self.inserted} new, {self.updated} updated), {len(self.problems)} with problems")
+        return (
+            f"{self.kind} {self.path}: {self.rows_read} rows read, {self.rows_loaded} loaded "
+            f"({self.inserted} new, {self.updated} updated), {len(self.problems)} with problems"
+        )
 
 
 # --- Reading a file -----------------------------------------------------------------------------
 
+
 def header_key(text: str) -> str:
-    """"Customer Code", "customer_code", " CUSTOMER-CODE " all read as "customer_code"."""
+    """ "Customer Code", "customer_code", " CUSTOMER-CODE " all read as "customer_code"."""
     return re.sub(r"[^a-z0-9:]+", "_", text.strip().lower()).strip("_")
 
 
 @dataclass(frozen=True)
 class Column:
-    name: str                 # the field name the loader uses
+    name: str  # the field name the loader uses
     aliases: tuple[str, ...]  # header keys accepted (header_key form); the first is the documented one
     required: bool = False
 
@@ -109,8 +124,8 @@ class Sheet:
 
     path: Path
     headers: list[str]
-    columns: dict[str, int]          # field -> cell index
-    extra: dict[str, int]            # other headers (e.g. price:WHL) -> cell index
+    columns: dict[str, int]  # field -> cell index
+    extra: dict[str, int]  # other headers (e.g. price:WHL) -> cell index
     ignored: list[str]
     rows: Iterator[tuple[int, list[str]]]
 
@@ -135,8 +150,9 @@ def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LoadError(f"{path.name} is not UTF-8 text (byte {exc.start}): save it from the ERP or "
-                        "Excel as \"CSV UTF-8\".") from None
+        raise LoadError(
+            f'{path.name} is not UTF-8 text (byte {exc.start}): save it from the ERP or Excel as "CSV UTF-8".'
+        ) from None
     if "\x00" in text:
         raise LoadError(f"{path.name} is not a CSV file (it holds binary data).")
     first = next((line for line in text.splitlines() if line.strip()), "")
@@ -169,13 +185,15 @@ def _read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a bad file
-        raise LoadError(f"{path.name} cannot be opened as an Excel .xlsx workbook ({exc.__class__.__name__}).") from None
+        raise LoadError(
+            f"{path.name} cannot be opened as an Excel .xlsx workbook ({exc.__class__.__name__})."
+        ) from None
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)
     header = next(it, None)
     if header is None:
         wb.close()
-        raise LoadError(f"{path.name}: the first sheet \"{ws.title}\" is empty: it needs a header row.")
+        raise LoadError(f'{path.name}: the first sheet "{ws.title}" is empty: it needs a header row.')
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
@@ -187,8 +205,9 @@ def _read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     return [_cell_text(h) for h in header], rows()
 
 
-def open_sheet(path: Path | str, kind: str, columns: Iterable[Column],
-               extra: Callable[[str], bool] = lambda key: False) -> Sheet:
+def open_sheet(
+    path: Path | str, kind: str, columns: Iterable[Column], extra: Callable[[str], bool] = lambda key: False
+) -> Sheet:
     """Open a CSV / .xlsx file and match its header to ``columns`` (and ``extra`` headers)."""
     path = Path(path)
     if not path.is_file():
@@ -215,8 +234,10 @@ def open_sheet(path: Path | str, kind: str, columns: Iterable[Column],
         col = by_alias.get(key)
         if col is not None:
             if col.name in matched:
-                raise LoadError(f"{path.name} has two columns for {col.aliases[0]!r}: "
-                                f"\"{headers[matched[col.name]]}\" and \"{raw}\"; keep one.")
+                raise LoadError(
+                    f"{path.name} has two columns for {col.aliases[0]!r}: "
+                    f'"{headers[matched[col.name]]}" and "{raw}"; keep one.'
+                )
             matched[col.name] = idx
         elif extra(key):  # nosec B610 # a header predicate named extra, not Django's QuerySet.extra()
             extras[raw.strip()] = idx
@@ -224,9 +245,11 @@ def open_sheet(path: Path | str, kind: str, columns: Iterable[Column],
             ignored.append(raw)
     missing = [col for col in columns if col.required and col.name not in matched]
     if missing:
-        names = ", ".join(f"\"{c.aliases[0]}\"" for c in missing)
-        raise LoadError(f"{path.name} has no {names} column{'s' if len(missing) > 1 else ''}: "
-                        f"the {kind} file needs {'them' if len(missing) > 1 else 'it'} in row 1.")
+        names = ", ".join(f'"{c.aliases[0]}"' for c in missing)
+        raise LoadError(
+            f"{path.name} has no {names} column{'s' if len(missing) > 1 else ''}: "
+            f"the {kind} file needs {'them' if len(missing) > 1 else 'it'} in row 1."
+        )
     return Sheet(path, headers, matched, extras, ignored, rows)
 
 
@@ -267,7 +290,7 @@ class RowReader:
             return None
         code = known.get(_norm(value))
         if code is None:
-            self.problem(name, value, f"unknown {what} \"{value}\": {fix}")
+            self.problem(name, value, f'unknown {what} "{value}": {fix}')
         return code
 
     def whole_number(self, name: str, what: str, default: int | None = 0) -> int | None:
@@ -277,17 +300,21 @@ class RowReader:
         try:
             number = Decimal(value.replace(",", ""))
         except InvalidOperation:
-            self.problem(name, value, f"{what} \"{value}\" is not a whole number.")
+            self.problem(name, value, f'{what} "{value}" is not a whole number.')
             return None
         if not number.is_finite() or number != number.to_integral_value():
-            self.problem(name, value, f"{what} \"{value}\" is not a whole number.")
+            self.problem(name, value, f'{what} "{value}" is not a whole number.')
             return None
         if number < 0:
-            self.problem(name, value, f"{what} is negative ({value}): the ERP export should never "
-                                      "have negative stock; correct it in the ERP and export again.")
+            self.problem(
+                name,
+                value,
+                f"{what} is negative ({value}): the ERP export should never "
+                "have negative stock; correct it in the ERP and export again.",
+            )
             return None
         if number > MAX_WHOLE:
-            self.problem(name, value, f"{what} \"{value}\" is too large (at most {MAX_WHOLE:,}).")
+            self.problem(name, value, f'{what} "{value}" is too large (at most {MAX_WHOLE:,}).')
             return None
         return int(number)
 
@@ -297,7 +324,7 @@ class RowReader:
             return None
         parsed = parse_date(value)
         if parsed is None:
-            self.problem(name, value, f"{what} \"{value}\" is not a date: write YYYY-MM-DD or MM/DD/YYYY.")
+            self.problem(name, value, f'{what} "{value}" is not a date: write YYYY-MM-DD or MM/DD/YYYY.')
         return parsed
 
 
@@ -341,14 +368,16 @@ def _known(rows: Iterable[tuple[str, ...]]) -> dict[str, str]:
         for text in others:
             if text:
                 out.setdefault(_norm(text), code)
-        out[_norm(code)] = code   # the code wins over another row's description
+        out[_norm(code)] = code  # the code wins over another row's description
     return out
 
 
 # --- Writing ------------------------------------------------------------------------------------
 
-def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], key: list[str],
-            update: list[str], touch: bool = False) -> tuple[int, int]:
+
+def _upsert(
+    session: Session, table: Table, rows: list[dict[str, Any]], key: list[str], update: list[str], touch: bool = False
+) -> tuple[int, int]:
     """INSERT ... ON CONFLICT (key) DO UPDATE in batches; returns (inserted, updated)."""
     if not rows:
         return 0, 0
@@ -357,12 +386,15 @@ def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], key: lis
     if touch:
         set_["updated_at"] = func.now()
     # xmax = 0 only on a freshly inserted row version: a cheap inserted / updated split.
-    stmt = (stmt.on_conflict_do_update(index_elements=key, set_=set_) if set_
-            else stmt.on_conflict_do_nothing(index_elements=key))
+    stmt = (
+        stmt.on_conflict_do_update(index_elements=key, set_=set_)
+        if set_
+        else stmt.on_conflict_do_nothing(index_elements=key)
+    )
     stmt = stmt.returning(literal_column("(xmax = 0)").label("inserted"))
     inserted = total = 0
     for start in range(0, len(rows), BATCH_SIZE):
-        flags = session.execute(stmt, rows[start:start + BATCH_SIZE]).scalars().all()
+        flags = session.execute(stmt, rows[start : start + BATCH_SIZE]).scalars().all()
         inserted += sum(1 for f in flags if f)
         total += len(flags)
     return inserted, total - inserted
@@ -393,12 +425,26 @@ CUSTOMER_COLUMNS = (
     Column("zip", ("zip", "zip_code", "postal_code", "postcode")),
     Column("country", ("country", "country_code")),
 )
-ADDRESS_TYPES = {"": ("billing", "shipping"), "b": ("billing",), "s": ("shipping",),
-                 "billing": ("billing",), "shipping": ("shipping",), "both": ("billing", "shipping"),
-                 "bill": ("billing",), "ship": ("shipping",)}
+ADDRESS_TYPES = {
+    "": ("billing", "shipping"),
+    "b": ("billing",),
+    "s": ("shipping",),
+    "billing": ("billing",),
+    "shipping": ("shipping",),
+    "both": ("billing", "shipping"),
+    "bill": ("billing",),
+    "ship": ("shipping",),
+}
 CUSTOMER_HEADER_FIELDS = ("name", "email", "phone", "terms_code", "ship_via_code", "rep_code", "division_code")
-CUSTOMER_FIELD_COLUMN = {"name": "name", "email": "email", "phone": "phone", "terms_code": "terms",
-                         "ship_via_code": "ship_via", "rep_code": "rep", "division_code": "division"}
+CUSTOMER_FIELD_COLUMN = {
+    "name": "name",
+    "email": "email",
+    "phone": "phone",
+    "terms_code": "terms",
+    "ship_via_code": "ship_via",
+    "rep_code": "rep",
+    "division_code": "division",
+}
 EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 US_ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
 
@@ -411,7 +457,7 @@ def load_customers(session: Session, path: Path | str) -> LoadReport:
     reps = _known(session.execute(select(SalesRep.code, SalesRep.name, SalesRep.email)))
     divisions = _known(session.execute(select(Division.code, Division.name)))
 
-    customers: dict[str, dict[str, Any]] = {}     # code -> row, in file order
+    customers: dict[str, dict[str, Any]] = {}  # code -> row, in file order
     first_row: dict[str, int] = {}
     addresses: dict[tuple[str, str, str], dict[str, Any]] = {}
     for r in _rows(sheet, report):
@@ -419,15 +465,20 @@ def load_customers(session: Session, path: Path | str) -> LoadReport:
         name = r.get("name")
         email = r.get("email")
         if email and (len(email) > MAX_EMAIL_CHARS or not EMAIL_RE.match(email)):
-            r.problem("email", email, f"\"{email}\" is not an e-mail address.")
+            r.problem("email", email, f'"{email}" is not an e-mail address.')
         head = {
-            "code": code, "name": name, "email": email or None, "phone": r.get("phone") or None,
+            "code": code,
+            "name": name,
+            "email": email or None,
+            "phone": r.get("phone") or None,
             "terms_code": r.code("terms", "terms code", terms, "add it to the ERP terms first, or correct it."),
-            "ship_via_code": r.code("ship_via", "ship-via code", ship_vias,
-                                    "add it to the ERP ship-vias first, or correct it."),
+            "ship_via_code": r.code(
+                "ship_via", "ship-via code", ship_vias, "add it to the ERP ship-vias first, or correct it."
+            ),
             "rep_code": r.code("rep", "sales rep", reps, "add the rep to the ERP first, or correct it."),
-            "division_code": r.code("division", "division", divisions,
-                                    "add the division to the ERP first, or correct it."),
+            "division_code": r.code(
+                "division", "division", divisions, "add the division to the ERP first, or correct it."
+            ),
         }
         seen = customers.get(code)
         if code and seen is None and not name:
@@ -438,8 +489,11 @@ def load_customers(session: Session, path: Path | str) -> LoadReport:
             for fld in CUSTOMER_HEADER_FIELDS:
                 if head[fld] and seen[fld] and head[fld] != seen[fld]:
                     column = CUSTOMER_FIELD_COLUMN[fld]
-                    r.problem(column, r.get(column), f"customer {code} has {seen[fld]!r} on row "
-                              f"{first_row[code]}; a customer's rows must agree.")
+                    r.problem(
+                        column,
+                        r.get(column),
+                        f"customer {code} has {seen[fld]!r} on row {first_row[code]}; a customer's rows must agree.",
+                    )
         row_addresses = _customer_addresses(r, code, name)
         if r.problems:
             report.problems += r.problems
@@ -459,10 +513,15 @@ def load_customers(session: Session, path: Path | str) -> LoadReport:
 
     def steps() -> None:
         report.inserted, report.updated = _upsert(
-            session, Customer.__table__, list(customers.values()), ["code"], update, touch=True)
-        _upsert(session, CustomerAddress.__table__, list(addresses.values()),
-                ["customer_code", "kind", "address_key"],
-                ["name", "line1", "line2", "city", "state", "postal_code", "country"])
+            session, Customer.__table__, list(customers.values()), ["code"], update, touch=True
+        )
+        _upsert(
+            session,
+            CustomerAddress.__table__,
+            list(addresses.values()),
+            ["customer_code", "kind", "address_key"],
+            ["name", "line1", "line2", "city", "state", "postal_code", "country"],
+        )
 
     _write(session, steps)
     report.keys = set(customers)
@@ -477,30 +536,50 @@ def _customer_addresses(r: RowReader, code: str, name: str) -> list[dict[str, An
     kind_text = r.get("type")
     kinds = ADDRESS_TYPES.get(kind_text.lower())
     if kinds is None:
-        r.problem("type", kind_text, f"address type \"{kind_text}\" must be B (billing), S (shipping) "
-                                     "or blank (both).")
+        r.problem("type", kind_text, f'address type "{kind_text}" must be B (billing), S (shipping) or blank (both).')
         return []
     if not any((line1, r.get("address2"), city, state, zip_code)):
-        return []   # a customer row without an address
+        return []  # a customer row without an address
     if not line1:
         r.problem("address1", line1, "the address has no street line (address1).")
     if not city:
         r.problem("city", city, "the address has no city.")
     if country in ("US", "USA") and zip_code and not US_ZIP_RE.match(zip_code):
         if zip_code.isdigit() and len(zip_code) < 5:
-            zip_code = zip_code.zfill(5)   # Excel drops the leading zeros of 02554
+            zip_code = zip_code.zfill(5)  # Excel drops the leading zeros of 02554
         else:
-            r.problem("zip", zip_code, f"\"{zip_code}\" is not a US zip code (12345 or 12345-6789).")
-    addr = Address(line1=line1, line2=r.get("address2") or None, city=city, state=state or None,
-                   postal_code=zip_code or None, country=country)
+            r.problem("zip", zip_code, f'"{zip_code}" is not a US zip code (12345 or 12345-6789).')
+    addr = Address(
+        line1=line1,
+        line2=r.get("address2") or None,
+        city=city,
+        state=state or None,
+        postal_code=zip_code or None,
+        country=country,
+    )
     key = "|".join(addr.key())
     if len(key.encode("utf-8")) > MAX_ADDRESS_KEY_BYTES:
-        r.problem("address1", line1, f"the address is too long ({len(key):,} characters): shorten it in the ERP "
-                                     "and export again.")
+        r.problem(
+            "address1",
+            line1,
+            f"the address is too long ({len(key):,} characters): shorten it in the ERP and export again.",
+        )
         return []
-    return [{"customer_code": code, "kind": kind, "name": name or None, "line1": addr.line1,
-             "line2": addr.line2, "city": addr.city, "state": addr.state, "postal_code": addr.postal_code,
-             "country": addr.country, "address_key": key} for kind in kinds]
+    return [
+        {
+            "customer_code": code,
+            "kind": kind,
+            "name": name or None,
+            "line1": addr.line1,
+            "line2": addr.line2,
+            "city": addr.city,
+            "state": addr.state,
+            "postal_code": addr.postal_code,
+            "country": addr.country,
+            "address_key": key,
+        }
+        for kind in kinds
+    ]
 
 
 # --- Styles -------------------------------------------------------------------------------------
@@ -530,19 +609,25 @@ def check_upc(r: RowReader, value: str) -> str | None:
     if not value:
         return None
     if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", value):
-        r.problem("upc", value, f"UPC \"{value}\" was turned into a number by Excel; format the UPC column "
-                                "as text and export again.")
+        r.problem(
+            "upc",
+            value,
+            f'UPC "{value}" was turned into a number by Excel; format the UPC column as text and export again.',
+        )
         return None
     digits = value.replace(" ", "").replace("-", "")
     if digits.isdigit() and len(digits) == 11:
         digits = "0" + digits
     if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
-        r.problem("upc", value, f"UPC \"{value}\" must be 12 digits (UPC-A) or 13 (EAN-13).")
+        r.problem("upc", value, f'UPC "{value}" must be 12 digits (UPC-A) or 13 (EAN-13).')
         return None
     expected = gtin_check_digit(digits[:-1])
     if int(digits[-1]) != expected:
-        r.problem("upc", value, f"UPC {digits} has a wrong check digit (the last digit should be "
-                                f"{expected}): check it for a typo.")
+        r.problem(
+            "upc",
+            value,
+            f"UPC {digits} has a wrong check digit (the last digit should be {expected}): check it for a typo.",
+        )
         return None
     return digits
 
@@ -557,20 +642,27 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
     db_variant: dict[tuple[str, str, str], str] = {}
     db_upc: dict[str, str] = {}
     for sku, style, color, size, upc in session.execute(
-            select(Sku.sku, Sku.style_number, Sku.color_code, Sku.size, Sku.upc)):
+        select(Sku.sku, Sku.style_number, Sku.color_code, Sku.size, Sku.upc)
+    ):
         db_skus[sku] = (style, color, size)
         db_variant[(style, color, size)] = sku
         if upc:
             db_upc[upc] = sku
 
-    price_columns: dict[str, str] = {}    # header -> price type code
+    price_columns: dict[str, str] = {}  # header -> price type code
     for header in sheet.extra:
-        ptype = header[len(PRICE_PREFIX):].strip().upper() if header.lower().startswith(PRICE_PREFIX) else ""
+        ptype = header[len(PRICE_PREFIX) :].strip().upper() if header.lower().startswith(PRICE_PREFIX) else ""
         if ptype in price_types:
             price_columns[header] = price_types[ptype]
         else:
-            report.problems.append(RowProblem(1, header, ptype, f"unknown price type \"{ptype}\": add it to "
-                                              "the ERP price types first; this column was not loaded."))
+            report.problems.append(
+                RowProblem(
+                    1,
+                    header,
+                    ptype,
+                    f'unknown price type "{ptype}": add it to the ERP price types first; this column was not loaded.',
+                )
+            )
 
     styles: dict[str, dict[str, Any]] = {}
     colors: dict[tuple[str, str], dict[str, Any]] = {}
@@ -594,20 +686,35 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
             if sku in sku_row:
                 first_variant = skus[sku]["style_number"], skus[sku]["color_code"], skus[sku]["size"]
                 if first_variant != variant:
-                    r.problem("sku", sku, f"SKU id {sku} is used twice in the file: row {sku_row[sku]} has it "
-                                          f"for {'/'.join(first_variant)}, this row for {label}.")
+                    r.problem(
+                        "sku",
+                        sku,
+                        f"SKU id {sku} is used twice in the file: row {sku_row[sku]} has it "
+                        f"for {'/'.join(first_variant)}, this row for {label}.",
+                    )
             elif sku in db_skus and db_skus[sku] != variant:
-                r.problem("sku", sku, f"SKU id {sku} is {'/'.join(db_skus[sku])} in the ERP, not {label}; "
-                                      "a SKU id cannot move to another style/color/size.")
+                r.problem(
+                    "sku",
+                    sku,
+                    f"SKU id {sku} is {'/'.join(db_skus[sku])} in the ERP, not {label}; "
+                    "a SKU id cannot move to another style/color/size.",
+                )
             if variant in variant_row and variant_row[variant][0] != sku:
-                r.problem("sku", sku, f"{label} is on row {variant_row[variant][1]} with SKU id "
-                                      f"{variant_row[variant][0]}; one style/color/size has one SKU id.")
+                r.problem(
+                    "sku",
+                    sku,
+                    f"{label} is on row {variant_row[variant][1]} with SKU id "
+                    f"{variant_row[variant][0]}; one style/color/size has one SKU id.",
+                )
             elif variant in db_variant and db_variant[variant] != sku:
                 r.problem("sku", sku, f"{label} is SKU {db_variant[variant]} in the ERP; the file says {sku}.")
         if upc and sku:
             if upc in upc_row and upc_row[upc][0] != sku:
-                r.problem("upc", upc, f"UPC {upc} is also on row {upc_row[upc][1]} (SKU {upc_row[upc][0]}); "
-                                      "a UPC belongs to one SKU.")
+                r.problem(
+                    "upc",
+                    upc,
+                    f"UPC {upc} is also on row {upc_row[upc][1]} (SKU {upc_row[upc][0]}); a UPC belongs to one SKU.",
+                )
             elif upc in db_upc and db_upc[upc] != sku:
                 r.problem("upc", upc, f"UPC {upc} belongs to SKU {db_upc[upc]} in the ERP.")
         row_prices: dict[str, Decimal] = {}
@@ -617,7 +724,7 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
                 continue
             price = parse_money(text)
             if price is None:
-                r.problem(header, text, f"price \"{text}\" is not a number.")
+                r.problem(header, text, f'price "{text}" is not a number.')
                 continue
             if price < 0:
                 r.problem(header, text, f"price {text} is negative.")
@@ -628,27 +735,39 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
             price = price.quantize(Decimal("0.01"))
             first = price_row.get((style, ptype))
             if first is not None and first[0] != price:
-                r.problem(header, text, f"style {style} has {ptype} price {first[0]} on row {first[1]}; the ERP "
-                                        "keeps one price per style and price type.")
+                r.problem(
+                    header,
+                    text,
+                    f"style {style} has {ptype} price {first[0]} on row {first[1]}; the ERP "
+                    "keeps one price per style and price type.",
+                )
                 continue
             row_prices[ptype] = price
         if r.problems:
             report.problems += r.problems
             continue
         report.rows_loaded += 1
-        styles.setdefault(style, {"number": style, "description": "", "division_code": None,
-                                  "season": None, "category": None})
+        styles.setdefault(
+            style, {"number": style, "description": "", "division_code": None, "season": None, "category": None}
+        )
         s = styles[style]
         s["description"] = s["description"] or r.get("description") or ""
         s["division_code"] = s["division_code"] or division
         s["season"] = s["season"] or r.get("season") or None
         s["category"] = s["category"] or r.get("category") or None
-        colors.setdefault((style, color), {"style_number": style, "color_code": color,
-                                           "color_name": r.get("color_name") or color})
+        colors.setdefault(
+            (style, color), {"style_number": style, "color_code": color, "color_name": r.get("color_name") or color}
+        )
         if size not in size_order[style]:
             size_order[style].append(size)
-        skus[sku] = {"sku": sku, "style_number": style, "color_code": color, "size": size,
-                     "size_index": size_order[style].index(size), "upc": upc}
+        skus[sku] = {
+            "sku": sku,
+            "style_number": style,
+            "color_code": color,
+            "size": size,
+            "size_index": size_order[style].index(size),
+            "upc": upc,
+        }
         sku_row.setdefault(sku, r.row_no)
         variant_row.setdefault(variant, (sku, r.row_no))
         if upc:
@@ -660,8 +779,16 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
         s["description"] = s["description"] or s["number"]
 
     # Columns the file does not have keep their ERP values.
-    style_update = [f for f, col in (("description", "description"), ("division_code", "division"),
-                                     ("season", "season"), ("category", "category")) if col in sheet.columns]
+    style_update = [
+        f
+        for f, col in (
+            ("description", "description"),
+            ("division_code", "division"),
+            ("season", "season"),
+            ("category", "category"),
+        )
+        if col in sheet.columns
+    ]
     color_update = ["color_name"] if "color_name" in sheet.columns else []
     sku_update = ["style_number", "color_code", "size", "size_index"] + (["upc"] if "upc" in sheet.columns else [])
 
@@ -694,8 +821,10 @@ INVENTORY_COLUMNS = (
 def load_inventory(session: Session, path: Path | str) -> LoadReport:
     sheet = open_sheet(path, "inventory", INVENTORY_COLUMNS)
     if "sku" not in sheet.columns and not all(c in sheet.columns for c in ("style", "color", "size")):
-        raise LoadError(f"{sheet.path.name} has no \"sku\" column (nor \"style\", \"color code\" and \"size\"): "
-                        "the inventory file needs one of them to name the SKU.")
+        raise LoadError(
+            f'{sheet.path.name} has no "sku" column (nor "style", "color code" and "size"): '
+            "the inventory file needs one of them to name the SKU."
+        )
     report = LoadReport("inventory", str(path), ignored_columns=sheet.ignored)
     warehouses = _known(session.execute(select(Warehouse.code, Warehouse.name)))
     sku_ids: dict[str, str] = {}
@@ -722,13 +851,20 @@ def load_inventory(session: Session, path: Path | str) -> LoadReport:
         future_qty = r.whole_number("future_qty", "future quantity")
         future_date = r.date("future_date", "future date")
         if future_qty and not future_date and not r.problems:
-            r.problem("future_qty", r.get("future_qty"), f"future quantity {future_qty} has no future date: "
-                                                         "add the date it becomes available (WIP date).")
+            r.problem(
+                "future_qty",
+                r.get("future_qty"),
+                f"future quantity {future_qty} has no future date: add the date it becomes available (WIP date).",
+            )
         if sku and warehouse:
             key = (sku, warehouse)
             if key in key_row:
-                r.problem("sku", r.get("sku") or sku, f"SKU {sku} in warehouse {warehouse} is already on row "
-                                                      f"{key_row[key]}; each SKU and warehouse once per file.")
+                r.problem(
+                    "sku",
+                    r.get("sku") or sku,
+                    f"SKU {sku} in warehouse {warehouse} is already on row "
+                    f"{key_row[key]}; each SKU and warehouse once per file.",
+                )
         if r.problems:
             report.problems += r.problems
             continue
@@ -743,11 +879,14 @@ def load_inventory(session: Session, path: Path | str) -> LoadReport:
         rows[(sku, warehouse)] = row
         report.rows_loaded += 1
 
-    update = ["on_hand"] + (["allocated"] if has_allocated else []) + (["future_qty", "future_date"] if has_future else [])
+    update = (
+        ["on_hand"] + (["allocated"] if has_allocated else []) + (["future_qty", "future_date"] if has_future else [])
+    )
 
     def steps() -> None:
-        report.inserted, report.updated = _upsert(session, Inventory.__table__, list(rows.values()),
-                                                  ["sku", "warehouse_code"], update, touch=True)
+        report.inserted, report.updated = _upsert(
+            session, Inventory.__table__, list(rows.values()), ["sku", "warehouse_code"], update, touch=True
+        )
 
     _write(session, steps)
     report.keys = {sku for sku, _ in rows}
@@ -763,16 +902,24 @@ def _inventory_sku(r: RowReader, sku_ids: dict[str, str], variants: dict[tuple[s
         return sku
     style, color, size = r.get("style"), r.get("color"), r.get("size")
     if not (style and color and size):
-        r.problem("sku" if r.has("sku") else "style", "", "the row names no SKU: give the SKU id, "
-                                                          "or the style, color code and size.")
+        r.problem(
+            "sku" if r.has("sku") else "style",
+            "",
+            "the row names no SKU: give the SKU id, or the style, color code and size.",
+        )
         return None
     sku = variants.get((style.upper(), color.upper(), size.upper()))
     if sku is None:
-        r.problem("style", f"{style}/{color}/{size}", f"{style}/{color}/{size} is not an ERP SKU: load it with "
-                                                      "the styles file first.")
+        r.problem(
+            "style",
+            f"{style}/{color}/{size}",
+            f"{style}/{color}/{size} is not an ERP SKU: load it with the styles file first.",
+        )
     return sku
 
 
 LOADERS: dict[str, Callable[[Session, Path | str], LoadReport]] = {
-    "customers": load_customers, "styles": load_styles, "inventory": load_inventory,
+    "customers": load_customers,
+    "styles": load_styles,
+    "inventory": load_inventory,
 }

@@ -14,20 +14,28 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from bobbin.db import session_scope
 from connectors.base import Address
+from connectors.registry import connector
+from core.db import session_scope
 from models import (
-    Customer, CustomerAddress, InboundOrder, Mapping, OrderError, SalesRep, ShipVia, Site, Terms, Warehouse,
+    Customer,
+    CustomerAddress,
+    InboundOrder,
+    Mapping,
+    OrderError,
+    SalesRep,
+    ShipVia,
+    Site,
+    Terms,
+    Warehouse,
 )
 from models.sites import MAPPING_KINDS
-from connectors.registry import connector
-from services.outbox import queue_writeback
+from services import masterdata
 from services.holding import MAPPING_KEY_MAX, check_order, partner_order
 from services.masterdata import address_key_string
-from services import masterdata
+from services.outbox import queue_writeback
 from services.pipeline import revalidate_open_orders, revalidate_site
 from services.validation import customer_key
-
 
 ADDRESS_KEY_MAX_BYTES = 2000  # customer_address.address_key is in a unique btree index (≈2.7 KB per entry)
 
@@ -36,8 +44,13 @@ class FixError(ValueError):
     """The fix cannot be made as asked; the message says why."""
 
 
-_TARGETS: dict[str, Any] = {"customer": Customer, "terms": Terms, "ship_via": ShipVia, "sales_rep": SalesRep,
-                            "warehouse": Warehouse}
+_TARGETS: dict[str, Any] = {
+    "customer": Customer,
+    "terms": Terms,
+    "ship_via": ShipVia,
+    "sales_rep": SalesRep,
+    "warehouse": Warehouse,
+}
 
 
 def add_mapping(site_id: int, kind: str, partner_value: str, erp_code: str, *, how: str = "manual") -> dict[str, Any]:
@@ -54,18 +67,27 @@ def add_mapping(site_id: int, kind: str, partner_value: str, erp_code: str, *, h
 
 def upsert_mapping(session: Session, site_id: int, kind: str, partner_value: str, erp_code: str, how: str) -> None:
     if len(partner_value.strip()) > MAPPING_KEY_MAX:
-        raise FixError(f"a partner value longer than {MAPPING_KEY_MAX} characters cannot be mapped; "
-                       "correct it on the partner")
-    stmt = pg_insert(Mapping).values(site_id=site_id, kind=kind, partner_value=partner_value.strip(),
-                                     erp_code=erp_code, how=how)
-    session.execute(stmt.on_conflict_do_update(index_elements=[Mapping.site_id, Mapping.kind, Mapping.partner_value],
-                                               set_={"erp_code": erp_code, "how": how}))
+        raise FixError(
+            f"a partner value longer than {MAPPING_KEY_MAX} characters cannot be mapped; correct it on the partner"
+        )
+    stmt = pg_insert(Mapping).values(
+        site_id=site_id, kind=kind, partner_value=partner_value.strip(), erp_code=erp_code, how=how
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Mapping.site_id, Mapping.kind, Mapping.partner_value],
+            set_={"erp_code": erp_code, "how": how},
+        )
+    )
 
 
 def remove_mapping(site_id: int, kind: str, partner_value: str) -> bool:
     with session_scope() as s:
-        row = s.scalar(select(Mapping).where(Mapping.site_id == site_id, Mapping.kind == kind,
-                                             Mapping.partner_value == partner_value.strip()))
+        row = s.scalar(
+            select(Mapping).where(
+                Mapping.site_id == site_id, Mapping.kind == kind, Mapping.partner_value == partner_value.strip()
+            )
+        )
         if row is None:
             return False
         s.delete(row)
@@ -113,9 +135,18 @@ def create_customer_from_order(order_id: int, code: str | None = None) -> tuple[
         if s.scalar(select(Customer.id).where(Customer.code == code)):
             raise FixError(f"customer {code} already exists; map to it with --customer {code}")
         r = outcome.resolved
-        s.add(Customer(code=code, name=c.name or c.email or code, email=c.email, division_code=site.division_code,
-                       terms_code=r.terms_code, ship_via_code=r.ship_via_code, rep_code=r.rep_code,
-                       created_from=f"order {order_id} ({site.name} {order.partner_order_id})"))
+        s.add(
+            Customer(
+                code=code,
+                name=c.name or c.email or code,
+                email=c.email,
+                division_code=site.division_code,
+                terms_code=r.terms_code,
+                ship_via_code=r.ship_via_code,
+                rep_code=r.rep_code,
+                created_from=f"order {order_id} ({site.name} {order.partner_order_id})",
+            )
+        )
         s.flush()
         for kind, addr in (("billing", c.billing), ("shipping", c.shipping or partner.ship_to)):
             if addr and not addr.is_empty():
@@ -123,8 +154,9 @@ def create_customer_from_order(order_id: int, code: str | None = None) -> tuple[
         upsert_mapping(s, site.id, "customer", key, code, "created")
         if "customer_code" in connector(site.kind).writeback_statuses and c.partner_id:
             # Store the new ERP code on the partner's customer, so its next order maps by itself.
-            queue_writeback(s, site.id, [order_id], "customer_code",
-                            payload={"partner_customer_id": c.partner_id, "erp_code": code})
+            queue_writeback(
+                s, site.id, [order_id], "customer_code", payload={"partner_customer_id": c.partner_id, "erp_code": code}
+            )
         site_id = site.id
     return code, revalidate_site(site_id)
 
@@ -133,10 +165,22 @@ def add_address(session: Session, customer_code: str, kind: str, addr: Address) 
     key = address_key_string(addr.key())
     if len(key.encode()) > ADDRESS_KEY_MAX_BYTES:
         raise FixError("the address is too long to store; correct it on the partner")
-    session.execute(pg_insert(CustomerAddress).values(
-        customer_code=customer_code, kind=kind, name=addr.name, line1=addr.line1, line2=addr.line2, city=addr.city,
-        state=addr.state, postal_code=addr.postal_code, country=addr.country,
-        address_key=address_key_string(addr.key())).on_conflict_do_nothing())
+    session.execute(
+        pg_insert(CustomerAddress)
+        .values(
+            customer_code=customer_code,
+            kind=kind,
+            name=addr.name,
+            line1=addr.line1,
+            line2=addr.line2,
+            city=addr.city,
+            state=addr.state,
+            postal_code=addr.postal_code,
+            country=addr.country,
+            address_key=address_key_string(addr.key()),
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 def add_ship_to_address(order_id: int) -> tuple[str, dict[str, Any]]:
@@ -156,8 +200,13 @@ def add_ship_to_address(order_id: int) -> tuple[str, dict[str, Any]]:
     result = revalidate_site(site_id, [order_id]) if order.state != "imported" else {}
     if order.state == "imported":  # the warning was on an imported order: it is settled now
         with session_scope() as s:
-            s.execute(update(OrderError).where(OrderError.order_id == order_id, OrderError.code == "address_new",
-                                               OrderError.resolved_at.is_(None)).values(resolved_at=func.now()))
+            s.execute(
+                update(OrderError)
+                .where(
+                    OrderError.order_id == order_id, OrderError.code == "address_new", OrderError.resolved_at.is_(None)
+                )
+                .values(resolved_at=func.now())
+            )
     return code, result
 
 
@@ -178,8 +227,9 @@ def reject(order_id: int, reason: str | None = None) -> None:
         order.state = "rejected"
 
 
-def import_by_hand(order_ids: list[int] | None = None, *, site_id: int | None = None,
-                   allow_duplicate: bool = False) -> dict[str, Any]:
+def import_by_hand(
+    order_ids: list[int] | None = None, *, site_id: int | None = None, allow_duplicate: bool = False
+) -> dict[str, Any]:
     """`orders import ID…` / `--all-valid`: validate again, then import what is valid."""
     with session_scope() as s:
         if order_ids:

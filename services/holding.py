@@ -16,7 +16,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -115,8 +115,10 @@ def normalized(order: PartnerOrder) -> dict[str, Any]:
 
 def _total(order: PartnerOrder) -> Decimal | None:
     try:
-        total = sum((ln.quantity * ln.price for ln in order.lines
-                     if ln.quantity is not None and ln.price is not None), Decimal("0"))
+        total = sum(
+            (ln.quantity * ln.price for ln in order.lines if ln.quantity is not None and ln.price is not None),
+            Decimal("0"),
+        )
     except ArithmeticError:
         return None
     return total.quantize(Decimal("0.01")) if total.is_finite() and abs(total) <= MAX_TOTAL else None
@@ -129,17 +131,19 @@ def _short(value: str | None, length: int) -> str | None:
 def header_columns(order: PartnerOrder) -> dict[str, Any]:
     """The inbound order's list columns, from the normalized order."""
     c = order.customer
-    return pg_safe({
-        "partner_status": order.partner_status,
-        "po_number": order.po_number,
-        "customer_ref": c.name or c.code or c.partner_id or c.email,
-        "order_date": order.order_date,
-        "ship_date": order.ship_date,
-        "cancel_date": order.cancel_date,
-        "currency": _short(order.currency, 3),
-        "total": _total(order),
-        "line_count": len(order.lines),
-    })  # type: ignore[no-any-return]
+    return pg_safe(
+        {
+            "partner_status": order.partner_status,
+            "po_number": order.po_number,
+            "customer_ref": c.name or c.code or c.partner_id or c.email,
+            "order_date": order.order_date,
+            "ship_date": order.ship_date,
+            "cancel_date": order.cancel_date,
+            "currency": _short(order.currency, 3),
+            "total": _total(order),
+            "line_count": len(order.lines),
+        }
+    )  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -147,9 +151,9 @@ class StageResult:
     seen: int = 0
     new: int = 0
     changed: int = 0
-    ids: list[int] = field(default_factory=list)        # new or changed: to validate
+    ids: list[int] = field(default_factory=list)  # new or changed: to validate
     fresh: dict[int, PartnerOrder] = field(default_factory=dict)  # those, as mapped from this page
-    all_ids: list[int] = field(default_factory=list)    # every order of the page
+    all_ids: list[int] = field(default_factory=list)  # every order of the page
     imported_ids: list[int] = field(default_factory=list)  # already imported: left untouched
 
 
@@ -165,16 +169,30 @@ def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> St
     rows = []
     for pid, o in by_id.items():
         text = raw_json(o.raw)  # encoded once: the JSONB value and its digest
-        rows.append({"site_id": site_id, "partner_order_id": pid, "raw_text": text, "raw_hash": raw_hash(o.raw, text),
-                     "state": "downloaded", "normalized_text": json.dumps(normalized(o)), **header_columns(o)})
-    stmt = pg_insert(InboundOrder).values(raw=cast(bindparam("raw_text", type_=Text), JSONB),
-                                          normalized=cast(bindparam("normalized_text", type_=Text), JSONB))
+        rows.append(
+            {
+                "site_id": site_id,
+                "partner_order_id": pid,
+                "raw_text": text,
+                "raw_hash": raw_hash(o.raw, text),
+                "state": "downloaded",
+                "normalized_text": json.dumps(normalized(o)),
+                **header_columns(o),
+            }
+        )
+    stmt = pg_insert(InboundOrder).values(
+        raw=cast(bindparam("raw_text", type_=Text), JSONB),
+        normalized=cast(bindparam("normalized_text", type_=Text), JSONB),
+    )
     replaced = {c: stmt.excluded[c] for c in ("raw", "raw_hash", "normalized", *header_columns(orders[0]))}
     stmt = stmt.on_conflict_do_update(
         index_elements=[InboundOrder.site_id, InboundOrder.partner_order_id],
         set_={**replaced, "state": "downloaded", "last_seen_at": func.now()},
-        where=((InboundOrder.state != "imported") & (InboundOrder.state != "rejected")
-               & (InboundOrder.raw_hash != stmt.excluded.raw_hash)),
+        where=(
+            (InboundOrder.state != "imported")
+            & (InboundOrder.state != "rejected")
+            & (InboundOrder.raw_hash != stmt.excluded.raw_hash)
+        ),
     ).returning(InboundOrder.id, InboundOrder.partner_order_id, literal_column("xmax = 0").label("inserted"))
     # Executed with the rows as parameters: one statement compiled once and cached for every page.
     returned: set[str] = set()
@@ -189,9 +207,12 @@ def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> St
             result.changed += 1
     unchanged = [pid for pid in by_id if pid not in returned]  # held already, or imported: seen again
     if unchanged:
-        for row in session.execute(update(InboundOrder)
-                                   .where(InboundOrder.site_id == site_id, InboundOrder.partner_order_id.in_(unchanged))
-                                   .values(last_seen_at=func.now()).returning(InboundOrder.id, InboundOrder.state)):
+        for row in session.execute(
+            update(InboundOrder)
+            .where(InboundOrder.site_id == site_id, InboundOrder.partner_order_id.in_(unchanged))
+            .values(last_seen_at=func.now())
+            .returning(InboundOrder.id, InboundOrder.state)
+        ):
             result.all_ids.append(row.id)
             if row.state == "imported":
                 result.imported_ids.append(row.id)
@@ -204,16 +225,37 @@ def note_modified(session: Session, site_id: int, orders: list[PartnerOrder]) ->
     ``modified_after_export`` warning for a person. Either way it is marked exported again.
     An order Bobbin never held (exported by something else before) is left alone: importing it
     now could double an order the ERP already has."""
-    known = set(session.scalars(select(InboundOrder.partner_order_id).where(
-        InboundOrder.site_id == site_id, InboundOrder.partner_order_id.in_([o.partner_order_id for o in orders]))))
+    known = set(
+        session.scalars(
+            select(InboundOrder.partner_order_id).where(
+                InboundOrder.site_id == site_id, InboundOrder.partner_order_id.in_([o.partner_order_id for o in orders])
+            )
+        )
+    )
     staged = stage_page(session, site_id, [o for o in orders if o.partner_order_id in known])
     if staged.imported_ids:
-        numbers = dict(session.execute(select(SalesOrder.inbound_order_id, SalesOrder.number)
-                                       .where(SalesOrder.inbound_order_id.in_(staged.imported_ids))).all())
-        session.execute(pg_insert(OrderError).on_conflict_do_nothing(), [
-            {"order_id": oid, "code": "modified_after_export", "field": None, "value": None, "severity": "warning",
-             "message": f"The order changed on the partner after it was imported as ERP order {numbers.get(oid)}; "
-                        "the ERP order was not changed."} for oid in staged.imported_ids])
+        numbers = dict(
+            session.execute(
+                select(SalesOrder.inbound_order_id, SalesOrder.number).where(
+                    SalesOrder.inbound_order_id.in_(staged.imported_ids)
+                )
+            ).all()
+        )
+        session.execute(
+            pg_insert(OrderError).on_conflict_do_nothing(),
+            [
+                {
+                    "order_id": oid,
+                    "code": "modified_after_export",
+                    "field": None,
+                    "value": None,
+                    "severity": "warning",
+                    "message": f"The order changed on the partner after it was imported as ERP order {numbers.get(oid)}; "
+                    "the ERP order was not changed.",
+                }
+                for oid in staged.imported_ids
+            ],
+        )
     return staged
 
 
@@ -241,16 +283,26 @@ def partner_order(order: InboundOrder, site: Site) -> PartnerOrder:
 def for_site(partner: PartnerOrder, settings: SiteSettings) -> PartnerOrder:
     """The order with the quantity the site imports: ordered, or shipped where the partner reports it."""
     if settings.quantity == "shipped":
-        partner = replace(partner, lines=tuple(
-            replace(ln, quantity=ln.shipped_quantity, raw_quantity=ln.raw_shipped_quantity) for ln in partner.lines))
+        partner = replace(
+            partner,
+            lines=tuple(
+                replace(ln, quantity=ln.shipped_quantity, raw_quantity=ln.raw_shipped_quantity) for ln in partner.lines
+            ),
+        )
     return partner
 
 
 def check(partner: PartnerOrder, order_id: int, site: Site, md: MasterData, settings: SiteSettings) -> Outcome:
     """Every rule, with the site's settings (default warehouse, price types: parsed once by the
     caller, not per order) and its partner's field names."""
-    return validate(partner, md, order_id=order_id, default_warehouse=settings.default_warehouse,
-                    fields=connector(site.kind).order_fields, price_types=settings.price_types)
+    return validate(
+        partner,
+        md,
+        order_id=order_id,
+        default_warehouse=settings.default_warehouse,
+        fields=connector(site.kind).order_fields,
+        price_types=settings.price_types,
+    )
 
 
 def check_order(order: InboundOrder, site: Site, md: MasterData) -> tuple[PartnerOrder, Outcome]:
@@ -260,8 +312,11 @@ def check_order(order: InboundOrder, site: Site, md: MasterData) -> tuple[Partne
 
 def open_order_ids(session: Session, site_id: int, order_ids: list[int] | None = None) -> list[int]:
     """The site's open orders (or those of ``order_ids`` that are open), oldest first."""
-    query = (select(InboundOrder.id).where(InboundOrder.site_id == site_id, InboundOrder.state.in_(OPEN_STATES))
-             .order_by(InboundOrder.id))
+    query = (
+        select(InboundOrder.id)
+        .where(InboundOrder.site_id == site_id, InboundOrder.state.in_(OPEN_STATES))
+        .order_by(InboundOrder.id)
+    )
     if order_ids is not None:
         query = query.where(InboundOrder.id.in_(order_ids))
     return list(session.scalars(query))
@@ -270,10 +325,12 @@ def open_order_ids(session: Session, site_id: int, order_ids: list[int] | None =
 def validate_orders(session: Session, site: Site, order_ids: list[int], md: MasterData) -> ValidateResult:
     """Validate these open orders (oldest first; at most VALIDATE_BATCH at a time is best). Caller commits."""
     result = ValidateResult()
-    orders = session.scalars(select(InboundOrder).where(InboundOrder.id.in_(order_ids),
-                                                        InboundOrder.state.in_(OPEN_STATES))
-                             .options(load_only(InboundOrder.id, InboundOrder.raw, InboundOrder.po_number))
-                             .order_by(InboundOrder.id)).all()
+    orders = session.scalars(
+        select(InboundOrder)
+        .where(InboundOrder.id.in_(order_ids), InboundOrder.state.in_(OPEN_STATES))
+        .options(load_only(InboundOrder.id, InboundOrder.raw, InboundOrder.po_number))
+        .order_by(InboundOrder.id)
+    ).all()
     if orders:
         mapper = connector(site.kind).to_partner_order
         _validate_batch(session, site, [(o.id, o.po_number, mapper(o.raw)) for o in orders], md, result)
@@ -285,8 +342,7 @@ def validate_staged(session: Session, site: Site, fresh: dict[int, PartnerOrder]
     reading and mapping their payload again. Caller commits."""
     result = ValidateResult()
     if fresh:
-        _validate_batch(session, site, [(oid, pg_safe(p.po_number), p)
-                                        for oid, p in sorted(fresh.items())], md, result)
+        _validate_batch(session, site, [(oid, pg_safe(p.po_number), p) for oid, p in sorted(fresh.items())], md, result)
     return result
 
 
@@ -295,20 +351,24 @@ def validate_staged(session: Session, site: Site, fresh: dict[int, PartnerOrder]
 Held = tuple[int, "str | None", PartnerOrder]
 
 
-def _validate_batch(session: Session, site: Site, orders: list[Held], md: MasterData,
-                    result: ValidateResult) -> None:
+def _validate_batch(session: Session, site: Site, orders: list[Held], md: MasterData, result: ValidateResult) -> None:
     open_errors: dict[int, dict[tuple[Any, ...], int]] = defaultdict(dict)
-    for e in session.execute(select(OrderError.id, OrderError.order_id, OrderError.code, OrderError.line_no,
-                                    OrderError.field, OrderError.value)
-                             .where(OrderError.order_id.in_([o[0] for o in orders]), OrderError.resolved_at.is_(None),
-                                    OrderError.code.notin_(NOT_FROM_VALIDATION))):
+    for e in session.execute(
+        select(
+            OrderError.id, OrderError.order_id, OrderError.code, OrderError.line_no, OrderError.field, OrderError.value
+        ).where(
+            OrderError.order_id.in_([o[0] for o in orders]),
+            OrderError.resolved_at.is_(None),
+            OrderError.code.notin_(NOT_FROM_VALIDATION),
+        )
+    ):
         open_errors[e.order_id][_key(e.code, e.line_no, e.field, e.value)] = e.id
     new_rows: list[dict[str, Any]] = []
     resolved_ids: list[int] = []
     auto_maps: dict[str, tuple[str, str]] = {}
     code_writebacks: dict[str, tuple[int, str]] = {}  # partner customer id -> (order, ERP code)
     state_rows: list[dict[str, Any]] = []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stores_codes = "customer_code" in connector(site.kind).writeback_statuses
     settings = site_settings(site)
     for order_id, po_number, mapped in orders:
@@ -316,8 +376,7 @@ def _validate_batch(session: Session, site: Site, orders: list[Held], md: Master
         partner = for_site(mapped, settings)
         outcome = check(partner, order_id, site, md, settings)
         how, key = outcome.resolved.customer_how, customer_key(partner)
-        if (how and how.startswith("auto:") and key and len(key) <= MAPPING_KEY_MAX
-                and outcome.resolved.customer_code):
+        if how and how.startswith("auto:") and key and len(key) <= MAPPING_KEY_MAX and outcome.resolved.customer_code:
             # Kept as a mapping that says how it was made, so a person can see and undo it.
             auto_maps[key] = (outcome.resolved.customer_code, how)
             md.mappings["customer"][masterdata.norm(key)] = outcome.resolved.customer_code
@@ -328,12 +387,24 @@ def _validate_batch(session: Session, site: Site, orders: list[Held], md: Master
         for p in outcome.problems:
             p = Problem(**pg_safe(asdict(p)))
             # Indexed columns stay short (a btree row has a size limit); the raw payload keeps all.
-            p = replace(p, value=_clip(p.value, VALUE_MAX), field=_clip(p.field, VALUE_MAX), message=_clip(p.message, 2000))
+            p = replace(
+                p, value=_clip(p.value, VALUE_MAX), field=_clip(p.field, VALUE_MAX), message=_clip(p.message, 2000)
+            )
             found.setdefault(_key(p.code, p.line_no, p.field, p.value), p)
         existing = open_errors.get(order_id, {})
-        new_rows += [{"order_id": order_id, "line_no": p.line_no, "code": p.code, "field": p.field,
-                      "value": p.value, "message": p.message, "severity": p.severity}
-                     for k, p in found.items() if k not in existing]
+        new_rows += [
+            {
+                "order_id": order_id,
+                "line_no": p.line_no,
+                "code": p.code,
+                "field": p.field,
+                "value": p.value,
+                "message": p.message,
+                "severity": p.severity,
+            }
+            for k, p in found.items()
+            if k not in existing
+        ]
         resolved_ids += [eid for k, eid in existing.items() if k not in found]
         state = outcome.state
         state_rows.append({"id": order_id, "state": state, "customer_code": outcome.resolved.customer_code})
@@ -345,21 +416,35 @@ def _validate_batch(session: Session, site: Site, orders: list[Held], md: Master
             result.valid_ids.append(order_id)
             result.checked[order_id] = (partner, outcome)
     # One statement for the batch: UPDATE … FROM (VALUES …), not a statement per order.
-    changes = values(column("id", Integer), column("state", String), column("customer_code", String),
-                     name="checked").data([(r["id"], r["state"], r["customer_code"]) for r in state_rows])
-    session.execute(update(InboundOrder).where(InboundOrder.id == changes.c.id)
-                    .values(state=changes.c.state, customer_code=changes.c.customer_code, validated_at=now))
+    changes = values(
+        column("id", Integer), column("state", String), column("customer_code", String), name="checked"
+    ).data([(r["id"], r["state"], r["customer_code"]) for r in state_rows])
+    session.execute(
+        update(InboundOrder)
+        .where(InboundOrder.id == changes.c.id)
+        .values(state=changes.c.state, customer_code=changes.c.customer_code, validated_at=now)
+    )
     if new_rows:
-        inserted = session.execute(pg_insert(OrderError).on_conflict_do_nothing().returning(OrderError.id),
-                                   new_rows).all()
+        inserted = session.execute(
+            pg_insert(OrderError).on_conflict_do_nothing().returning(OrderError.id), new_rows
+        ).all()
         result.new_problems += len(inserted)
     if auto_maps:
-        session.execute(pg_insert(Mapping).on_conflict_do_nothing(), [
-            {"site_id": site.id, "kind": "customer", "partner_value": k, "erp_code": code, "how": how}
-            for k, (code, how) in auto_maps.items()])
+        session.execute(
+            pg_insert(Mapping).on_conflict_do_nothing(),
+            [
+                {"site_id": site.id, "kind": "customer", "partner_value": k, "erp_code": code, "how": how}
+                for k, (code, how) in auto_maps.items()
+            ],
+        )
     for partner_customer_id, (order_id, code) in code_writebacks.items():
-        queue_writeback(session, site.id, [order_id], "customer_code",
-                        payload={"partner_customer_id": partner_customer_id, "erp_code": code})
+        queue_writeback(
+            session,
+            site.id,
+            [order_id],
+            "customer_code",
+            payload={"partner_customer_id": partner_customer_id, "erp_code": code},
+        )
     if resolved_ids:
         session.execute(update(OrderError).where(OrderError.id.in_(resolved_ids)).values(resolved_at=func.now()))
         result.resolved_problems += len(resolved_ids)

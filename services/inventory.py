@@ -68,11 +68,11 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bobbin.db import session_scope
 from connectors.errors import PartnerRejected
 from connectors.registry import connector
+from core.db import session_scope
+from core.locks import advisory_lock, site_lock_name
 from models import InventoryPushRejection, Site, SyncRun, Warehouse
-from schedules.locks import advisory_lock, site_lock_name
 from services.runs import recorded_run
 from services.sites import SiteError, SiteSettings, credentials, get_site, site_settings
 
@@ -137,19 +137,25 @@ class PushPolicy:
     warehouses: Mapping[str, str] | None = None  # ERP code -> partner warehouse; None = all -> default
     cap: int | None = None
     floor: int | None = None
-    per_warehouse: bool = True       # False: the partner keeps one count per SKU (Brandboom)
+    per_warehouse: bool = True  # False: the partner keeps one count per SKU (Brandboom)
     one_future_bucket: bool = False  # True: one future count and date per SKU (Brandboom)
 
     @classmethod
     def from_settings(cls, settings: SiteSettings, partner: PartnerSpec) -> PushPolicy:
         mode = settings.inventory_mode
-        return cls(immediate=mode in ("immediate", "both"), future=mode in ("future", "both"),
-                   warehouses=dict(settings.inventory_warehouses) or None, cap=settings.inventory_cap,
-                   floor=settings.inventory_floor, per_warehouse=partner.per_warehouse,
-                   one_future_bucket=partner.one_future_bucket)
+        return cls(
+            immediate=mode in ("immediate", "both"),
+            future=mode in ("future", "both"),
+            warehouses=dict(settings.inventory_warehouses) or None,
+            cap=settings.inventory_cap,
+            floor=settings.inventory_floor,
+            per_warehouse=partner.per_warehouse,
+            one_future_bucket=partner.one_future_bucket,
+        )
 
 
 # --- the pure part: ATS, limits, desired quantities, diff, batches ------------------------------
+
 
 def limited(quantity: int, cap: int | None = None, floor: int | None = None) -> int:
     """Below ``floor`` nothing is offered (the last units stay back); above ``cap`` nothing more."""
@@ -160,8 +166,9 @@ def limited(quantity: int, cap: int | None = None, floor: int | None = None) -> 
     return quantity
 
 
-def place_unassigned(stock: Sequence[StockRow], held: Mapping[tuple[str, str], int],
-                     unassigned: Mapping[str, int]) -> dict[tuple[str, str], int]:
+def place_unassigned(
+    stock: Sequence[StockRow], held: Mapping[tuple[str, str], int], unassigned: Mapping[str, int]
+) -> dict[tuple[str, str], int]:
     """``held`` plus open quantities that name no warehouse, taken from each SKU's warehouses in
     code order until covered (ATS already held elsewhere is not taken twice)."""
     placed = dict(held)
@@ -183,9 +190,12 @@ def place_unassigned(stock: Sequence[StockRow], held: Mapping[tuple[str, str], i
     return placed
 
 
-def desired_buckets(stock: Sequence[StockRow], policy: PushPolicy,
-                    held: Mapping[tuple[str, str], int] | None = None,
-                    unassigned: Mapping[str, int] | None = None) -> Buckets:
+def desired_buckets(
+    stock: Sequence[StockRow],
+    policy: PushPolicy,
+    held: Mapping[tuple[str, str], int] | None = None,
+    unassigned: Mapping[str, int] | None = None,
+) -> Buckets:
     """What the partner should show, per (partner warehouse, WIP date or None), per SKU.
 
     Immediate = the sum over the ERP warehouses going to a partner warehouse of each one's
@@ -253,8 +263,7 @@ def _one_future_bucket(future: Buckets) -> Buckets:
 
 def flatten(buckets: Buckets) -> dict[Key, int]:
     """Buckets as {(SKU, partner warehouse, WIP date): quantity} (for people and tests)."""
-    return {(sku, warehouse, day): qty for (warehouse, day), per_sku in buckets.items()
-            for sku, qty in per_sku.items()}
+    return {(sku, warehouse, day): qty for (warehouse, day), per_sku in buckets.items() for sku, qty in per_sku.items()}
 
 
 def nest(quantities: Mapping[Key, int]) -> Buckets:
@@ -264,15 +273,19 @@ def nest(quantities: Mapping[Key, int]) -> Buckets:
     return out
 
 
-def desired_quantities(stock: Sequence[StockRow], policy: PushPolicy,
-                       held: Mapping[tuple[str, str], int] | None = None,
-                       unassigned: Mapping[str, int] | None = None) -> dict[Key, int]:
+def desired_quantities(
+    stock: Sequence[StockRow],
+    policy: PushPolicy,
+    held: Mapping[tuple[str, str], int] | None = None,
+    unassigned: Mapping[str, int] | None = None,
+) -> dict[Key, int]:
     """:func:`desired_buckets`, flattened."""
     return flatten(desired_buckets(stock, policy, held, unassigned))
 
 
-def diff(desired: Buckets, state: Buckets, *, full: bool = False,
-         skip: frozenset[Key] | set[Key] = frozenset()) -> list[Change]:
+def diff(
+    desired: Buckets, state: Buckets, *, full: bool = False, skip: frozenset[Key] | set[Key] = frozenset()
+) -> list[Change]:
     """The rows to send, in SKU order: those whose quantity differs from what the partner accepted
     (every row when ``full``, less ``skip``: rows an interrupted full push already got accepted),
     and the buckets the partner has and the ERP no longer does, as 0 (``gone``)."""
@@ -289,8 +302,9 @@ def diff(desired: Buckets, state: Buckets, *, full: bool = False,
     for (warehouse, day), had in state.items():
         want = desired.get((warehouse, day), empty)
         gone = had.keys() - want.keys()  # set work in C
-        changes += [Change(sku, warehouse, day, had[sku], 0, gone=True) for sku in gone
-                    if (sku, warehouse, day) not in skip]
+        changes += [
+            Change(sku, warehouse, day, had[sku], 0, gone=True) for sku in gone if (sku, warehouse, day) not in skip
+        ]
     changes.sort(key=itemgetter(0))  # by SKU; stable, so a SKU's buckets keep the order above
     return changes
 
@@ -304,10 +318,11 @@ def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     if size < 1:
         raise ValueError("batch size must be at least 1")
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # --- partners: one small table, no "if kind ==" elsewhere ----------------------------------------
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -327,7 +342,7 @@ class Unit:
 
 
 class BatchAnswer(NamedTuple):
-    accepted: list[int]   # positions in the batch the partner took
+    accepted: list[int]  # positions in the batch the partner took
     not_found: list[int]  # positions it answered it does not know (their state is not written)
 
 
@@ -340,9 +355,9 @@ class Pusher(Protocol):
 @dataclass(frozen=True)
 class PartnerSpec:
     label: str
-    per_warehouse: bool          # the partner keeps stock per warehouse
-    one_future_bucket: bool      # one future count and date per SKU
-    wip_dates_removable: bool    # False: a gone WIP date must be removed by a person (JOOR)
+    per_warehouse: bool  # the partner keeps stock per warehouse
+    one_future_bucket: bool  # one future count and date per SKU
+    wip_dates_removable: bool  # False: a gone WIP date must be removed by a person (JOOR)
     batch_rows: int
     open: Callable[[Session, Site, SiteSettings], Pusher]
 
@@ -364,8 +379,9 @@ class BrandboomPusher:
 
         creds = credentials(site)
         if not creds.get("public_key") or not creds.get("secret_key"):
-            raise AuthError("Brandboom site has no public_key / secret_key: check the site's credentials",
-                            partner="brandboom")
+            raise AuthError(
+                "Brandboom site has no public_key / secret_key: check the site's credentials", partner="brandboom"
+            )
         self.client = BrandboomClient(site.base_url, creds["public_key"], creds["secret_key"])
         self.brand_id, self.showroom_id = settings.brand_id, settings.showroom_id
 
@@ -375,9 +391,13 @@ class BrandboomPusher:
     def send(self, batch: Sequence[Unit], *, full: bool) -> BatchAnswer:
         from connectors.brandboom import contract as c
 
-        value = self.client.import_products(c.MODE_INVENTORY, [u.payload for u in batch],
-                                            brand_id=self.brand_id, showroom_id=self.showroom_id,
-                                            bypass_diff=full)
+        value = self.client.import_products(
+            c.MODE_INVENTORY,
+            [u.payload for u in batch],
+            brand_id=self.brand_id,
+            showroom_id=self.showroom_id,
+            bypass_diff=full,
+        )
         missing = _not_found(value, len(batch))
         return BatchAnswer([i for i in range(len(batch)) if i not in missing], sorted(missing))
 
@@ -397,8 +417,9 @@ def brandboom_units(changes: Sequence[Change], desired: Buckets) -> list[Unit]:
     settles: dict[str, list[tuple[Key, int | None]]] = {sku: [] for sku in rows}
     wanted = rows.keys()
     for (warehouse, day), per_sku in sorted(desired.items(), key=lambda item: item[0][1] or date.min):
-        columns = ((c.SKU_INVENTORY_COUNT,) if day is None
-                   else (c.SKU_FUTURE_INVENTORY_COUNT, c.SKU_FUTURE_INVENTORY_DATE))
+        columns = (
+            (c.SKU_INVENTORY_COUNT,) if day is None else (c.SKU_FUTURE_INVENTORY_COUNT, c.SKU_FUTURE_INVENTORY_DATE)
+        )
         shown = None if day is None else day.isoformat()
         for sku in wanted & per_sku.keys():
             qty = per_sku[sku]
@@ -463,9 +484,15 @@ class JoorPusher:
                 units.append(Unit(None, settle))
                 continue
             upc, style, color, size = found
-            item = InventoryItem(inventory=ch.quantity, warehouse=ch.warehouse or None, upc=upc or None,
-                                 style_number=None if upc else style, color_code=None if upc else color,
-                                 size=None if upc else size, inventory_date=ch.available_on)
+            item = InventoryItem(
+                inventory=ch.quantity,
+                warehouse=ch.warehouse or None,
+                upc=upc or None,
+                style_number=None if upc else style,
+                color_code=None if upc else color,
+                size=None if upc else size,
+                inventory_date=ch.available_on,
+            )
             units.append(Unit(item.to_json(), settle, item))
         return units
 
@@ -500,17 +527,31 @@ def _sku_details(skus: set[str]) -> dict[str, tuple[str | None, str, str, str]]:
     if not skus:
         return {}
     with session_scope() as s:
-        rows = _fetch(s, "SELECT sku, upc, style_number, color_code, size FROM sku WHERE sku = ANY(%(skus)s)",
-                      {"skus": list(skus)})
+        rows = _fetch(
+            s,
+            "SELECT sku, upc, style_number, color_code, size FROM sku WHERE sku = ANY(%(skus)s)",
+            {"skus": list(skus)},
+        )
     return {sku: (upc, style, color, size) for sku, upc, style, color, size in rows}
 
 
 PARTNERS: dict[str, PartnerSpec] = {
-    "brandboom": PartnerSpec("Brandboom", per_warehouse=False, one_future_bucket=True,
-                             wip_dates_removable=True, batch_rows=BRANDBOOM_BATCH_ROWS,
-                             open=BrandboomPusher),
-    "joor": PartnerSpec("JOOR", per_warehouse=True, one_future_bucket=False,
-                        wip_dates_removable=False, batch_rows=JOOR_BATCH_ROWS, open=JoorPusher),
+    "brandboom": PartnerSpec(
+        "Brandboom",
+        per_warehouse=False,
+        one_future_bucket=True,
+        wip_dates_removable=True,
+        batch_rows=BRANDBOOM_BATCH_ROWS,
+        open=BrandboomPusher,
+    ),
+    "joor": PartnerSpec(
+        "JOOR",
+        per_warehouse=True,
+        one_future_bucket=False,
+        wip_dates_removable=False,
+        batch_rows=JOOR_BATCH_ROWS,
+        open=JoorPusher,
+    ),
 }
 
 
@@ -518,8 +559,9 @@ def partner_spec(kind: str) -> PartnerSpec:
     try:
         return PARTNERS[kind]
     except KeyError:
-        raise SiteError(f"inventory push is not available for {kind} sites; it is for "
-                        f"{', '.join(sorted(PARTNERS))}") from None
+        raise SiteError(
+            f"inventory push is not available for {kind} sites; it is for {', '.join(sorted(PARTNERS))}"
+        ) from None
 
 
 # --- reading the ERP and the state ---------------------------------------------------------------
@@ -581,8 +623,7 @@ def load_held(session: Session) -> tuple[dict[tuple[str, str], int], dict[str, i
     return held, unassigned
 
 
-def load_state(session: Session, site_id: int, *, with_runs: bool = False
-               ) -> tuple[Buckets, dict[Key, int | None]]:
+def load_state(session: Session, site_id: int, *, with_runs: bool = False) -> tuple[Buckets, dict[Key, int | None]]:
     """What the partner accepted, per bucket, and (``with_runs``) which run sent each key."""
     quantities: Buckets = {}
     runs: dict[Key, int | None] = {}
@@ -596,9 +637,12 @@ def load_state(session: Session, site_id: int, *, with_runs: bool = False
 def interrupted_full_runs(session: Session, site_id: int, current_run: int | None = None) -> set[int]:
     """Full pushes of the site that failed (or were abandoned) since its last complete full push:
     the rows they got accepted need not be sent again by a full push that picks up after them."""
-    rows = session.execute(select(SyncRun.id, SyncRun.outcome, SyncRun.counts)
-                           .where(SyncRun.task == TASK, SyncRun.site_id == site_id)
-                           .order_by(SyncRun.id.desc()).limit(50))
+    rows = session.execute(
+        select(SyncRun.id, SyncRun.outcome, SyncRun.counts)
+        .where(SyncRun.task == TASK, SyncRun.site_id == site_id)
+        .order_by(SyncRun.id.desc())
+        .limit(50)
+    )
     failed: set[int] = set()
     for run_id, outcome, counts in rows:
         if run_id == current_run or not (counts or {}).get("full"):
@@ -617,8 +661,10 @@ def _check_warehouses(session: Session, settings: SiteSettings) -> None:
     known = set(session.scalars(select(Warehouse.code).where(Warehouse.code.in_(wanted))))
     unknown = sorted(wanted - known)
     if unknown:
-        raise SiteError(f"inventory_warehouses names {', '.join(unknown)}, not ERP warehouses: "
-                        f"fix the site setting (bobbin sites set SITE --setting inventory_warehouses=...)")
+        raise SiteError(
+            f"inventory_warehouses names {', '.join(unknown)}, not ERP warehouses: "
+            f"fix the site setting (bobbin sites set SITE --setting inventory_warehouses=...)"
+        )
 
 
 # --- writing the state ---------------------------------------------------------------------------
@@ -646,8 +692,7 @@ def _copy_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def write_state(session: Session, site_id: int, run_id: int | None,
-                settled: Iterable[tuple[Key, int | None]]) -> int:
+def write_state(session: Session, site_id: int, run_id: int | None, settled: Iterable[tuple[Key, int | None]]) -> int:
     """Record what the partner accepted: a quantity per key, or None to forget a gone bucket.
 
     COPY into a temporary table, then one upsert and one delete: a batch of thousands of rows is
@@ -675,6 +720,7 @@ def write_state(session: Session, site_id: int, run_id: int | None,
 
 # --- the push ------------------------------------------------------------------------------------
 
+
 @dataclass
 class PushResult:
     """What a push did (or, dry, would do). ``summary()`` is the task's answer and the run's counts."""
@@ -686,15 +732,15 @@ class PushResult:
     dry_run: bool = False
     run_id: int | None = None
     skipped: str | None = None
-    stock_rows: int = 0       # ERP inventory rows read
-    desired: int = 0          # buckets the partner should show
-    changed: int = 0          # buckets that differ from what it accepted (all of them when full)
-    rows_total: int = 0       # partner rows to send (Brandboom: one per SKU; JOOR: one per bucket)
+    stock_rows: int = 0  # ERP inventory rows read
+    desired: int = 0  # buckets the partner should show
+    changed: int = 0  # buckets that differ from what it accepted (all of them when full)
+    rows_total: int = 0  # partner rows to send (Brandboom: one per SKU; JOOR: one per bucket)
     rows_sent: int = 0
     rows_accepted: int = 0
-    rows_not_found: int = 0   # the partner does not know the SKU: sent again next time
-    rows_rejected: int = 0    # in rejected batches: recorded, sent again next time
-    rows_forgotten: int = 0   # gone buckets of SKUs the ERP no longer has: nothing to name them by
+    rows_not_found: int = 0  # the partner does not know the SKU: sent again next time
+    rows_rejected: int = 0  # in rejected batches: recorded, sent again next time
+    rows_forgotten: int = 0  # gone buckets of SKUs the ERP no longer has: nothing to name them by
     batches: int = 0
     batches_rejected: int = 0
     seconds: float = 0.0
@@ -754,9 +800,13 @@ _IDENTIFYING = ("upc", "style_number", "color_code", "size")
 def _wip_item(change: Change, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One line of "remove this WIP date by hand": the SKU as the ERP and the partner name it."""
     named = {k: payload[k] for k in _IDENTIFYING if payload and payload.get(k)}
-    return {"sku": change.sku, **named, "warehouse": change.warehouse or "Default",
-            "date": change.available_on.isoformat() if change.available_on else None,
-            "was": change.previous}
+    return {
+        "sku": change.sku,
+        **named,
+        "warehouse": change.warehouse or "Default",
+        "date": change.available_on.isoformat() if change.available_on else None,
+        "was": change.previous,
+    }
 
 
 def _payloads(units: Iterable[Unit]) -> dict[Key, dict[str, Any] | None]:
@@ -787,9 +837,15 @@ def plan_push(site_ref: int | str, *, full: bool = False) -> PushResult:
     return result
 
 
-def push_inventory(site_id: int, *, full: bool = False, dry_run: bool = False,
-                   progress: Progress | None = None, celery_task_id: str | None = None,
-                   batch_rows: int | None = None) -> PushResult:
+def push_inventory(
+    site_id: int,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    celery_task_id: str | None = None,
+    batch_rows: int | None = None,
+) -> PushResult:
     """Push a site's inventory to its partner; one push per site at a time (skips when busy).
 
     ``dry_run`` only plans (see :func:`plan_push`). ``progress(done, total)`` is called with the
@@ -805,16 +861,16 @@ def push_inventory(site_id: int, *, full: bool = False, dry_run: bool = False,
             return PushResult(site_id, full=full, skipped="another inventory push of this site is running")
         with recorded_run(TASK, site_id, celery_task_id, holds_lock=True) as run:
             run.counts["full"] = full
-            result = _push(site_id, run.id, full=full, progress=progress, batch_rows=batch_rows,
-                           counts=run.counts)
+            result = _push(site_id, run.id, full=full, progress=progress, batch_rows=batch_rows, counts=run.counts)
             if result.skipped:
                 run.outcome = "skipped"
             run.counts.update(result.summary())
             return result
 
 
-def _push(site_id: int, run_id: int, *, full: bool, progress: Progress | None, batch_rows: int | None,
-          counts: dict[str, Any]) -> PushResult:
+def _push(
+    site_id: int, run_id: int, *, full: bool, progress: Progress | None, batch_rows: int | None, counts: dict[str, Any]
+) -> PushResult:
     started = time.monotonic()
     with session_scope() as s:
         # Mark the run as a full one at once: a worker killed mid-push leaves this row, and the
@@ -837,8 +893,12 @@ def _push(site_id: int, run_id: int, *, full: bool, progress: Progress | None, b
             with session_scope() as s:
                 write_state(s, site_id, run_id, [pair for u in silent for pair in u.settles])
             result.rows_forgotten = len(silent)
-            log.warning("inventory_rows_forgotten", site=site_id, rows=len(silent),
-                        reason="SKUs no longer in the ERP: nothing names them to the partner")
+            log.warning(
+                "inventory_rows_forgotten",
+                site=site_id,
+                rows=len(silent),
+                reason="SKUs no longer in the ERP: nothing names them to the partner",
+            )
         result.rows_total = len(units)
         size = batch_rows or plan.spec.batch_rows
         wip = {ch.key: ch for ch in _wip_to_remove(plan.changes, plan.spec)}
@@ -853,8 +913,7 @@ def _push(site_id: int, run_id: int, *, full: bool, progress: Progress | None, b
                 _record_rejection(site_id, run_id, number, batch, exc)
                 result.batches_rejected += 1
                 result.rows_rejected += len(batch)
-                log.warning("inventory_batch_rejected", site=site_id, batch=number, rows=len(batch),
-                            error=str(exc))
+                log.warning("inventory_batch_rejected", site=site_id, batch=number, rows=len(batch), error=str(exc))
             else:
                 taken = [batch[i] for i in answer.accepted]
                 settled = [pair for u in taken for pair in u.settles]
@@ -862,7 +921,7 @@ def _push(site_id: int, run_id: int, *, full: bool, progress: Progress | None, b
                     write_state(s, site_id, run_id, settled)
                 result.rows_accepted += len(taken)
                 result.rows_not_found += len(answer.not_found)
-                for i in answer.not_found[:max(0, REPORT_LIST_MAX - len(result.not_found_skus))]:
+                for i in answer.not_found[: max(0, REPORT_LIST_MAX - len(result.not_found_skus))]:
                     result.not_found_skus.append(batch[i].keys[0][0])
                 if wip:
                     gone_wip += [(wip[key], u.payload) for u in taken for key in u.keys if key in wip]
@@ -875,18 +934,26 @@ def _push(site_id: int, run_id: int, *, full: bool, progress: Progress | None, b
         result.seconds = round(time.monotonic() - started, 3)
         counts.update(result.summary())  # also when the run fails half-way: what got through
     if gone_wip:
-        log.warning("inventory_wip_dates_to_remove", site=site_id, count=len(gone_wip),
-                    resolution=f"remove these WIP dates on {plan.spec.label} by hand: its API cannot")
+        log.warning(
+            "inventory_wip_dates_to_remove",
+            site=site_id,
+            count=len(gone_wip),
+            resolution=f"remove these WIP dates on {plan.spec.label} by hand: its API cannot",
+        )
     return result
 
 
-def _record_rejection(site_id: int, run_id: int | None, number: int, batch: Sequence[Unit],
-                      exc: PartnerRejected) -> None:
+def _record_rejection(
+    site_id: int, run_id: int | None, number: int, batch: Sequence[Unit], exc: PartnerRejected
+) -> None:
     message = exc.value if isinstance(exc.value, str) and exc.value else str(exc)
     rows = [_jsonable(u.payload or {}) for u in batch]
     with session_scope() as s:
-        s.add(InventoryPushRejection(site_id=site_id, run_id=run_id, batch_no=number, message=message,
-                                     row_count=len(rows), rows=rows))
+        s.add(
+            InventoryPushRejection(
+                site_id=site_id, run_id=run_id, batch_no=number, message=message, row_count=len(rows), rows=rows
+            )
+        )
 
 
 def _jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -895,5 +962,11 @@ def _jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def rejections(session: Session, site_id: int, limit: int = 20) -> list[InventoryPushRejection]:
     """The site's most recent rejected batches, newest first."""
-    return list(session.scalars(select(InventoryPushRejection).where(InventoryPushRejection.site_id == site_id)
-                                .order_by(InventoryPushRejection.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(InventoryPushRejection)
+            .where(InventoryPushRejection.site_id == site_id)
+            .order_by(InventoryPushRejection.id.desc())
+            .limit(limit)
+        )
+    )

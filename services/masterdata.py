@@ -13,7 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
-    Customer, CustomerAddress, InboundOrder, Mapping, SalesOrder, SalesRep, ShipVia, Sku, Terms, Warehouse,
+    Customer,
+    CustomerAddress,
+    InboundOrder,
+    Mapping,
+    SalesOrder,
+    SalesRep,
+    ShipVia,
+    Sku,
+    Terms,
+    Warehouse,
 )
 
 
@@ -33,16 +42,16 @@ class CustomerInfo:
 
 @dataclass
 class MasterData:
-    customers: dict[str, CustomerInfo] = field(default_factory=dict)        # code -> info
-    customer_addresses: dict[str, set[str]] = field(default_factory=dict)   # code -> address keys
+    customers: dict[str, CustomerInfo] = field(default_factory=dict)  # code -> info
+    customer_addresses: dict[str, set[str]] = field(default_factory=dict)  # code -> address keys
     # For auto-mapping a partner customer: normalized e-mail -> codes; (name, postal code) -> codes.
     customers_by_email: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     customers_by_name_postal: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
-    reps: dict[str, str] = field(default_factory=dict)        # normalized code / name / email -> code
-    terms: dict[str, str] = field(default_factory=dict)       # normalized code / description -> code
+    reps: dict[str, str] = field(default_factory=dict)  # normalized code / name / email -> code
+    terms: dict[str, str] = field(default_factory=dict)  # normalized code / description -> code
     ship_vias: dict[str, str] = field(default_factory=dict)
     warehouses: dict[str, str] = field(default_factory=dict)
-    sku_by_id: dict[str, str] = field(default_factory=dict)   # normalized sku id -> sku id
+    sku_by_id: dict[str, str] = field(default_factory=dict)  # normalized sku id -> sku id
     sku_by_upc: dict[str, str] = field(default_factory=dict)
     sku_by_variant: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (style, color, size)
     mappings: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))  # kind -> value -> code
@@ -71,14 +80,18 @@ def address_key_string(key: tuple[str, ...]) -> str:
 
 def load(session: Session, site_id: int) -> MasterData:
     md = MasterData()
-    for c in session.execute(select(Customer.code, Customer.name, Customer.email, Customer.terms_code,
-                                    Customer.ship_via_code, Customer.rep_code)):
+    for c in session.execute(
+        select(
+            Customer.code, Customer.name, Customer.email, Customer.terms_code, Customer.ship_via_code, Customer.rep_code
+        )
+    ):
         md.customers[c.code] = CustomerInfo(*c)
         if c.email:
             md.customers_by_email[norm(c.email)].add(c.code)
     addresses: dict[str, set[str]] = defaultdict(set)
-    for code, key, postal in session.execute(select(CustomerAddress.customer_code, CustomerAddress.address_key,
-                                                    CustomerAddress.postal_code)):
+    for code, key, postal in session.execute(
+        select(CustomerAddress.customer_code, CustomerAddress.address_key, CustomerAddress.postal_code)
+    ):
         addresses[code].add(key)
         if postal and code in md.customers:
             md.customers_by_name_postal[(norm(md.customers[code].name), norm_postal(postal))].add(code)
@@ -96,25 +109,33 @@ def load(session: Session, site_id: int) -> MasterData:
     for code, name in session.execute(select(Warehouse.code, Warehouse.name)):
         md.warehouses[norm(name)] = code
         md.warehouses[norm(code)] = code
-    for sku, style, color, size, upc in session.execute(select(Sku.sku, Sku.style_number, Sku.color_code,
-                                                               Sku.size, Sku.upc)):
+    for sku, style, color, size, upc in session.execute(
+        select(Sku.sku, Sku.style_number, Sku.color_code, Sku.size, Sku.upc)
+    ):
         md.sku_by_id[norm(sku)] = sku
         md.sku_by_variant[(norm(style), norm(color), norm(size))] = sku
         if upc:
             md.sku_by_upc[upc.strip()] = sku
-    for kind, value, code in session.execute(select(Mapping.kind, Mapping.partner_value, Mapping.erp_code)
-                                             .where(Mapping.site_id == site_id)):
+    for kind, value, code in session.execute(
+        select(Mapping.kind, Mapping.partner_value, Mapping.erp_code).where(Mapping.site_id == site_id)
+    ):
         md.mappings[kind][norm(value)] = code
     # Who already holds a (customer, PO): ERP-native sales orders, and inbound orders by id.
     for customer, po, number in session.execute(
-            select(SalesOrder.customer_code, SalesOrder.po_number, SalesOrder.number)
-            .where(SalesOrder.po_number.is_not(None), SalesOrder.inbound_order_id.is_(None))):
+        select(SalesOrder.customer_code, SalesOrder.po_number, SalesOrder.number).where(
+            SalesOrder.po_number.is_not(None), SalesOrder.inbound_order_id.is_(None)
+        )
+    ):
         md.po_owners[(customer, norm(po))].append((None, f"ERP order {number}"))
     for oid, customer, po in session.execute(
-            select(InboundOrder.id, InboundOrder.customer_code, InboundOrder.po_number)
-            .where(InboundOrder.customer_code.is_not(None), InboundOrder.po_number.is_not(None),
-                   InboundOrder.state.in_(("valid", "imported", "invalid")))
-            .order_by(InboundOrder.id)):
+        select(InboundOrder.id, InboundOrder.customer_code, InboundOrder.po_number)
+        .where(
+            InboundOrder.customer_code.is_not(None),
+            InboundOrder.po_number.is_not(None),
+            InboundOrder.state.in_(("valid", "imported", "invalid")),
+        )
+        .order_by(InboundOrder.id)
+    ):
         claim_po(md, customer, po, oid)
     return md
 

@@ -37,9 +37,9 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from bobbin.logging import redact
-from bobbin.mail import HEADER_POLICY, MailError, send_message
-from bobbin.settings import Settings, get_settings
+from core.logging import redact
+from core.mail import HEADER_POLICY, MailError, send_message
+from core.settings import Settings, get_settings
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
 from models.runs import SyncRun
 from models.sites import Site
@@ -48,7 +48,13 @@ from services import problems, reconcile
 log = structlog.get_logger()
 
 __all__ = [
-    "MailError", "Report", "ReportOrder", "ReportProblem", "digest_report", "new_errors_report", "render",
+    "MailError",
+    "Report",
+    "ReportOrder",
+    "ReportProblem",
+    "digest_report",
+    "new_errors_report",
+    "render",
     "send_error_report",
 ]
 
@@ -73,8 +79,8 @@ PARTNER_NAMES = {"brandboom": "Brandboom", "joor": "JOOR", "loop": "Loop", "ebay
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
-
 # --- what a report holds ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SiteRef:
@@ -102,9 +108,9 @@ class ReportProblem:
     value: str | None
     message: str
     title: str
-    resolution: str           # the catalogue hint, with this order / site / value filled in
+    resolution: str  # the catalogue hint, with this order / site / value filled in
     first_seen_at: datetime
-    new: bool                 # never reported by a new-errors mail before
+    new: bool  # never reported by a new-errors mail before
 
     @property
     def is_warning(self) -> bool:
@@ -113,8 +119,10 @@ class ReportProblem:
     @property
     def where(self) -> str:
         """``Field: terms   Value: "Net 30"`` (the text part's line; empty when neither is known)."""
-        parts = [f"Field: {self.field}" if self.field else "",
-                 f'Value: "{self.value}"' if self.value is not None else ""]
+        parts = [
+            f"Field: {self.field}" if self.field else "",
+            f'Value: "{self.value}"' if self.value is not None else "",
+        ]
         return "   ".join(p for p in parts if p)
 
 
@@ -167,11 +175,11 @@ class Report:
     kind: ReportKind
     site: SiteRef
     generated_at: datetime
-    orders: tuple[ReportOrder, ...]      # the orders this mail shows (at most MAX_ORDERS_PER_REPORT)
-    total_orders: int                    # ... out of this many with open problems of this kind
+    orders: tuple[ReportOrder, ...]  # the orders this mail shows (at most MAX_ORDERS_PER_REPORT)
+    total_orders: int  # ... out of this many with open problems of this kind
     total_problems: int
     total_errors: int
-    by_code: tuple[CodeCount, ...]       # over all total_orders, not only the ones shown
+    by_code: tuple[CodeCount, ...]  # over all total_orders, not only the ones shown
     last_import: RunOutcome | None = None
     # Work that gave up for this site: {"writebacks": n, "tasks": n} (services.reconcile.dead_letters).
     dead_letters: dict[str, int] | None = None
@@ -201,8 +209,10 @@ class Report:
     @property
     def tally(self) -> str:
         """``3 errors, 1 warning`` — zero counts left out."""
-        parts = [_plural(self.total_errors, "error") if self.total_errors else "",
-                 _plural(self.total_warnings, "warning") if self.total_warnings else ""]
+        parts = [
+            _plural(self.total_errors, "error") if self.total_errors else "",
+            _plural(self.total_warnings, "warning") if self.total_warnings else "",
+        ]
         return ", ".join(p for p in parts if p)
 
     @property
@@ -216,6 +226,7 @@ class Report:
 
 # --- building ----------------------------------------------------------------------------------------
 
+
 def new_errors_report(session: Session, site_id: int) -> Report | None:
     """The site's open problems (errors and warnings) that no mail has reported yet; None if none.
 
@@ -225,8 +236,14 @@ def new_errors_report(session: Session, site_id: int) -> Report | None:
     rows = session.execute(_problem_rows(site_id).where(~_reported())).all()
     if not rows:
         return None
-    return _assemble("errors", site, rows, last_import=None, dead_letters=reconcile.dead_letters(session, site_id),
-                     warnings=reconcile.site_warnings(session, site_id))
+    return _assemble(
+        "errors",
+        site,
+        rows,
+        last_import=None,
+        dead_letters=reconcile.dead_letters(session, site_id),
+        warnings=reconcile.site_warnings(session, site_id),
+    )
 
 
 def digest_report(session: Session, site_id: int) -> Report | None:
@@ -239,15 +256,21 @@ def digest_report(session: Session, site_id: int) -> Report | None:
     rows = session.execute(stmt).all()
     if not rows:
         return None
-    return _assemble("digest", site, rows, last_import=_last_import(session, site_id),
-                     dead_letters=reconcile.dead_letters(session, site_id),
-                     warnings=reconcile.site_warnings(session, site_id))
+    return _assemble(
+        "digest",
+        site,
+        rows,
+        last_import=_last_import(session, site_id),
+        dead_letters=reconcile.dead_letters(session, site_id),
+        warnings=reconcile.site_warnings(session, site_id),
+    )
 
 
 def _site(session: Session, site_id: int) -> SiteRef:
     # Named columns only: Site.credentials_encrypted is never loaded by the notifier.
-    row = session.execute(select(Site.id, Site.name, Site.kind, Site.notify_emails)
-                          .where(Site.id == site_id)).one_or_none()
+    row = session.execute(
+        select(Site.id, Site.name, Site.kind, Site.notify_emails).where(Site.id == site_id)
+    ).one_or_none()
     if row is None:
         raise LookupError(f"Site {site_id} does not exist.")
     emails = tuple(str(e).strip() for e in (row.notify_emails or []) if str(e).strip())
@@ -260,12 +283,24 @@ def _reported() -> Any:
 
 def _problem_rows(site_id: int) -> Any:
     return (
-        select(OrderError.id, OrderError.line_no, OrderError.code, OrderError.severity, OrderError.field,
-               OrderError.value, OrderError.message, OrderError.first_seen_at,
-               _reported().label("reported"),
-               InboundOrder.id.label("order_id"), InboundOrder.partner_order_id, InboundOrder.po_number,
-               InboundOrder.customer_ref, InboundOrder.customer_code, InboundOrder.state,
-               InboundOrder.order_date)
+        select(
+            OrderError.id,
+            OrderError.line_no,
+            OrderError.code,
+            OrderError.severity,
+            OrderError.field,
+            OrderError.value,
+            OrderError.message,
+            OrderError.first_seen_at,
+            _reported().label("reported"),
+            InboundOrder.id.label("order_id"),
+            InboundOrder.partner_order_id,
+            InboundOrder.po_number,
+            InboundOrder.customer_ref,
+            InboundOrder.customer_code,
+            InboundOrder.state,
+            InboundOrder.order_date,
+        )
         .join(InboundOrder, InboundOrder.id == OrderError.order_id)
         .where(InboundOrder.site_id == site_id, OrderError.resolved_at.is_(None))
         # Header problems first, then by line: the order a person reads the partner's order in.
@@ -276,18 +311,29 @@ def _problem_rows(site_id: int) -> Any:
 def _last_import(session: Session, site_id: int) -> RunOutcome | None:
     run = session.execute(
         select(SyncRun.outcome, SyncRun.started_at, SyncRun.finished_at, SyncRun.counts, SyncRun.error)
-        .where(SyncRun.site_id == site_id, SyncRun.task.like(IMPORT_TASK_PATTERN),
-               SyncRun.finished_at.is_not(None))
-        .order_by(SyncRun.finished_at.desc()).limit(1)
+        .where(SyncRun.site_id == site_id, SyncRun.task.like(IMPORT_TASK_PATTERN), SyncRun.finished_at.is_not(None))
+        .order_by(SyncRun.finished_at.desc())
+        .limit(1)
     ).one_or_none()
     if run is None:
         return None
-    return RunOutcome(outcome=run.outcome, started_at=run.started_at, finished_at=run.finished_at,
-                      counts=dict(run.counts or {}), error=redact(run.error) if run.error else None)
+    return RunOutcome(
+        outcome=run.outcome,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        counts=dict(run.counts or {}),
+        error=redact(run.error) if run.error else None,
+    )
 
 
-def _assemble(kind: ReportKind, site: SiteRef, rows: Sequence[Any], last_import: RunOutcome | None,
-              dead_letters: dict[str, int] | None = None, warnings: Sequence[str] = ()) -> Report:
+def _assemble(
+    kind: ReportKind,
+    site: SiteRef,
+    rows: Sequence[Any],
+    last_import: RunOutcome | None,
+    dead_letters: dict[str, int] | None = None,
+    warnings: Sequence[str] = (),
+) -> Report:
     grouped: dict[int, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row.order_id, []).append(row)
@@ -298,16 +344,32 @@ def _assemble(kind: ReportKind, site: SiteRef, rows: Sequence[Any], last_import:
         codes = [r.code for r in order_rows]
         code_problems.update(codes)
         code_orders.update(set(codes))
-    by_code = tuple(sorted(
-        (CodeCount(code=c, title=problems.kind(c).title, severity=_severity(rows, c),
-                   problems=n, orders=code_orders[c]) for c, n in code_problems.items()),
-        key=lambda cc: (cc.severity == "warning", -cc.problems, cc.code)))
+    by_code = tuple(
+        sorted(
+            (
+                CodeCount(
+                    code=c, title=problems.kind(c).title, severity=_severity(rows, c), problems=n, orders=code_orders[c]
+                )
+                for c, n in code_problems.items()
+            ),
+            key=lambda cc: (cc.severity == "warning", -cc.problems, cc.code),
+        )
+    )
 
     orders = tuple(_order(site, order_rows) for order_rows in list(grouped.values())[:MAX_ORDERS_PER_REPORT])
-    return Report(kind=kind, site=site, generated_at=datetime.now(UTC), orders=orders,
-                  total_orders=len(grouped), total_problems=len(rows),
-                  total_errors=sum(1 for r in rows if r.severity != "warning"),
-                  by_code=by_code, last_import=last_import, dead_letters=dead_letters, warnings=tuple(warnings))
+    return Report(
+        kind=kind,
+        site=site,
+        generated_at=datetime.now(UTC),
+        orders=orders,
+        total_orders=len(grouped),
+        total_problems=len(rows),
+        total_errors=sum(1 for r in rows if r.severity != "warning"),
+        by_code=by_code,
+        last_import=last_import,
+        dead_letters=dead_letters,
+        warnings=tuple(warnings),
+    )
 
 
 def _severity(rows: Iterable[Any], code: str) -> str:
@@ -317,16 +379,32 @@ def _severity(rows: Iterable[Any], code: str) -> str:
 def _order(site: SiteRef, rows: Sequence[Any]) -> ReportOrder:
     head = rows[0]
     return ReportOrder(
-        order_id=head.order_id, partner_order_id=head.partner_order_id, po_number=head.po_number,
-        customer_ref=head.customer_ref, customer_code=head.customer_code, state=head.state,
+        order_id=head.order_id,
+        partner_order_id=head.partner_order_id,
+        po_number=head.po_number,
+        customer_ref=head.customer_ref,
+        customer_code=head.customer_code,
+        state=head.state,
         order_date=head.order_date,
         problems=tuple(
-            ReportProblem(error_id=r.id, line_no=r.line_no, code=r.code, severity=r.severity, field=r.field,
-                          value=r.value, message=r.message, title=problems.kind(r.code).title,
-                          resolution=fill_in(problems.kind(r.code).resolution, order_id=head.order_id,
-                                             site_name=site.name, value=r.value),
-                          first_seen_at=r.first_seen_at, new=not r.reported)
-            for r in rows))
+            ReportProblem(
+                error_id=r.id,
+                line_no=r.line_no,
+                code=r.code,
+                severity=r.severity,
+                field=r.field,
+                value=r.value,
+                message=r.message,
+                title=problems.kind(r.code).title,
+                resolution=fill_in(
+                    problems.kind(r.code).resolution, order_id=head.order_id, site_name=site.name, value=r.value
+                ),
+                first_seen_at=r.first_seen_at,
+                new=not r.reported,
+            )
+            for r in rows
+        ),
+    )
 
 
 _CODE_SPAN = re.compile(r"`([^`]*)`")
@@ -354,6 +432,7 @@ def _shell_word(word: str, *, prefer_double: bool = False) -> str:
 
 # --- rendering ---------------------------------------------------------------------------------------
 
+
 def subject_for(report: Report) -> str:
     """``[Bobbin] Brandboom "harbor-bb": 3 orders need attention (5 new problems)``."""
     site = f'[Bobbin] {report.site.partner} "{report.site.name}"'
@@ -371,8 +450,11 @@ def render(report: Report, *, settings: Settings | None = None) -> EmailMessage:
     settings = settings or get_settings()
     tz = _zone(settings.timezone)
     context = {
-        "r": report, "subject": subject_for(report), "tz_name": settings.timezone,
-        "generated": _when(report.generated_at, tz), "commands": look_further_commands(report),
+        "r": report,
+        "subject": subject_for(report),
+        "tz_name": settings.timezone,
+        "generated": _when(report.generated_at, tz),
+        "commands": look_further_commands(report),
     }
     env = _environment(tz, report.generated_at)
     text = env.get_template("error_report.txt.j2").render(context)
@@ -441,8 +523,14 @@ def _age(since: datetime, now: datetime) -> str:
 def _wrap(text: str, width: int = 76, indent: str = "") -> str:
     """Wrap prose for a plain mail client without breaking a `command` across lines."""
     keep = _CODE_SPAN.sub(lambda m: "`" + m.group(1).replace(" ", "\x00") + "`", text)
-    lines = textwrap.wrap(keep, width=width, initial_indent=indent, subsequent_indent=indent,
-                          break_long_words=False, break_on_hyphens=False)
+    lines = textwrap.wrap(
+        keep,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
     return "\n".join(lines).replace("\x00", " ")
 
 
@@ -452,9 +540,13 @@ def _code_html(text: str) -> Markup:
     out = []
     for i, part in enumerate(parts):
         if i % 2:
-            out.append(Markup('<code style="font-family:Menlo,Consolas,monospace;font-size:12px;'
-                              'background:#f3f4f6;padding:1px 4px;border-radius:3px;">'
-                              '{}</code>').format(part))
+            out.append(
+                Markup(
+                    '<code style="font-family:Menlo,Consolas,monospace;font-size:12px;'
+                    'background:#f3f4f6;padding:1px 4px;border-radius:3px;">'
+                    "{}</code>"
+                ).format(part)
+            )
         else:
             out.append(escape(part))
     return Markup("").join(out)
@@ -464,10 +556,16 @@ def _environment(tz: ZoneInfo, now: datetime) -> Environment:
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES),
         autoescape=lambda name: bool(name and name.endswith(".html.j2")),
-        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
     env.filters.update(
-        when=lambda m: _when(m, tz), age=lambda m: _age(m, now), plural=_plural, wrap=_wrap,
+        when=lambda m: _when(m, tz),
+        age=lambda m: _age(m, now),
+        plural=_plural,
+        wrap=_wrap,
         code_html=_code_html,
         day=lambda d: d.isoformat() if d else "-",
     )
@@ -476,8 +574,10 @@ def _environment(tz: ZoneInfo, now: datetime) -> Environment:
 
 # --- sending -----------------------------------------------------------------------------------------
 
-def send_error_report(session: Session, site_id: int, *, kind: ReportKind = "errors",
-                      settings: Settings | None = None) -> dict[str, Any]:
+
+def send_error_report(
+    session: Session, site_id: int, *, kind: ReportKind = "errors", settings: Settings | None = None
+) -> dict[str, Any]:
     """Build, render and send one report for the site; record it only once the mail went out.
 
     A transaction-scoped advisory lock per (kind, site) lets one run at a time build and send: a
@@ -493,8 +593,9 @@ def send_error_report(session: Session, site_id: int, *, kind: ReportKind = "err
     # A fresh logger per call: the module's one may be cached with the configuration of its first use.
     bound = structlog.get_logger(__name__).bind(site_id=site_id, report=kind)
 
-    locked = session.execute(select(func.pg_try_advisory_xact_lock(
-        func.hashtext(f"bobbin.notify.{kind}"), site_id))).scalar_one()
+    locked = session.execute(
+        select(func.pg_try_advisory_xact_lock(func.hashtext(f"bobbin.notify.{kind}"), site_id))
+    ).scalar_one()
     if not locked:
         session.rollback()
         bound.info("another error report for this site is being sent; skipping")
@@ -506,10 +607,18 @@ def send_error_report(session: Session, site_id: int, *, kind: ReportKind = "err
         return {"sent": False, "reason": "nothing new" if kind == "errors" else "nothing open"}
     if not report.site.notify_emails:
         session.rollback()
-        bound.warning("site has open order problems but no notify e-mail addresses; nothing sent",
-                      site=report.site.name, orders=report.total_orders, problems=report.total_problems)
-        return {"sent": False, "reason": "no recipients", "orders": report.total_orders,
-                "errors": report.total_problems}
+        bound.warning(
+            "site has open order problems but no notify e-mail addresses; nothing sent",
+            site=report.site.name,
+            orders=report.total_orders,
+            problems=report.total_problems,
+        )
+        return {
+            "sent": False,
+            "reason": "no recipients",
+            "orders": report.total_orders,
+            "errors": report.total_problems,
+        }
 
     msg = render(report, settings=settings)
     try:
@@ -518,22 +627,40 @@ def send_error_report(session: Session, site_id: int, *, kind: ReportKind = "err
         session.rollback()  # releases the lock; nothing was written
         raise
 
-    row = ErrorReport(site_id=site_id, kind=kind, subject=str(msg["Subject"]),
-                      recipients=list(report.site.notify_emails), order_count=len(report.orders),
-                      error_count=report.problem_count)
+    row = ErrorReport(
+        site_id=site_id,
+        kind=kind,
+        subject=str(msg["Subject"]),
+        recipients=list(report.site.notify_emails),
+        order_count=len(report.orders),
+        error_count=report.problem_count,
+    )
     session.add(row)
     session.flush()
     if kind == "errors":
-        session.execute(pg_insert(ReportedError)
-                        .values([{"error_id": eid, "report_id": row.id} for eid in report.error_ids])
-                        .on_conflict_do_nothing(index_elements=[ReportedError.error_id]))
+        session.execute(
+            pg_insert(ReportedError)
+            .values([{"error_id": eid, "report_id": row.id} for eid in report.error_ids])
+            .on_conflict_do_nothing(index_elements=[ReportedError.error_id])
+        )
     session.commit()
 
-    summary: dict[str, Any] = {"sent": True, "orders": len(report.orders), "errors": report.problem_count,
-                               "recipients": list(report.site.notify_emails), "report_id": row.id}
+    summary: dict[str, Any] = {
+        "sent": True,
+        "orders": len(report.orders),
+        "errors": report.problem_count,
+        "recipients": list(report.site.notify_emails),
+        "report_id": row.id,
+    }
     if report.omitted_orders:
         # Not marked: a new-errors report picks them up next time; the caller may re-enqueue now.
         summary["remaining_orders"] = report.omitted_orders
-    bound.info("error report sent", site=report.site.name, orders=summary["orders"],
-               problems=summary["errors"], recipients=len(report.site.notify_emails), report_id=row.id)
+    bound.info(
+        "error report sent",
+        site=report.site.name,
+        orders=summary["orders"],
+        problems=summary["errors"],
+        recipients=len(report.site.notify_emails),
+        report_id=row.id,
+    )
     return summary

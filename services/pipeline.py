@@ -18,17 +18,25 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 
-from bobbin.db import new_session, session_scope
 from connectors.drift import DriftCounter
 from connectors.registry import connector
+from core.db import new_session, session_scope
+from core.locks import advisory_lock, site_lock_name, writeback_hold
 from models import InboundOrder, Site
-from schedules.locks import advisory_lock, site_lock_name, writeback_hold
 from services import masterdata
 from services.erp_import import ImportResult, import_batch, import_order
-from services.outbox import queue_writeback
 from services.holding import (
-    OPEN_STATES, VALIDATE_BATCH, StageResult, ValidateResult, note_modified, open_order_ids, stage_page, validate_orders, validate_staged,
+    OPEN_STATES,
+    VALIDATE_BATCH,
+    StageResult,
+    ValidateResult,
+    note_modified,
+    open_order_ids,
+    stage_page,
+    validate_orders,
+    validate_staged,
 )
+from services.outbox import queue_writeback
 from services.prefetch import prefetched
 from services.runs import recorded_run
 from services.sites import get_site, open_source
@@ -75,8 +83,11 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                 # with the flush the task sends when the run ends.
                 with writeback_hold(site_id) as held:
                     if not held:
-                        log.warning("writeback_hold_waited_out", site=site_id,
-                                    note="sends in flight did not finish; reading anyway, the paging check watches")
+                        log.warning(
+                            "writeback_hold_waited_out",
+                            site=site_id,
+                            note="sends in flight did not finish; reading anyway, the paging check watches",
+                        )
                     # Pages are read and staged (each committed before it is used) one ahead, in a
                     # thread, while the page before is validated and imported: the partner's time,
                     # the staging writes and the import's writes overlap.
@@ -116,8 +127,13 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
 SUMMARY_KEYS = ("validated", "valid", "invalid", "duplicate", "imported", "new_errors", "resolved_errors")
 
 
-def validate_and_import(site_id: int, order_ids: list[int] | None = None, *,
-                        allow_duplicate: bool = False, md: masterdata.MasterData | None = None) -> dict[str, Any]:
+def validate_and_import(
+    site_id: int,
+    order_ids: list[int] | None = None,
+    *,
+    allow_duplicate: bool = False,
+    md: masterdata.MasterData | None = None,
+) -> dict[str, Any]:
     """Validate the site's open orders (or some) with master data loaded once, a bounded batch
     at a time, and import each batch's valid orders right after it (memory stays flat)."""
     with session_scope() as s:
@@ -129,7 +145,7 @@ def validate_and_import(site_id: int, order_ids: list[int] | None = None, *,
     totals: Counter[str] = Counter()
     for start in range(0, len(ids), VALIDATE_BATCH):
         with session_scope() as s:
-            v = validate_orders(s, site, ids[start:start + VALIDATE_BATCH], md)
+            v = validate_orders(s, site, ids[start : start + VALIDATE_BATCH], md)
         _count(totals, v, import_checked(site, v.checked, md))
     if allow_duplicate and order_ids:
         totals["imported"] += sum(r.imported for r in import_orders(order_ids, md, allow_duplicate=True))
@@ -148,8 +164,12 @@ def validate_and_import_staged(site: Site, fresh: dict[int, Any], md: masterdata
 
 def _count(totals: Counter[str], v: ValidateResult, imported: list[ImportResult]) -> None:
     totals.update(v.states)
-    totals.update(validated=v.validated, new_errors=v.new_problems, resolved_errors=v.resolved_problems,
-                  imported=sum(r.imported for r in imported))
+    totals.update(
+        validated=v.validated,
+        new_errors=v.new_problems,
+        resolved_errors=v.resolved_problems,
+        imported=sum(r.imported for r in imported),
+    )
 
 
 def import_checked(site: Site, checked: dict[int, Any], md: masterdata.MasterData) -> list[ImportResult]:
@@ -173,8 +193,9 @@ def import_checked(site: Site, checked: dict[int, Any], md: masterdata.MasterDat
     return results
 
 
-def import_orders(order_ids: list[int], md: masterdata.MasterData, *,
-                  allow_duplicate: bool = False) -> list[ImportResult]:
+def import_orders(
+    order_ids: list[int], md: masterdata.MasterData, *, allow_duplicate: bool = False
+) -> list[ImportResult]:
     results = []
     for oid in order_ids:
         session = new_session()
@@ -193,8 +214,9 @@ def import_orders(order_ids: list[int], md: masterdata.MasterData, *,
     return results
 
 
-def revalidate_site(site_id: int, order_ids: list[int] | None = None, *, allow_duplicate: bool = False,
-                    wait: float = 60.0) -> dict[str, Any]:
+def revalidate_site(
+    site_id: int, order_ids: list[int] | None = None, *, allow_duplicate: bool = False, wait: float = 60.0
+) -> dict[str, Any]:
     """Validate (and import) under the site's import lock, waiting up to ``wait`` seconds for a
     running import to finish, so a fix and an import never validate the same orders at once."""
     deadline = time.monotonic() + wait

@@ -28,7 +28,7 @@ class _Failed:
         self.error = error
 
 
-class prefetched(Generic[T]):  # noqa: N801 - used like a function: `for page in prefetched(pages)`
+class prefetched(Generic[T]):
     """Iterate ``items`` from a background thread, ``depth`` items ahead. An exception raised by
     the iterator is raised here, in order; leaving the loop early (``close()``, or the ``with``
     block) stops the thread before it reads another item."""
@@ -37,8 +37,9 @@ class prefetched(Generic[T]):  # noqa: N801 - used like a function: `for page in
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         context = contextvars.copy_context()
-        self._thread = threading.Thread(target=context.run, args=(self._run, iter(items)),
-                                        name="bobbin-prefetch", daemon=True)
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run, iter(items)), name="bobbin-prefetch", daemon=True
+        )
         self._thread.start()
 
     def _put(self, item: object) -> bool:

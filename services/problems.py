@@ -17,48 +17,94 @@ class ProblemKind:
     severity: str = "error"
 
 
-CATALOGUE: dict[str, ProblemKind] = {k.code: k for k in (
-    ProblemKind("customer_unknown", "Customer not in the ERP",
-                "Map the partner's customer to an ERP customer: `bobbin orders resolve ORDER --customer CODE`, "
-                "or create it from the order: `bobbin orders resolve ORDER --create-customer`."),
-    ProblemKind("sales_rep_unknown", "Sales rep not in the ERP",
-                "Add the rep to the ERP, or map the partner's rep: `bobbin map sales-rep SITE \"VALUE\" REP_CODE`."),
-    ProblemKind("terms_unmapped", "Payment terms not mapped",
-                "Map the payment method to ERP terms: `bobbin map terms SITE \"VALUE\" TERMS_CODE`."),
-    ProblemKind("ship_via_unmapped", "Shipping method not mapped",
-                "Map the shipping method to an ERP ship-via: `bobbin map ship-via SITE \"VALUE\" SHIP_VIA_CODE`."),
-    ProblemKind("sku_unknown", "Item not in the ERP",
-                "Load the style / color / size into the ERP (`bobbin erp load styles FILE`), "
-                "or correct the line on the partner and export the order again."),
-    ProblemKind("warehouse_unmapped", "Warehouse not mapped",
-                "Map the partner warehouse: `bobbin map warehouse SITE \"VALUE\" WAREHOUSE_CODE`."),
-    ProblemKind("quantity_invalid", "Quantity is not a positive number",
-                "Correct the quantity on the partner and export the order again."),
-    ProblemKind("price_invalid", "Price missing or negative",
-                "Correct the price on the partner and export the order again."),
-    ProblemKind("dates_invalid", "Dates are missing, unreadable or out of order",
-                "Correct the start-ship / cancel dates on the partner and export the order again."),
-    ProblemKind("duplicate_po", "Same customer PO as another order",
-                "Check both orders. If this one is a true duplicate, reject it (`bobbin orders reject ORDER`); "
-                "if not, import it anyway (`bobbin orders import ORDER --allow-duplicate`)."),
-    ProblemKind("payload_invalid", "The partner sent an order Bobbin cannot read",
-                "Open the order on the partner and check it; the raw payload is kept (`bobbin orders show ORDER`)."),
-    ProblemKind("price_type_missing", "No price type for the order's currency",
-                "Add the currency's ERP price type to the site: "
-                "`bobbin sites set SITE price_types=CURRENCY:PRICE_TYPE` (the order is checked again by itself)."),
-    ProblemKind("modified_after_export", "Changed on the partner after it was imported",
-                "Bobbin never re-imports an imported order: compare it on the partner with the ERP order and "
-                "edit the ERP order by hand.", severity="warning"),
-    ProblemKind("contract_violation", "The partner answered for another order",
-                "A write to the partner named this order and the partner answered about another one (kept with "
-                "the request and the answer: `bobbin orders show ORDER`); nothing was counted as sent. Check the "
-                "order on the partner, then send the change again: `bobbin orders mark STATUS ORDER`.",
-                severity="error"),
-    ProblemKind("address_new", "Ship-to address is new for this customer",
-                "The order imports. If the address is right, add it to the customer: "
-                "`bobbin customers add-address ORDER`.",
-                severity="warning"),
-)}
+CATALOGUE: dict[str, ProblemKind] = {
+    k.code: k
+    for k in (
+        ProblemKind(
+            "customer_unknown",
+            "Customer not in the ERP",
+            "Map the partner's customer to an ERP customer: `bobbin orders resolve ORDER --customer CODE`, "
+            "or create it from the order: `bobbin orders resolve ORDER --create-customer`.",
+        ),
+        ProblemKind(
+            "sales_rep_unknown",
+            "Sales rep not in the ERP",
+            'Add the rep to the ERP, or map the partner\'s rep: `bobbin map sales-rep SITE "VALUE" REP_CODE`.',
+        ),
+        ProblemKind(
+            "terms_unmapped",
+            "Payment terms not mapped",
+            'Map the payment method to ERP terms: `bobbin map terms SITE "VALUE" TERMS_CODE`.',
+        ),
+        ProblemKind(
+            "ship_via_unmapped",
+            "Shipping method not mapped",
+            'Map the shipping method to an ERP ship-via: `bobbin map ship-via SITE "VALUE" SHIP_VIA_CODE`.',
+        ),
+        ProblemKind(
+            "sku_unknown",
+            "Item not in the ERP",
+            "Load the style / color / size into the ERP (`bobbin erp load styles FILE`), "
+            "or correct the line on the partner and export the order again.",
+        ),
+        ProblemKind(
+            "warehouse_unmapped",
+            "Warehouse not mapped",
+            'Map the partner warehouse: `bobbin map warehouse SITE "VALUE" WAREHOUSE_CODE`.',
+        ),
+        ProblemKind(
+            "quantity_invalid",
+            "Quantity is not a positive number",
+            "Correct the quantity on the partner and export the order again.",
+        ),
+        ProblemKind(
+            "price_invalid", "Price missing or negative", "Correct the price on the partner and export the order again."
+        ),
+        ProblemKind(
+            "dates_invalid",
+            "Dates are missing, unreadable or out of order",
+            "Correct the start-ship / cancel dates on the partner and export the order again.",
+        ),
+        ProblemKind(
+            "duplicate_po",
+            "Same customer PO as another order",
+            "Check both orders. If this one is a true duplicate, reject it (`bobbin orders reject ORDER`); "
+            "if not, import it anyway (`bobbin orders import ORDER --allow-duplicate`).",
+        ),
+        ProblemKind(
+            "payload_invalid",
+            "The partner sent an order Bobbin cannot read",
+            "Open the order on the partner and check it; the raw payload is kept (`bobbin orders show ORDER`).",
+        ),
+        ProblemKind(
+            "price_type_missing",
+            "No price type for the order's currency",
+            "Add the currency's ERP price type to the site: "
+            "`bobbin sites set SITE price_types=CURRENCY:PRICE_TYPE` (the order is checked again by itself).",
+        ),
+        ProblemKind(
+            "modified_after_export",
+            "Changed on the partner after it was imported",
+            "Bobbin never re-imports an imported order: compare it on the partner with the ERP order and "
+            "edit the ERP order by hand.",
+            severity="warning",
+        ),
+        ProblemKind(
+            "contract_violation",
+            "The partner answered for another order",
+            "A write to the partner named this order and the partner answered about another one (kept with "
+            "the request and the answer: `bobbin orders show ORDER`); nothing was counted as sent. Check the "
+            "order on the partner, then send the change again: `bobbin orders mark STATUS ORDER`.",
+            severity="error",
+        ),
+        ProblemKind(
+            "address_new",
+            "Ship-to address is new for this customer",
+            "The order imports. If the address is right, add it to the customer: `bobbin customers add-address ORDER`.",
+            severity="warning",
+        ),
+    )
+}
 
 
 # Problems recorded by steps other than validation; validating an order again neither writes nor
@@ -67,5 +113,6 @@ NOT_FROM_VALIDATION: tuple[str, ...] = ("modified_after_export", "contract_viola
 
 
 def kind(code: str) -> ProblemKind:
-    return CATALOGUE.get(code) or ProblemKind(code, code.replace("_", " ").capitalize(),
-                                              "Look at the order with `bobbin orders show ORDER`.")
+    return CATALOGUE.get(code) or ProblemKind(
+        code, code.replace("_", " ").capitalize(), "Look at the order with `bobbin orders show ORDER`."
+    )

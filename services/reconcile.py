@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -23,12 +23,12 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bobbin.db import session_scope
-from bobbin.mail import HEADER_POLICY, send_message
-from bobbin.settings import Settings, get_settings
 from connectors.registry import connector
+from core.db import session_scope
+from core.locks import advisory_lock, site_lock_name
+from core.mail import HEADER_POLICY, send_message
+from core.settings import Settings, get_settings
 from models import ErrorReport, InboundOrder, OutboxEntry, Site, SyncRun
-from schedules.locks import advisory_lock, site_lock_name
 from services.runs import ABANDONED
 from services.sites import site_settings
 
@@ -42,8 +42,8 @@ IMPORT_TASK = "import_orders"
 class Alarm:
     site_id: int
     site_name: str
-    since: datetime | None        # the last successful import, or None if never
-    intervals: int                # how many import intervals without one
+    since: datetime | None  # the last successful import, or None if never
+    intervals: int  # how many import intervals without one
     last_error: str | None
 
     def sentence(self) -> str:
@@ -61,14 +61,24 @@ def site_alarm(session: Session, site: Site, settings: Settings, now: datetime) 
     if not site.active:
         return None
     window = timedelta(minutes=interval_minutes(site, settings) * settings.alarm_after_intervals)
-    last_ok = session.scalar(select(func.max(SyncRun.finished_at)).where(
-        SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome == "ok"))
+    last_ok = session.scalar(
+        select(func.max(SyncRun.finished_at)).where(
+            SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome == "ok"
+        )
+    )
     reference = last_ok or site.created_at
     if now - reference < window:
         return None
-    last_error = session.scalar(select(SyncRun.error).where(
-        SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome.in_(("failed", "dead", "incomplete")))
-        .order_by(SyncRun.id.desc()).limit(1))
+    last_error = session.scalar(
+        select(SyncRun.error)
+        .where(
+            SyncRun.site_id == site.id,
+            SyncRun.task == IMPORT_TASK,
+            SyncRun.outcome.in_(("failed", "dead", "incomplete")),
+        )
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
     intervals = int((now - reference) / timedelta(minutes=interval_minutes(site, settings)))
     first_line = next(iter((last_error or "").splitlines()), "")
     return Alarm(site.id, site.name, last_ok, intervals, first_line[:300] or None)
@@ -79,56 +89,100 @@ def site_warnings(session: Session, site_id: int) -> list[str]:
     held because the partner answered for another order, and the payload drift its last import
     saw (connectors/drift.py). One place for ``bobbin status`` and the error e-mail."""
     out: list[str] = []
-    held = session.scalar(select(func.count()).select_from(OutboxEntry).where(
-        OutboxEntry.site_id == site_id, OutboxEntry.state == "held")) or 0
+    held = (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxEntry)
+            .where(OutboxEntry.site_id == site_id, OutboxEntry.state == "held")
+        )
+        or 0
+    )
     if held:
-        out.append(f"{held} change(s) held: the partner answered a write for another order than the one "
-                   "named (contract_violation on each order, with the request and the answer); nothing was "
-                   "counted as sent")
-    counts = session.scalar(select(SyncRun.counts).where(
-        SyncRun.site_id == site_id, SyncRun.task == IMPORT_TASK, SyncRun.finished_at.is_not(None),
-        SyncRun.outcome.in_(("ok", "incomplete"))).order_by(SyncRun.id.desc()).limit(1)) or {}
+        out.append(
+            f"{held} change(s) held: the partner answered a write for another order than the one "
+            "named (contract_violation on each order, with the request and the answer); nothing was "
+            "counted as sent"
+        )
+    counts = (
+        session.scalar(
+            select(SyncRun.counts)
+            .where(
+                SyncRun.site_id == site_id,
+                SyncRun.task == IMPORT_TASK,
+                SyncRun.finished_at.is_not(None),
+                SyncRun.outcome.in_(("ok", "incomplete")),
+            )
+            .order_by(SyncRun.id.desc())
+            .limit(1)
+        )
+        or {}
+    )
     out.extend(str(w) for w in counts.get("drift") or ())
     return out
 
 
 def dead_letters(session: Session, site_id: int) -> dict[str, int]:
-    writebacks = session.scalar(select(func.count()).select_from(OutboxEntry).where(
-        OutboxEntry.site_id == site_id, OutboxEntry.state == "dead")) or 0
-    tasks = session.scalar(select(func.count()).select_from(SyncRun).where(
-        SyncRun.site_id == site_id, SyncRun.outcome == "dead")) or 0
+    writebacks = (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxEntry)
+            .where(OutboxEntry.site_id == site_id, OutboxEntry.state == "dead")
+        )
+        or 0
+    )
+    tasks = (
+        session.scalar(
+            select(func.count()).select_from(SyncRun).where(SyncRun.site_id == site_id, SyncRun.outcome == "dead")
+        )
+        or 0
+    )
     return {"writebacks": int(writebacks), "tasks": int(tasks)}
 
 
 def reconcile(now: datetime | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """One pass: returns the site ids to import again, and the alarms raised (e-mailed once)."""
     settings = settings or get_settings()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     to_import: set[int] = set()
     abandoned = 0
     with session_scope() as s:
-        running = s.execute(select(SyncRun.id, SyncRun.site_id).where(
-            SyncRun.task == IMPORT_TASK, SyncRun.outcome == "running", SyncRun.started_at < now - RUN_GRACE)).all()
+        running = s.execute(
+            select(SyncRun.id, SyncRun.site_id).where(
+                SyncRun.task == IMPORT_TASK, SyncRun.outcome == "running", SyncRun.started_at < now - RUN_GRACE
+            )
+        ).all()
     for run_id, site_id in running:
         with advisory_lock(site_lock_name("import_orders", site_id)) as free:
             if not free:
                 continue  # a live run holds the lock: not stuck, just long
             with session_scope() as s:
-                s.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.outcome == "running")
-                          .values(outcome="failed", error=ABANDONED, finished_at=func.now()))
+                s.execute(
+                    update(SyncRun)
+                    .where(SyncRun.id == run_id, SyncRun.outcome == "running")
+                    .values(outcome="failed", error=ABANDONED, finished_at=func.now())
+                )
         abandoned += 1
         to_import.add(site_id)
     alarms: list[Alarm] = []
     with session_scope() as s:
         for site in s.scalars(select(Site).where(Site.active.is_(True))):
             stale = now - timedelta(minutes=2 * interval_minutes(site, settings))
-            if s.scalar(select(func.count()).select_from(InboundOrder).where(
-                    InboundOrder.site_id == site.id, InboundOrder.state.in_(("downloaded", "valid")),
-                    InboundOrder.last_seen_at < stale)):
+            if s.scalar(
+                select(func.count())
+                .select_from(InboundOrder)
+                .where(
+                    InboundOrder.site_id == site.id,
+                    InboundOrder.state.in_(("downloaded", "valid")),
+                    InboundOrder.last_seen_at < stale,
+                )
+            ):
                 to_import.add(site.id)
-            last_outcome = s.scalar(select(SyncRun.outcome).where(
-                SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome != "skipped")
-                .order_by(SyncRun.id.desc()).limit(1))
+            last_outcome = s.scalar(
+                select(SyncRun.outcome)
+                .where(SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome != "skipped")
+                .order_by(SyncRun.id.desc())
+                .limit(1)
+            )
             if last_outcome == "incomplete":  # its read could not be proven complete: read again now
                 to_import.add(site.id)
             alarm = site_alarm(s, site, settings, now)
@@ -137,8 +191,12 @@ def reconcile(now: datetime | None = None, settings: Settings | None = None) -> 
     mailed = [a.site_id for a in alarms if _mail_alarm_once(a, settings)]
     if alarms:
         log.warning("sites_silent", sites=[a.site_name for a in alarms])
-    return {"abandoned_runs": abandoned, "reimport_sites": sorted(to_import),
-            "alarms": [a.sentence() for a in alarms], "alarms_mailed": mailed}
+    return {
+        "abandoned_runs": abandoned,
+        "reimport_sites": sorted(to_import),
+        "alarms": [a.sentence() for a in alarms],
+        "alarms_mailed": mailed,
+    }
 
 
 def _mail_alarm_once(alarm: Alarm, settings: Settings) -> bool:
@@ -146,29 +204,44 @@ def _mail_alarm_once(alarm: Alarm, settings: Settings) -> bool:
     with session_scope() as s:
         site = s.get(Site, alarm.site_id)
         assert site is not None
-        already = s.scalar(select(func.count()).select_from(ErrorReport).where(
-            ErrorReport.site_id == site.id, ErrorReport.kind == "alarm",
-            ErrorReport.sent_at > (alarm.since or site.created_at)))
+        already = s.scalar(
+            select(func.count())
+            .select_from(ErrorReport)
+            .where(
+                ErrorReport.site_id == site.id,
+                ErrorReport.kind == "alarm",
+                ErrorReport.sent_at > (alarm.since or site.created_at),
+            )
+        )
         if already or not site.notify_emails:
             return False
         recipients = list(site.notify_emails)
         msg = EmailMessage()
         label = connector(site.kind).label
-        msg["Subject"] = f"[Bobbin] ALARM: {label} site \"{site.name}\" has stopped importing orders"
+        msg["Subject"] = f'[Bobbin] ALARM: {label} site "{site.name}" has stopped importing orders'
         msg["From"] = settings.mail_from
         msg["To"] = ", ".join(recipients)
         msg.set_content(
-            f"Bobbin has not imported orders from {label} site \"{site.name}\" "
+            f'Bobbin has not imported orders from {label} site "{site.name}" '
             f"{'since ' + format(alarm.since, '%Y-%m-%d %H:%M UTC') if alarm.since else 'ever since it was added'} "
             f"— {alarm.intervals} import intervals.\n\n"
             + (f"The last attempt failed with:\n  {alarm.last_error}\n\n" if alarm.last_error else "")
             + "What to check:\n"
-              f"  bobbin status                  (what failed, and whether the workers run)\n"
-              f"  bobbin sites show {site.name}   (the site's URL; are its credentials still valid?)\n"
-              "  celery -A worker inspect ping  (is a worker answering?)\n\n"
-              "You get this message once per silence; the next one comes only after imports worked again.\n")
+            f"  bobbin status                  (what failed, and whether the workers run)\n"
+            f"  bobbin sites show {site.name}   (the site's URL; are its credentials still valid?)\n"
+            "  celery -A worker inspect ping  (is a worker answering?)\n\n"
+            "You get this message once per silence; the next one comes only after imports worked again.\n"
+        )
         msg.policy = HEADER_POLICY
         send_message(msg, settings)
-        s.add(ErrorReport(site_id=site.id, kind="alarm", subject=str(msg["Subject"]), recipients=recipients,
-                          order_count=0, error_count=0))
+        s.add(
+            ErrorReport(
+                site_id=site.id,
+                kind="alarm",
+                subject=str(msg["Subject"]),
+                recipients=recipients,
+                order_count=0,
+                error_count=0,
+            )
+        )
     return True

@@ -10,8 +10,8 @@ from typing import Any
 import structlog
 from sqlalchemy import func, update
 
-from bobbin.db import session_scope
-from bobbin.logging import redact
+from core.db import session_scope
+from core.logging import redact
 from models import SyncRun
 
 log = structlog.get_logger()
@@ -29,17 +29,20 @@ ABANDONED = "abandoned: the worker stopped before this run finished; a later run
 
 
 @contextmanager
-def recorded_run(task: str, site_id: int | None, celery_task_id: str | None = None, *,
-                 holds_lock: bool = False) -> Iterator[Run]:
+def recorded_run(
+    task: str, site_id: int | None, celery_task_id: str | None = None, *, holds_lock: bool = False
+) -> Iterator[Run]:
     """Record a run: 'running' at start, then ok / skipped / failed with counts and the error text.
 
     ``holds_lock``: the caller holds this task's site lock, so any other 'running' row of the same
     task and site belongs to a worker that died; it is closed as failed, with why."""
     with session_scope() as s:
         if holds_lock:
-            s.execute(update(SyncRun).where(SyncRun.task == task, SyncRun.site_id == site_id,
-                                            SyncRun.outcome == "running")
-                      .values(outcome="failed", error=ABANDONED, finished_at=func.now()))
+            s.execute(
+                update(SyncRun)
+                .where(SyncRun.task == task, SyncRun.site_id == site_id, SyncRun.outcome == "running")
+                .values(outcome="failed", error=ABANDONED, finished_at=func.now())
+            )
         row = SyncRun(task=task, site_id=site_id, celery_task_id=celery_task_id)
         s.add(row)
         s.flush()
@@ -64,5 +67,8 @@ def recorded_run(task: str, site_id: int | None, celery_task_id: str | None = No
 
 def _finish(run_id: int, outcome: str, counts: dict[str, Any], error: str | None) -> None:
     with session_scope() as s:
-        s.execute(update(SyncRun).where(SyncRun.id == run_id)
-                  .values(outcome=outcome, counts=counts, error=error, finished_at=func.now()))
+        s.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id)
+            .values(outcome=outcome, counts=counts, error=error, finished_at=func.now())
+        )

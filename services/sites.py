@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bobbin import crypto
-from bobbin.logging import register_secret
 from connectors.base import OrderSource
 from connectors.registry import connector
+from core import crypto
+from core.logging import register_secret
 from models import Division, Site, Warehouse
 
 
@@ -29,33 +29,55 @@ class SiteSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     import_statuses: list[str] = Field(default_factory=lambda: ["export"])
-    import_minutes: int | None = Field(None, ge=1, le=60, description="import interval; default IMPORT_INTERVAL_MINUTES")
+    import_minutes: int | None = Field(
+        None, ge=1, le=60, description="import interval; default IMPORT_INTERVAL_MINUTES"
+    )
     default_warehouse: str | None = None
     inventory_mode: Literal["immediate", "future", "both"] = "immediate"
     split_by_color: bool = False
     price_types: dict[str, str] = Field(default_factory=dict, description="currency -> ERP price type")
-    page_size: int = Field(100, ge=2, le=300, description="orders per partner page (one of each page overlaps "
-                                                          "the page before, connectors/paging.py)")
-    order_types: list[int] = Field(default_factory=lambda: [6], description="JOOR order types to import (6 approved, 7 shipped)")
+    page_size: int = Field(
+        100,
+        ge=2,
+        le=300,
+        description="orders per partner page (one of each page overlaps the page before, connectors/paging.py)",
+    )
+    order_types: list[int] = Field(
+        default_factory=lambda: [6], description="JOOR order types to import (6 approved, 7 shipped)"
+    )
     quantity: Literal["ordered", "shipped"] = "ordered"
-    credits: int = Field(300, ge=5, description="JOOR: API credits the account is granted per window (JOOR's "
-                                                 "default 300; some accounts are granted more)")
+    credits: int = Field(
+        300,
+        ge=5,
+        description="JOOR: API credits the account is granted per window (JOOR's "
+        "default 300; some accounts are granted more)",
+    )
     credit_window_seconds: int = Field(300, ge=1, description="JOOR: length of the credit window in seconds")
     # Inventory push (services/inventory.py); inventory_mode above picks the buckets.
-    inventory_warehouses: dict[str, str] = Field(default_factory=dict, description=(
-        "inventory push: ERP warehouse code -> the partner's warehouse name ('' = its default); only these "
-        "warehouses are pushed, several may add up into one; empty = every ERP warehouse into the default"))
-    inventory_cap: int | None = Field(None, ge=0, description="inventory push: never send more than this per SKU, "
-                                                               "warehouse and bucket")
-    inventory_floor: int | None = Field(None, ge=1, description="inventory push: send 0 when fewer than this are "
-                                                                 "available (the last units stay back)")
-    inventory_dec_pending: bool = Field(False, description="JOOR inventory push: dec_pending=1, JOOR subtracts its "
-                                                            "pending orders from what is sent")
-    inventory_push_minutes: int | None = Field(None, ge=5, le=1440, description=(
-        "push inventory (changed rows only) on a schedule every N minutes; unset = by hand only"))
+    inventory_warehouses: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "inventory push: ERP warehouse code -> the partner's warehouse name ('' = its default); only these "
+            "warehouses are pushed, several may add up into one; empty = every ERP warehouse into the default"
+        ),
+    )
+    inventory_cap: int | None = Field(
+        None, ge=0, description="inventory push: never send more than this per SKU, warehouse and bucket"
+    )
+    inventory_floor: int | None = Field(
+        None, ge=1, description="inventory push: send 0 when fewer than this are available (the last units stay back)"
+    )
+    inventory_dec_pending: bool = Field(
+        False, description="JOOR inventory push: dec_pending=1, JOOR subtracts its pending orders from what is sent"
+    )
+    inventory_push_minutes: int | None = Field(
+        None,
+        ge=5,
+        le=1440,
+        description=("push inventory (changed rows only) on a schedule every N minutes; unset = by hand only"),
+    )
     brand_id: int | None = Field(None, description="Brandboom brandID sent with products/import (Account page)")
     showroom_id: int | None = Field(None, description="Brandboom showroomID sent with products/import")
-
 
     @field_validator("import_minutes")
     @classmethod
@@ -73,8 +95,16 @@ def parse_settings(raw: dict[str, Any] | None) -> SiteSettings:
         raise SiteError(f"bad site settings: {msgs}") from None
 
 
-def check_new_site(session: Session, *, name: str, kind: str, base_url: str, division: str | None,
-                   notify_emails: list[str], settings: dict[str, Any] | None = None) -> SiteSettings:
+def check_new_site(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    base_url: str,
+    division: str | None,
+    notify_emails: list[str],
+    settings: dict[str, Any] | None = None,
+) -> SiteSettings:
     """Everything about a new site but its credentials, checked before anyone is asked for secrets."""
     connector(kind)
     if not base_url.startswith(("http://", "https://")):
@@ -84,8 +114,9 @@ def check_new_site(session: Session, *, name: str, kind: str, base_url: str, div
     if division and not session.scalar(select(Division.id).where(Division.code == division)):
         raise SiteError(f"ERP division {division!r} does not exist")
     parsed = parse_settings(settings)
-    if parsed.default_warehouse and not session.scalar(select(Warehouse.id).where(
-            Warehouse.code == parsed.default_warehouse)):
+    if parsed.default_warehouse and not session.scalar(
+        select(Warehouse.id).where(Warehouse.code == parsed.default_warehouse)
+    ):
         raise SiteError(f"default warehouse {parsed.default_warehouse!r} is not an ERP warehouse")
     for email in notify_emails:
         if "@" not in email:
@@ -93,17 +124,40 @@ def check_new_site(session: Session, *, name: str, kind: str, base_url: str, div
     return parsed
 
 
-def create_site(session: Session, *, name: str, kind: str, base_url: str, credentials: dict[str, str],
-                division: str | None, notify_emails: list[str], settings: dict[str, Any] | None = None) -> Site:
-    parsed = check_new_site(session, name=name, kind=kind, base_url=base_url, division=division,
-                            notify_emails=notify_emails, settings=settings)
+def create_site(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    base_url: str,
+    credentials: dict[str, str],
+    division: str | None,
+    notify_emails: list[str],
+    settings: dict[str, Any] | None = None,
+) -> Site:
+    parsed = check_new_site(
+        session,
+        name=name,
+        kind=kind,
+        base_url=base_url,
+        division=division,
+        notify_emails=notify_emails,
+        settings=settings,
+    )
     spec = connector(kind)
     missing = [f for f in spec.credential_fields if not credentials.get(f)]
     if missing:
         raise SiteError(f"{spec.label} needs credentials: {', '.join(missing)}")
-    site = Site(name=name, kind=kind, base_url=base_url.rstrip("/"), division_code=division,
-                credentials_encrypted=crypto.encrypt_json(credentials), notify_emails=notify_emails,
-                settings=parsed.model_dump(exclude_defaults=True), active=True)
+    site = Site(
+        name=name,
+        kind=kind,
+        base_url=base_url.rstrip("/"),
+        division_code=division,
+        credentials_encrypted=crypto.encrypt_json(credentials),
+        notify_emails=notify_emails,
+        settings=parsed.model_dump(exclude_defaults=True),
+        active=True,
+    )
     session.add(site)
     session.flush()
     return site
@@ -146,8 +200,9 @@ def update_settings(session: Session, site: Site, values: dict[str, Any]) -> Sit
             value = {**current[key], **value}
         current[key] = value
     parsed = parse_settings(current)
-    if parsed.default_warehouse and not session.scalar(select(Warehouse.id).where(
-            Warehouse.code == parsed.default_warehouse)):
+    if parsed.default_warehouse and not session.scalar(
+        select(Warehouse.id).where(Warehouse.code == parsed.default_warehouse)
+    ):
         raise SiteError(f"default warehouse {parsed.default_warehouse!r} is not an ERP warehouse")
     site.settings = parsed.model_dump(exclude_defaults=True)
     return parsed

@@ -24,7 +24,7 @@ transaction. ``flush`` sends what is due, one row at a time:
    contacts told, until a person re-queues it.
 
 A flush goes on while rows are due (``FLUSH_BATCH`` at a time) and skips, for now, the rows of a
-site whose import is reading the partner's lists (``schedules.locks.writeback_hold``).
+site whose import is reading the partner's lists (``core.locks.writeback_hold``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -42,15 +42,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from bobbin.crypto import CredentialsError
-from bobbin.db import get_engine, session_scope
-from bobbin.settings import get_settings
 from connectors.base import CUSTOMER_CODE, WRITEBACK_STATUSES, OrderSource, identified
 from connectors.errors import ContractViolation, NotSupported, OutcomeUnknown, PartnerError
 from connectors.payload import excerpt
 from connectors.registry import connector
+from core.crypto import CredentialsError
+from core.db import get_engine, session_scope
+from core.locks import hold_key
+from core.settings import get_settings
 from models import InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, WritebackAttempt
-from schedules.locks import hold_key
 from services.holding import VALUE_MAX, stage_page
 from services.outbox import queue_writeback
 from services.sites import open_source
@@ -64,7 +64,7 @@ FLUSH_BATCH = 200  # rows read per query of a flush; a flush goes on to the next
 # itself): well under VISIBILITY_TIMEOUT, and short enough that Flower shows progress as tasks.
 FLUSH_BUDGET_SECONDS = 240.0
 # First key of the two-key advisory locks on outbox rows (the second is the row id). Two-key
-# locks never meet the one-key locks of schedules.locks.
+# locks never meet the one-key locks of core.locks.
 OUTBOX_LOCK_SPACE = 0x0B0B0B0B
 ALREADY_APPLIED = "already applied on the partner: not sent again"
 
@@ -84,8 +84,9 @@ def mark(session: Session, order_ids: list[int], status: str) -> MarkResult:
     if status not in WRITEBACK_STATUSES:
         raise MarkError(f"status must be one of {', '.join(WRITEBACK_STATUSES)}, not {status!r}")
     result = MarkResult()
-    orders = {o.id: o for o in session.scalars(select(InboundOrder).where(InboundOrder.id.in_(order_ids))
-                                               .with_for_update())}
+    orders = {
+        o.id: o for o in session.scalars(select(InboundOrder).where(InboundOrder.id.in_(order_ids)).with_for_update())
+    }
     kinds = dict(session.execute(select(Site.id, Site.kind)).all())
     by_site: dict[int, list[int]] = {}
     for oid in order_ids:
@@ -94,12 +95,16 @@ def mark(session: Session, order_ids: list[int], status: str) -> MarkResult:
         if order is None or spec is None:
             result.skipped[oid] = "no such order"
         elif status not in spec.writeback_statuses:
-            result.skipped[oid] = (f"{spec.label} takes no '{status}' status through its API; "
-                                   "change it on the partner by hand")
+            result.skipped[oid] = (
+                f"{spec.label} takes no '{status}' status through its API; change it on the partner by hand"
+            )
         elif status in ("shipped", "paid") and order.state != "imported":
             result.skipped[oid] = f"order is {order.state}; only imported orders can be marked {status}"
-        elif status == "exported" and order.state != "imported" and (
-                spec.exported_when != "staged" or order.state == "rejected"):
+        elif (
+            status == "exported"
+            and order.state != "imported"
+            and (spec.exported_when != "staged" or order.state == "rejected")
+        ):
             # A partner told "exported" at staging (JOOR) takes it for any held order a person has
             # not rejected; the others only once the order is in the ERP.
             result.skipped[oid] = f"order is {order.state}; {spec.label} orders are marked exported once imported"
@@ -109,8 +114,7 @@ def mark(session: Session, order_ids: list[int], status: str) -> MarkResult:
             if status == "void" and order.state != "imported":
                 order.state = "rejected"
     if result.queued and status in ("shipped", "paid", "void"):
-        session.execute(update(SalesOrder).where(SalesOrder.inbound_order_id.in_(result.queued))
-                        .values(status=status))
+        session.execute(update(SalesOrder).where(SalesOrder.inbound_order_id.in_(result.queued)).values(status=status))
     for site_id, ids in by_site.items():
         queue_writeback(session, site_id, ids, status)
     return result
@@ -128,18 +132,24 @@ class FlushResult:
     retrying: int = 0
     dead: int = 0
     already_applied: int = 0  # of ``sent``: found applied on the partner, so not sent again
-    held: int = 0             # skipped: the site's import was reading its lists (sent after it)
+    held: int = 0  # skipped: the site's import was reading its lists (sent after it)
     held_for_person: int = 0  # the partner answered for another record: held until a person looks
     violation_sites: set[int] = field(default_factory=set)  # sites of those rows (their contacts are told)
-    more: bool = False        # the time budget ran out with rows still due
+    more: bool = False  # the time budget ran out with rows still due
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sent": self.sent, "retrying": self.retrying, "dead": self.dead,
-                "already_applied": self.already_applied, "held": self.held,
-                "held_for_person": self.held_for_person, "violation_sites": sorted(self.violation_sites),
-                "more": self.more,
-                "errors": self.errors[:10]}
+        return {
+            "sent": self.sent,
+            "retrying": self.retrying,
+            "dead": self.dead,
+            "already_applied": self.already_applied,
+            "held": self.held,
+            "held_for_person": self.held_for_person,
+            "violation_sites": sorted(self.violation_sites),
+            "more": self.more,
+            "errors": self.errors[:10],
+        }
 
 
 class _RowLocks:
@@ -160,17 +170,24 @@ class _RowLocks:
         import reads the site's lists (nothing taken), False when another flusher has the row (the
         hold is taken: :meth:`release` it), True when both are held."""
         got = self._conn.execute(
-            text("SELECT CASE WHEN pg_try_advisory_lock_shared(:hold) "
-                 "THEN pg_try_advisory_lock(CAST(:space AS integer), CAST(:id AS integer)) END"),
-            {"hold": hold_key(site_id), "space": OUTBOX_LOCK_SPACE, "id": outbox_id}).scalar()
+            text(
+                "SELECT CASE WHEN pg_try_advisory_lock_shared(:hold) "
+                "THEN pg_try_advisory_lock(CAST(:space AS integer), CAST(:id AS integer)) END"
+            ),
+            {"hold": hold_key(site_id), "space": OUTBOX_LOCK_SPACE, "id": outbox_id},
+        ).scalar()
         self._conn.commit()
         return None if got is None else bool(got)
 
     def release(self, outbox_id: int | None, site_id: int) -> None:
         """The row's lock (when ``outbox_id`` is given) and the site's shared hold, in one statement."""
-        unlock_row = "pg_advisory_unlock(CAST(:space AS integer), CAST(:id AS integer)), " if outbox_id is not None else ""
-        self._conn.execute(text(f"SELECT {unlock_row}pg_advisory_unlock_shared(:hold)"),
-                           {"hold": hold_key(site_id), "space": OUTBOX_LOCK_SPACE, "id": outbox_id})
+        unlock_row = (
+            "pg_advisory_unlock(CAST(:space AS integer), CAST(:id AS integer)), " if outbox_id is not None else ""
+        )
+        self._conn.execute(
+            text(f"SELECT {unlock_row}pg_advisory_unlock_shared(:hold)"),
+            {"hold": hold_key(site_id), "space": OUTBOX_LOCK_SPACE, "id": outbox_id},
+        )
         self._conn.commit()
 
     def close(self) -> None:
@@ -185,14 +202,19 @@ class _RowLocks:
             self._conn.close()
 
 
-def flush(*, site_id: int | None = None, outbox_ids: list[int] | None = None,
-          budget_seconds: float = FLUSH_BUDGET_SECONDS, clock: Callable[[], float] = time.monotonic) -> FlushResult:
+def flush(
+    *,
+    site_id: int | None = None,
+    outbox_ids: list[int] | None = None,
+    budget_seconds: float = FLUSH_BUDGET_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> FlushResult:
     """Send the due outbox rows (all sites, one site, or the given rows), ``FLUSH_BATCH`` at a time
     in id order, until none is left or ``budget_seconds`` have passed (then ``more`` is set and
     the caller comes back, ``tasks.status.flush_outbox`` by re-enqueueing itself).
 
     A site whose import is reading the partner's lists holds its writebacks
-    (``schedules.locks.writeback_hold``): its rows are skipped (``held``) and go out with the flush
+    (``core.locks.writeback_hold``): its rows are skipped (``held``) and go out with the flush
     the import sends when it ends."""
     deadline = clock() + budget_seconds
     result = FlushResult()
@@ -232,9 +254,12 @@ def flush(*, site_id: int | None = None, outbox_ids: list[int] | None = None,
 def _due(site_id: int | None, outbox_ids: list[int] | None, after: int | None) -> list[tuple[int, int]]:
     """The next ``FLUSH_BATCH`` due rows after id ``after``: (outbox id, site id)."""
     with session_scope() as s:
-        query = (select(OutboxEntry.id, OutboxEntry.site_id)
-                 .where(OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= func.now())
-                 .order_by(OutboxEntry.id).limit(FLUSH_BATCH))
+        query = (
+            select(OutboxEntry.id, OutboxEntry.site_id)
+            .where(OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= func.now())
+            .order_by(OutboxEntry.id)
+            .limit(FLUSH_BATCH)
+        )
         if after is not None:
             query = query.where(OutboxEntry.id > after)
         if site_id is not None:
@@ -263,21 +288,33 @@ def _claim(outbox_id: int, sources: dict[int, OrderSource]) -> tuple[_Claim, Sit
     """Record the attempt as in flight, committed before the partner is called. Returns None
     when the row was sent, gave up or was put off meanwhile; the site when no source is open."""
     with session_scope() as session:
-        row = session.scalar(select(OutboxEntry).where(
-            OutboxEntry.id == outbox_id, OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= func.now()))
+        row = session.scalar(
+            select(OutboxEntry).where(
+                OutboxEntry.id == outbox_id, OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= func.now()
+            )
+        )
         if row is None:
             return None
         order = session.get(InboundOrder, row.inbound_order_id)
         assert order is not None
         uncertain = row.sending_since is not None
         row.attempts += 1
-        row.sending_since = datetime.now(timezone.utc)
+        row.sending_since = datetime.now(UTC)
         attempt = WritebackAttempt(outbox_id=row.id, ok=None)
         session.add(attempt)
         session.flush()
         site = session.get(Site, row.site_id) if row.site_id not in sources else None
-        claim = _Claim(row.id, attempt.id, row.site_id, order.id, order.partner_order_id, row.status,
-                       dict(row.payload or {}), row.attempts, uncertain)
+        claim = _Claim(
+            row.id,
+            attempt.id,
+            row.site_id,
+            order.id,
+            order.partner_order_id,
+            row.status,
+            dict(row.payload or {}),
+            row.attempts,
+            uncertain,
+        )
         return claim, site
 
 
@@ -329,10 +366,19 @@ def _hold(claim: _Claim, exc: ContractViolation, result: FlushResult) -> None:
         row.last_error = str(exc)[:1000]
         attempt.ok, attempt.error = False, row.last_error
         attempt.note = f"contract violation: request {exc.request}; answer {excerpt(exc.answer)}"[:1000]
-        session.execute(pg_insert(OrderError).on_conflict_do_nothing(), [{
-            "order_id": claim.order_id, "code": "contract_violation", "field": exc.request[:VALUE_MAX],
-            "value": excerpt(exc.answer)[:VALUE_MAX], "severity": "error",
-            "message": f"{exc} (request: {exc.request})"[:2000]}])
+        session.execute(
+            pg_insert(OrderError).on_conflict_do_nothing(),
+            [
+                {
+                    "order_id": claim.order_id,
+                    "code": "contract_violation",
+                    "field": exc.request[:VALUE_MAX],
+                    "value": excerpt(exc.answer)[:VALUE_MAX],
+                    "severity": "error",
+                    "message": f"{exc} (request: {exc.request})"[:2000],
+                }
+            ],
+        )
         spec = connector(site.kind)
         kept = [spec.to_partner_order(record) for record in exc.records]
         kept = [order for order in kept if identified(order.partner_order_id)]
@@ -341,8 +387,14 @@ def _hold(claim: _Claim, exc: ContractViolation, result: FlushResult) -> None:
     result.held_for_person += 1
     result.violation_sites.add(claim.site_id)
     result.errors.append(f"order {claim.order_id} {claim.status}: {exc}")
-    log.error("writeback_contract_violation", order_id=claim.order_id, status=claim.status,
-              request=exc.request, answer=excerpt(exc.answer), kept=len(kept))
+    log.error(
+        "writeback_contract_violation",
+        order_id=claim.order_id,
+        status=claim.status,
+        request=exc.request,
+        answer=excerpt(exc.answer),
+        kept=len(kept),
+    )
 
 
 def _already_applied(source: OrderSource, claim: _Claim) -> bool:
@@ -357,22 +409,29 @@ def _already_applied(source: OrderSource, claim: _Claim) -> bool:
     return applied
 
 
-def _record(claim: _Claim, error: PartnerError | CredentialsError | None, *, maybe_applied: bool,
-            applied_before: bool, result: FlushResult) -> None:
+def _record(
+    claim: _Claim,
+    error: PartnerError | CredentialsError | None,
+    *,
+    maybe_applied: bool,
+    applied_before: bool,
+    result: FlushResult,
+) -> None:
     """Commit the attempt's outcome on the row and on its attempt record."""
     with session_scope() as session:
         row = session.get(OutboxEntry, claim.outbox_id)
         attempt = session.get(WritebackAttempt, claim.attempt_id)
         assert row is not None and attempt is not None
         if error is None:
-            row.state, row.sent_at, row.last_error, row.sending_since = "sent", datetime.now(timezone.utc), None, None
+            row.state, row.sent_at, row.last_error, row.sending_since = "sent", datetime.now(UTC), None, None
             attempt.ok = True
             result.sent += 1
             if applied_before:
                 attempt.note = ALREADY_APPLIED
                 result.already_applied += 1
-                log.info("writeback_already_applied", order_id=claim.order_id, status=claim.status,
-                         note=ALREADY_APPLIED)
+                log.info(
+                    "writeback_already_applied", order_id=claim.order_id, status=claim.status, note=ALREADY_APPLIED
+                )
             else:
                 log.info("writeback_sent", order_id=claim.order_id, status=claim.status)
             return
@@ -385,11 +444,18 @@ def _record(claim: _Claim, error: PartnerError | CredentialsError | None, *, may
             row.state = "dead"
             result.dead += 1
         else:
-            row.next_attempt_at = datetime.now(timezone.utc) + backoff(claim.attempts)
+            row.next_attempt_at = datetime.now(UTC) + backoff(claim.attempts)
             result.retrying += 1
         attempt.ok, attempt.error = False, row.last_error
         if maybe_applied:
             attempt.note = "outcome unknown: the partner is asked before the change is sent again"
         result.errors.append(f"order {claim.order_id} {claim.status}: {error}")
-        log.warning("writeback_failed", order_id=claim.order_id, status=claim.status, attempts=claim.attempts,
-                    gave_up=give_up, uncertain=maybe_applied, error=str(error))
+        log.warning(
+            "writeback_failed",
+            order_id=claim.order_id,
+            status=claim.status,
+            attempts=claim.attempts,
+            gave_up=give_up,
+            uncertain=maybe_applied,
+            error=str(error),
+        )

@@ -19,5 +19,5 @@ def push_inventory(self: Task, site_id: int, full: bool = False) -> dict[str, An
     try:
         result = inventory.push_inventory(int(site_id), full=bool(full), celery_task_id=self.request.id)
     except RetryableError as exc:
-        raise self.retry(exc=exc, countdown=min(60 * 2 ** self.request.retries, 900)) from exc
+        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 900)) from exc
     return result.summary()

@@ -6,16 +6,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bobbin.db import session_scope
+from core.db import session_scope
+from core.locks import advisory_lock, site_lock_name
+from core.mail import MailError
 from models import Site
-from schedules.locks import advisory_lock, site_lock_name
-from bobbin.mail import MailError
 from services import notify
 from worker import app
 
 
-@app.task(name="tasks.notify.send_error_report", autoretry_for=(MailError,), retry_backoff=60,
-          max_retries=5)
+@app.task(name="tasks.notify.send_error_report", autoretry_for=(MailError,), retry_backoff=60, max_retries=5)
 def send_error_report(site_id: int, kind: str = "errors") -> dict[str, Any]:
     """E-mail the site's contacts the errors not reported yet (kind="errors") or all open ones ("digest")."""
     with advisory_lock(site_lock_name(f"notify_{kind}", int(site_id))) as got:

@@ -18,9 +18,9 @@ def import_orders(self: Task, site_id: int) -> dict[str, Any]:
     try:
         summary = pipeline.import_site_orders(int(site_id), celery_task_id=self.request.id)
     except RetryableError as exc:  # the partner is down for now: try again later, with backoff
-        raise self.retry(exc=exc, countdown=min(60 * 2 ** self.request.retries, 900)) from exc
+        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 900)) from exc
     except (OperationalError, InterfaceError) as exc:  # the database went away (a restart): try again soon
-        raise self.retry(exc=exc, countdown=min(10 * 2 ** self.request.retries, 300)) from exc
+        raise self.retry(exc=exc, countdown=min(10 * 2**self.request.retries, 300)) from exc
     if summary.get("fetched") or summary.get("modified"):  # writebacks queued by the run go out now
         app.send_task("tasks.status.flush_outbox", kwargs={"site_id": int(site_id)})
     if summary.get("new_errors"):

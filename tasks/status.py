@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bobbin.db import session_scope
+from core.db import session_scope
 from services import writeback
 from worker import app
 
@@ -16,8 +16,7 @@ def mark_orders(order_ids: list[int], status: str) -> dict[str, Any]:
         result = writeback.mark(s, [int(i) for i in order_ids], status)
     flushed = writeback.flush()
     _follow_up(flushed)
-    return {"queued": result.queued, "skipped": {str(k): v for k, v in result.skipped.items()},
-            **flushed.as_dict()}
+    return {"queued": result.queued, "skipped": {str(k): v for k, v in result.skipped.items()}, **flushed.as_dict()}
 
 
 @app.task(name="tasks.status.flush_outbox")

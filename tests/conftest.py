@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bobbin.embedded import EmbeddedPostgres, EmbeddedRedis
+from core.embedded import EmbeddedPostgres, EmbeddedRedis
 
 _ORIGINAL_DB = os.environ.get("DATABASE_URL")
 _ORIGINAL_REDIS = os.environ.get("REDIS_URL")
@@ -32,7 +32,7 @@ def bobbin_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ["BOBBIN_HOME"] = str(home)
     os.environ.setdefault("BOBBIN_SECRET_KEYS", Fernet.generate_key().decode())
     os.environ.setdefault("LOG_FORMAT", "console")
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     return home
@@ -61,7 +61,7 @@ def pg_url(embedded_pg: tuple[EmbeddedPostgres, int] | None, bobbin_home: Path) 
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    from bobbin.settings import Settings
+    from core.settings import Settings
 
     if embedded_pg is not None:
         pg, port = embedded_pg
@@ -75,8 +75,8 @@ def pg_url(embedded_pg: tuple[EmbeddedPostgres, int] | None, bobbin_home: Path) 
         admin.dispose()
         url = base.set(database=name).render_as_string(hide_password=False)
     os.environ["DATABASE_URL"] = url
-    from bobbin.migrate import upgrade
-    from bobbin.settings import get_settings
+    from core.migrate import upgrade
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     upgrade(url)
@@ -98,7 +98,7 @@ def embedded_redis(bobbin_home: Path) -> Iterator[int | None]:
 def redis_url(embedded_redis: int | None) -> str:
     url = _ORIGINAL_REDIS or "" if embedded_redis is None else EmbeddedRedis.url(embedded_redis)
     os.environ["REDIS_URL"] = url
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     return url
@@ -106,7 +106,7 @@ def redis_url(embedded_redis: int | None) -> str:
 
 def truncate_all(url: str) -> None:
     import models
-    from bobbin.db import engine_for
+    from core.db import engine_for
 
     names = ", ".join(f'"{t.name}"' for t in models.Base.metadata.sorted_tables)
     with engine_for(url).begin() as conn:
@@ -122,7 +122,7 @@ def db(pg_url: str) -> Iterator[str]:
 
 @pytest.fixture()
 def session(db: str) -> Iterator[Session]:
-    from bobbin.db import engine_for
+    from core.db import engine_for
 
     with Session(engine_for(db), expire_on_commit=False) as s:
         yield s

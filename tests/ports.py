@@ -47,7 +47,7 @@ def start_on_a_free_port(start: Callable[[int], T], *, attempts: int = 5, what: 
         port = probe_free_port()
         try:
             return start(port)
-        except Exception as exc:  # noqa: BLE001 - reported below, with every attempt's reason
+        except Exception as exc:
             failures.append(f"port {port}: {type(exc).__name__}: {exc}")
     raise AssertionError(f"{what} did not start on any of {attempts} free ports:\n" + "\n".join(failures))
 
@@ -61,7 +61,7 @@ def start_on_port(start: Callable[[int], T], port: int, *, timeout: float = 60, 
         if port_is_free(port):
             try:
                 return start(port)
-            except Exception as exc:  # noqa: BLE001 - retried, and reported if it never succeeds
+            except Exception as exc:
                 failure = f"{type(exc).__name__}: {exc}"
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what} did not start again on port {port} within {timeout:.0f} s ({failure})")

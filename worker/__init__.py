@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from celery import Celery
 
-from bobbin import runtime
-from bobbin.settings import get_settings
+from core import runtime
+from core.settings import get_settings
 from worker import kombu_redis_guard
 
 kombu_redis_guard.apply()

@@ -42,15 +42,25 @@ class BobbinTask(Task):  # type: ignore[misc]
             self._redis.delete(f"bobbin:deliveries:{task_id}")
 
     def _dead_letter(self, task_id: str, deliveries: int, args: Any) -> dict[str, Any]:
-        from bobbin.db import session_scope
+        from core.db import session_scope
         from models import SyncRun
 
         site_id = args[0] if args and self.name in SITE_TASKS and isinstance(args[0], int) else None
-        error = (f"gave up: {deliveries - 1} deliveries of this task ended with its worker dying; "
-                 "it is not run again (see the worker log around that time)")
+        error = (
+            f"gave up: {deliveries - 1} deliveries of this task ended with its worker dying; "
+            "it is not run again (see the worker log around that time)"
+        )
         with session_scope() as s:
-            s.add(SyncRun(task=self.name.rsplit(".", 1)[-1], site_id=site_id, celery_task_id=task_id,
-                          outcome="dead", error=error, finished_at=None))
+            s.add(
+                SyncRun(
+                    task=self.name.rsplit(".", 1)[-1],
+                    site_id=site_id,
+                    celery_task_id=task_id,
+                    outcome="dead",
+                    error=error,
+                    finished_at=None,
+                )
+            )
         log.error("task_dead_lettered", task=self.name, task_id=task_id, deliveries=deliveries)
         return {"dead_letter": True, "error": error}
 

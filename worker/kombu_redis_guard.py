@@ -49,7 +49,8 @@ def _guarded(original: ConnParams) -> ConnParams:
         connection = getattr(self, "connection", None)
         if connection is None or getattr(connection, "client", None) is None:
             raise redis.exceptions.ConnectionError(
-                "the broker connection is closed (its transport was detached from the client)")
+                "the broker connection is closed (its transport was detached from the client)"
+            )
         return original(self, *args, **kwargs)
 
     setattr(_connparams, _MARK, True)
@@ -77,8 +78,14 @@ def apply() -> bool:
 def _log_once(**_: Any) -> None:
     # After the worker set up logging: one line per worker start.
     if _state["applied"]:
-        log.info("kombu_redis_guard_applied", kombu=kombu.__version__,
-                 detail="a detached Redis channel raises ConnectionError (recoverable) instead of AttributeError")
+        log.info(
+            "kombu_redis_guard_applied",
+            kombu=kombu.__version__,
+            detail="a detached Redis channel raises ConnectionError (recoverable) instead of AttributeError",
+        )
     else:
-        log.warning("kombu_redis_guard_not_applied", kombu=kombu.__version__,
-                    detail="kombu is not a version known to have the bug; check tests/chaos/test_restarts.py")
+        log.warning(
+            "kombu_redis_guard_not_applied",
+            kombu=kombu.__version__,
+            detail="kombu is not a version known to have the bug; check tests/chaos/test_restarts.py",
+        )

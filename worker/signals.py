@@ -7,8 +7,8 @@ from typing import Any
 import structlog
 from celery import signals
 
-from bobbin.logging import configure
-from bobbin.settings import get_settings
+from core.logging import configure
+from core.settings import get_settings
 
 
 @signals.setup_logging.connect
@@ -20,7 +20,7 @@ def _setup_logging(**_: Any) -> None:
 @signals.worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
     # A forked child must not reuse the parent's pooled database connections.
-    from bobbin.db import reset_engines
+    from core.db import reset_engines
 
     reset_engines()
 

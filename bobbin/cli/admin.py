@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
-
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -46,10 +45,10 @@ def migrate() -> None:
     """Create or upgrade the database tables (Alembic migrations to the newest revision)."""
     from sqlalchemy import text
 
-    from bobbin import runtime
     from bobbin.cli.output import _database_where
-    from bobbin.db import get_engine
-    from bobbin.migrate import upgrade
+    from core import runtime
+    from core.db import get_engine
+    from core.migrate import upgrade
 
     ensure_database()
     with err_console().status("Migrating…"):
@@ -64,9 +63,11 @@ def keys_new() -> None:
     from cryptography.fernet import Fernet
 
     typer.echo(Fernet.generate_key().decode())
-    err_console().print("[dim]Put it first in BOBBIN_SECRET_KEYS (comma-separated; the first key encrypts, every "
-                        "key decrypts), keep the old keys after it, run `bobbin keys rotate`, then drop the old keys."
-                        "[/dim]")
+    err_console().print(
+        "[dim]Put it first in BOBBIN_SECRET_KEYS (comma-separated; the first key encrypts, every "
+        "key decrypts), keep the old keys after it, run `bobbin keys rotate`, then drop the old keys."
+        "[/dim]"
+    )
 
 
 def keys_rotate(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False) -> None:
@@ -74,9 +75,9 @@ def keys_rotate(as_json: Annotated[bool, typer.Option("--json", help="Machine-re
     from cryptography.fernet import InvalidToken
     from sqlalchemy import select
 
-    from bobbin import crypto
-    from bobbin.db import session_scope
-    from bobbin.settings import get_settings
+    from core import crypto
+    from core.db import session_scope
+    from core.settings import get_settings
     from models import Site
 
     settings = get_settings()
@@ -98,16 +99,20 @@ def keys_rotate(as_json: Annotated[bool, typer.Option("--json", help="Machine-re
         elif len(settings.fernet_keys()) == 1:
             warn("BOBBIN_SECRET_KEYS holds one key: the credentials were re-encrypted with the same key")
         done = rotated and not failed and len(settings.fernet_keys()) > 1
-        console().print(f"[green]Re-encrypted the credentials of {plural(len(rotated), 'site')}[/green] with the first "
-                        f"key. {'Keys after the first can be removed now.' if done else ''}")
+        console().print(
+            f"[green]Re-encrypted the credentials of {plural(len(rotated), 'site')}[/green] with the first "
+            f"key. {'Keys after the first can be removed now.' if done else ''}"
+        )
     if failed:
-        fail(f"no key in BOBBIN_SECRET_KEYS decrypts the credentials of {', '.join(failed)}; re-add the key they were "
-             "made with, or enter them again")
+        fail(
+            f"no key in BOBBIN_SECRET_KEYS decrypts the credentials of {', '.join(failed)}; re-add the key they were "
+            "made with, or enter them again"
+        )
 
 
 def down() -> None:
     """Stop the embedded Postgres and Redis that run in the background under BOBBIN_HOME."""
-    from bobbin.runtime import stop_embedded
+    from core.runtime import stop_embedded
 
     stopped = stop_embedded()
     if stopped:
@@ -124,8 +129,21 @@ class Partner(str, Enum):
 def sandbox(
     partner: Annotated[Partner, typer.Option("--partner", help="Which partner's sandbox.")] = Partner.brandboom,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[Optional[int], typer.Option("--port", min=0, max=65535, help="Port (default SANDBOX_PORT 8801 for Brandboom, SANDBOX_JOOR_PORT 8802 for JOOR).")] = None,
-    fault: Annotated[Optional[list[str]], typer.Option("--fault", help="Misbehave, e.g. \"500@20%\" or \"429:retry_after=2@3rd\" (repeatable; docs/faults.md).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            min=0,
+            max=65535,
+            help="Port (default SANDBOX_PORT 8801 for Brandboom, SANDBOX_JOOR_PORT 8802 for JOOR).",
+        ),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault", help='Misbehave, e.g. "500@20%" or "429:retry_after=2@3rd" (repeatable; docs/faults.md).'
+        ),
+    ] = None,
 ) -> None:
     """Run a partner sandbox in the foreground, seeded with the demo brand's products and orders.
 
@@ -153,7 +171,7 @@ def _announce_faults(sb: Any, faults: Sequence[Any]) -> None:
 def _serve_joor(host: str, port: int | None, faults: Sequence[Any] = ()) -> None:
     from bobbin.demo import build_world
     from bobbin.demo_joor import joor_seed
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
     from sandbox.joor.server import JoorSandbox
     from sandbox.keys import joor_token
 
@@ -165,8 +183,11 @@ def _serve_joor(host: str, port: int | None, faults: Sequence[Any] = ()) -> None
         fail(f"the sandbox cannot listen on {host}:{port}: {exc.strerror or exc}")
     out = console()
     out.print(Text.assemble(("JOOR sandbox ", "bold"), "listening at ", (sb.url, "bold green"), "  (Ctrl+C stops it)"))
-    out.print(f"  Add it as a site: [bold]BOBBIN_CRED_API_TOKEN=<token> bobbin sites add joor-sandbox --kind joor "
-              f"--url {sb.url} --division WHSL[/bold]", soft_wrap=True)
+    out.print(
+        f"  Add it as a site: [bold]BOBBIN_CRED_API_TOKEN=<token> bobbin sites add joor-sandbox --kind joor "
+        f"--url {sb.url} --division WHSL[/bold]",
+        soft_wrap=True,
+    )
     _announce_faults(sb, faults)
     try:
         sb.serve_forever()
@@ -175,9 +196,9 @@ def _serve_joor(host: str, port: int | None, faults: Sequence[Any] = ()) -> None
 
 
 def _serve_brandboom(host: str, port: int | None, faults: Sequence[Any] = ()) -> None:
-    from bobbin.crypto import mask
     from bobbin.demo import brandboom_seed
-    from bobbin.settings import get_settings
+    from core.crypto import mask
+    from core.settings import get_settings
     from sandbox.brandboom import BrandboomSandbox
     from sandbox.keys import are_demo_keys, sandbox_keys
 
@@ -191,13 +212,20 @@ def _serve_brandboom(host: str, port: int | None, faults: Sequence[Any] = ()) ->
     demo = are_demo_keys(public_key, secret_key)
     waiting = sum(1 for o in seed.get("orders", []) if o.get("status") == "export")
     out = console()
-    out.print(Text.assemble(("Brandboom sandbox ", "bold"), "listening at ", (sb.url, "bold green"), "  (Ctrl+C stops it)"))
-    out.print(f"  {plural(len(seed.get('products', [])), 'product')}, {plural(len(seed.get('orders', [])), 'order')} "
-              f"({waiting} waiting in status \"export\") from the demo brand.")
+    out.print(
+        Text.assemble(("Brandboom sandbox ", "bold"), "listening at ", (sb.url, "bold green"), "  (Ctrl+C stops it)")
+    )
+    out.print(
+        f"  {plural(len(seed.get('products', [])), 'product')}, {plural(len(seed.get('orders', [])), 'order')} "
+        f'({waiting} waiting in status "export") from the demo brand.'
+    )
     out.print(f"  Public key {public_key}   Secret key {secret_key if demo else mask(secret_key)}")
-    env = (f"BOBBIN_CRED_PUBLIC_KEY={public_key} BOBBIN_CRED_SECRET_KEY={secret_key} " if demo else "")
-    out.print(f"  Add it as a site: [bold]{env}bobbin sites add sandbox --kind brandboom --url {sb.url} "
-              "--division WHSL[/bold]", soft_wrap=True)
+    env = f"BOBBIN_CRED_PUBLIC_KEY={public_key} BOBBIN_CRED_SECRET_KEY={secret_key} " if demo else ""
+    out.print(
+        f"  Add it as a site: [bold]{env}bobbin sites add sandbox --kind brandboom --url {sb.url} "
+        "--division WHSL[/bold]",
+        soft_wrap=True,
+    )
     _announce_faults(sb, faults)
     try:
         sb.serve_forever()
@@ -215,6 +243,3 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run)
     demo_app.command("load")(demo_load)
     app.add_typer(demo_app, name="demo")
-
-
-

@@ -11,10 +11,20 @@ import typer
 from rich.text import Text
 
 from bobbin.cli.output import (
-    DASH, console, ensure_database, err_console, fail, new_table, plural, print_json, revalidation_line,
+    DASH,
+    console,
+    ensure_database,
+    err_console,
+    fail,
+    new_table,
+    plural,
+    print_json,
+    revalidation_line,
 )
 
-app = typer.Typer(no_args_is_help=True, help="ERP master data: load customers, styles or inventory from the ERP's exports.")
+app = typer.Typer(
+    no_args_is_help=True, help="ERP master data: load customers, styles or inventory from the ERP's exports."
+)
 
 BAD_ROWS_SHOWN = 50  # rows of the bad-row table printed; --json lists them all
 
@@ -30,13 +40,20 @@ def _loader(what: What) -> Any:
         from services import erp_load
     except ImportError:
         fail("the ERP file loader (services/erp_load.py) is not installed in this version")
-    return {What.customers: erp_load.load_customers, What.styles: erp_load.load_styles,
-            What.inventory: erp_load.load_inventory}[what]
+    return {
+        What.customers: erp_load.load_customers,
+        What.styles: erp_load.load_styles,
+        What.inventory: erp_load.load_inventory,
+    }[what]
 
 
 def _problem_dict(p: Any) -> dict[str, Any]:
-    return {"row": getattr(p, "row", None), "column": getattr(p, "column", None),
-            "value": getattr(p, "value", None), "message": getattr(p, "message", str(p))}
+    return {
+        "row": getattr(p, "row", None),
+        "column": getattr(p, "column", None),
+        "value": getattr(p, "value", None),
+        "message": getattr(p, "message", str(p)),
+    }
 
 
 def _sum_revalidation(results: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -62,7 +79,7 @@ def load(
     Good rows are kept and bad rows are listed (row, column, value, problem);
     the command fails only when the file cannot be read at all. Then every held order is checked
     again and the ones that became valid are imported."""
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from services import fixes
 
     loader = _loader(what)
@@ -80,10 +97,18 @@ def load(
     bad = [_problem_dict(p) for p in report.problems]
     bad_rows = len({p["row"] for p in bad}) if bad else 0
     if as_json:
-        print_json({"what": what.value, "file": str(file), "rows_read": report.rows_read,
-                    "rows_loaded": report.rows_loaded, "rows_not_loaded": max(report.rows_read - report.rows_loaded, 0),
-                    "problems": bad, "ignored_columns": list(getattr(report, "ignored_columns", None) or []),
-                    "revalidation": revalidation})
+        print_json(
+            {
+                "what": what.value,
+                "file": str(file),
+                "rows_read": report.rows_read,
+                "rows_loaded": report.rows_loaded,
+                "rows_not_loaded": max(report.rows_read - report.rows_loaded, 0),
+                "problems": bad,
+                "ignored_columns": list(getattr(report, "ignored_columns", None) or []),
+                "revalidation": revalidation,
+            }
+        )
         return
     out = console()
     out.print(f"Read {plural(report.rows_read, 'row')} from {file.name}; loaded {report.rows_loaded:,}.")
@@ -95,9 +120,12 @@ def load(
         out.print(f"[yellow]{plural(not_loaded, 'row was', 'rows were')} not loaded:[/yellow]")
         table = new_table(("Row", {"justify": "right"}), "Column", ("Value", {"overflow": "fold"}), "Problem")
         for p in bad[:BAD_ROWS_SHOWN]:
-            table.add_row(str(p["row"]) if p["row"] is not None else DASH, p["column"] or DASH,
-                          Text(str(p["value"]) if p["value"] not in (None, "") else DASH),
-                          Text(p["message"], style="red"))
+            table.add_row(
+                str(p["row"]) if p["row"] is not None else DASH,
+                p["column"] or DASH,
+                Text(str(p["value"]) if p["value"] not in (None, "") else DASH),
+                Text(p["message"], style="red"),
+            )
         out.print(table)
         if len(bad) > BAD_ROWS_SHOWN:
             out.print(f"[dim]… and {len(bad) - BAD_ROWS_SHOWN:,} more (--json lists them all).[/dim]")

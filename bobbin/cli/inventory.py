@@ -10,7 +10,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from bobbin.cli.output import (
-    DASH, console, ensure_database, err_console, fail, fmt_date, new_table, plural, print_json, warn,
+    DASH,
+    console,
+    ensure_database,
+    err_console,
+    fail,
+    fmt_date,
+    new_table,
+    plural,
+    print_json,
+    warn,
 )
 
 app = typer.Typer(no_args_is_help=True, help="Inventory: push available-to-sell quantities to a site's partner.")
@@ -19,8 +28,15 @@ ROWS_SHOWN = 50  # changes listed by --dry-run and gone WIP dates listed after a
 
 
 def _change_dict(ch: Any) -> dict[str, Any]:
-    return {"sku": ch.sku, "warehouse": ch.warehouse, "bucket": ch.bucket, "date": ch.available_on,
-            "last_sent": ch.previous, "now": ch.quantity, "gone": ch.gone}
+    return {
+        "sku": ch.sku,
+        "warehouse": ch.warehouse,
+        "bucket": ch.bucket,
+        "date": ch.available_on,
+        "last_sent": ch.previous,
+        "now": ch.quantity,
+        "gone": ch.gone,
+    }
 
 
 def _warehouse_text(name: str) -> str:
@@ -30,23 +46,38 @@ def _warehouse_text(name: str) -> str:
 def _show_plan(result: Any) -> None:
     out = console()
     if not result.changes:
-        out.print(f"Nothing to send: {result.site}'s {result.partner} stock matches the ERP "
-                  f"({plural(result.desired, 'bucket')} checked).")
+        out.print(
+            f"Nothing to send: {result.site}'s {result.partner} stock matches the ERP "
+            f"({plural(result.desired, 'bucket')} checked)."
+        )
         return
-    table = new_table("SKU", "Warehouse", "Bucket", "Date", ("Last sent", {"justify": "right"}),
-                      ("Now", {"justify": "right"}),
-                      title=f"Would send to {result.site} ({result.partner})")
+    table = new_table(
+        "SKU",
+        "Warehouse",
+        "Bucket",
+        "Date",
+        ("Last sent", {"justify": "right"}),
+        ("Now", {"justify": "right"}),
+        title=f"Would send to {result.site} ({result.partner})",
+    )
     for ch in result.changes[:ROWS_SHOWN]:
-        table.add_row(ch.sku, _warehouse_text(ch.warehouse), ch.bucket, fmt_date(ch.available_on),
-                      DASH if ch.previous is None else str(ch.previous),
-                      Text(str(ch.quantity), style="yellow" if ch.gone else ""))
+        table.add_row(
+            ch.sku,
+            _warehouse_text(ch.warehouse),
+            ch.bucket,
+            fmt_date(ch.available_on),
+            DASH if ch.previous is None else str(ch.previous),
+            Text(str(ch.quantity), style="yellow" if ch.gone else ""),
+        )
     out.print(table)
     more = len(result.changes) - ROWS_SHOWN
     if more > 0:
         out.print(f"… and {plural(more, 'more bucket')} (--json lists them all).")
-    out.print(f"{plural(result.changed, 'bucket')} changed of {result.desired:,} "
-              f"→ {plural(result.rows_total, 'row')} for {result.partner}"
-              f"{' (full push: everything)' if result.full else ''}. Nothing was sent.")
+    out.print(
+        f"{plural(result.changed, 'bucket')} changed of {result.desired:,} "
+        f"→ {plural(result.rows_total, 'row')} for {result.partner}"
+        f"{' (full push: everything)' if result.full else ''}. Nothing was sent."
+    )
     _show_wip(result)
 
 
@@ -54,8 +85,10 @@ def _show_wip(result: Any) -> None:
     if not result.remove_wip_dates_count:
         return
     verb = "would be" if result.dry_run else "were"
-    warn(f"{plural(result.remove_wip_dates_count, 'WIP date')} {verb} set to 0 but stay on {result.partner}: "
-         f"its API cannot remove a WIP date — remove them by hand on {result.partner}.")
+    warn(
+        f"{plural(result.remove_wip_dates_count, 'WIP date')} {verb} set to 0 but stay on {result.partner}: "
+        f"its API cannot remove a WIP date — remove them by hand on {result.partner}."
+    )
     table = new_table("SKU", "UPC / style", "Warehouse", "WIP date", ("Was", {"justify": "right"}))
     for item in result.remove_wip_dates[:ROWS_SHOWN]:
         named = item.get("upc") or " ".join(str(item[k]) for k in ("style_number", "color_code", "size") if item.get(k))
@@ -66,25 +99,33 @@ def _show_wip(result: Any) -> None:
 def _show_result(result: Any) -> None:
     out = console()
     if not result.rows_sent and not result.rows_forgotten:
-        out.print(f"Nothing to send: {result.site}'s {result.partner} stock already matches the ERP "
-                  f"({plural(result.desired, 'bucket')} checked, run {result.run_id}).")
+        out.print(
+            f"Nothing to send: {result.site}'s {result.partner} stock already matches the ERP "
+            f"({plural(result.desired, 'bucket')} checked, run {result.run_id})."
+        )
         return
     style = "green" if not (result.batches_rejected or result.rows_not_found) else "yellow"
-    out.print(f"[{style}]Sent {plural(result.rows_sent, 'row')} to {result.site} ({result.partner}) in "
-              f"{plural(result.batches, 'batch', 'batches')}:[/{style}] {result.rows_accepted:,} accepted"
-              f"{f', {result.rows_not_found:,} SKUs unknown there' if result.rows_not_found else ''}"
-              f"{f', {result.batches_rejected} batches rejected' if result.batches_rejected else ''}"
-              f" — {result.seconds:.1f} s, run {result.run_id}.")
+    out.print(
+        f"[{style}]Sent {plural(result.rows_sent, 'row')} to {result.site} ({result.partner}) in "
+        f"{plural(result.batches, 'batch', 'batches')}:[/{style}] {result.rows_accepted:,} accepted"
+        f"{f', {result.rows_not_found:,} SKUs unknown there' if result.rows_not_found else ''}"
+        f"{f', {result.batches_rejected} batches rejected' if result.batches_rejected else ''}"
+        f" — {result.seconds:.1f} s, run {result.run_id}."
+    )
     if result.rows_not_found:
         shown = ", ".join(result.not_found_skus[:10])
-        warn(f"{result.partner} has no SKU {shown}{' …' if result.rows_not_found > 10 else ''}: "
-             "add them there (or take their styles out of the push); they are sent again next time.")
+        warn(
+            f"{result.partner} has no SKU {shown}{' …' if result.rows_not_found > 10 else ''}: "
+            "add them there (or take their styles out of the push); they are sent again next time."
+        )
     if result.rows_forgotten:
-        warn(f"{plural(result.rows_forgotten, 'bucket')} of SKUs deleted from the ERP could not be named to "
-             f"{result.partner} (no UPC or style left) and were dropped: it still shows their last counts. "
-             "Fix them there by hand; make a style inactive rather than deleting its SKUs.")
+        warn(
+            f"{plural(result.rows_forgotten, 'bucket')} of SKUs deleted from the ERP could not be named to "
+            f"{result.partner} (no UPC or style left) and were dropped: it still shows their last counts. "
+            "Fix them there by hand; make a style inactive rather than deleting its SKUs."
+        )
     if result.batches_rejected:
-        from bobbin.db import session_scope
+        from core.db import session_scope
         from services.inventory import rejections
 
         with session_scope() as s:
@@ -105,8 +146,8 @@ def push(
     """Push available-to-sell stock (immediate and/or future, per the site's inventory_mode).
 
     Only rows that differ from what the partner last accepted are sent, unless --full."""
-    from bobbin.db import session_scope
     from connectors.errors import RetryableError
+    from core.db import session_scope
     from services import inventory
     from services.sites import get_site
 
@@ -127,8 +168,10 @@ def push(
         else:
             result = _push_with_bar(inventory, site_id, full)
     except RetryableError as exc:
-        fail(f"{exc.partner or 'partner'}: {exc} — the batches accepted before are recorded; "
-             "run the push again later to send the rest")
+        fail(
+            f"{exc.partner or 'partner'}: {exc} — the batches accepted before are recorded; "
+            "run the push again later to send the rest"
+        )
     if result.skipped:
         if as_json:
             print_json(result.summary())
@@ -140,8 +183,13 @@ def push(
 
 
 def _push_with_bar(inventory: Any, site_id: int, full: bool) -> Any:
-    columns = (TextColumn("[bold]Pushing[/bold]"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("[bold]Pushing[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err_console(), transient=True) as bar:
         task = bar.add_task("push", total=None)
 

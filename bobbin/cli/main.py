@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,7 +14,7 @@ app = typer.Typer(
     cls=BobbinGroup,
     name="bobbin",
     help="Bobbin keeps the ERP in step with Brandboom and JOOR: import and fix orders, map partner values, "
-         "load ERP data, send order statuses back.",
+    "load ERP data, send order statuses back.",
     epilog="Every list and show command takes --json. Errors print one line and exit 1 (2 for a mistyped command).",
     no_args_is_help=True,
     add_completion=False,
@@ -41,20 +41,23 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
-                                                    help="Print the version and exit.")] = None,
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = None,
 ) -> None:
     """Bobbin: the ERP ↔ partner integration hub."""
 
 
 def main() -> None:
     """Console script: logs only warnings (service logs would clutter the output), then the app."""
-    from bobbin.logging import configure
+    from core.logging import configure
 
     os.environ.setdefault("PGCONNECT_TIMEOUT", "10")  # an unreachable database fails in seconds, not minutes
     fmt = os.environ.get("LOG_FORMAT", "console")
-    configure(level=os.environ.get("BOBBIN_CLI_LOG_LEVEL", "WARNING").upper(),
-              fmt=fmt if fmt in ("json", "console") else "console")
+    configure(
+        level=os.environ.get("BOBBIN_CLI_LOG_LEVEL", "WARNING").upper(),
+        fmt=fmt if fmt in ("json", "console") else "console",
+    )
     app()
 
 

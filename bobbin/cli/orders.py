@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.json import JSON
@@ -19,13 +19,30 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bobbin.cli.output import (
-    DASH, OUTBOX_STYLES, UsageError, console, ensure_database, err_console, fail, fitted_table, fmt_date, fmt_money,
-    fmt_time, kv_table,
-    new_table, plural, print_error, print_json, revalidation_line, state_text,
+    DASH,
+    OUTBOX_STYLES,
+    UsageError,
+    console,
+    ensure_database,
+    err_console,
+    fail,
+    fitted_table,
+    fmt_date,
+    fmt_money,
+    fmt_time,
+    kv_table,
+    new_table,
+    plural,
+    print_error,
+    print_json,
+    revalidation_line,
+    state_text,
 )
 
-app = typer.Typer(no_args_is_help=True,
-                  help="Orders in the holding area: list, show, resolve, import, reject, mark shipped/paid/void.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Orders in the holding area: list, show, resolve, import, reject, mark shipped/paid/void.",
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ISO dates).")]
 OrderIds = Annotated[list[int], typer.Argument(metavar="ID", help="Bobbin order ids (the ID column of `orders list`).")]
@@ -41,8 +58,12 @@ class View(str, Enum):
 
 
 VIEW_STATES: dict[View, tuple[str, ...] | None] = {
-    View.all: None, View.invalid: ("invalid",), View.valid: ("valid",), View.duplicated: ("duplicate",),
-    View.imported: ("imported",), View.rejected: ("rejected",),
+    View.all: None,
+    View.invalid: ("invalid",),
+    View.valid: ("valid",),
+    View.duplicated: ("duplicate",),
+    View.imported: ("imported",),
+    View.rejected: ("rejected",),
 }
 SHOWN_CODES = 2  # error codes shown per row in `orders list`; the rest is "+N"
 
@@ -56,6 +77,7 @@ class MarkStatus(str, Enum):
 
 # --- reading -------------------------------------------------------------------------------------
 
+
 def open_problem_codes(session: Session, order_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     """order id -> [(code, severity)] of its open problems, errors first, each code once."""
     from models import OrderError
@@ -63,10 +85,13 @@ def open_problem_codes(session: Session, order_ids: list[int]) -> dict[int, list
     out: dict[int, list[tuple[str, str]]] = defaultdict(list)
     if not order_ids:
         return out
-    rows = session.execute(select(OrderError.order_id, OrderError.code, OrderError.severity)
-                           .where(OrderError.order_id.in_(order_ids), OrderError.resolved_at.is_(None))
-                           .order_by(OrderError.order_id, (OrderError.severity != "error"), OrderError.line_no.nulls_first(),
-                                     OrderError.id))
+    rows = session.execute(
+        select(OrderError.order_id, OrderError.code, OrderError.severity)
+        .where(OrderError.order_id.in_(order_ids), OrderError.resolved_at.is_(None))
+        .order_by(
+            OrderError.order_id, (OrderError.severity != "error"), OrderError.line_no.nulls_first(), OrderError.id
+        )
+    )
     for oid, code, severity in rows:
         if (code, severity) not in out[oid]:
             out[oid].append((code, severity))
@@ -78,28 +103,52 @@ def sales_order_numbers(session: Session, order_ids: list[int]) -> dict[int, str
 
     if not order_ids:
         return {}
-    return dict(session.execute(select(SalesOrder.inbound_order_id, SalesOrder.number)
-                                .where(SalesOrder.inbound_order_id.in_(order_ids))).all())
+    return dict(
+        session.execute(
+            select(SalesOrder.inbound_order_id, SalesOrder.number).where(SalesOrder.inbound_order_id.in_(order_ids))
+        ).all()
+    )
 
 
 def order_outcomes(session: Session, order_ids: list[int]) -> list[dict[str, Any]]:
     """Where the given orders stand now: state, ERP order number, open error codes."""
     from models import InboundOrder, Site
 
-    rows = {o.id: (o, name) for o, name in session.execute(
-        select(InboundOrder, Site.name).join(Site, Site.id == InboundOrder.site_id).where(InboundOrder.id.in_(order_ids)))}
+    rows = {
+        o.id: (o, name)
+        for o, name in session.execute(
+            select(InboundOrder, Site.name)
+            .join(Site, Site.id == InboundOrder.site_id)
+            .where(InboundOrder.id.in_(order_ids))
+        )
+    }
     codes = open_problem_codes(session, order_ids)
     numbers = sales_order_numbers(session, order_ids)
     out = []
     for oid in order_ids:
         if oid not in rows:
-            out.append({"id": oid, "state": None, "site": None, "partner_order_id": None, "sales_order": None,
-                        "error_codes": []})
+            out.append(
+                {
+                    "id": oid,
+                    "state": None,
+                    "site": None,
+                    "partner_order_id": None,
+                    "sales_order": None,
+                    "error_codes": [],
+                }
+            )
             continue
         order, site = rows[oid]
-        out.append({"id": oid, "site": site, "partner_order_id": order.partner_order_id, "state": order.state,
-                    "sales_order": numbers.get(oid),
-                    "error_codes": [c for c, sev in codes.get(oid, []) if sev == "error"]})
+        out.append(
+            {
+                "id": oid,
+                "site": site,
+                "partner_order_id": order.partner_order_id,
+                "state": order.state,
+                "sales_order": numbers.get(oid),
+                "error_codes": [c for c, sev in codes.get(oid, []) if sev == "error"],
+            }
+        )
     return out
 
 
@@ -122,8 +171,9 @@ def outcome_text(o: dict[str, Any], before: str | None = None) -> Text:
 def print_outcomes(outcomes: list[dict[str, Any]], before: dict[int, str] | None = None) -> None:
     table = new_table(("Order", {"justify": "right"}), "Site", "Partner #", "Now")
     for o in outcomes:
-        table.add_row(str(o["id"]), o["site"] or DASH, o["partner_order_id"] or DASH,
-                      outcome_text(o, (before or {}).get(o["id"])))
+        table.add_row(
+            str(o["id"]), o["site"] or DASH, o["partner_order_id"] or DASH, outcome_text(o, (before or {}).get(o["id"]))
+        )
     console().print(table)
 
 
@@ -135,15 +185,16 @@ def _site_id(session: Session, ref: str | None) -> int | None:
 
 # --- list ----------------------------------------------------------------------------------------
 
+
 @app.command("list")
 def list_orders(
-    site: Annotated[Optional[str], typer.Option("--site", help="Only this site (name or id).")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site (name or id).")] = None,
     view: Annotated[View, typer.Option("--view", help="Which orders (the views of the holding area).")] = View.all,
     limit: Annotated[int, typer.Option("--limit", min=0, help="At most this many, newest first (0 = all).")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """Orders in the holding area, newest first. Invalid ones show their first problems."""
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import InboundOrder, Site
 
     ensure_database()
@@ -156,37 +207,56 @@ def list_orders(
         if states:
             where.append(InboundOrder.state.in_(states))
         total = s.scalar(select(func.count()).select_from(InboundOrder).where(*where)) or 0
-        query = (select(InboundOrder, Site.name).join(Site, Site.id == InboundOrder.site_id).where(*where)
-                 .order_by(InboundOrder.id.desc()))
+        query = (
+            select(InboundOrder, Site.name)
+            .join(Site, Site.id == InboundOrder.site_id)
+            .where(*where)
+            .order_by(InboundOrder.id.desc())
+        )
         if limit:
             query = query.limit(limit)
         rows = s.execute(query).all()
         ids = [o.id for o, _ in rows]
         codes = open_problem_codes(s, ids)
         numbers = sales_order_numbers(s, ids)
-    records = [{
-        "id": o.id, "site": name, "site_id": o.site_id, "partner_order_id": o.partner_order_id,
-        "po_number": o.po_number, "customer_ref": o.customer_ref, "customer_code": o.customer_code,
-        "order_date": o.order_date, "lines": o.line_count, "total": o.total, "currency": o.currency, "state": o.state,
-        "error_codes": [c for c, sev in codes.get(o.id, []) if sev == "error"],
-        "warning_codes": [c for c, sev in codes.get(o.id, []) if sev != "error"],
-        "sales_order": numbers.get(o.id),
-    } for o, name in rows]
+    records = [
+        {
+            "id": o.id,
+            "site": name,
+            "site_id": o.site_id,
+            "partner_order_id": o.partner_order_id,
+            "po_number": o.po_number,
+            "customer_ref": o.customer_ref,
+            "customer_code": o.customer_code,
+            "order_date": o.order_date,
+            "lines": o.line_count,
+            "total": o.total,
+            "currency": o.currency,
+            "state": o.state,
+            "error_codes": [c for c, sev in codes.get(o.id, []) if sev == "error"],
+            "warning_codes": [c for c, sev in codes.get(o.id, []) if sev != "error"],
+            "sales_order": numbers.get(o.id),
+        }
+        for o, name in rows
+    ]
     if as_json:
         print_json({"view": view.value, "site": site, "total": total, "count": len(records), "orders": records})
         return
     out = console()
     if not records:
-        out.print(f"No {'' if view is View.all else view.value + ' '}orders"
-                  f"{' on site ' + site if site else ''}.")
+        out.print(f"No {'' if view is View.all else view.value + ' '}orders{' on site ' + site if site else ''}.")
         return
     # Narrow terminals drop the columns people need least, so the problems stay readable.
     columns: list[tuple[str, dict[str, Any], int]] = [
-        ("ID", {"justify": "right", "no_wrap": True}, 0), ("Site", {"no_wrap": True}, 105),
-        ("Partner #", {"no_wrap": True}, 125), ("PO", {"no_wrap": True}, 0),
+        ("ID", {"justify": "right", "no_wrap": True}, 0),
+        ("Site", {"no_wrap": True}, 105),
+        ("Partner #", {"no_wrap": True}, 125),
+        ("PO", {"no_wrap": True}, 0),
         ("Customer", {"max_width": 26, "overflow": "ellipsis", "no_wrap": True}, 0),
-        ("Date", {"no_wrap": True}, 105), ("Lines", {"justify": "right", "no_wrap": True}, 125),
-        ("Total", {"justify": "right", "no_wrap": True}, 85), ("State", {"no_wrap": True}, 0),
+        ("Date", {"no_wrap": True}, 105),
+        ("Lines", {"justify": "right", "no_wrap": True}, 125),
+        ("Total", {"justify": "right", "no_wrap": True}, 85),
+        ("State", {"no_wrap": True}, 0),
         ("Problems", {"overflow": "fold", "ratio": 1, "min_width": 14}, 0),
     ]
     cells = []
@@ -202,10 +272,20 @@ def list_orders(
             note = Text(f"→ {r['sales_order']}", style="dim")
         else:
             note = Text(", ".join(r["warning_codes"]), style="yellow")
-        cells.append({"ID": str(r["id"]), "Site": r["site"], "Partner #": r["partner_order_id"],
-                      "PO": r["po_number"] or DASH, "Customer": customer, "Date": fmt_date(r["order_date"]),
-                      "Lines": str(r["lines"]), "Total": fmt_money(r["total"], r["currency"]),
-                      "State": state_text(r["state"]), "Problems": note})
+        cells.append(
+            {
+                "ID": str(r["id"]),
+                "Site": r["site"],
+                "Partner #": r["partner_order_id"],
+                "PO": r["po_number"] or DASH,
+                "Customer": customer,
+                "Date": fmt_date(r["order_date"]),
+                "Lines": str(r["lines"]),
+                "Total": fmt_money(r["total"], r["currency"]),
+                "State": state_text(r["state"]),
+                "Problems": note,
+            }
+        )
     table = fitted_table(columns, cells, out.width)
     out.print(table)
     if total > len(records):
@@ -215,6 +295,7 @@ def list_orders(
 
 
 # --- show ----------------------------------------------------------------------------------------
+
 
 def _hint(code: str, order_id: int, site_name: str, value: str | None) -> str:
     from services import problems
@@ -239,23 +320,38 @@ def order_record(session: Session, order_id: int, *, raw: bool = False) -> dict[
     assert site is not None
     norm = order.normalized or {}
     customer = norm.get("customer") or {}
-    errors = session.scalars(select(OrderError).where(OrderError.order_id == order_id)
-                             .order_by(OrderError.resolved_at.desc().nulls_first(), OrderError.line_no.nulls_first(),
-                                       OrderError.id)).all()
+    errors = session.scalars(
+        select(OrderError)
+        .where(OrderError.order_id == order_id)
+        .order_by(OrderError.resolved_at.desc().nulls_first(), OrderError.line_no.nulls_first(), OrderError.id)
+    ).all()
 
     def problem(e: Any) -> dict[str, Any]:
-        return {"id": e.id, "code": e.code, "title": problems.kind(e.code).title, "severity": e.severity,
-                "line_no": e.line_no, "field": e.field, "value": e.value, "message": e.message,
-                "resolution": _hint(e.code, order.id, site.name, e.value), "first_seen_at": e.first_seen_at,
-                **({"resolved_at": e.resolved_at} if e.resolved_at else {})}
+        return {
+            "id": e.id,
+            "code": e.code,
+            "title": problems.kind(e.code).title,
+            "severity": e.severity,
+            "line_no": e.line_no,
+            "field": e.field,
+            "value": e.value,
+            "message": e.message,
+            "resolution": _hint(e.code, order.id, site.name, e.value),
+            "first_seen_at": e.first_seen_at,
+            **({"resolved_at": e.resolved_at} if e.resolved_at else {}),
+        }
 
     so = session.scalar(select(SalesOrder).where(SalesOrder.inbound_order_id == order_id))
-    outbox = session.scalars(select(OutboxEntry).where(OutboxEntry.inbound_order_id == order_id)
-                             .order_by(OutboxEntry.id)).all()
+    outbox = session.scalars(
+        select(OutboxEntry).where(OutboxEntry.inbound_order_id == order_id).order_by(OutboxEntry.id)
+    ).all()
     attempts: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if outbox:
-        for a in session.scalars(select(WritebackAttempt).where(WritebackAttempt.outbox_id.in_([w.id for w in outbox]))
-                                 .order_by(WritebackAttempt.id)):
+        for a in session.scalars(
+            select(WritebackAttempt)
+            .where(WritebackAttempt.outbox_id.in_([w.id for w in outbox]))
+            .order_by(WritebackAttempt.id)
+        ):
             attempts[a.outbox_id].append({"at": a.attempted_at, "ok": a.ok, "error": a.error, "note": a.note})
     lines = []
     for ln in norm.get("lines") or []:
@@ -267,31 +363,71 @@ def order_record(session: Session, order_id: int, *, raw: bool = False) -> dict[
                 amount = Decimal(str(ln["quantity"])) * Decimal(str(ln["price"]))
         except ArithmeticError:
             amount = None
-        lines.append({"line_no": ln.get("line_no"), "style_number": ln.get("style_number"),
-                      "color_code": ln.get("color_code"), "size": ln.get("size"), "sku_number": ln.get("sku_number"),
-                      "upc": ln.get("upc"), "quantity": ln.get("quantity") if ln.get("quantity") is not None else ln.get("raw_quantity"),
-                      "price": ln.get("price") if ln.get("price") is not None else ln.get("raw_price"),
-                      "amount": amount})
+        lines.append(
+            {
+                "line_no": ln.get("line_no"),
+                "style_number": ln.get("style_number"),
+                "color_code": ln.get("color_code"),
+                "size": ln.get("size"),
+                "sku_number": ln.get("sku_number"),
+                "upc": ln.get("upc"),
+                "quantity": ln.get("quantity") if ln.get("quantity") is not None else ln.get("raw_quantity"),
+                "price": ln.get("price") if ln.get("price") is not None else ln.get("raw_price"),
+                "amount": amount,
+            }
+        )
     record: dict[str, Any] = {
-        "id": order.id, "site": site.name, "site_id": site.id, "partner_order_id": order.partner_order_id,
-        "partner_status": order.partner_status, "state": order.state, "po_number": order.po_number,
-        "customer": {"ref": order.customer_ref, "code": order.customer_code, "partner_id": customer.get("partner_id"),
-                     "partner_code": customer.get("code"), "name": customer.get("name"), "email": customer.get("email")},
-        "billing_address": customer.get("billing"), "ship_to": norm.get("ship_to"),
-        "sales_rep": norm.get("sales_rep"), "payment_method": norm.get("payment_method"),
-        "shipping_method": norm.get("shipping_method"), "warehouse": norm.get("warehouse"),
-        "order_date": order.order_date, "ship_date": order.ship_date, "cancel_date": order.cancel_date,
-        "currency": order.currency, "total": order.total, "line_count": order.line_count,
-        "first_seen_at": order.first_seen_at, "last_seen_at": order.last_seen_at,
-        "validated_at": order.validated_at, "imported_at": order.imported_at,
-        "sales_order": None if so is None else {"number": so.number, "status": so.status, "total": so.total,
-                                                "created_at": so.created_at},
+        "id": order.id,
+        "site": site.name,
+        "site_id": site.id,
+        "partner_order_id": order.partner_order_id,
+        "partner_status": order.partner_status,
+        "state": order.state,
+        "po_number": order.po_number,
+        "customer": {
+            "ref": order.customer_ref,
+            "code": order.customer_code,
+            "partner_id": customer.get("partner_id"),
+            "partner_code": customer.get("code"),
+            "name": customer.get("name"),
+            "email": customer.get("email"),
+        },
+        "billing_address": customer.get("billing"),
+        "ship_to": norm.get("ship_to"),
+        "sales_rep": norm.get("sales_rep"),
+        "payment_method": norm.get("payment_method"),
+        "shipping_method": norm.get("shipping_method"),
+        "warehouse": norm.get("warehouse"),
+        "order_date": order.order_date,
+        "ship_date": order.ship_date,
+        "cancel_date": order.cancel_date,
+        "currency": order.currency,
+        "total": order.total,
+        "line_count": order.line_count,
+        "first_seen_at": order.first_seen_at,
+        "last_seen_at": order.last_seen_at,
+        "validated_at": order.validated_at,
+        "imported_at": order.imported_at,
+        "sales_order": None
+        if so is None
+        else {"number": so.number, "status": so.status, "total": so.total, "created_at": so.created_at},
         "lines": lines,
         "problems": [problem(e) for e in errors if e.resolved_at is None],
         "resolved_problems": [problem(e) for e in errors if e.resolved_at is not None],
-        "writebacks": [{"id": w.id, "status": w.status, "state": w.state, "attempts": w.attempts,
-                        "last_error": w.last_error, "next_attempt_at": w.next_attempt_at, "created_at": w.created_at,
-                        "sent_at": w.sent_at, "attempt_log": attempts.get(w.id, [])} for w in outbox],
+        "writebacks": [
+            {
+                "id": w.id,
+                "status": w.status,
+                "state": w.state,
+                "attempts": w.attempts,
+                "last_error": w.last_error,
+                "next_attempt_at": w.next_attempt_at,
+                "created_at": w.created_at,
+                "sent_at": w.sent_at,
+                "attempt_log": attempts.get(w.id, []),
+            }
+            for w in outbox
+        ],
     }
     if raw:
         record["raw"] = order.raw
@@ -301,34 +437,70 @@ def order_record(session: Session, order_id: int, *, raw: bool = False) -> dict[
 def _address_text(a: dict[str, Any] | None) -> str | None:
     if not a:
         return None
-    parts = [a.get("name"), a.get("line1"), a.get("line2"), a.get("city"),
-             " ".join(p for p in (a.get("state"), a.get("postal_code")) if p), a.get("country")]
+    parts = [
+        a.get("name"),
+        a.get("line1"),
+        a.get("line2"),
+        a.get("city"),
+        " ".join(p for p in (a.get("state"), a.get("postal_code")) if p),
+        a.get("country"),
+    ]
     return ", ".join(p for p in parts if p) or None
 
 
 def show_order(r: dict[str, Any]) -> None:
     out = console()
-    out.print(Text.assemble((f"Order {r['id']}", "bold"), f"  {r['site']} #{r['partner_order_id']}  ",
-                            state_text(r["state"]),
-                            (f"  (partner status {r['partner_status']})" if r["partner_status"] else "", "dim")))
+    out.print(
+        Text.assemble(
+            (f"Order {r['id']}", "bold"),
+            f"  {r['site']} #{r['partner_order_id']}  ",
+            state_text(r["state"]),
+            (f"  (partner status {r['partner_status']})" if r["partner_status"] else "", "dim"),
+        )
+    )
     c = r["customer"]
     who = c["name"] or c["ref"] or DASH
-    ids = ", ".join(p for p in (f"partner id {c['partner_id']}" if c["partner_id"] else "",
-                                f"code {c['partner_code']}" if c["partner_code"] else "", c["email"] or "") if p)
-    customer = Text.assemble(who, (f" ({ids})" if ids else "", "dim"), " → ",
-                             (c["code"], "bold green") if c["code"] else ("no ERP customer", "red"))
+    ids = ", ".join(
+        p
+        for p in (
+            f"partner id {c['partner_id']}" if c["partner_id"] else "",
+            f"code {c['partner_code']}" if c["partner_code"] else "",
+            c["email"] or "",
+        )
+        if p
+    )
+    customer = Text.assemble(
+        who,
+        (f" ({ids})" if ids else "", "dim"),
+        " → ",
+        (c["code"], "bold green") if c["code"] else ("no ERP customer", "red"),
+    )
     so = r["sales_order"]
     rows: list[tuple[str, Any]] = [
-        ("PO", r["po_number"]), ("Customer", customer), ("Ship to", _address_text(r["ship_to"])),
-        ("Dates", f"ordered {fmt_date(r['order_date'])}  start ship {fmt_date(r['ship_date'])}  "
-                  f"cancel {fmt_date(r['cancel_date'])}"),
-        ("Terms", r["payment_method"]), ("Ship via", r["shipping_method"]), ("Sales rep", r["sales_rep"]),
+        ("PO", r["po_number"]),
+        ("Customer", customer),
+        ("Ship to", _address_text(r["ship_to"])),
+        (
+            "Dates",
+            f"ordered {fmt_date(r['order_date'])}  start ship {fmt_date(r['ship_date'])}  "
+            f"cancel {fmt_date(r['cancel_date'])}",
+        ),
+        ("Terms", r["payment_method"]),
+        ("Ship via", r["shipping_method"]),
+        ("Sales rep", r["sales_rep"]),
         ("Warehouse", r["warehouse"] or "site default"),
         ("Total", f"{fmt_money(r['total'], r['currency'])} in {plural(r['line_count'], 'line')}"),
-        ("Seen", f"first {fmt_time(r['first_seen_at'])}, last {fmt_time(r['last_seen_at'])}; "
-                 f"validated {fmt_time(r['validated_at'])}"),
-        ("ERP order", Text.assemble((so["number"], "bold"), f" ({so['status']}, imported {fmt_time(r['imported_at'])})")
-         if so else None),
+        (
+            "Seen",
+            f"first {fmt_time(r['first_seen_at'])}, last {fmt_time(r['last_seen_at'])}; "
+            f"validated {fmt_time(r['validated_at'])}",
+        ),
+        (
+            "ERP order",
+            Text.assemble((so["number"], "bold"), f" ({so['status']}, imported {fmt_time(r['imported_at'])})")
+            if so
+            else None,
+        ),
     ]
     out.print(kv_table(rows))
 
@@ -338,14 +510,32 @@ def show_order(r: dict[str, Any]) -> None:
             line_codes[p["line_no"]].append(p["code"])
     if r["lines"]:
         out.print()
-        table = new_table(("#", {"justify": "right"}), "Style", "Color", "Size", "SKU", ("Qty", {"justify": "right"}),
-                          ("Price", {"justify": "right"}), ("Amount", {"justify": "right"}), "Problem", title="Lines")
+        table = new_table(
+            ("#", {"justify": "right"}),
+            "Style",
+            "Color",
+            "Size",
+            "SKU",
+            ("Qty", {"justify": "right"}),
+            ("Price", {"justify": "right"}),
+            ("Amount", {"justify": "right"}),
+            "Problem",
+            title="Lines",
+        )
         for ln in r["lines"]:
             codes = line_codes.get(ln["line_no"], [])
-            table.add_row(str(ln["line_no"]), ln["style_number"] or DASH, ln["color_code"] or DASH, ln["size"] or DASH,
-                          ln["sku_number"] or DASH, str(ln["quantity"]) if ln["quantity"] is not None else DASH,
-                          fmt_money(ln["price"]), fmt_money(ln["amount"]), Text(", ".join(codes), style="red"),
-                          style="red" if codes else None)
+            table.add_row(
+                str(ln["line_no"]),
+                ln["style_number"] or DASH,
+                ln["color_code"] or DASH,
+                ln["size"] or DASH,
+                ln["sku_number"] or DASH,
+                str(ln["quantity"]) if ln["quantity"] is not None else DASH,
+                fmt_money(ln["price"]),
+                fmt_money(ln["amount"]),
+                Text(", ".join(codes), style="red"),
+                style="red" if codes else None,
+            )
         out.print(table)
 
     if r["problems"]:
@@ -354,8 +544,14 @@ def show_order(r: dict[str, Any]) -> None:
         out.print(Text("Problems to fix" if errors else "Warnings", style="bold"))
         for p in r["problems"]:
             colour = "yellow" if p["severity"] == "warning" else "red"
-            out.print(Text.assemble(("● ", colour), (p["code"], f"bold {colour}"), f"  {p['title']}",
-                                    (" (warning: the order still imports)" if p["severity"] == "warning" else "", "dim")))
+            out.print(
+                Text.assemble(
+                    ("● ", colour),
+                    (p["code"], f"bold {colour}"),
+                    f"  {p['title']}",
+                    (" (warning: the order still imports)" if p["severity"] == "warning" else "", "dim"),
+                )
+            )
             out.print(Padding(Text(p["message"]), (0, 0, 0, 2)))
             out.print(Padding(Text.assemble(("Resolution: ", "bold"), p["resolution"].replace("`", "")), (0, 0, 0, 2)))
     elif r["state"] in ("valid", "downloaded"):
@@ -364,17 +560,30 @@ def show_order(r: dict[str, Any]) -> None:
 
     if r["resolved_problems"]:
         out.print()
-        table = new_table("Resolved", "Code", ("Line", {"justify": "right"}), "Value", "Message",
-                          title="Resolved problems")
+        table = new_table(
+            "Resolved", "Code", ("Line", {"justify": "right"}), "Value", "Message", title="Resolved problems"
+        )
         for p in r["resolved_problems"]:
-            table.add_row(fmt_time(p["resolved_at"]), p["code"], str(p["line_no"] or ""), p["value"] or "",
-                          p["message"], style="dim")
+            table.add_row(
+                fmt_time(p["resolved_at"]),
+                p["code"],
+                str(p["line_no"] or ""),
+                p["value"] or "",
+                p["message"],
+                style="dim",
+            )
         out.print(table)
 
     if r["writebacks"]:
         out.print()
-        table = new_table("Status", "State", ("Tries", {"justify": "right"}), "When", "Last error",
-                          title="Status sent back to the partner")
+        table = new_table(
+            "Status",
+            "State",
+            ("Tries", {"justify": "right"}),
+            "When",
+            "Last error",
+            title="Status sent back to the partner",
+        )
         for w in r["writebacks"]:
             if w["state"] == "sent":
                 when = f"sent {fmt_time(w['sent_at'])}"
@@ -382,8 +591,13 @@ def show_order(r: dict[str, Any]) -> None:
                 when = f"next try {fmt_time(w['next_attempt_at'])}"
             else:
                 when = "gave up"
-            table.add_row(w["status"], Text(w["state"], style=OUTBOX_STYLES.get(w["state"], "")), str(w["attempts"]),
-                          when, Text(w["last_error"] or "", style="red"))
+            table.add_row(
+                w["status"],
+                Text(w["state"], style=OUTBOX_STYLES.get(w["state"], "")),
+                str(w["attempts"]),
+                when,
+                Text(w["last_error"] or "", style="red"),
+            )
             for a in w["attempt_log"]:
                 if a["ok"] is None:  # in flight, or its worker died: the next try asks the partner first
                     said = Text("no outcome recorded", style="yellow")
@@ -407,7 +621,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """One order: header, lines, open problems with what to do, resolved ones, ERP order, writebacks."""
-    from bobbin.db import session_scope
+    from core.db import session_scope
 
     ensure_database()
     with session_scope() as s:
@@ -420,18 +634,25 @@ def show(
 
 # --- fixing --------------------------------------------------------------------------------------
 
+
 @app.command("resolve")
 def resolve(
     order_id: Annotated[int, typer.Argument(metavar="ID", help="The order whose customer is unknown.")],
-    customer: Annotated[Optional[str], typer.Option("--customer", help="Map the order's customer to this ERP customer code.")] = None,
-    create_customer: Annotated[bool, typer.Option("--create-customer", help="Create the ERP customer from the order's customer block.")] = False,
-    code: Annotated[Optional[str], typer.Option("--code", help="Code for the new customer (default: made from its name).")] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="Map the order's customer to this ERP customer code.")
+    ] = None,
+    create_customer: Annotated[
+        bool, typer.Option("--create-customer", help="Create the ERP customer from the order's customer block.")
+    ] = False,
+    code: Annotated[
+        str | None, typer.Option("--code", help="Code for the new customer (default: made from its name).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fix an unknown customer: map it to an ERP customer, or create one from the order.
 
     Every held order of that customer is checked again, and the valid ones are imported."""
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from services import fixes
 
     if bool(customer) == create_customer:
@@ -457,14 +678,22 @@ def resolve(
 
 @app.command("import")
 def import_orders(
-    order_ids: Annotated[Optional[list[int]], typer.Argument(metavar="ID", help="Orders to import.")] = None,
-    all_valid: Annotated[bool, typer.Option("--all-valid", help="Import every valid order (of --site, or all sites).")] = False,
-    site: Annotated[Optional[str], typer.Option("--site", help="With --all-valid: only this site.")] = None,
-    allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help="Import even if another order of the customer has the same PO (after checking it is not a true duplicate).")] = False,
+    order_ids: Annotated[list[int] | None, typer.Argument(metavar="ID", help="Orders to import.")] = None,
+    all_valid: Annotated[
+        bool, typer.Option("--all-valid", help="Import every valid order (of --site, or all sites).")
+    ] = False,
+    site: Annotated[str | None, typer.Option("--site", help="With --all-valid: only this site.")] = None,
+    allow_duplicate: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicate",
+            help="Import even if another order of the customer has the same PO (after checking it is not a true duplicate).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check orders again and import the valid ones into the ERP (each at most once, ever)."""
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import InboundOrder
     from services import fixes
 
@@ -499,11 +728,14 @@ def import_orders(
         console().print(f"Imported {plural(newly, 'order')}.")
         print_outcomes(outcomes, before)
         if newly:
-            console().print("[dim]The partner is told each order was exported by the outbox flush "
-                            "(bobbin status shows what is waiting).[/dim]")
+            console().print(
+                "[dim]The partner is told each order was exported by the outbox flush "
+                "(bobbin status shows what is waiting).[/dim]"
+            )
     if order_ids and not_imported:
-        print_error(f"{plural(len(not_imported), 'order')} not imported: "
-                    f"{', '.join(str(o['id']) for o in not_imported)}")
+        print_error(
+            f"{plural(len(not_imported), 'order')} not imported: {', '.join(str(o['id']) for o in not_imported)}"
+        )
         raise typer.Exit(1)
 
 
@@ -525,7 +757,9 @@ def reject(order_ids: OrderIds, as_json: JsonOpt = False) -> None:
         print_json({"rejected": rejected, "failed": {str(k): v for k, v in failed.items()}})
     else:
         if rejected:
-            console().print(f"[green]Rejected {plural(len(rejected), 'order')}:[/green] {', '.join(map(str, rejected))}")
+            console().print(
+                f"[green]Rejected {plural(len(rejected), 'order')}:[/green] {', '.join(map(str, rejected))}"
+            )
         for oid, reason in failed.items():
             print_error(f"order {oid}: {reason}")
     if failed:
@@ -542,9 +776,9 @@ def mark(
 
     The status is recorded on the ERP order, queued, and sent right away; a failed send is retried
     by the outbox flush, and one the partner refuses shows in `bobbin status`."""
-    from bobbin.crypto import CredentialsError
-    from bobbin.db import session_scope
     from connectors.errors import PartnerError
+    from core.crypto import CredentialsError
+    from core.db import session_scope
     from models import OutboxEntry
     from services import writeback
 
@@ -555,9 +789,15 @@ def mark(
     send_error = None
     if result.queued:
         with session_scope() as s:
-            outbox_ids = list(s.scalars(select(OutboxEntry.id).where(
-                OutboxEntry.inbound_order_id.in_(result.queued), OutboxEntry.status == status.value,
-                OutboxEntry.state == "pending")))
+            outbox_ids = list(
+                s.scalars(
+                    select(OutboxEntry.id).where(
+                        OutboxEntry.inbound_order_id.in_(result.queued),
+                        OutboxEntry.status == status.value,
+                        OutboxEntry.state == "pending",
+                    )
+                )
+            )
         if outbox_ids:
             try:
                 with err_console().status(f"Sending {plural(len(outbox_ids), 'status change')} to the partner…"):
@@ -565,8 +805,14 @@ def mark(
             except (PartnerError, CredentialsError) as exc:
                 send_error = str(exc)
     with session_scope() as s:
-        rows = {w.inbound_order_id: w for w in s.scalars(select(OutboxEntry).where(
-            OutboxEntry.inbound_order_id.in_(result.queued or [-1]), OutboxEntry.status == status.value))}
+        rows = {
+            w.inbound_order_id: w
+            for w in s.scalars(
+                select(OutboxEntry).where(
+                    OutboxEntry.inbound_order_id.in_(result.queued or [-1]), OutboxEntry.status == status.value
+                )
+            )
+        }
     orders: list[dict[str, Any]] = []
     for oid in ids:
         if oid in result.skipped:
@@ -582,15 +828,23 @@ def mark(
         elif w.state == "held":  # the partner answered for another order: a person looks first
             orders.append({"id": oid, "result": "held", "detail": w.last_error})
         elif w.attempts:
-            orders.append({"id": oid, "result": "retrying", "detail": w.last_error, "next_attempt_at": w.next_attempt_at})
+            orders.append(
+                {"id": oid, "result": "retrying", "detail": w.last_error, "next_attempt_at": w.next_attempt_at}
+            )
         else:
             orders.append({"id": oid, "result": "queued", "detail": send_error})
     problems = [o for o in orders if o["result"] in ("skipped", "refused", "held")]
     if as_json:
         print_json({"status": status.value, "orders": orders, "send_error": send_error})
     else:
-        styles = {"sent": "green", "retrying": "yellow", "queued": "yellow", "refused": "red", "skipped": "red",
-                  "held": "magenta"}
+        styles = {
+            "sent": "green",
+            "retrying": "yellow",
+            "queued": "yellow",
+            "refused": "red",
+            "skipped": "red",
+            "held": "magenta",
+        }
         table = new_table(("Order", {"justify": "right"}), "Result", "Detail", title=f"Mark {status.value}")
         for o in orders:
             detail = o["detail"]
@@ -605,5 +859,4 @@ def mark(
     if send_error:
         fail(f"the status changes are recorded and queued, but could not be sent now: {send_error}")
     if problems:
-        fail(f"{plural(len(problems), 'order')} not marked {status.value}: "
-             f"{', '.join(str(o['id']) for o in problems)}")
+        fail(f"{plural(len(problems), 'order')} not marked {status.value}: {', '.join(str(o['id']) for o in problems)}")

@@ -14,7 +14,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -52,6 +52,7 @@ class UserError(Exception):
 
 # --- consoles ------------------------------------------------------------------------------------
 
+
 def console() -> Console:
     """stdout; made per use so a changed terminal width or a test runner's stream is honoured."""
     return Console(highlight=False)
@@ -77,6 +78,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 # --- JSON ----------------------------------------------------------------------------------------
 
+
 def jsonable(value: Any) -> Any:
     """Dates and times as ISO 8601, money as a string (exact), everything else as JSON has it."""
     if isinstance(value, datetime):
@@ -98,15 +100,16 @@ def print_json(data: Any) -> None:
 
 # --- formatting ----------------------------------------------------------------------------------
 
+
 def _zone() -> Any:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     try:
         return ZoneInfo(get_settings().timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
+        return UTC
 
 
 def fmt_time(moment: datetime | None) -> str:
@@ -114,7 +117,7 @@ def fmt_time(moment: datetime | None) -> str:
     if moment is None:
         return DASH
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
 
 
@@ -137,7 +140,7 @@ def fmt_money(amount: Decimal | str | None, currency: str | None = None) -> str:
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
     if moment is None:
         return ""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = int((now - moment).total_seconds())
     if seconds < 0:
         return "in the future"
@@ -157,16 +160,28 @@ def state_text(state: str) -> Text:
 
 def new_table(*columns: str | tuple[str, dict[str, Any]], title: str | None = None) -> Table:
     """A table for comparing rows: bold header, no outer box (copies cleanly into an e-mail)."""
-    table = Table(box=box.SIMPLE_HEAD, header_style="bold", title=title, title_justify="left",
-                  title_style="bold", pad_edge=False, collapse_padding=True, show_edge=False)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        header_style="bold",
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
     for col in columns:
         name, opts = (col, {}) if isinstance(col, str) else col
         table.add_column(name, **opts)
     return table
 
 
-def fitted_table(columns: list[tuple[str, dict[str, Any], int]], rows: Iterable[Mapping[str, Any]],
-                 width: int, title: str | None = None) -> Table:
+def fitted_table(
+    columns: list[tuple[str, dict[str, Any], int]],
+    rows: Iterable[Mapping[str, Any]],
+    width: int,
+    title: str | None = None,
+) -> Table:
     """A table whose less needed columns give way on a narrow terminal: each column is
     ``(header, column options, narrowest terminal that still shows it)``; rows map header -> cell."""
     kept = [(name, opts) for name, opts, below in columns if width >= below]
@@ -196,22 +211,29 @@ def revalidation_line(result: Mapping[str, Any]) -> str:
     parts = [f"{result.get('valid', 0)} valid", f"{result.get('invalid', 0)} invalid"]
     if result.get("duplicate"):
         parts.append(f"{result['duplicate']} duplicate")
-    text = (f"Checked {plural(validated, 'held order')} again: {', '.join(parts)}; "
-            f"{plural(int(result.get('imported', 0)), 'order')} imported.")
+    text = (
+        f"Checked {plural(validated, 'held order')} again: {', '.join(parts)}; "
+        f"{plural(int(result.get('imported', 0)), 'order')} imported."
+    )
     if result.get("resolved_errors") or result.get("new_errors"):
-        text += (f" {plural(int(result.get('resolved_errors', 0)), 'problem')} resolved, "
-                 f"{int(result.get('new_errors', 0))} new.")
+        text += (
+            f" {plural(int(result.get('resolved_errors', 0)), 'problem')} resolved, "
+            f"{int(result.get('new_errors', 0))} new."
+        )
     return text
 
 
 # --- errors --------------------------------------------------------------------------------------
 
-_CONNECTION_WORDS = re.compile(r"connect|could not translate host|server closed|timeout expired|"
-                               r"password authentication|does not exist|no pg_hba|role .* does not exist", re.I)
+_CONNECTION_WORDS = re.compile(
+    r"connect|could not translate host|server closed|timeout expired|"
+    r"password authentication|does not exist|no pg_hba|role .* does not exist",
+    re.I,
+)
 
 
 def _database_source() -> str:
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     if settings.database_url:
@@ -224,7 +246,7 @@ def _database_where() -> str:
 
     url = os.environ.get("DATABASE_URL")
     try:
-        from bobbin.settings import get_settings
+        from core.settings import get_settings
 
         url = get_settings().database_url or url
         parsed = make_url(url) if url else None
@@ -240,17 +262,23 @@ def connection_reason(text: str, password: str | None = None) -> str:
     if password:
         text = text.replace(password, "****")
     lowered = text.lower()
-    for needle, reason in (("connection refused", "connection refused"),
-                           ("timeout expired", "timed out"),
-                           ("server closed the connection", "the server closed the connection"),
-                           ("no route to host", "no route to host")):
+    for needle, reason in (
+        ("connection refused", "connection refused"),
+        ("timeout expired", "timed out"),
+        ("server closed the connection", "the server closed the connection"),
+        ("no route to host", "no route to host"),
+    ):
         if needle in lowered:
             return reason
     m = re.search(r'could not translate host name "([^"]+)"', text)
     if m:
         return f"unknown host {m.group(1)}"
-    for pattern in (r'password authentication failed for user "[^"]+"', r'database "[^"]+" does not exist',
-                    r'role "[^"]+" does not exist', r"no pg_hba\.conf entry[^\n]*"):
+    for pattern in (
+        r'password authentication failed for user "[^"]+"',
+        r'database "[^"]+" does not exist',
+        r'role "[^"]+" does not exist',
+        r"no pg_hba\.conf entry[^\n]*",
+    ):
         m = re.search(pattern, text)
         if m:
             return m.group(0)
@@ -269,7 +297,9 @@ def describe_database_error(exc: BaseException) -> str:
     except Exception:
         password = None
     if _CONNECTION_WORDS.search(text):
-        return f"cannot reach Postgres at {_database_where()} ({_database_source()}): {connection_reason(text, password)}"
+        return (
+            f"cannot reach Postgres at {_database_where()} ({_database_source()}): {connection_reason(text, password)}"
+        )
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(orig).__name__)
     if password:
         first = first.replace(password, "****")
@@ -280,15 +310,21 @@ def describe_error(exc: BaseException) -> str | None:
     """The one line a person reads for an expected error; None for a bug (keeps its traceback)."""
     from sqlalchemy import exc as sa_exc
 
-    from bobbin.crypto import CredentialsError
     from connectors.errors import AuthError, PartnerError
     from connectors.registry import UnknownPartner
+    from core.crypto import CredentialsError
     from services.fixes import FixError
     from services.sites import SiteError
     from services.writeback import MarkError
 
-    expected: tuple[type[BaseException], ...] = (UserError, SiteError, FixError, MarkError, CredentialsError,
-                                                 UnknownPartner)
+    expected: tuple[type[BaseException], ...] = (
+        UserError,
+        SiteError,
+        FixError,
+        MarkError,
+        CredentialsError,
+        UnknownPartner,
+    )
     try:
         from services.erp_load import LoadError
 
@@ -319,7 +355,7 @@ class BobbinGroup(TyperGroup):
     """The root group: expected errors of any subcommand become ``Error: …`` and exit 1."""
 
     def invoke(self, ctx: Any) -> Any:
-        from bobbin.settings import SettingsError
+        from core.settings import SettingsError
 
         try:
             return super().invoke(ctx)
@@ -343,8 +379,8 @@ def ensure_database() -> None:
 
     from sqlalchemy import text
 
-    from bobbin import runtime
-    from bobbin.db import get_engine
+    from core import runtime
+    from core.db import get_engine
 
     try:
         runtime.database_url()

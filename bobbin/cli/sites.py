@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import typing
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bobbin.cli.output import (
-    DASH, UserError, console, ensure_database, fitted_table, fmt_time, kv_table, print_json, revalidation_line,
+    DASH,
+    UserError,
+    console,
+    ensure_database,
+    fitted_table,
+    fmt_time,
+    kv_table,
+    print_json,
+    revalidation_line,
 )
 
 app = typer.Typer(no_args_is_help=True, help="Partner sites: add one, list them, pause or resume imports.")
@@ -95,7 +103,7 @@ def ask_credentials(fields: tuple[str, ...], given: dict[str, str], label: str) 
 
 
 def schedule_text(site_settings: dict[str, Any], active: bool) -> str:
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     if not active:
         return "paused"
@@ -106,27 +114,45 @@ def schedule_text(site_settings: dict[str, Any], active: bool) -> str:
 def last_import(session: Session, site_id: int) -> dict[str, Any] | None:
     from models import SyncRun
 
-    run = session.scalars(select(SyncRun).where(SyncRun.site_id == site_id, SyncRun.task.like(IMPORT_TASK))
-                          .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1)).first()
+    run = session.scalars(
+        select(SyncRun)
+        .where(SyncRun.site_id == site_id, SyncRun.task.like(IMPORT_TASK))
+        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+        .limit(1)
+    ).first()
     if run is None:
         return None
-    return {"run_id": run.id, "outcome": run.outcome, "started_at": run.started_at,
-            "finished_at": run.finished_at, "counts": run.counts or {}, "error": run.error}
+    return {
+        "run_id": run.id,
+        "outcome": run.outcome,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "counts": run.counts or {},
+        "error": run.error,
+    }
 
 
-def site_record(session: Session, site: Any, *, credentials: dict[str, str] | None = None,
-                detail: bool = False) -> dict[str, Any]:
+def site_record(
+    session: Session, site: Any, *, credentials: dict[str, str] | None = None, detail: bool = False
+) -> dict[str, Any]:
     """The site as people and scripts see it; credentials only masked."""
-    from bobbin import crypto
+    from core import crypto
     from models import InboundOrder, Mapping
 
     record: dict[str, Any] = {
-        "id": site.id, "name": site.name, "kind": site.kind, "url": site.base_url,
-        "division": site.division_code, "active": site.active, "notify": list(site.notify_emails or []),
-        "schedule": schedule_text(site.settings, site.active), "last_import": last_import(session, site.id),
+        "id": site.id,
+        "name": site.name,
+        "kind": site.kind,
+        "url": site.base_url,
+        "division": site.division_code,
+        "active": site.active,
+        "notify": list(site.notify_emails or []),
+        "schedule": schedule_text(site.settings, site.active),
+        "last_import": last_import(session, site.id),
     }
     if detail or credentials is not None:
-        from services.sites import credentials as decrypt, site_settings
+        from services.sites import credentials as decrypt
+        from services.sites import site_settings
 
         if credentials is None:
             try:
@@ -139,11 +165,18 @@ def site_record(session: Session, site: Any, *, credentials: dict[str, str] | No
         record["settings"] = site_settings(site).model_dump()
     if detail:
         record["created_at"] = site.created_at
-        record["orders"] = dict(session.execute(select(InboundOrder.state, func.count())
-                                                .where(InboundOrder.site_id == site.id)
-                                                .group_by(InboundOrder.state)).all())
-        record["mappings"] = dict(session.execute(select(Mapping.kind, func.count()).where(Mapping.site_id == site.id)
-                                                  .group_by(Mapping.kind)).all())
+        record["orders"] = dict(
+            session.execute(
+                select(InboundOrder.state, func.count())
+                .where(InboundOrder.site_id == site.id)
+                .group_by(InboundOrder.state)
+            ).all()
+        )
+        record["mappings"] = dict(
+            session.execute(
+                select(Mapping.kind, func.count()).where(Mapping.site_id == site.id).group_by(Mapping.kind)
+            ).all()
+        )
     return record
 
 
@@ -167,18 +200,32 @@ def show_site(record: dict[str, Any]) -> None:
     out = console()
     active = Text("active", style="green") if record["active"] else Text("paused", style="yellow")
     rows: list[tuple[str, Any]] = [
-        ("Site", f"{record['name']} (id {record['id']})"), ("Partner", record["kind"]), ("URL", record["url"]),
-        ("Division", record["division"]), ("Status", active), ("Schedule", record["schedule"]),
+        ("Site", f"{record['name']} (id {record['id']})"),
+        ("Partner", record["kind"]),
+        ("URL", record["url"]),
+        ("Division", record["division"]),
+        ("Status", active),
+        ("Schedule", record["schedule"]),
         ("Notify", ", ".join(record["notify"]) or Text("nobody (no error e-mails)", style="yellow")),
         ("Last import", _last_import_text(record["last_import"])),
     ]
     creds = record.get("credentials")
     if creds is not None:
-        rows.append(("Credentials", Text(creds["error"], style="red") if "error" in creds
-                     else "  ".join(f"{k} {v}" for k, v in creds.items())))
+        rows.append(
+            (
+                "Credentials",
+                Text(creds["error"], style="red")
+                if "error" in creds
+                else "  ".join(f"{k} {v}" for k, v in creds.items()),
+            )
+        )
     if "settings" in record:
-        rows.append(("Settings", "  ".join(f"{k}={_setting_text(v)}" for k, v in record["settings"].items()
-                                           if v not in (None, {}, []))))
+        rows.append(
+            (
+                "Settings",
+                "  ".join(f"{k}={_setting_text(v)}" for k, v in record["settings"].items() if v not in (None, {}, [])),
+            )
+        )
     if "orders" in record:
         rows.append(("Orders", Text(", ".join(f"{n} {s}" for s, n in sorted(record["orders"].items())) or "none yet")))
         rows.append(("Mappings", ", ".join(f"{n} {k}" for k, n in sorted(record["mappings"].items())) or "none"))
@@ -193,32 +240,47 @@ def add(
     name: Annotated[str, typer.Argument(help="A short name for the site, used in every other command.")],
     url: Annotated[str, typer.Option("--url", help="The partner API's base URL (the sandbox prints its own).")],
     kind: Annotated[str, typer.Option("--kind", help="Partner: brandboom.")] = "brandboom",
-    division: Annotated[Optional[str], typer.Option("--division", help="ERP division code the site's orders belong to.")] = None,
-    notify: Annotated[Optional[list[str]], typer.Option("--notify", help="E-mail address for error reports (repeat for more).")] = None,
-    setting: Annotated[Optional[list[str]], typer.Option(
-        "--setting", metavar="KEY=VALUE",
-        help="A site setting, e.g. import_statuses=export,processing  default_warehouse=MAIN  split_by_color=true  "
-             "import_minutes=15  inventory_mode=future  price_types=USD:WHL,EUR:WHLE  page_size=100.")] = None,
-    credential: Annotated[Optional[list[str]], typer.Option(
-        "--credential", metavar="FIELD=VALUE",
-        help="A credential (e.g. public_key=…). Careful: values given on the command line stay in your shell "
-             "history; prefer the hidden prompt, or the BOBBIN_CRED_<FIELD> environment variable.")] = None,
+    division: Annotated[
+        str | None, typer.Option("--division", help="ERP division code the site's orders belong to.")
+    ] = None,
+    notify: Annotated[
+        list[str] | None, typer.Option("--notify", help="E-mail address for error reports (repeat for more).")
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--setting",
+            metavar="KEY=VALUE",
+            help="A site setting, e.g. import_statuses=export,processing  default_warehouse=MAIN  split_by_color=true  "
+            "import_minutes=15  inventory_mode=future  price_types=USD:WHL,EUR:WHLE  page_size=100.",
+        ),
+    ] = None,
+    credential: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--credential",
+            metavar="FIELD=VALUE",
+            help="A credential (e.g. public_key=…). Careful: values given on the command line stay in your shell "
+            "history; prefer the hidden prompt, or the BOBBIN_CRED_<FIELD> environment variable.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a partner site.
 
     Credentials are asked for with hidden input (or read from BOBBIN_CRED_<FIELD>, e.g.
     BOBBIN_CRED_PUBLIC_KEY), stored encrypted, and only ever shown masked."""
-    from bobbin.db import session_scope
     from connectors.registry import connector
+    from core.db import session_scope
     from services.sites import check_new_site, create_site
 
     spec = connector(kind)
     settings = parse_setting_values(_pairs(setting, "--setting"))
     given = _pairs(credential, "--credential")
     ensure_database()
-    fields = dict(name=name, kind=kind, base_url=url, division=division, notify_emails=list(notify or []),
-                  settings=settings)
+    fields = dict(
+        name=name, kind=kind, base_url=url, division=division, notify_emails=list(notify or []), settings=settings
+    )
     if missing_credentials(spec.credential_fields, given, spec.label):
         # Find a wrong name, division or setting before asking for secrets.
         with session_scope() as s:
@@ -233,14 +295,16 @@ def add(
         return
     console().print(f"[green]Added site {record['name']} (id {record['id']}).[/green]")
     show_site(record)
-    console().print(f"\nIts orders are imported {record['schedule']} while the worker and beat run "
-                    "(`bobbin run`); `bobbin status` shows the last import.")
+    console().print(
+        f"\nIts orders are imported {record['schedule']} while the worker and beat run "
+        "(`bobbin run`); `bobbin status` shows the last import."
+    )
 
 
 @app.command("list")
 def list_sites(as_json: JsonOpt = False) -> None:
     """Every site: partner, URL, division, active, who gets error e-mails, schedule, last import."""
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import Site
 
     ensure_database()
@@ -254,14 +318,30 @@ def list_sites(as_json: JsonOpt = False) -> None:
         return
     nowrap = {"no_wrap": True}
     columns: list[tuple[str, dict[str, Any], int]] = [
-        ("ID", {"justify": "right", **nowrap}, 0), ("Name", nowrap, 0), ("Kind", nowrap, 90), ("URL", nowrap, 110),
-        ("Division", nowrap, 90), ("Active", nowrap, 0), ("Notify", {"overflow": "fold"}, 140),
-        ("Schedule", nowrap, 0), ("Last import", nowrap, 0),
+        ("ID", {"justify": "right", **nowrap}, 0),
+        ("Name", nowrap, 0),
+        ("Kind", nowrap, 90),
+        ("URL", nowrap, 110),
+        ("Division", nowrap, 90),
+        ("Active", nowrap, 0),
+        ("Notify", {"overflow": "fold"}, 140),
+        ("Schedule", nowrap, 0),
+        ("Last import", nowrap, 0),
     ]
-    rows = [{"ID": str(r["id"]), "Name": r["name"], "Kind": r["kind"], "URL": r["url"], "Division": r["division"] or DASH,
-             "Active": Text("yes", style="green") if r["active"] else Text("paused", style="yellow"),
-             "Notify": ", ".join(r["notify"]) or Text("nobody", style="yellow"), "Schedule": r["schedule"],
-             "Last import": _last_import_text(r["last_import"])} for r in records]
+    rows = [
+        {
+            "ID": str(r["id"]),
+            "Name": r["name"],
+            "Kind": r["kind"],
+            "URL": r["url"],
+            "Division": r["division"] or DASH,
+            "Active": Text("yes", style="green") if r["active"] else Text("paused", style="yellow"),
+            "Notify": ", ".join(r["notify"]) or Text("nobody", style="yellow"),
+            "Schedule": r["schedule"],
+            "Last import": _last_import_text(r["last_import"]),
+        }
+        for r in records
+    ]
     out = console()
     table = fitted_table(columns, rows, out.width)
     out.print(table)
@@ -270,7 +350,7 @@ def list_sites(as_json: JsonOpt = False) -> None:
 @app.command("show")
 def show(site: SiteArg, as_json: JsonOpt = False) -> None:
     """One site in full: settings, masked credentials, orders per state, mappings, last import."""
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from services.sites import get_site
 
     ensure_database()
@@ -283,7 +363,7 @@ def show(site: SiteArg, as_json: JsonOpt = False) -> None:
 
 
 def _set_active(site_ref: str, active: bool, as_json: bool) -> None:
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from services.sites import get_site
 
     ensure_database()
@@ -300,8 +380,10 @@ def _set_active(site_ref: str, active: bool, as_json: bool) -> None:
     elif active:
         console().print(f"[green]Site {name} resumed:[/green] orders are imported on schedule again.")
     else:
-        console().print(f"[yellow]Site {name} paused:[/yellow] no imports until "
-                        f"[bold]bobbin sites resume {name}[/bold]. Held orders stay as they are.")
+        console().print(
+            f"[yellow]Site {name} paused:[/yellow] no imports until "
+            f"[bold]bobbin sites resume {name}[/bold]. Held orders stay as they are."
+        )
 
 
 @app.command("pause")
@@ -316,15 +398,19 @@ def resume(site: SiteArg, as_json: JsonOpt = False) -> None:
     _set_active(site, True, as_json)
 
 
-
 @app.command("set")
 def set_settings(
     site: SiteArg,
-    values: Annotated[list[str], typer.Argument(metavar="KEY=VALUE", help="Settings to change, e.g. price_types=USD:WHL,EUR:WHLE or import_minutes=30.")],
+    values: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="KEY=VALUE", help="Settings to change, e.g. price_types=USD:WHL,EUR:WHLE or import_minutes=30."
+        ),
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """Change a site's settings; the held orders are checked again with them."""
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from services.pipeline import revalidate_site
     from services.sites import get_site, update_settings
 

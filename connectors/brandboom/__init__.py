@@ -13,8 +13,7 @@ from connectors.errors import AuthError
 __all__ = ["BrandboomClient", "BrandboomOrderSource", "make_source"]
 
 
-def make_source(base_url: str, credentials: Mapping[str, Any],
-                settings: Mapping[str, Any]) -> BrandboomOrderSource:
+def make_source(base_url: str, credentials: Mapping[str, Any], settings: Mapping[str, Any]) -> BrandboomOrderSource:
     """The order source of one Brandboom site.
 
     ``credentials``: ``public_key``, ``secret_key``. ``settings``: ``import_statuses`` (list,
@@ -23,8 +22,9 @@ def make_source(base_url: str, credentials: Mapping[str, Any],
     """
     public_key, secret_key = credentials.get("public_key"), credentials.get("secret_key")
     if not public_key or not secret_key:
-        raise AuthError("Brandboom site has no public_key / secret_key: check the site's credentials",
-                        partner=contract.PARTNER)
+        raise AuthError(
+            "Brandboom site has no public_key / secret_key: check the site's credentials", partner=contract.PARTNER
+        )
     client = BrandboomClient(base_url, str(public_key), str(secret_key))
     statuses = settings.get("import_statuses") or [contract.ORDER_STATUS_EXPORT]
     page_size = int(settings.get("page_size") or DEFAULT_ORDER_PAGE)

@@ -24,16 +24,15 @@ from requests.auth import AuthBase
 from connectors.brandboom import contract as c
 from connectors.errors import AuthError, ContractViolation, NotSupported, PartnerRejected, RetryableError
 from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, body_excerpt, send
-from connectors.payload import excerpt as body_excerpt_value
 from connectors.paging import OffsetPager
+from connectors.payload import excerpt as body_excerpt_value
 
 # [INF] The doc gives no order page size; 100 orders of a few dozen lines each keeps one page
 # (one holding-area commit) to a few hundred KB.
 DEFAULT_ORDER_PAGE = 100
 # Envelope error values that mean "your credentials", not "your request". [DOC] names only
 # "Permission Denied"; the rest are guesses at wording a real server may use.
-AUTH_MARKERS = ("permission denied", "signature", "unauthori", "forbidden", "credential",
-                "auth key", "invalid key")
+AUTH_MARKERS = ("permission denied", "signature", "unauthori", "forbidden", "credential", "auth key", "invalid key")
 # How much of a partner message goes into an exception's text (the full value stays on .value).
 MESSAGE_EXCERPT_CHARS = 200
 
@@ -65,29 +64,40 @@ class _BrandboomSignature(AuthBase):
 class BrandboomClient(PartnerClient):
     """One Brandboom account. ``base_url`` ends in ``/api/v2`` (trailing slash optional)."""
 
-    def __init__(self, base_url: str, public_key: str, secret_key: str, *,
-                 policy: HttpPolicy = DEFAULT_POLICY, clock: Callable[[], float] = time.time,
-                 session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        public_key: str,
+        secret_key: str,
+        *,
+        policy: HttpPolicy = DEFAULT_POLICY,
+        clock: Callable[[], float] = time.time,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         super().__init__(base_url, policy, session, sleep)
         self._auth = _BrandboomSignature(public_key, secret_key, clock)
 
     # --- orders ([INF] shape and paging, partners/README "Decisions for Bobbin") -------------
-    def search_orders(self, status: str, num_results: int = DEFAULT_ORDER_PAGE,
-                      result_offset: int = 0) -> list[dict[str, Any]]:
+    def search_orders(
+        self, status: str, num_results: int = DEFAULT_ORDER_PAGE, result_offset: int = 0
+    ) -> list[dict[str, Any]]:
         """One page of orders in ``status``. Items are returned as received; the mapper judges them."""
-        value = self._call("GET", c.ORDERS_SEARCH, params={
-            c.P_STATUS: status, c.P_NUM_RESULTS: num_results, c.P_RESULT_OFFSET: result_offset})
+        value = self._call(
+            "GET",
+            c.ORDERS_SEARCH,
+            params={c.P_STATUS: status, c.P_NUM_RESULTS: num_results, c.P_RESULT_OFFSET: result_offset},
+        )
         return _result_list(value, c.R_ORDERS, c.ORDERS_SEARCH)
 
-    def order_pager(self, status: str = c.ORDER_STATUS_EXPORT,
-                    page_size: int = DEFAULT_ORDER_PAGE) -> OffsetPager:
+    def order_pager(self, status: str = c.ORDER_STATUS_EXPORT, page_size: int = DEFAULT_ORDER_PAGE) -> OffsetPager:
         """Every order in ``status``, one page at a time (iterate the pager; its ``report`` says
         afterwards whether the list shifted under the read, see ``connectors.paging``)."""
         return OffsetPager(lambda offset, size: self.search_orders(status, size, offset), page_size)
 
-    def iter_order_pages(self, status: str = c.ORDER_STATUS_EXPORT,
-                         page_size: int = DEFAULT_ORDER_PAGE) -> Iterator[list[dict[str, Any]]]:
+    def iter_order_pages(
+        self, status: str = c.ORDER_STATUS_EXPORT, page_size: int = DEFAULT_ORDER_PAGE
+    ) -> Iterator[list[dict[str, Any]]]:
         """Every order in ``status``, one page at a time: :meth:`order_pager` without its report."""
         return iter(self.order_pager(status, page_size))
 
@@ -103,7 +113,10 @@ class BrandboomClient(PartnerClient):
         if got != [str(order_id)]:
             raise ContractViolation(
                 f"Brandboom answered GET {path} with order(s) {', '.join(got)}, not order {order_id} alone",
-                request=f"GET {path}", answer=body_excerpt_value(orders), partner=c.PARTNER)
+                request=f"GET {path}",
+                answer=body_excerpt_value(orders),
+                partner=c.PARTNER,
+            )
         return orders[0]
 
     def update_order_status(self, order_id: str | int, status: str) -> None:
@@ -127,12 +140,15 @@ class BrandboomClient(PartnerClient):
     # --- showrooms [DOC] ---------------------------------------------------------------------
     def search_showrooms(self, showroom_ids: Iterable[str | int] | None = None) -> list[dict[str, Any]]:
         params = {c.P_SHOWROOM_ID: _join(showroom_ids, ",")} if showroom_ids is not None else {}
-        return _result_list(self._call("GET", c.SHOWROOMS_SEARCH, params=params),
-                            c.R_SHOWROOMS, c.SHOWROOMS_SEARCH)
+        return _result_list(self._call("GET", c.SHOWROOMS_SEARCH, params=params), c.R_SHOWROOMS, c.SHOWROOMS_SEARCH)
 
     # --- products [DOC] ----------------------------------------------------------------------
-    def search_products(self, num_results: int = c.MAX_PRODUCTS_PER_PAGE, result_offset: int = 0,
-                        **params: str | int | Sequence[str | int]) -> list[dict[str, Any]]:
+    def search_products(
+        self,
+        num_results: int = c.MAX_PRODUCTS_PER_PAGE,
+        result_offset: int = 0,
+        **params: str | int | Sequence[str | int],
+    ) -> list[dict[str, Any]]:
         """One page of products. ``params`` use the doc's names (``brandID=34``,
         ``styleNumbers=["MKG-231", "MKG233"]``); lists are joined with the doc's separator.
         ``num_results`` is capped at the documented 300.
@@ -141,25 +157,32 @@ class BrandboomClient(PartnerClient):
         if unknown:
             raise ValueError(f"unknown products/search parameters: {sorted(unknown)}")
         query: dict[str, str | int] = {
-            name: _join(value, c.LIST_SEPARATORS.get(name, ",")) for name, value in params.items()}
+            name: _join(value, c.LIST_SEPARATORS.get(name, ",")) for name, value in params.items()
+        }
         query[c.P_NUM_RESULTS] = min(num_results, c.MAX_PRODUCTS_PER_PAGE)
         query[c.P_RESULT_OFFSET] = result_offset
-        return _result_list(self._call("GET", c.PRODUCTS_SEARCH, params=query),
-                            c.R_PRODUCTS, c.PRODUCTS_SEARCH)
+        return _result_list(self._call("GET", c.PRODUCTS_SEARCH, params=query), c.R_PRODUCTS, c.PRODUCTS_SEARCH)
 
-    def iter_products(self, page_size: int = c.MAX_PRODUCTS_PER_PAGE,
-                      **params: str | int | Sequence[str | int]) -> Iterator[list[dict[str, Any]]]:
+    def iter_products(
+        self, page_size: int = c.MAX_PRODUCTS_PER_PAGE, **params: str | int | Sequence[str | int]
+    ) -> Iterator[list[dict[str, Any]]]:
         """Every product matching ``params``, a page at a time (pages of at most 300)."""
         size = min(page_size, c.MAX_PRODUCTS_PER_PAGE)
         if size < 1:
             raise ValueError("page_size must be at least 1")
         yield from _offset_pages(
-            lambda offset: self.search_products(num_results=size, result_offset=offset, **params),
-            size)
+            lambda offset: self.search_products(num_results=size, result_offset=offset, **params), size
+        )
 
-    def import_products(self, mode: str, rows: Sequence[Mapping[str, Any]], *,
-                        brand_id: str | int | None = None, showroom_id: str | int | None = None,
-                        bypass_diff: bool = False) -> Json:
+    def import_products(
+        self,
+        mode: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        brand_id: str | int | None = None,
+        showroom_id: str | int | None = None,
+        bypass_diff: bool = False,
+    ) -> Json:
         """POST products/import with ``rows`` as a CSV attachment named ``data`` [DOC].
 
         Only the columns present in ``rows`` are sent, because Brandboom overwrites every column
@@ -181,8 +204,15 @@ class BrandboomClient(PartnerClient):
     # --- transport ---------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> Json:
         """Send one signed request and return the envelope's ``value``."""
-        response = send(self._session, method, self.base_url + path, policy=self.policy,
-                        sleep=self._sleep, auth=self._auth, **kwargs)
+        response = send(
+            self._session,
+            method,
+            self.base_url + path,
+            policy=self.policy,
+            sleep=self._sleep,
+            auth=self._auth,
+            **kwargs,
+        )
         return unwrap_envelope(response, f"{method} {urlsplit(response.url).path}")
 
 
@@ -193,13 +223,19 @@ def unwrap_envelope(response: requests.Response, where: str) -> Json:
     except ValueError:
         # Brandboom always answers JSON; anything else (a proxy's error page, a cut body) is the
         # way there failing, not Brandboom refusing us: worth another try later.
-        raise RetryableError(f"{where} answered with a body that is not JSON: {body_excerpt(response)!r}",
-                    status=response.status_code, value=body_excerpt(response),
-                    partner=c.PARTNER) from None
+        raise RetryableError(
+            f"{where} answered with a body that is not JSON: {body_excerpt(response)!r}",
+            status=response.status_code,
+            value=body_excerpt(response),
+            partner=c.PARTNER,
+        ) from None
     if not isinstance(envelope, dict) or c.ENV_STATUS not in envelope:
-        raise PartnerRejected(f"{where} answered without a Brandboom envelope",
-                              status=response.status_code, value=body_excerpt(response),
-                              partner=c.PARTNER)
+        raise PartnerRejected(
+            f"{where} answered without a Brandboom envelope",
+            status=response.status_code,
+            value=body_excerpt(response),
+            partner=c.PARTNER,
+        )
     status = envelope[c.ENV_STATUS]
     value = envelope.get(c.ENV_VALUE)
     if status is True or (isinstance(status, str) and status.strip().lower() == "true"):
@@ -207,10 +243,15 @@ def unwrap_envelope(response: requests.Response, where: str) -> Json:
     text = value if isinstance(value, str) else repr(value)
     excerpt = text[:MESSAGE_EXCERPT_CHARS]
     if any(marker in text.lower() for marker in AUTH_MARKERS):
-        raise AuthError(f"Brandboom refused {where} ({excerpt}): check the site's credentials",
-                        status=response.status_code, value=value, partner=c.PARTNER)
-    raise PartnerRejected(f"Brandboom rejected {where}: {excerpt}", status=response.status_code,
-                          value=value, partner=c.PARTNER)
+        raise AuthError(
+            f"Brandboom refused {where} ({excerpt}): check the site's credentials",
+            status=response.status_code,
+            value=value,
+            partner=c.PARTNER,
+        )
+    raise PartnerRejected(
+        f"Brandboom rejected {where}: {excerpt}", status=response.status_code, value=value, partner=c.PARTNER
+    )
 
 
 def rows_to_csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
@@ -230,13 +271,11 @@ def _result_list(value: Json, key: str, where: str) -> list[dict[str, Any]]:
     """The array under ``key`` in a search result; anything else is a contract break."""
     items = value.get(key) if isinstance(value, dict) else None
     if not isinstance(items, list):
-        raise PartnerRejected(f"Brandboom {where} returned no '{key}' list", value=value,
-                              partner=c.PARTNER)
+        raise PartnerRejected(f"Brandboom {where} returned no '{key}' list", value=value, partner=c.PARTNER)
     return items
 
 
-def _offset_pages(fetch: Callable[[int], list[dict[str, Any]]],
-                  page_size: int) -> Iterator[list[dict[str, Any]]]:
+def _offset_pages(fetch: Callable[[int], list[dict[str, Any]]], page_size: int) -> Iterator[list[dict[str, Any]]]:
     """numResults / resultOffset paging: the next page starts where this one ended; a short
     page is the last (no total needed, so it works the same for every search)."""
     offset = 0

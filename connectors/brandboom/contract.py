@@ -136,10 +136,16 @@ class CustomerField:
 # Every place the mapper looks for an address, first match wins: [INF] on the customer as
 # shippingAddress / billingAddress (the notes: "customer (with ... billing and shipping addresses)"),
 # or as shipping / billing; [INF] at the order's top level under the same camelCase names.
-SHIP_TO_PLACES: Final = ((OrderField.CUSTOMER, CustomerField.SHIPPING_ADDRESS),
-                         (OrderField.CUSTOMER, CustomerField.SHIPPING), (CustomerField.SHIPPING_ADDRESS,))
-BILL_TO_PLACES: Final = ((OrderField.CUSTOMER, CustomerField.BILLING_ADDRESS),
-                         (OrderField.CUSTOMER, CustomerField.BILLING), (CustomerField.BILLING_ADDRESS,))
+SHIP_TO_PLACES: Final = (
+    (OrderField.CUSTOMER, CustomerField.SHIPPING_ADDRESS),
+    (OrderField.CUSTOMER, CustomerField.SHIPPING),
+    (CustomerField.SHIPPING_ADDRESS,),
+)
+BILL_TO_PLACES: Final = (
+    (OrderField.CUSTOMER, CustomerField.BILLING_ADDRESS),
+    (OrderField.CUSTOMER, CustomerField.BILLING),
+    (CustomerField.BILLING_ADDRESS,),
+)
 
 
 class AddressField:
@@ -195,10 +201,12 @@ PAYLOAD: Final = PayloadContract(
         Expected("lines", (_F.ITEMS,), required=True),
         Expected("PO number", (_F.PO_NUMBER,), effect="the duplicate-PO check is off"),
         Expected("customer code", (f"{_F.CUSTOMER}.{_C.CODE}",), watched=False),
-        Expected("customer e-mail", (f"{_F.CUSTOMER}.{_C.EMAIL}",),
-                 effect="customers are no longer matched by e-mail"),
-        Expected("ship-to address", tuple(".".join(place) for place in SHIP_TO_PLACES),
-                 effect="ship-to addresses are no longer checked (address_new)"),
+        Expected("customer e-mail", (f"{_F.CUSTOMER}.{_C.EMAIL}",), effect="customers are no longer matched by e-mail"),
+        Expected(
+            "ship-to address",
+            tuple(".".join(place) for place in SHIP_TO_PLACES),
+            effect="ship-to addresses are no longer checked (address_new)",
+        ),
         Expected("start ship date", (_F.SHIP_DATE,), effect="the ship-date checks are off"),
         Expected("cancel date", (_F.CANCEL_DATE,), effect="the cancel-date checks are off"),
         Expected("currency", (_F.CURRENCY,), effect="the currency and price-type checks are off"),
@@ -235,14 +243,32 @@ P_CATEGORIES: Final = "categories"  # comma-separated
 P_SIZES: Final = "sizes"  # comma-separated
 MAX_PRODUCTS_PER_PAGE: Final = 300  # [DOC] "maximum of 300 results per request"
 
-PRODUCT_SEARCH_PARAMS: Final = frozenset({
-    P_BRAND_ID, P_SHOWROOM_ID, P_PRICE_TIER_ID, P_LANGUAGE, P_PRODUCT_ID, P_KEYWORDS,
-    P_GROUP_NAME, P_STYLE_NUMBERS, P_TYPES, P_SEASONS, P_CATEGORIES, P_SIZES,
-})
+PRODUCT_SEARCH_PARAMS: Final = frozenset(
+    {
+        P_BRAND_ID,
+        P_SHOWROOM_ID,
+        P_PRICE_TIER_ID,
+        P_LANGUAGE,
+        P_PRODUCT_ID,
+        P_KEYWORDS,
+        P_GROUP_NAME,
+        P_STYLE_NUMBERS,
+        P_TYPES,
+        P_SEASONS,
+        P_CATEGORIES,
+        P_SIZES,
+    }
+)
 # The separator of each list-valued products/search parameter. [DOC]
 LIST_SEPARATORS: Final = {
-    P_SHOWROOM_ID: ",", P_PRODUCT_ID: ",", P_KEYWORDS: "^", P_STYLE_NUMBERS: "^",
-    P_TYPES: ",", P_SEASONS: ",", P_CATEGORIES: ",", P_SIZES: ",",
+    P_SHOWROOM_ID: ",",
+    P_PRODUCT_ID: ",",
+    P_KEYWORDS: "^",
+    P_STYLE_NUMBERS: "^",
+    P_TYPES: ",",
+    P_SEASONS: ",",
+    P_CATEGORIES: ",",
+    P_SIZES: ",",
 }
 
 # Product / SKU object keys the sandbox and the inventory push rely on. [DOC]

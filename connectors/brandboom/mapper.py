@@ -88,13 +88,16 @@ def to_partner_order(raw: Any) -> PartnerOrder:
 
 
 def _customer(reader: wire.Reader, value: Any, payload: Mapping[Any, Any]) -> PartnerCustomer:
-    addresses = {"shipping": _placed_address(reader, payload, c.SHIP_TO_PLACES),
-                 "billing": _placed_address(reader, payload, c.BILL_TO_PLACES)}
+    addresses = {
+        "shipping": _placed_address(reader, payload, c.SHIP_TO_PLACES),
+        "billing": _placed_address(reader, payload, c.BILL_TO_PLACES),
+    }
     if value is None:
         return PartnerCustomer(**addresses)
     if not isinstance(value, Mapping):
-        reader.problem(PAYLOAD_INVALID, f"customer is not an object but {wire.kind(value)}",
-                       field=F.CUSTOMER, value=value)
+        reader.problem(
+            PAYLOAD_INVALID, f"customer is not an object but {wire.kind(value)}", field=F.CUSTOMER, value=value
+        )
         return PartnerCustomer()
     fields = {name: reader.text(value, key, F.CUSTOMER) for name, key in CUSTOMER_TEXT_FIELDS}
     # [INF] "name" is the customer's (store's) name; "companyName" is accepted in its place.
@@ -106,8 +109,9 @@ def _customer(reader: wire.Reader, value: Any, payload: Mapping[Any, Any]) -> Pa
     )
 
 
-def _placed_address(reader: wire.Reader, payload: Mapping[Any, Any],
-                    places: tuple[tuple[str, ...], ...]) -> Address | None:
+def _placed_address(
+    reader: wire.Reader, payload: Mapping[Any, Any], places: tuple[tuple[str, ...], ...]
+) -> Address | None:
     """The address at the first of ``places`` (contract.SHIP_TO_PLACES / BILL_TO_PLACES) that holds one."""
     for place in places:
         found = wire.at(payload, place)
@@ -120,8 +124,7 @@ def _address(reader: wire.Reader, value: Any, where: str) -> Address | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        reader.problem(PAYLOAD_INVALID, f"{where} is not an object but {wire.kind(value)}",
-                       field=where, value=value)
+        reader.problem(PAYLOAD_INVALID, f"{where} is not an object but {wire.kind(value)}", field=where, value=value)
         return None
     return Address(**{name: reader.text(value, key, where) for name, key in ADDRESS_TEXT_FIELDS})
 
@@ -137,8 +140,13 @@ def _lines(reader: wire.Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrde
         if isinstance(item, Mapping):
             lines.append(_line(reader, item, line_no))
         else:
-            reader.problem(PAYLOAD_INVALID, f"item {line_no} is not an object but {wire.kind(item)}",
-                           field=F.ITEMS, value=item, line_no=line_no)
+            reader.problem(
+                PAYLOAD_INVALID,
+                f"item {line_no} is not an object but {wire.kind(item)}",
+                field=F.ITEMS,
+                value=item,
+                line_no=line_no,
+            )
     return tuple(lines)
 
 
@@ -146,8 +154,9 @@ def _line(reader: wire.Reader, item: Mapping[Any, Any], line_no: int) -> Partner
     fields = {name: reader.text(item, key, F.ITEMS, line_no) for name, key in ITEM_TEXT_FIELDS}
     quantity, raw_quantity = wire.number(item.get(IF.QUANTITY))
     price, raw_price = wire.number(item.get(IF.PRICE))
-    return PartnerOrderLine(line_no=line_no, quantity=quantity, price=price,
-                            raw_quantity=raw_quantity, raw_price=raw_price, **fields)
+    return PartnerOrderLine(
+        line_no=line_no, quantity=quantity, price=price, raw_quantity=raw_quantity, raw_price=raw_price, **fields
+    )
 
 
 def _parse_date(text: str) -> date | None:

@@ -23,8 +23,12 @@ class BrandboomOrderSource:
     exported_when = "imported"
     writeback_statuses = WRITEBACK_STATUSES
 
-    def __init__(self, client: BrandboomClient, statuses: Sequence[str] = (c.ORDER_STATUS_EXPORT,),
-                 page_size: int = DEFAULT_ORDER_PAGE) -> None:
+    def __init__(
+        self,
+        client: BrandboomClient,
+        statuses: Sequence[str] = (c.ORDER_STATUS_EXPORT,),
+        page_size: int = DEFAULT_ORDER_PAGE,
+    ) -> None:
         self.client = client
         self.statuses = tuple(statuses)
         self.page_size = page_size
@@ -45,8 +49,7 @@ class BrandboomOrderSource:
         for status in self.statuses:
             pager = self.client.order_pager(status, self.page_size)
             for raw_page in pager:
-                page = [order for order in map(to_partner_order, raw_page)
-                        if order.partner_order_id not in seen]
+                page = [order for order in map(to_partner_order, raw_page) if order.partner_order_id not in seen]
                 seen.update(order.partner_order_id for order in page)
                 if page:
                     yield page

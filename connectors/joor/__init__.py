@@ -13,8 +13,7 @@ from connectors.joor.source import DEFAULT_ORDER_TYPES, JoorOrderSource
 __all__ = ["InventoryItem", "JoorClient", "JoorOrderSource", "make_source"]
 
 
-def make_source(base_url: str, credentials: Mapping[str, Any],
-                settings: Mapping[str, Any]) -> JoorOrderSource:
+def make_source(base_url: str, credentials: Mapping[str, Any], settings: Mapping[str, Any]) -> JoorOrderSource:
     """The order source of one JOOR site.
 
     ``credentials``: ``api_token`` (the v2 token JOOR's integration manager issues, as given: the
@@ -28,9 +27,12 @@ def make_source(base_url: str, credentials: Mapping[str, Any],
         raise AuthError("JOOR site has no api_token: check the site's API token", partner=contract.PARTNER)
     order_types = [int(t) for t in settings.get("order_types") or DEFAULT_ORDER_TYPES]
     page_size = int(settings.get("page_size") or contract.DEFAULT_COUNT)
-    client = JoorClient(base_url, str(api_token),
-                        credits=int(settings.get("credits") or contract.CREDITS_PER_WINDOW),
-                        window_seconds=float(settings.get("credit_window_seconds") or contract.WINDOW_SECONDS))
+    client = JoorClient(
+        base_url,
+        str(api_token),
+        credits=int(settings.get("credits") or contract.CREDITS_PER_WINDOW),
+        window_seconds=float(settings.get("credit_window_seconds") or contract.WINDOW_SECONDS),
+    )
     try:
         return JoorOrderSource(client, order_types=order_types, page_size=page_size)
     except ValueError:

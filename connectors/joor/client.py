@@ -31,14 +31,19 @@ import requests
 import structlog
 from requests.auth import AuthBase
 
-from bobbin.logging import register_secret
 from connectors.base import CUSTOMER_CODE
 from connectors.errors import (
-    AuthError, ContractViolation, NotSupported, PartnerError, PartnerRejected, RetryableError,
+    AuthError,
+    ContractViolation,
+    NotSupported,
+    PartnerError,
+    PartnerRejected,
+    RetryableError,
 )
 from connectors.http import HttpPolicy, PartnerClient, body_excerpt, parse_retry_after, send
 from connectors.joor import contract as c
 from connectors.paging import OffsetPager
+from core.logging import register_secret
 
 log = structlog.get_logger()
 
@@ -90,10 +95,15 @@ class InventoryItem:
     def to_json(self) -> Json:
         """The item as JOOR reads it: keys left out rather than sent empty."""
         f = c.InventoryField
-        values = {f.WAREHOUSE: self.warehouse, f.STYLE_NUMBER: self.style_number,
-                  f.COLOR_CODE: self.color_code, f.SIZE: self.size, f.UPC: self.upc,
-                  f.INVENTORY_DATE: self.inventory_date.isoformat() if self.inventory_date else None,
-                  f.INVENTORY: int(self.inventory)}
+        values = {
+            f.WAREHOUSE: self.warehouse,
+            f.STYLE_NUMBER: self.style_number,
+            f.COLOR_CODE: self.color_code,
+            f.SIZE: self.size,
+            f.UPC: self.upc,
+            f.INVENTORY_DATE: self.inventory_date.isoformat() if self.inventory_date else None,
+            f.INVENTORY: int(self.inventory),
+        }
         return {key: value for key, value in values.items() if value is not None}
 
 
@@ -113,9 +123,14 @@ class CreditBudget:
     :meth:`throttled` takes JOOR's Retry-After as the end of the window.
     """
 
-    def __init__(self, credits: int = c.CREDITS_PER_WINDOW, window_seconds: float = c.WINDOW_SECONDS,
-                 *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        credits: int = c.CREDITS_PER_WINDOW,
+        window_seconds: float = c.WINDOW_SECONDS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if credits < c.WRITE_CREDITS:
             raise ValueError(f"a window of {credits} credits cannot pay for one write ({c.WRITE_CREDITS})")
         self.credits = credits
@@ -188,12 +203,18 @@ class _MeteredOAuth2(AuthBase):
 class JoorClient(PartnerClient):
     """One JOOR account. ``base_url`` ends in ``/v2`` (trailing slash optional)."""
 
-    def __init__(self, base_url: str, api_token: str, *, policy: HttpPolicy = JOOR_POLICY,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep,
-                 session: requests.Session | None = None,
-                 credits: int = c.CREDITS_PER_WINDOW,
-                 window_seconds: float = c.WINDOW_SECONDS) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str,
+        *,
+        policy: HttpPolicy = JOOR_POLICY,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+        credits: int = c.CREDITS_PER_WINDOW,
+        window_seconds: float = c.WINDOW_SECONDS,
+    ) -> None:
         if not api_token:
             raise AuthError("JOOR site has no API token: check the site's API token", partner=c.PARTNER)
         super().__init__(base_url, policy, session, sleep)
@@ -201,10 +222,19 @@ class JoorClient(PartnerClient):
         self._auth = _MeteredOAuth2(api_token, self.budget)
 
     # --- orders [DOC] /get-orders; order JSON [INF] -------------------------------------------
-    def get_orders(self, *, order_type: int, sync: int, export_status: int, start_from: int = 0,
-                   count: int = c.DEFAULT_COUNT, order_id: str | int | None = None,
-                   date_start: datetime | None = None, date_end: datetime | None = None,
-                   check: int | None = None) -> OrdersPage:
+    def get_orders(
+        self,
+        *,
+        order_type: int,
+        sync: int,
+        export_status: int,
+        start_from: int = 0,
+        count: int = c.DEFAULT_COUNT,
+        order_id: str | int | None = None,
+        date_start: datetime | None = None,
+        date_end: datetime | None = None,
+        check: int | None = None,
+    ) -> OrdersPage:
         """One ``GET order/``. With ``sync=1`` JOOR marks every order it returns exported: only
         :meth:`mark_exported` should ask for that."""
         if order_type not in c.ORDER_TYPES:
@@ -216,8 +246,12 @@ class JoorClient(PartnerClient):
         if (date_start is None) != (date_end is None):
             raise ValueError("date_start and date_end go together (JOOR: one requires the other)")
         params: dict[str, str | int] = {
-            c.P_ORDER_TYPE: order_type, c.P_SYNC: sync, c.P_EXPORT_STATUS: export_status,
-            c.P_START_FROM: start_from, c.P_COUNT: count}
+            c.P_ORDER_TYPE: order_type,
+            c.P_SYNC: sync,
+            c.P_EXPORT_STATUS: export_status,
+            c.P_START_FROM: start_from,
+            c.P_COUNT: count,
+        }
         if order_id is not None:
             params[c.P_ORDER_ID] = str(order_id)
         if date_start is not None and date_end is not None:
@@ -239,8 +273,9 @@ class JoorClient(PartnerClient):
             raise ValueError("count must be at least 2 (one order of each page is the overlap)")
 
         def fetch(start: int, size: int) -> list[Json]:
-            page = self.get_orders(order_type=order_type, sync=0, export_status=export_status,
-                                   start_from=start, count=size)
+            page = self.get_orders(
+                order_type=order_type, sync=0, export_status=export_status, start_from=start, count=size
+            )
             totals[start] = page.total
             return page.orders
 
@@ -251,8 +286,9 @@ class JoorClient(PartnerClient):
         totals: dict[int, int | None] = {}
         return OffsetPager(fetch, count, is_last=is_last)
 
-    def iter_order_pages(self, order_type: int, export_status: int,
-                         count: int = c.DEFAULT_COUNT) -> Iterator[list[Json]]:
+    def iter_order_pages(
+        self, order_type: int, export_status: int, count: int = c.DEFAULT_COUNT
+    ) -> Iterator[list[Json]]:
         """Every order of ``order_type`` in ``export_status``: :meth:`order_pager` without its report."""
         return iter(self.order_pager(order_type, export_status, count))
 
@@ -282,17 +318,28 @@ class JoorClient(PartnerClient):
             f"JOOR answered {where} for order {order_id} with {_some(got)}: "
             "it may have marked those exported instead; nothing is counted as sent",
             request=f"GET {path}?{urlencode(params)}",
-            answer=_excerpt({c.R_ORDER: page.orders}), records=list(page.orders), partner=c.PARTNER)
+            answer=_excerpt({c.R_ORDER: page.orders}),
+            records=list(page.orders),
+            partner=c.PARTNER,
+        )
 
     def is_exported(self, order_id: str | int) -> bool:
         """Whether JOOR counts the order exported: ``GET order/?sync=0&order_type=8&export_status=3
         &order_id=<id>`` ([DOC] parameters; sync=0 marks nothing) returns it only then, and the
         order's own ``export_status``, where it carries one, must say EXPORTED too."""
-        page = self.get_orders(order_type=c.ORDER_TYPE_ALL, sync=0, export_status=c.EXPORT_EXPORTED,
-                               start_from=0, count=1, order_id=order_id)
-        return any(c.order_id_of(order) == str(order_id)
-                   and order.get(c.OrderField.EXPORT_STATUS, c.STATE_EXPORTED) == c.STATE_EXPORTED
-                   for order in page.orders)
+        page = self.get_orders(
+            order_type=c.ORDER_TYPE_ALL,
+            sync=0,
+            export_status=c.EXPORT_EXPORTED,
+            start_from=0,
+            count=1,
+            order_id=order_id,
+        )
+        return any(
+            c.order_id_of(order) == str(order_id)
+            and order.get(c.OrderField.EXPORT_STATUS, c.STATE_EXPORTED) == c.STATE_EXPORTED
+            for order in page.orders
+        )
 
     def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
         """Whether JOOR already shows a writeback (what OrderSource.writeback_applied asks): "exported" by
@@ -335,8 +382,9 @@ class JoorClient(PartnerClient):
         self._call("PUT", path, json=dict(fields), idempotent=False)
 
     # --- inventory [DOC] /style-inventory-bulk-request ----------------------------------------
-    def bulk_inventory(self, items: Sequence[InventoryItem], *, dec_pending: bool = False,
-                       overwrite: bool = False) -> InventoryResult:
+    def bulk_inventory(
+        self, items: Sequence[InventoryItem], *, dec_pending: bool = False, overwrite: bool = False
+    ) -> InventoryResult:
         """``POST bulk-inventory`` with ``{"inventory_items": {"inventory_item": [...]}}``.
 
         ``overwrite`` replaces the account's whole inventory with ``items``, hence no empty loads;
@@ -350,8 +398,11 @@ class JoorClient(PartnerClient):
         answer = self._call("POST", c.BULK_INVENTORY, params=params, json=body, idempotent=True)
         sku_count, inventory_log = answer.get(c.R_SKU_COUNT), answer.get(c.R_INVENTORY_LOG)
         if not isinstance(sku_count, int) or not isinstance(inventory_log, list):
-            raise PartnerRejected(f"JOOR POST {c.BULK_INVENTORY} answered without sku_count / inventory_log",
-                                  value=_excerpt(answer), partner=c.PARTNER)
+            raise PartnerRejected(
+                f"JOOR POST {c.BULK_INVENTORY} answered without sku_count / inventory_log",
+                value=_excerpt(answer),
+                partner=c.PARTNER,
+            )
         return InventoryResult(sku_count, inventory_log)
 
     # --- transport ---------------------------------------------------------------------------
@@ -360,8 +411,16 @@ class JoorClient(PartnerClient):
         url = self.base_url + path
         where = f"{method} {urlsplit(url).path}"
         try:
-            response = send(self._session, method, url, policy=self.policy, sleep=self._sleep,
-                            auth=self._auth, headers=JSON_HEADERS, **kwargs)
+            response = send(
+                self._session,
+                method,
+                url,
+                policy=self.policy,
+                sleep=self._sleep,
+                auth=self._auth,
+                headers=JSON_HEADERS,
+                **kwargs,
+            )
         except (AuthError, PartnerRejected) as exc:
             raise _with_comment(exc, where) from None
         body = _decode(response, where)
@@ -405,8 +464,12 @@ def _with_comment(exc: AuthError | PartnerRejected, where: str) -> PartnerError:
     said = f"HTTP {exc.status}" + (f": {comment[:MESSAGE_EXCERPT_CHARS]}" if comment else "")
     value = comment if comment is not None else exc.value
     if isinstance(exc, AuthError):
-        return AuthError(f"JOOR refused {where} ({said}): check the site's API token",
-                         status=exc.status, value=value, partner=c.PARTNER)
+        return AuthError(
+            f"JOOR refused {where} ({said}): check the site's API token",
+            status=exc.status,
+            value=value,
+            partner=c.PARTNER,
+        )
     kind = JoorNotFound if exc.status == 404 and comment is not None else PartnerRejected
     return kind(f"JOOR rejected {where} ({said})", status=exc.status, value=value, partner=c.PARTNER)
 
@@ -417,13 +480,19 @@ def _decode(response: requests.Response, where: str) -> Json:
     except ValueError:
         # JOOR answers JSON; anything else (a proxy's error page, a cut body) is the way there
         # failing, not JOOR refusing us: worth another try later, as for Brandboom.
-        raise RetryableError(f"JOOR {where} answered with a body that is not JSON: {body_excerpt(response)!r}",
-                    status=response.status_code, value=body_excerpt(response),
-                    partner=c.PARTNER) from None
+        raise RetryableError(
+            f"JOOR {where} answered with a body that is not JSON: {body_excerpt(response)!r}",
+            status=response.status_code,
+            value=body_excerpt(response),
+            partner=c.PARTNER,
+        ) from None
     if not isinstance(body, dict):
-        raise PartnerRejected(f"JOOR {where} answered with JSON that is not an object",
-                              status=response.status_code, value=body_excerpt(response),
-                              partner=c.PARTNER)
+        raise PartnerRejected(
+            f"JOOR {where} answered with JSON that is not an object",
+            status=response.status_code,
+            value=body_excerpt(response),
+            partner=c.PARTNER,
+        )
     return body
 
 
@@ -437,13 +506,17 @@ def _raise_for_envelope(body: Json, http_status: int, where: str) -> None:
     comment = str(found.get(c.R_COMMENT) or "") if found is not None else ""
     said = f"code {code}" + (f": {comment[:MESSAGE_EXCERPT_CHARS]}" if comment else "")
     if code in (401, 403):
-        raise AuthError(f"JOOR refused {where} ({said}): check the site's API token",
-                        status=http_status, value=comment, partner=c.PARTNER)
+        raise AuthError(
+            f"JOOR refused {where} ({said}): check the site's API token",
+            status=http_status,
+            value=comment,
+            partner=c.PARTNER,
+        )
     if code == 429 or code >= 500:
-        raise RetryableError(f"JOOR could not answer {where} now ({said})", status=http_status,
-                             value=comment, partner=c.PARTNER)
-    raise PartnerRejected(f"JOOR rejected {where} ({said})", status=http_status, value=comment,
-                          partner=c.PARTNER)
+        raise RetryableError(
+            f"JOOR could not answer {where} now ({said})", status=http_status, value=comment, partner=c.PARTNER
+        )
+    raise PartnerRejected(f"JOOR rejected {where} ({said})", status=http_status, value=comment, partner=c.PARTNER)
 
 
 def _orders_page(body: Json, where: str) -> OrdersPage:
@@ -457,8 +530,9 @@ def _orders_page(body: Json, where: str) -> OrdersPage:
     if orders is None and isinstance(wrapper, dict):
         orders = []  # an empty list converted from XML disappears
     if not isinstance(orders, list):
-        raise PartnerRejected(f"JOOR {where} returned no '{c.R_ORDERS}.{c.R_ORDER}' list",
-                              value=_excerpt(body), partner=c.PARTNER)
+        raise PartnerRejected(
+            f"JOOR {where} returned no '{c.R_ORDERS}.{c.R_ORDER}' list", value=_excerpt(body), partner=c.PARTNER
+        )
     return OrdersPage(orders, _int(meta.get(c.R_TOTAL)), _int(meta.get(c.R_NEXT_START)))
 
 
@@ -471,8 +545,11 @@ def _connections(body: Json, where: str) -> list[Json]:
     if found is None and isinstance(wrapper, dict):
         found = []
     if not isinstance(found, list):
-        raise PartnerRejected(f"JOOR {where} returned no '{c.R_CONNECTIONS}.{c.R_CONNECTION}' list",
-                              value=_excerpt(body), partner=c.PARTNER)
+        raise PartnerRejected(
+            f"JOOR {where} returned no '{c.R_CONNECTIONS}.{c.R_CONNECTION}' list",
+            value=_excerpt(body),
+            partner=c.PARTNER,
+        )
     return [item for item in found if isinstance(item, dict)]
 
 

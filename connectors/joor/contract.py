@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from connectors.drift import Expected, PayloadContract
@@ -115,8 +115,14 @@ STATUS_PENDING: Final = "PENDING"
 STATUS_APPROVED: Final = "APPROVED"
 STATUS_SHIPPED: Final = "SHIPPED"
 STATUS_CANCELLED: Final = "CANCELLED"
-ORDER_STATUSES: Final = (STATUS_IN_PROGRESS, STATUS_NOTES, STATUS_PENDING, STATUS_APPROVED,
-                         STATUS_SHIPPED, STATUS_CANCELLED)
+ORDER_STATUSES: Final = (
+    STATUS_IN_PROGRESS,
+    STATUS_NOTES,
+    STATUS_PENDING,
+    STATUS_APPROVED,
+    STATUS_SHIPPED,
+    STATUS_CANCELLED,
+)
 ORDER_TYPES: Final[dict[int, frozenset[str]]] = {
     ORDER_TYPE_NOTES: frozenset({STATUS_NOTES}),
     ORDER_TYPE_APPROVED_AND_SHIPPED: frozenset({STATUS_APPROVED, STATUS_SHIPPED}),
@@ -157,7 +163,7 @@ DEFAULT_EXPORT_STATUS: Final = {0: EXPORT_ALL, 1: EXPORT_NOT_EXPORTED}  # [DOC] 
 def range_timestamp(moment: datetime) -> str:
     """[DOC] date_start / date_end as "YYYY-MM-DDThh:mm:ss.sTZD" in UTC; we send milliseconds
     and "Z". A naive datetime is taken as UTC already."""
-    utc = moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -249,8 +255,11 @@ class AddressField:
 
 
 # the retailer's e-mail at the top [INF], else on the v4 address objects [DOC] (shipping, then billing).
-CUSTOMER_EMAIL_PLACES: Final = ((OrderField.CUSTOMER_EMAIL,), (OrderField.SHIPPING_ADDRESS, AddressField.EMAIL),
-                                (OrderField.BILLING_ADDRESS, AddressField.EMAIL))
+CUSTOMER_EMAIL_PLACES: Final = (
+    (OrderField.CUSTOMER_EMAIL,),
+    (OrderField.SHIPPING_ADDRESS, AddressField.EMAIL),
+    (OrderField.BILLING_ADDRESS, AddressField.EMAIL),
+)
 
 
 class ItemField:
@@ -305,17 +314,27 @@ PAYLOAD: Final = PayloadContract(
         Expected("lines", (_F.ORDER_ITEMS, *ITEMS_ALIASES), required=True),
         Expected("PO number", (_F.PO_NUMBER,), effect="the duplicate-PO check is off"),
         Expected("customer code", (_F.CUSTOMER_CODE,), watched=False),
-        Expected("customer e-mail", tuple(".".join(place) for place in CUSTOMER_EMAIL_PLACES),
-                 effect="customers are no longer matched by e-mail"),
-        Expected("ship-to address", (_F.SHIPPING_ADDRESS,),
-                 effect="ship-to addresses are no longer checked (address_new)"),
+        Expected(
+            "customer e-mail",
+            tuple(".".join(place) for place in CUSTOMER_EMAIL_PLACES),
+            effect="customers are no longer matched by e-mail",
+        ),
+        Expected(
+            "ship-to address", (_F.SHIPPING_ADDRESS,), effect="ship-to addresses are no longer checked (address_new)"
+        ),
         Expected("start ship date", (_F.START_SHIP_DATE,), effect="the ship-date checks are off"),
         Expected("cancel date", (_F.END_SHIP_DATE,), effect="the cancel-date checks are off"),
         Expected("currency", (_F.CURRENCY_CODE,), effect="the currency and price-type checks are off"),
-        Expected("payment method", (_F.PAYMENT_METHOD_CODE, _F.PAYMENT_METHOD),
-                 effect="orders are checked against no payment terms"),
-        Expected("shipping method", (_F.SHIPPING_METHOD_CODE, _F.SHIPPING_METHOD),
-                 effect="orders are checked against no ship-via"),
+        Expected(
+            "payment method",
+            (_F.PAYMENT_METHOD_CODE, _F.PAYMENT_METHOD),
+            effect="orders are checked against no payment terms",
+        ),
+        Expected(
+            "shipping method",
+            (_F.SHIPPING_METHOD_CODE, _F.SHIPPING_METHOD),
+            effect="orders are checked against no ship-via",
+        ),
     ),
     known={
         "": frozenset([*(v for k, v in vars(OrderField).items() if k.isupper()), *ITEMS_ALIASES]),
@@ -330,6 +349,7 @@ PAYLOAD: Final = PayloadContract(
 # Dates the mapper reads. [DOC] v4 dates are YYYY-MM-DD, v2 range timestamps
 # YYYY-MM-DDThh:mm:ss.sTZD; [DOC] inventory also takes MM-DD-YYYY; [INF] US MM/DD/YYYY.
 DATE_FORMATS: Final = ("%m/%d/%Y", "%m-%d-%Y")
+
 
 # --- Connections (customers) [DOC] /connection-get, /bulk-connection-postput -----------------
 class ConnectionField:

@@ -33,8 +33,10 @@ PAYLOAD_INVALID, DATES_INVALID = wire.PAYLOAD_INVALID, wire.DATES_INVALID
 UNIDENTIFIED_PREFIX, MAX_ID_CHARS = wire.UNIDENTIFIED_PREFIX, wire.MAX_ID_CHARS
 # YYYY-MM-DD, alone or starting an ISO timestamp (v2 ranges: YYYY-MM-DDThh:mm:ss.sTZD). ASCII
 # digits only: \d would also take other scripts' digits.
-ISO_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
-                      r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+ISO_DATE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
 
 F, AF, IF = c.OrderField, c.AddressField, c.ItemField
 
@@ -85,8 +87,9 @@ def to_partner_order(raw: Any) -> PartnerOrder:
     reader = wire.Reader(_parse_date, "YYYY-MM-DD, an ISO timestamp, MM/DD/YYYY or MM-DD-YYYY")
     payload = reader.order(raw)
     fields: dict[str, Any] = {name: reader.first_text(payload, keys) for name, keys in ORDER_TEXT_FIELDS}
-    fields.update({name: _coded(reader, payload, code_key, name_key)
-                   for name, code_key, name_key in ORDER_CODED_FIELDS})
+    fields.update(
+        {name: _coded(reader, payload, code_key, name_key) for name, code_key, name_key in ORDER_CODED_FIELDS}
+    )
     fields.update({name: reader.date(payload, key) for name, key in ORDER_DATE_FIELDS})
     customer = _customer(reader, payload)
     return PartnerOrder(
@@ -143,8 +146,7 @@ def _address(reader: wire.Reader, value: Any, where: str) -> Address | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        reader.problem(PAYLOAD_INVALID, f"{where} is not an object but {wire.kind(value)}",
-                       field=where, value=value)
+        reader.problem(PAYLOAD_INVALID, f"{where} is not an object but {wire.kind(value)}", field=where, value=value)
         return None
     return Address(**{name: reader.first_text(value, keys, where) for name, keys in ADDRESS_TEXT_FIELDS})
 
@@ -160,8 +162,13 @@ def _lines(reader: wire.Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrde
         if isinstance(item, Mapping):
             lines.append(_line(reader, item, line_no))
         else:
-            reader.problem(PAYLOAD_INVALID, f"item {line_no} is not an object but {wire.kind(item)}",
-                           field=F.ORDER_ITEMS, value=item, line_no=line_no)
+            reader.problem(
+                PAYLOAD_INVALID,
+                f"item {line_no} is not an object but {wire.kind(item)}",
+                field=F.ORDER_ITEMS,
+                value=item,
+                line_no=line_no,
+            )
     return tuple(lines)
 
 
@@ -170,9 +177,16 @@ def _line(reader: wire.Reader, item: Mapping[Any, Any], line_no: int) -> Partner
     quantity, raw_quantity = wire.number(_first(item, (IF.QUANTITY, *c.ITEM_ALIASES[IF.QUANTITY])))
     price, raw_price = wire.number(_first(item, (IF.PRICE, *c.ITEM_ALIASES[IF.PRICE])))
     shipped, raw_shipped = wire.number(item.get(IF.QUANTITY_SHIPPED))
-    return PartnerOrderLine(line_no=line_no, quantity=quantity, price=price, raw_quantity=raw_quantity,
-                            raw_price=raw_price, shipped_quantity=shipped, raw_shipped_quantity=raw_shipped,
-                            **fields)
+    return PartnerOrderLine(
+        line_no=line_no,
+        quantity=quantity,
+        price=price,
+        raw_quantity=raw_quantity,
+        raw_price=raw_price,
+        shipped_quantity=shipped,
+        raw_shipped_quantity=raw_shipped,
+        **fields,
+    )
 
 
 def _first(obj: Mapping[Any, Any], keys: Sequence[str]) -> Any:

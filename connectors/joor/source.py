@@ -18,10 +18,10 @@ from typing import Any
 
 from connectors.base import PartnerOrder
 from connectors.errors import NotSupported
-from connectors.paging import ReadReport
 from connectors.joor import contract as c
 from connectors.joor.client import JoorClient
 from connectors.joor.mapper import to_partner_order
+from connectors.paging import ReadReport
 
 # What Bobbin can write back to JOOR. Of the order statuses only "exported": v2 has no order status
 # to write at all (a sync=1 read is the "exported" mark), and v4's orders/bulk_update cannot set
@@ -43,8 +43,9 @@ class JoorOrderSource:
     exported_when = "staged"
     writeback_statuses = WRITEBACK_STATUSES
 
-    def __init__(self, client: JoorClient, *, order_types: Sequence[int] = DEFAULT_ORDER_TYPES,
-                 page_size: int = c.DEFAULT_COUNT) -> None:
+    def __init__(
+        self, client: JoorClient, *, order_types: Sequence[int] = DEFAULT_ORDER_TYPES, page_size: int = c.DEFAULT_COUNT
+    ) -> None:
         unknown = [t for t in order_types if t not in c.ORDER_TYPES]
         if unknown or not order_types:
             raise ValueError(f"JOOR order_types must be among {sorted(c.ORDER_TYPES)}, got {list(order_types)}")
@@ -76,8 +77,7 @@ class JoorOrderSource:
         for order_type in self.order_types:
             pager = self.client.order_pager(order_type, export_status, self.page_size)
             for raw_page in pager:
-                page = [order for order in map(to_partner_order, raw_page)
-                        if order.partner_order_id not in seen]
+                page = [order for order in map(to_partner_order, raw_page) if order.partner_order_id not in seen]
                 seen.update(order.partner_order_id for order in page)
                 if page:
                     yield page
@@ -90,7 +90,9 @@ class JoorOrderSource:
             raise NotSupported(
                 f"JOOR cannot be told that order {partner_order_id} is {status}: its order API only "
                 "marks orders exported (v2 has no order status to write, and v4 cannot set Shipped). "
-                "Change the order's status in JOOR itself.", partner=c.PARTNER)
+                "Change the order's status in JOOR itself.",
+                partner=c.PARTNER,
+            )
         self.client.mark_exported(partner_order_id)
 
     def set_customer_code(self, partner_customer_id: str, erp_code: str) -> None:

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import models
-from bobbin import runtime
+from core import runtime
 
 config = context.config
 target_metadata = models.Base.metadata

@@ -9,8 +9,9 @@ from sandbox.brandboom.server import serve
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.brandboom",
-                                     description="Run the Brandboom API v2 sandbox in the foreground.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.brandboom", description="Run the Brandboom API v2 sandbox in the foreground."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8801)
     parser.add_argument("--public-key", required=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
-
 PARTNER: Final = "brandboom"
 
 # --- Hosts and paths -------------------------------------------------------------------------
@@ -177,14 +176,32 @@ P_CATEGORIES: Final = "categories"  # comma-separated
 P_SIZES: Final = "sizes"  # comma-separated
 MAX_PRODUCTS_PER_PAGE: Final = 300  # [DOC] "maximum of 300 results per request"
 
-PRODUCT_SEARCH_PARAMS: Final = frozenset({
-    P_BRAND_ID, P_SHOWROOM_ID, P_PRICE_TIER_ID, P_LANGUAGE, P_PRODUCT_ID, P_KEYWORDS,
-    P_GROUP_NAME, P_STYLE_NUMBERS, P_TYPES, P_SEASONS, P_CATEGORIES, P_SIZES,
-})
+PRODUCT_SEARCH_PARAMS: Final = frozenset(
+    {
+        P_BRAND_ID,
+        P_SHOWROOM_ID,
+        P_PRICE_TIER_ID,
+        P_LANGUAGE,
+        P_PRODUCT_ID,
+        P_KEYWORDS,
+        P_GROUP_NAME,
+        P_STYLE_NUMBERS,
+        P_TYPES,
+        P_SEASONS,
+        P_CATEGORIES,
+        P_SIZES,
+    }
+)
 # The separator of each list-valued products/search parameter. [DOC]
 LIST_SEPARATORS: Final = {
-    P_SHOWROOM_ID: ",", P_PRODUCT_ID: ",", P_KEYWORDS: "^", P_STYLE_NUMBERS: "^",
-    P_TYPES: ",", P_SEASONS: ",", P_CATEGORIES: ",", P_SIZES: ",",
+    P_SHOWROOM_ID: ",",
+    P_PRODUCT_ID: ",",
+    P_KEYWORDS: "^",
+    P_STYLE_NUMBERS: "^",
+    P_TYPES: ",",
+    P_SEASONS: ",",
+    P_CATEGORIES: ",",
+    P_SIZES: ",",
 }
 
 # Product / SKU object keys the sandbox and the inventory push rely on. [DOC]

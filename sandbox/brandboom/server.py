@@ -25,7 +25,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -56,8 +56,16 @@ class BrandboomSandbox(PartnerSandbox):
 
     api_base_path = c.BASE_PATH  # the API base, as a site's base URL: http://127.0.0.1:PORT/api/v2
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, public_key: str, secret_key: str,
-                 seed: Mapping[str, Any] | None = None, max_clock_skew: float = 300) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        public_key: str,
+        secret_key: str,
+        seed: Mapping[str, Any] | None = None,
+        max_clock_skew: float = 300,
+    ) -> None:
         self.public_key = public_key
         self._secret_key = secret_key
         self.max_clock_skew = max_clock_skew
@@ -119,14 +127,33 @@ class BrandboomSandbox(PartnerSandbox):
         with self._lock:
             return copy.deepcopy(self._imports)
 
-    def inject_fault(self, status: int | None = None, *, count: int | None = None,
-                     retry_after: float | None = None, delay: float = 0.0, malformed: bool = False,
-                     drop: bool = False, path: str | None = None, **more: Any) -> Fault:
+    def inject_fault(
+        self,
+        status: int | None = None,
+        *,
+        count: int | None = None,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+        malformed: bool = False,
+        drop: bool = False,
+        path: str | None = None,
+        **more: Any,
+    ) -> Fault:
         """Make the next ``count`` /api/ requests (whose path contains ``path``) misbehave; ``more``
         takes the other :class:`~sandbox.common.Fault` fields (``rate``, ``nth``, ``truncate``,
         ``auth``, ``repeat``, ``skip``, ``add``, ``method``, ``seed``)."""
-        return self.faults.inject(Fault(status=status, retry_after=retry_after, delay=delay,
-                                        malformed=malformed, drop=drop, path=path, count=count, **more))
+        return self.faults.inject(
+            Fault(
+                status=status,
+                retry_after=retry_after,
+                delay=delay,
+                malformed=malformed,
+                drop=drop,
+                path=path,
+                count=count,
+                **more,
+            )
+        )
 
     # --- HTTP: the API (control endpoints and faults: sandbox.common.PartnerSandbox) -------------
     def _not_found(self, request: Request) -> Response:
@@ -144,8 +171,9 @@ class BrandboomSandbox(PartnerSandbox):
 
     # --- auth [DOC] --------------------------------------------------------------------------
     def _authenticated(self, request: Request) -> bool:
-        key, timestamp, signature = (_credential(request, name) for name in
-                                     (c.HEADER_KEY, c.HEADER_TIMESTAMP, c.HEADER_SIGNATURE))
+        key, timestamp, signature = (
+            _credential(request, name) for name in (c.HEADER_KEY, c.HEADER_TIMESTAMP, c.HEADER_SIGNATURE)
+        )
         if not (key and timestamp and signature) or not _same(key, self.public_key):
             return False
         try:
@@ -189,9 +217,12 @@ class BrandboomSandbox(PartnerSandbox):
         with self._lock:
             if listing_fault is not None:
                 self._disturb_listing(listing_fault, status)
-            found = [o for o in self._orders.values()
-                     if (status in (None, "") or o.get(F.STATUS) == status)
-                     and (order_id is None or str(o.get(F.ID)) == str(order_id))]
+            found = [
+                o
+                for o in self._orders.values()
+                if (status in (None, "") or o.get(F.STATUS) == status)
+                and (order_id is None or str(o.get(F.ID)) == str(order_id))
+            ]
             value = _page(found, params, c.R_ORDERS, all_when_zero=True)
             if self.renamed_keys:
                 value[c.R_ORDERS] = [renamed(o, self.renamed_keys) for o in value[c.R_ORDERS]]
@@ -202,11 +233,14 @@ class BrandboomSandbox(PartnerSandbox):
         to the end, or added at the end of the listing, just before a page is served."""
         if fault.repeat:
             ids = self.add_orders(self._made_orders(fault.repeat))
-            self._orders = {**{i: self._orders[i] for i in ids},
-                            **{k: v for k, v in self._orders.items() if k not in ids}}
+            self._orders = {
+                **{i: self._orders[i] for i in ids},
+                **{k: v for k, v in self._orders.items() if k not in ids},
+            }
         if fault.skip:
-            front = [k for k, o in self._orders.items()
-                     if status in (None, "") or o.get(F.STATUS) == status][:fault.skip]
+            front = [k for k, o in self._orders.items() if status in (None, "") or o.get(F.STATUS) == status][
+                : fault.skip
+            ]
             for key in front:
                 self._orders[key] = self._orders.pop(key)
         if fault.add:
@@ -228,8 +262,7 @@ class BrandboomSandbox(PartnerSandbox):
     def _update_order(self, order_id: str, params: Mapping[str, Any]) -> Obj:
         status = params.get(c.P_STATUS)
         if status not in c.ORDER_UPDATE_STATUSES:
-            raise SandboxError(f"Invalid status {status!r}; expected one of "
-                               f"{', '.join(c.ORDER_UPDATE_STATUSES)}")
+            raise SandboxError(f"Invalid status {status!r}; expected one of {', '.join(c.ORDER_UPDATE_STATUSES)}")
         with self._lock:
             order = self._orders.get(order_id)
             if order is None:
@@ -256,8 +289,9 @@ class BrandboomSandbox(PartnerSandbox):
         showroom_ids = _split(params.get(c.P_SHOWROOM_ID), ",")
         if showroom_ids:
             # [INF] products carry no showroom list; a showroom shows its brand's products.
-            brand_ids |= {str(s.get(c.SHOWROOM_BRAND_ID)) for s in self._showrooms
-                          if str(s.get(c.SHOWROOM_ID)) in showroom_ids}
+            brand_ids |= {
+                str(s.get(c.SHOWROOM_BRAND_ID)) for s in self._showrooms if str(s.get(c.SHOWROOM_ID)) in showroom_ids
+            }
             if not brand_ids:
                 raise SandboxError(f"Invalid showroomID {params.get(c.P_SHOWROOM_ID)}")
         tier = params.get(c.P_PRICE_TIER_ID)
@@ -267,8 +301,7 @@ class BrandboomSandbox(PartnerSandbox):
             _in_list(product.get(c.PRODUCT_ID), params.get(c.P_PRODUCT_ID), ","),
             _in_list(product.get(c.PRODUCT_STYLE_NUMBER), params.get(c.P_STYLE_NUMBERS), "^"),
             # [INF] one price per product in the sandbox: a tier filter keeps the products priced in it
-            tier in (None, "") or not isinstance(price, dict)
-            or str(price.get(c.P_PRICE_TIER_ID)) == str(tier),
+            tier in (None, "") or not isinstance(price, dict) or str(price.get(c.P_PRICE_TIER_ID)) == str(tier),
         )
         return all(checks)
 
@@ -280,23 +313,35 @@ class BrandboomSandbox(PartnerSandbox):
         bypass = str(params.get(c.P_BYPASS_DIFF, "")).lower() == "true"
         keys = [json.dumps(row, sort_keys=True, default=str) for row in rows]
         with self._lock:
-            todo = [_with_inventory_values(row) for row, key in zip(rows, keys, strict=True)
-                    if bypass or key not in self._last_import]
+            todo = [
+                _with_inventory_values(row)
+                for row, key in zip(rows, keys, strict=True)
+                if bypass or key not in self._last_import
+            ]
             self._last_import = set(keys)
             summary = self._apply_rows(mode, todo)
             summary.update(numRows=len(rows), numSkipped=len(rows) - len(todo))
-            self._imports.append({"at": _now(), "mode": mode, "bypassDiff": bypass,
-                                  "brandID": params.get(c.P_BRAND_ID),
-                                  "showroomID": params.get(c.P_SHOWROOM_ID),
-                                  "rows": rows, "summary": dict(summary)})
+            self._imports.append(
+                {
+                    "at": _now(),
+                    "mode": mode,
+                    "bypassDiff": bypass,
+                    "brandID": params.get(c.P_BRAND_ID),
+                    "showroomID": params.get(c.P_SHOWROOM_ID),
+                    "rows": rows,
+                    "summary": dict(summary),
+                }
+            )
             return summary
 
     def _apply_rows(self, mode: str, rows: list[Obj]) -> Obj:
         """Inventory mode updates matching SKUs only; split/combine also create unknown ones."""
         updated, created, not_found = 0, 0, []
         for index, row in enumerate(rows):
-            if not (row.get(c.ROW_SKU_NUMBER) or all(row.get(k) for k in (
-                    c.ROW_STYLE_NUMBER, c.ROW_OPTION_CODE, c.ROW_SIZE))):
+            if not (
+                row.get(c.ROW_SKU_NUMBER)
+                or all(row.get(k) for k in (c.ROW_STYLE_NUMBER, c.ROW_OPTION_CODE, c.ROW_SIZE))
+            ):
                 not_found.append(index)
                 continue
             skus = self._matching_skus(row)
@@ -309,37 +354,65 @@ class BrandboomSandbox(PartnerSandbox):
                 created += 1
             else:
                 not_found.append(index)
-        return {"mode": mode, "numProcessed": len(rows), "numUpdated": updated,
-                "numCreated": created, "notFound": not_found}
+        return {
+            "mode": mode,
+            "numProcessed": len(rows),
+            "numUpdated": updated,
+            "numCreated": created,
+            "notFound": not_found,
+        }
 
     def _matching_skus(self, row: Obj) -> list[Obj]:
         """By skuNumber when given, else by styleNumber + optionCode + size. [DOC]"""
         number = str(row.get(c.ROW_SKU_NUMBER) or "")
-        wanted = (str(row.get(c.ROW_STYLE_NUMBER)), str(row.get(c.ROW_OPTION_CODE)),
-                  str(row.get(c.ROW_SIZE)))
-        return [sku for product in self._products for sku in product.get(c.PRODUCT_SKUS, [])
-                if (str(sku.get(c.SKU_NUMBER) or "") == number if number else
-                    (str(sku.get(c.SKU_STYLE_NUMBER)), str(sku.get(c.SKU_OPTION)),
-                     str(sku.get(c.SKU_SIZE))) == wanted)]
+        wanted = (str(row.get(c.ROW_STYLE_NUMBER)), str(row.get(c.ROW_OPTION_CODE)), str(row.get(c.ROW_SIZE)))
+        return [
+            sku
+            for product in self._products
+            for sku in product.get(c.PRODUCT_SKUS, [])
+            if (
+                str(sku.get(c.SKU_NUMBER) or "") == number
+                if number
+                else (str(sku.get(c.SKU_STYLE_NUMBER)), str(sku.get(c.SKU_OPTION)), str(sku.get(c.SKU_SIZE))) == wanted
+            )
+        ]
 
     def _create_sku(self, mode: str, row: Obj) -> None:
         """combine: one product per style; split: one per style and option. [DOC] modes."""
-        style, option, size = (str(row.get(k) or "") for k in
-                               (c.ROW_STYLE_NUMBER, c.ROW_OPTION_CODE, c.ROW_SIZE))
-        product = next((p for p in self._products if p.get(c.PRODUCT_STYLE_NUMBER) == style
-                        and (mode == "combine" or p.get(c.PRODUCT_OPTIONS) == [option])), None)
+        style, option, size = (str(row.get(k) or "") for k in (c.ROW_STYLE_NUMBER, c.ROW_OPTION_CODE, c.ROW_SIZE))
+        product = next(
+            (
+                p
+                for p in self._products
+                if p.get(c.PRODUCT_STYLE_NUMBER) == style
+                and (mode == "combine" or p.get(c.PRODUCT_OPTIONS) == [option])
+            ),
+            None,
+        )
         if product is None:
-            product = {c.PRODUCT_ID: self._next_product_id, c.PRODUCT_STYLE_NUMBER: style,
-                       c.PRODUCT_OPTIONS: [], c.PRODUCT_SIZES: [], c.PRODUCT_SKUS: []}
+            product = {
+                c.PRODUCT_ID: self._next_product_id,
+                c.PRODUCT_STYLE_NUMBER: style,
+                c.PRODUCT_OPTIONS: [],
+                c.PRODUCT_SIZES: [],
+                c.PRODUCT_SKUS: [],
+            }
             self._next_product_id += 1
             self._products.append(product)
         for key, value in ((c.PRODUCT_OPTIONS, option), (c.PRODUCT_SIZES, size)):
             if value not in product[key]:
                 product[key].append(value)
-        sku = {c.SKU_ID: self._next_sku_id, c.SKU_STYLE_NUMBER: style, c.SKU_OPTION: option,
-               c.SKU_SIZE: size, c.SKU_NUMBER: str(row.get(c.ROW_SKU_NUMBER) or ""), c.SKU_UPC: "",
-               c.SKU_INVENTORY_COUNT: None, c.SKU_FUTURE_INVENTORY_COUNT: None,
-               c.SKU_FUTURE_INVENTORY_DATE: None}
+        sku = {
+            c.SKU_ID: self._next_sku_id,
+            c.SKU_STYLE_NUMBER: style,
+            c.SKU_OPTION: option,
+            c.SKU_SIZE: size,
+            c.SKU_NUMBER: str(row.get(c.ROW_SKU_NUMBER) or ""),
+            c.SKU_UPC: "",
+            c.SKU_INVENTORY_COUNT: None,
+            c.SKU_FUTURE_INVENTORY_COUNT: None,
+            c.SKU_FUTURE_INVENTORY_DATE: None,
+        }
         self._next_sku_id += 1
         _apply_sku_columns(sku, row, inventory_only=False)
         product[c.PRODUCT_SKUS].append(sku)
@@ -365,15 +438,21 @@ class BrandboomSandbox(PartnerSandbox):
             self._imports = []
             self._last_import = set()
             self._next_order_id = 1
-            self._next_product_id = 1 + max((_int_or(p.get(c.PRODUCT_ID), 0) for p in self._products),
-                                            default=0)
-            self._next_sku_id = 1 + max((_int_or(s.get(c.SKU_ID), 0) for p in self._products
-                                         for s in p.get(c.PRODUCT_SKUS, [])), default=0)
+            self._next_product_id = 1 + max((_int_or(p.get(c.PRODUCT_ID), 0) for p in self._products), default=0)
+            self._next_sku_id = 1 + max(
+                (_int_or(s.get(c.SKU_ID), 0) for p in self._products for s in p.get(c.PRODUCT_SKUS, [])), default=0
+            )
             self.add_orders(list(seed.get("orders", [])))
 
 
-def serve(host: str = "127.0.0.1", port: int = 8801, *, public_key: str, secret_key: str,
-          seed: Mapping[str, Any] | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8801,
+    *,
+    public_key: str,
+    secret_key: str,
+    seed: Mapping[str, Any] | None = None,
+) -> None:
     """Run a sandbox in the foreground until interrupted (``bobbin sandbox`` calls this)."""
     sandbox = BrandboomSandbox(host, port, public_key=public_key, secret_key=secret_key, seed=seed)
     log.info("sandbox_listening", partner=c.PARTNER, url=sandbox.url)
@@ -385,14 +464,15 @@ def serve(host: str = "127.0.0.1", port: int = 8801, *, public_key: str, secret_
 
 # --- helpers -----------------------------------------------------------------------------------
 def _segments(request: Request) -> list[str]:
-    return [s for s in request.path[len(c.BASE_PATH):].split("/") if s]
+    return [s for s in request.path[len(c.BASE_PATH) :].split("/") if s]
 
 
 def _is_order_listing(request: Request) -> bool:
     """orders/search (any verb), or GET orders: the requests a listing fault disturbs."""
     segments = _segments(request)
-    return segments[:1] == [c.ORDERS] and (segments[1:] == [c.METHOD_SEARCH]
-                                           or (len(segments) == 1 and request.method == "GET"))
+    return segments[:1] == [c.ORDERS] and (
+        segments[1:] == [c.METHOD_SEARCH] or (len(segments) == 1 and request.method == "GET")
+    )
 
 
 def _denied(request: Request) -> Response:
@@ -402,8 +482,15 @@ def _denied(request: Request) -> Response:
 
 def _envelope(method: str, value: Any, *, ok: bool = True, status: int = 200) -> Response:
     """[DOC] {method, status, value, type}; [INF] success sends JSON true, errors "error"."""
-    return Response.json({c.ENV_METHOD: method, c.ENV_STATUS: True if ok else c.STATUS_ERROR,
-                          c.ENV_VALUE: value, c.ENV_TYPE: c.TYPE_JSON}, status=status)
+    return Response.json(
+        {
+            c.ENV_METHOD: method,
+            c.ENV_STATUS: True if ok else c.STATUS_ERROR,
+            c.ENV_VALUE: value,
+            c.ENV_TYPE: c.TYPE_JSON,
+        },
+        status=status,
+    )
 
 
 def _envelope_method(verb: str, segments: list[str]) -> str:
@@ -441,7 +528,7 @@ def _page(items: list[Obj], params: Mapping[str, Any], key: str, *, all_when_zer
         size = len(items) if all_when_zero else DEFAULT_PAGE
     if not all_when_zero:
         size = min(size, c.MAX_PRODUCTS_PER_PAGE)
-    return {c.R_TOTAL: len(items), key: copy.deepcopy(items[max(offset, 0):max(offset, 0) + size])}
+    return {c.R_TOTAL: len(items), key: copy.deepcopy(items[max(offset, 0) : max(offset, 0) + size])}
 
 
 def _int_param(params: Mapping[str, Any], name: str, default: int) -> int:
@@ -458,13 +545,18 @@ def _import_rows(request: Request, params: Mapping[str, Any]) -> list[Obj]:
     """``data`` as a CSV attachment, an inline JSON array (form field or JSON body). [DOC]"""
     upload = request.files.get(c.P_DATA)
     if upload is not None:
-        if upload.filename and not upload.filename.lower().endswith(".csv") \
-                and upload.content_type != c.CSV_CONTENT_TYPE:
+        if (
+            upload.filename
+            and not upload.filename.lower().endswith(".csv")
+            and upload.content_type != c.CSV_CONTENT_TYPE
+        ):
             raise SandboxError("The sandbox reads CSV attachments only")
         text = upload.content.decode("utf-8-sig", "replace")
         # A blank cell is a column not sent, so it overwrites nothing. [INF]
-        return [{k: v for k, v in row.items() if k is not None and v not in ("", None)}
-                for row in csv.DictReader(io.StringIO(text))]
+        return [
+            {k: v for k, v in row.items() if k is not None and v not in ("", None)}
+            for row in csv.DictReader(io.StringIO(text))
+        ]
     data = params.get(c.P_DATA)
     if isinstance(data, str):
         try:
@@ -491,8 +583,7 @@ def _apply_sku_columns(sku: Obj, row: Obj, *, inventory_only: bool) -> None:
 
 def _with_inventory_values(row: Obj) -> Obj:
     """The row with its inventory columns parsed; a bad value fails the import before any change."""
-    return {key: _inventory_value(key, value) if key in c.INVENTORY_COLUMNS else value
-            for key, value in row.items()}
+    return {key: _inventory_value(key, value) if key in c.INVENTORY_COLUMNS else value for key, value in row.items()}
 
 
 def _inventory_value(column: str, value: Any) -> Any:
@@ -534,7 +625,7 @@ def _int_or(value: Any, default: int) -> int:
 
 def _now() -> str:
     """Brandboom's date format [DOC] "2015-03-02 12:47:04" (UTC here)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def default_seed() -> dict[str, Any]:
@@ -549,55 +640,129 @@ def default_seed() -> dict[str, Any]:
         _product(503, "DNM-STRT", "Straight Denim", ["IND"], ["28", "30", "32"], 62),
     ]
     orders = [
-        _order(431, "PO-1001", "export", "C1001", "Harbor Outfitters",
-               [("MKD1233", "GRY", "M", 6, "48.00"), ("GrayTank", "GRY", "S", 12, "15.00")]),
-        _order(432, "PO-1002", "export", "C1002", "Juniper & Co",
-               [("DNM-STRT", "IND", "30", 4, "62.00")]),
-        _order(433, "PO-1003", "processing", "C1001", "Harbor Outfitters",
-               [("MKD1233", "NVY", "L", 3, "48.00")]),
+        _order(
+            431,
+            "PO-1001",
+            "export",
+            "C1001",
+            "Harbor Outfitters",
+            [("MKD1233", "GRY", "M", 6, "48.00"), ("GrayTank", "GRY", "S", 12, "15.00")],
+        ),
+        _order(432, "PO-1002", "export", "C1002", "Juniper & Co", [("DNM-STRT", "IND", "30", 4, "62.00")]),
+        _order(433, "PO-1003", "processing", "C1001", "Harbor Outfitters", [("MKD1233", "NVY", "L", 3, "48.00")]),
     ]
     return {"showrooms": showrooms, "products": products, "orders": orders}
 
 
 def _showroom(showroom_id: int, name: str, *, brand_id: int, master: bool) -> Obj:
     """[DOC] Showroom object."""
-    return {"id": showroom_id, "name": name, "urlAlias": f"sr{showroom_id}", "brandID": brand_id,
-            "isMaster": master, "locale": "en_US", "languageCode": "en",
-            "dateFormat": "MM/dd/yyyy", "numberFormat": "#,##0.00|.|,|", "priceTiers": [1548],
-            "terms": ["Net 30", "Credit Card"], "shippingOptions": ["UPS Ground"],
-            "numActiveProducts": 3, "orderMinimum": 0, "customFields": [], "currentClass": "Showroom"}
-
-
-def _product(product_id: int, style: str, name: str, options: list[str], sizes: list[str],
-             price: int) -> Obj:
-    """[DOC] Product object (trimmed to the fields the sandbox serves), one SKU per option×size."""
-    skus = [{"id": product_id * 100 + n, "styleNumber": style, "option": option, "size": size,
-             "skuNumber": f"{style}-{option}-{size}", "UPC": "", "inventoryCount": 20,
-             "futureInventoryCount": None, "futureInventoryDate": None, "warehouseID": -1,
-             "dateInventoryModified": "2024-01-02 09:00:00", "isDeleted": False, "isActive": True}
-            for n, (option, size) in enumerate(((o, s) for o in options for s in sizes), start=1)]
-    return {"id": product_id, "brandID": 34, "styleNumber": style, "options": options,
-            "sizes": sizes, "referenceName": name, "status": 0,
-            "price": {"id": product_id, "priceTierID": 1548, "currency": "USD",
-                      "MSRP": price * 2, "price": price, "discount": 0, "priceRange": [price],
-                      "currentClass": "ProductPrice"},
-            "skus": skus, "currentClass": "Product"}
-
-
-def _order(order_id: int, po: str, status: str, code: str, name: str,
-           items: Iterable[tuple[str, str, str, int, str]]) -> Obj:
-    """[INF] Order object, as partners/README "Decisions for Bobbin" shapes it."""
-    address = {AF.NAME: name, AF.ADDRESS1: "12 Harbor St", AF.ADDRESS2: None, AF.CITY: "Portland",
-               AF.STATE: "ME", AF.ZIP: "04101", AF.COUNTRY: "US"}
     return {
-        F.ID: order_id, F.PO_NUMBER: po, F.STATUS: status,
-        F.CUSTOMER: {CF.ID: order_id * 10, CF.CODE: code, CF.NAME: name,
-                     CF.EMAIL: f"buyer@{code.lower()}.example", CF.BILLING_ADDRESS: address,
-                     CF.SHIPPING_ADDRESS: dict(address)},
-        F.REP: "Dana Reyes", F.TERMS: "Net 30", F.SHIPPING_OPTION: "UPS Ground",
-        F.SHIP_DATE: "2024-03-01", F.CANCEL_DATE: "2024-03-31", F.CURRENCY: "USD",
-        F.PRICE_TIER_ID: 1548, F.WAREHOUSE_ID: -1, F.DATE_CREATED: "2024-02-01 10:15:00",
-        F.ITEMS: [{IF.STYLE_NUMBER: style, IF.OPTION_CODE: option, IF.SIZE: size,
-                   IF.SKU_NUMBER: f"{style}-{option}-{size}", IF.UPC: "", IF.QUANTITY: qty,
-                   IF.PRICE: price} for style, option, size, qty, price in items],
+        "id": showroom_id,
+        "name": name,
+        "urlAlias": f"sr{showroom_id}",
+        "brandID": brand_id,
+        "isMaster": master,
+        "locale": "en_US",
+        "languageCode": "en",
+        "dateFormat": "MM/dd/yyyy",
+        "numberFormat": "#,##0.00|.|,|",
+        "priceTiers": [1548],
+        "terms": ["Net 30", "Credit Card"],
+        "shippingOptions": ["UPS Ground"],
+        "numActiveProducts": 3,
+        "orderMinimum": 0,
+        "customFields": [],
+        "currentClass": "Showroom",
+    }
+
+
+def _product(product_id: int, style: str, name: str, options: list[str], sizes: list[str], price: int) -> Obj:
+    """[DOC] Product object (trimmed to the fields the sandbox serves), one SKU per option×size."""
+    skus = [
+        {
+            "id": product_id * 100 + n,
+            "styleNumber": style,
+            "option": option,
+            "size": size,
+            "skuNumber": f"{style}-{option}-{size}",
+            "UPC": "",
+            "inventoryCount": 20,
+            "futureInventoryCount": None,
+            "futureInventoryDate": None,
+            "warehouseID": -1,
+            "dateInventoryModified": "2024-01-02 09:00:00",
+            "isDeleted": False,
+            "isActive": True,
+        }
+        for n, (option, size) in enumerate(((o, s) for o in options for s in sizes), start=1)
+    ]
+    return {
+        "id": product_id,
+        "brandID": 34,
+        "styleNumber": style,
+        "options": options,
+        "sizes": sizes,
+        "referenceName": name,
+        "status": 0,
+        "price": {
+            "id": product_id,
+            "priceTierID": 1548,
+            "currency": "USD",
+            "MSRP": price * 2,
+            "price": price,
+            "discount": 0,
+            "priceRange": [price],
+            "currentClass": "ProductPrice",
+        },
+        "skus": skus,
+        "currentClass": "Product",
+    }
+
+
+def _order(
+    order_id: int, po: str, status: str, code: str, name: str, items: Iterable[tuple[str, str, str, int, str]]
+) -> Obj:
+    """[INF] Order object, as partners/README "Decisions for Bobbin" shapes it."""
+    address = {
+        AF.NAME: name,
+        AF.ADDRESS1: "12 Harbor St",
+        AF.ADDRESS2: None,
+        AF.CITY: "Portland",
+        AF.STATE: "ME",
+        AF.ZIP: "04101",
+        AF.COUNTRY: "US",
+    }
+    return {
+        F.ID: order_id,
+        F.PO_NUMBER: po,
+        F.STATUS: status,
+        F.CUSTOMER: {
+            CF.ID: order_id * 10,
+            CF.CODE: code,
+            CF.NAME: name,
+            CF.EMAIL: f"buyer@{code.lower()}.example",
+            CF.BILLING_ADDRESS: address,
+            CF.SHIPPING_ADDRESS: dict(address),
+        },
+        F.REP: "Dana Reyes",
+        F.TERMS: "Net 30",
+        F.SHIPPING_OPTION: "UPS Ground",
+        F.SHIP_DATE: "2024-03-01",
+        F.CANCEL_DATE: "2024-03-31",
+        F.CURRENCY: "USD",
+        F.PRICE_TIER_ID: 1548,
+        F.WAREHOUSE_ID: -1,
+        F.DATE_CREATED: "2024-02-01 10:15:00",
+        F.ITEMS: [
+            {
+                IF.STYLE_NUMBER: style,
+                IF.OPTION_CODE: option,
+                IF.SIZE: size,
+                IF.SKU_NUMBER: f"{style}-{option}-{size}",
+                IF.UPC: "",
+                IF.QUANTITY: qty,
+                IF.PRICE: price,
+            }
+            for style, option, size, qty, price in items
+        ],
     }

@@ -12,9 +12,8 @@ by name and fails on any difference, naming it; the document decides which side 
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Final
-
 
 PARTNER: Final = "joor"
 
@@ -108,8 +107,14 @@ STATUS_PENDING: Final = "PENDING"
 STATUS_APPROVED: Final = "APPROVED"
 STATUS_SHIPPED: Final = "SHIPPED"
 STATUS_CANCELLED: Final = "CANCELLED"
-ORDER_STATUSES: Final = (STATUS_IN_PROGRESS, STATUS_NOTES, STATUS_PENDING, STATUS_APPROVED,
-                         STATUS_SHIPPED, STATUS_CANCELLED)
+ORDER_STATUSES: Final = (
+    STATUS_IN_PROGRESS,
+    STATUS_NOTES,
+    STATUS_PENDING,
+    STATUS_APPROVED,
+    STATUS_SHIPPED,
+    STATUS_CANCELLED,
+)
 ORDER_TYPES: Final[dict[int, frozenset[str]]] = {
     ORDER_TYPE_NOTES: frozenset({STATUS_NOTES}),
     ORDER_TYPE_APPROVED_AND_SHIPPED: frozenset({STATUS_APPROVED, STATUS_SHIPPED}),
@@ -150,7 +155,7 @@ DEFAULT_EXPORT_STATUS: Final = {0: EXPORT_ALL, 1: EXPORT_NOT_EXPORTED}  # [DOC] 
 def range_timestamp(moment: datetime) -> str:
     """[DOC] date_start / date_end as "YYYY-MM-DDThh:mm:ss.sTZD" in UTC; we send milliseconds
     and "Z". A naive datetime is taken as UTC already."""
-    utc = moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -239,6 +244,7 @@ ITEM_ALIASES: Final = {
 # Dates the mapper reads. [DOC] v4 dates are YYYY-MM-DD, v2 range timestamps
 # YYYY-MM-DDThh:mm:ss.sTZD; [DOC] inventory also takes MM-DD-YYYY; [INF] US MM/DD/YYYY.
 DATE_FORMATS: Final = ("%m/%d/%Y", "%m-%d-%Y")
+
 
 # --- Connections (customers) [DOC] /connection-get, /bulk-connection-postput -----------------
 class ConnectionField:

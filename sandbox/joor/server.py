@@ -36,13 +36,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from sandbox.joor import api as c
 from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response, renamed
+from sandbox.joor import api as c
 
 log = structlog.get_logger()
 
@@ -95,15 +95,22 @@ class JoorSandbox(PartnerSandbox):
 
     api_base_path = c.BASE_PATH  # the API base, as a site's base URL: http://127.0.0.1:PORT/v2
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token: str,
-                 seed: Mapping[str, Any] | None = None, window_seconds: float = c.WINDOW_SECONDS,
-                 credits: int = c.CREDITS_PER_WINDOW, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        token: str,
+        seed: Mapping[str, Any] | None = None,
+        window_seconds: float = c.WINDOW_SECONDS,
+        credits: int = c.CREDITS_PER_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.window_seconds = window_seconds
         self.credits = credits
         self._clock = clock
         self._lock = threading.RLock()
-        self.faults = FaultQueue(auth_response=lambda request: _error(401, WRONG_AUTH),
-                                 is_listing=_is_order_listing)
+        self.faults = FaultQueue(auth_response=lambda request: _error(401, WRONG_AUTH), is_listing=_is_order_listing)
         # Makes the orders a listing fault adds: n -> n order objects (order_id assigned when
         # missing). None: copies of an approved order with new ids and PO numbers.
         self.order_factory: Callable[[int], list[Obj]] | None = None
@@ -115,8 +122,9 @@ class JoorSandbox(PartnerSandbox):
         # payload differs from our reading of its document would: {"order_id": "id"}.
         self.renamed_keys: dict[str, str] = {}
         # (token, seed) of every account, first the main one: reset() rebuilds them all.
-        self._seeds: list[tuple[str, Obj]] = [(token, copy.deepcopy(dict(seed if seed is not None
-                                                                        else default_seed())))]
+        self._seeds: list[tuple[str, Obj]] = [
+            (token, copy.deepcopy(dict(seed if seed is not None else default_seed())))
+        ]
         self._accounts: dict[str, Account] = {}
         self._load()
         self._serve_on(host, port)
@@ -145,8 +153,7 @@ class JoorSandbox(PartnerSandbox):
         with self._lock:
             return _add_orders(self._account(account), orders)
 
-    def modify_order(self, order_id: str | int, changes: Mapping[str, Any],
-                     account: str | None = None) -> Obj:
+    def modify_order(self, order_id: str | int, changes: Mapping[str, Any], account: str | None = None) -> Obj:
         """Change an order as a JOOR user would; an exported order becomes "modified"."""
         with self._lock:
             order = self._account(account).orders.get(str(order_id))
@@ -179,9 +186,18 @@ class JoorSandbox(PartnerSandbox):
         with self._lock:
             acct = self._account(account)
             upcs = {_sku_key(s): s.get(IF.UPC) for s in acct.skus}
-            return [{INV.WAREHOUSE: warehouse, INV.INVENTORY_DATE: day or None, INV.STYLE_NUMBER: key[0],
-                     INV.COLOR_CODE: key[1], INV.SIZE: key[2], INV.UPC: upcs.get(key), INV.INVENTORY: qty}
-                    for (warehouse, day, key), qty in sorted(acct.inventory.items())]
+            return [
+                {
+                    INV.WAREHOUSE: warehouse,
+                    INV.INVENTORY_DATE: day or None,
+                    INV.STYLE_NUMBER: key[0],
+                    INV.COLOR_CODE: key[1],
+                    INV.SIZE: key[2],
+                    INV.UPC: upcs.get(key),
+                    INV.INVENTORY: qty,
+                }
+                for (warehouse, day, key), qty in sorted(acct.inventory.items())
+            ]
 
     def export_marks(self, account: str | None = None) -> list[Obj]:
         """Every order a sync=1 read marked exported: ``{order_id, at}``, oldest first (a mark
@@ -192,8 +208,7 @@ class JoorSandbox(PartnerSandbox):
     def credits_used(self) -> dict[str, Obj]:
         """Per account: credits spent in the current window, and how many requests got a 429."""
         with self._lock:
-            return {a.account_id: {"spent": a.spent, "throttled": a.throttled}
-                    for a in self._accounts.values()}
+            return {a.account_id: {"spent": a.spent, "throttled": a.throttled} for a in self._accounts.values()}
 
     def reset_credits(self) -> None:
         """Every account starts a fresh window with its next request."""
@@ -201,14 +216,33 @@ class JoorSandbox(PartnerSandbox):
             for account in self._accounts.values():
                 account.window_start, account.spent, account.throttled = None, 0, 0
 
-    def inject_fault(self, status: int | None = None, *, count: int | None = None,
-                     retry_after: float | None = None, delay: float = 0.0, malformed: bool = False,
-                     drop: bool = False, path: str | None = None, **more: Any) -> Fault:
+    def inject_fault(
+        self,
+        status: int | None = None,
+        *,
+        count: int | None = None,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+        malformed: bool = False,
+        drop: bool = False,
+        path: str | None = None,
+        **more: Any,
+    ) -> Fault:
         """Make the next ``count`` /v2/ requests (whose path contains ``path``) misbehave; ``more``
         takes the other :class:`~sandbox.common.Fault` fields (``rate``, ``nth``, ``truncate``,
         ``auth``, ``repeat``, ``skip``, ``add``, ``method``, ``seed``)."""
-        return self.faults.inject(Fault(status=status, retry_after=retry_after, delay=delay,
-                                        malformed=malformed, drop=drop, path=path, count=count, **more))
+        return self.faults.inject(
+            Fault(
+                status=status,
+                retry_after=retry_after,
+                delay=delay,
+                malformed=malformed,
+                drop=drop,
+                path=path,
+                count=count,
+                **more,
+            )
+        )
 
     # --- HTTP: the API (control endpoints and faults: sandbox.common.PartnerSandbox) -------------
     def _not_found(self, request: Request) -> Response:
@@ -233,9 +267,14 @@ class JoorSandbox(PartnerSandbox):
     def _authenticated(self, request: Request) -> Account | None:
         given = str(request.headers.get(c.HEADER_AUTHORIZATION) or "").strip()
         with self._lock:
-            return next((a for a in self._accounts.values()
-                         if hmac.compare_digest(given.encode("utf-8"), a.authorization.encode("utf-8"))),
-                        None)
+            return next(
+                (
+                    a
+                    for a in self._accounts.values()
+                    if hmac.compare_digest(given.encode("utf-8"), a.authorization.encode("utf-8"))
+                ),
+                None,
+            )
 
     def _charge(self, account: Account, method: str) -> int | None:
         """Spend the request's credits; when the window cannot pay, the seconds to its end."""
@@ -251,21 +290,21 @@ class JoorSandbox(PartnerSandbox):
 
     # --- routing -----------------------------------------------------------------------------
     def _route(self, account: Account, request: Request, listing_fault: Fault | None = None) -> Obj:
-        segments = [s for s in request.path[len(c.BASE_PATH):].split("/") if s]
+        segments = [s for s in request.path[len(c.BASE_PATH) :].split("/") if s]
         method = request.method
         if segments == ["order"] and method == "GET":
             return self._get_orders(account, request.query, listing_fault)
         if segments[:1] == ["order"] and len(segments) == 2 and method == "GET":  # [CODE] one order by id
             return self._get_orders(account, {**request.query, c.P_ORDER_ID: segments[1]})
         if segments[:2] == ["connection", "customer_code"] and len(segments) == 3 and method == "GET":
-            return _connections_answer([conn for conn in account.connections.values()
-                                        if conn.get(CF.CUSTOMER_CODE) == segments[2]],
-                                       f"No connection with customer_code {segments[2]}")
+            return _connections_answer(
+                [conn for conn in account.connections.values() if conn.get(CF.CUSTOMER_CODE) == segments[2]],
+                f"No connection with customer_code {segments[2]}",
+            )
         if segments[:1] == ["connection"] and len(segments) == 2:
             if method == "GET":
                 connection = account.connections.get(segments[1])
-                return _connections_answer([connection] if connection else [],
-                                           f"Connection {segments[1]} not found")
+                return _connections_answer([connection] if connection else [], f"Connection {segments[1]} not found")
             if method == "PUT":
                 return self._update_connection(account, segments[1], request.json)
         if segments == [c.BULK_INVENTORY] and method in ("POST", "PUT"):
@@ -276,8 +315,7 @@ class JoorSandbox(PartnerSandbox):
     def _get_orders(self, account: Account, query: Mapping[str, str], listing_fault: Fault | None = None) -> Obj:
         sync = _int_param(query, c.P_SYNC, 1, allowed=(0, 1))
         order_type = _int_param(query, c.P_ORDER_TYPE, c.ORDER_TYPE_APPROVED_AND_SHIPPED, allowed=c.ORDER_TYPES)
-        export_status = _int_param(query, c.P_EXPORT_STATUS, c.DEFAULT_EXPORT_STATUS[sync],
-                                   allowed=c.EXPORT_STATUSES)
+        export_status = _int_param(query, c.P_EXPORT_STATUS, c.DEFAULT_EXPORT_STATUS[sync], allowed=c.EXPORT_STATUSES)
         # [INF] no internal fields are configured as required in the sandbox, so check (validated
         # here) never withholds an order or marks it Failed.
         _int_param(query, c.P_CHECK, 1 if sync else 0, allowed=c.CHECK_VALUES)
@@ -286,31 +324,42 @@ class JoorSandbox(PartnerSandbox):
         if start_from < 0 or count < 1:
             raise SandboxError(400, "start_from must be 0 or more and count 1 or more")
         modified_range = _date_range(query)
-        wanted = {key: query[key] for key in (c.P_ORDER_ID, c.P_CUSTOMER_CODE, c.P_CUSTOMER_GROUP_NAME)
-                  if query.get(key)}
+        wanted = {
+            key: query[key] for key in (c.P_ORDER_ID, c.P_CUSTOMER_CODE, c.P_CUSTOMER_GROUP_NAME) if query.get(key)
+        }
         if self.ignore_order_filter:  # a misbehaving server: the order named is not the order served
             wanted.pop(c.P_ORDER_ID, None)
         statuses, states = c.ORDER_TYPES[order_type], c.EXPORT_STATUSES[export_status]
         if listing_fault is not None:
-            self._disturb_listing(account, listing_fault,
-                                  lambda o: o[F.STATUS] in statuses and o[F.EXPORT_STATUS] in states)
-        matching = [order for order in _sorted_orders(account)
-                    if order[F.STATUS] in statuses and order[F.EXPORT_STATUS] in states
-                    and all(str(_shown_value(account, order, key) or "") == value for key, value in wanted.items())
-                    and (modified_range is None or _in_range(order, modified_range))]
+            self._disturb_listing(
+                account, listing_fault, lambda o: o[F.STATUS] in statuses and o[F.EXPORT_STATUS] in states
+            )
+        matching = [
+            order
+            for order in _sorted_orders(account)
+            if order[F.STATUS] in statuses
+            and order[F.EXPORT_STATUS] in states
+            and all(str(_shown_value(account, order, key) or "") == value for key, value in wanted.items())
+            and (modified_range is None or _in_range(order, modified_range))
+        ]
         # Only the page is rendered (a copy per order): a listing of thousands stays quick.
-        page = [(order, renamed(_rendered(account, order), self.renamed_keys))
-                for order in matching[start_from:start_from + count]]
+        page = [
+            (order, renamed(_rendered(account, order), self.renamed_keys))
+            for order in matching[start_from : start_from + count]
+        ]
         if sync:  # [DOC] a sync=1 read marks what it returns exported
             for order, _ in page:
                 order[F.EXPORT_STATUS] = c.STATE_EXPORTED
                 order[F.EXPORTED_ON] = _timestamp()
                 account.export_marks.append({"order_id": str(order[F.ORDER_ID]), "at": order[F.EXPORTED_ON]})
         end = start_from + len(page)
-        meta = {c.R_START_FROM: start_from, c.R_NEXT_START: end if end < len(matching) else None,
-                c.R_COUNT: len(page), c.R_TOTAL: len(matching)}
-        return {c.R_ORDERS: {c.R_RESPONSE: _meta(200, "Success", **meta),
-                             c.R_ORDER: [shown for _, shown in page]}}
+        meta = {
+            c.R_START_FROM: start_from,
+            c.R_NEXT_START: end if end < len(matching) else None,
+            c.R_COUNT: len(page),
+            c.R_TOTAL: len(matching),
+        }
+        return {c.R_ORDERS: {c.R_RESPONSE: _meta(200, "Success", **meta), c.R_ORDER: [shown for _, shown in page]}}
 
     def _disturb_listing(self, account: Account, fault: Fault, listed: Callable[[Obj], bool]) -> None:
         """A listing fault (sandbox.common.Fault): orders added at the front, moved from the front
@@ -322,7 +371,7 @@ class JoorSandbox(PartnerSandbox):
                 account.rank[order_id] = low - n
         if fault.skip:
             high = max(ranks, default=0)
-            front = [o for o in _sorted_orders(account) if listed(o)][:fault.skip]
+            front = [o for o in _sorted_orders(account) if listed(o)][: fault.skip]
             for n, order in enumerate(front, start=1):
                 account.rank[str(order[F.ORDER_ID])] = high + n
         if fault.add:
@@ -337,8 +386,11 @@ class JoorSandbox(PartnerSandbox):
         template = (approved or _sorted_orders(account) or [{}])[-1]
         made = []
         for k in range(n):
-            order = {key: copy.deepcopy(v) for key, v in template.items()
-                     if key not in (F.ORDER_ID, F.DATE_CREATED, F.DATE_MODIFIED, F.EXPORTED_ON)}
+            order = {
+                key: copy.deepcopy(v)
+                for key, v in template.items()
+                if key not in (F.ORDER_ID, F.DATE_CREATED, F.DATE_MODIFIED, F.EXPORTED_ON)
+            }
             order[F.PO_NUMBER] = f"{template.get(F.PO_NUMBER) or 'PO'}-{account.next_order_id + k}"
             order[F.STATUS], order[F.EXPORT_STATUS] = c.STATUS_APPROVED, c.STATE_NOT_EXPORTED
             made.append(order)
@@ -360,8 +412,9 @@ class JoorSandbox(PartnerSandbox):
         if code is not None and (not isinstance(code, str) or len(code) > 50):
             raise SandboxError(400, "customer_code must be text of at most 50 characters")  # [DOC] <= 50
         connection.update(copy.deepcopy(fields))
-        account.connection_updates.append({"connection_id": connection_id, "fields": copy.deepcopy(fields),
-                                           "at": _timestamp()})
+        account.connection_updates.append(
+            {"connection_id": connection_id, "fields": copy.deepcopy(fields), "at": _timestamp()}
+        )
         return _connections_answer([connection], "")
 
     # --- inventory [DOC] ---------------------------------------------------------------------
@@ -370,23 +423,26 @@ class JoorSandbox(PartnerSandbox):
         items = wrapper.get(c.INVENTORY_ITEM) if isinstance(wrapper, dict) else None
         items = [items] if isinstance(items, dict) else items
         if not isinstance(items, list):
-            raise SandboxError(400, "Body must be {\"inventory_items\": {\"inventory_item\": [...]}}")
+            raise SandboxError(400, 'Body must be {"inventory_items": {"inventory_item": [...]}}')
         if request.query.get(c.P_OVERWRITE) == "1":  # [DOC] replaces the account's whole inventory
             account.inventory.clear()
         dec_pending = request.query.get(c.P_DEC_PENDING) == "1"
         inventory_log = []
         for item in items:
             label, ok = _apply_inventory(account, item, dec_pending)
-            inventory_log.append({c.LOG_SKU: label, c.LOG_ID: str(uuid.uuid4()),
-                                  c.LOG_STATUS: c.LOG_PASS if ok else c.LOG_FAIL})
+            inventory_log.append(
+                {c.LOG_SKU: label, c.LOG_ID: str(uuid.uuid4()), c.LOG_STATUS: c.LOG_PASS if ok else c.LOG_FAIL}
+            )
         # [INF] sku_count counts the items received; the log says which passed.
-        return {c.R_RESPONSE: _meta(200, "Success"), c.R_SKU_COUNT: len(items),
-                c.R_INVENTORY_LOG: inventory_log}
+        return {c.R_RESPONSE: _meta(200, "Success"), c.R_SKU_COUNT: len(items), c.R_INVENTORY_LOG: inventory_log}
 
     # --- /_sandbox/ (beside health, faults and reset); ?account= picks an account ---------------
     def health(self, request: Request) -> Obj:
-        return {"ok": True, "accounts": sorted(self._accounts),
-                "orders": len(self._account(request.query.get("account")).orders)}
+        return {
+            "ok": True,
+            "accounts": sorted(self._accounts),
+            "orders": len(self._account(request.query.get("account")).orders),
+        }
 
     def _control_handlers(self, request: Request, action: str) -> ControlHandlers:
         account = request.query.get("account")
@@ -426,8 +482,7 @@ class JoorSandbox(PartnerSandbox):
                 self._accounts[account.account_id] = account
 
 
-def serve(host: str = "127.0.0.1", port: int = 8802, *, token: str,
-          seed: Mapping[str, Any] | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8802, *, token: str, seed: Mapping[str, Any] | None = None) -> None:
     """Run a sandbox in the foreground until interrupted (``bobbin sandbox --partner joor``)."""
     sandbox = JoorSandbox(host, port, token=token, seed=seed)
     log.info("sandbox_listening", partner=c.PARTNER, url=sandbox.url)
@@ -442,9 +497,12 @@ def _account(token: str, seed: Mapping[str, Any]) -> Account:
     """An account from its seed: ``{"account": {account_id, name}, "warehouses": [...], "skus":
     [...], "connections": [...], "orders": [...]}`` (see default_seed)."""
     info = seed.get("account") or {}
-    account = Account(account_id=str(info.get("account_id") or "sandbox"), authorization=c.authorization(token),
-                      warehouses=copy.deepcopy(list(seed.get("warehouses", []))),
-                      skus=copy.deepcopy(list(seed.get("skus", []))))
+    account = Account(
+        account_id=str(info.get("account_id") or "sandbox"),
+        authorization=c.authorization(token),
+        warehouses=copy.deepcopy(list(seed.get("warehouses", []))),
+        skus=copy.deepcopy(list(seed.get("skus", []))),
+    )
     for connection in seed.get("connections", []):
         account.connections[str(connection[CF.CONNECTION_ID])] = copy.deepcopy(dict(connection))
     _add_orders(account, list(seed.get("orders", [])))
@@ -480,8 +538,10 @@ def _check_status(order: Obj) -> None:
 
 def _sorted_orders(account: Account) -> list[Obj]:
     """By order id ([INF]), unless a listing fault moved some (``Account.rank``)."""
-    return sorted(account.orders.values(), key=lambda o: (account.rank.get(str(o[F.ORDER_ID]), 0),
-                                                          _int_or(o[F.ORDER_ID], 0), str(o[F.ORDER_ID])))
+    return sorted(
+        account.orders.values(),
+        key=lambda o: (account.rank.get(str(o[F.ORDER_ID]), 0), _int_or(o[F.ORDER_ID], 0), str(o[F.ORDER_ID])),
+    )
 
 
 def _shown_value(account: Account, order: Obj, key: str) -> Any:
@@ -524,12 +584,12 @@ def _parse_timestamp(text: str, name: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise SandboxError(400, f"Invalid {name} {text!r}: expected YYYY-MM-DDThh:mm:ss.sTZD") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _timestamp() -> str:
     """Now as JOOR's v2 timestamps read: UTC, milliseconds, "Z"."""
-    return c.range_timestamp(datetime.now(timezone.utc))
+    return c.range_timestamp(datetime.now(UTC))
 
 
 # --- connections -------------------------------------------------------------------------------
@@ -548,8 +608,10 @@ def _apply_inventory(account: Account, item: Any, dec_pending: bool) -> tuple[st
     if not isinstance(item, dict):
         return "", False
     sku = _find_sku(account, item)
-    label = str((sku or item).get(IF.UPC) or "/".join(str(item.get(k) or "?") for k in
-                                                      (INV.STYLE_NUMBER, INV.COLOR_CODE, INV.SIZE)))
+    label = str(
+        (sku or item).get(IF.UPC)
+        or "/".join(str(item.get(k) or "?") for k in (INV.STYLE_NUMBER, INV.COLOR_CODE, INV.SIZE))
+    )
     warehouse = str(item.get(INV.WAREHOUSE) or c.DEFAULT_WAREHOUSE)
     known = {c.DEFAULT_WAREHOUSE} | {str(w.get(F.WAREHOUSE_NAME)) for w in account.warehouses}
     day = _inventory_date(item.get(INV.INVENTORY_DATE))
@@ -598,8 +660,9 @@ def _pending_units(account: Account, sku: Obj) -> int:
         if order.get(F.STATUS) != c.STATUS_PENDING or not isinstance(items, list):
             continue
         for line in items:
-            if isinstance(line, dict) and (str(line.get(IF.UPC) or "") == str(sku.get(IF.UPC))
-                                           or _sku_key(line) == _sku_key(sku)):
+            if isinstance(line, dict) and (
+                str(line.get(IF.UPC) or "") == str(sku.get(IF.UPC)) or _sku_key(line) == _sku_key(sku)
+            ):
                 total += _int_or(line.get(IF.QUANTITY), 0)
     return total
 
@@ -607,8 +670,11 @@ def _pending_units(account: Account, sku: Obj) -> int:
 # --- helpers -----------------------------------------------------------------------------------
 def _is_order_listing(request: Request) -> bool:
     """A page of orders (GET order/ without order_id): the requests a listing fault disturbs."""
-    return (request.method == "GET" and request.path.rstrip("/") == f"{c.BASE_PATH}/order"
-            and not request.query.get(c.P_ORDER_ID))
+    return (
+        request.method == "GET"
+        and request.path.rstrip("/") == f"{c.BASE_PATH}/order"
+        and not request.query.get(c.P_ORDER_ID)
+    )
 
 
 def _meta(code: int, comment: str, **extra: Any) -> Obj:
@@ -620,8 +686,9 @@ def _error(status: int, comment: str, headers: Mapping[str, str] | None = None) 
     return Response.json({c.R_RESPONSE: _meta(status, comment)}, status=status, headers=headers)
 
 
-def _int_param(query: Mapping[str, str], name: str, default: int, *,
-               allowed: Mapping[int, Any] | Sequence[int] | None = None) -> int:
+def _int_param(
+    query: Mapping[str, str], name: str, default: int, *, allowed: Mapping[int, Any] | Sequence[int] | None = None
+) -> int:
     value = query.get(name)
     if value in (None, ""):
         return default
@@ -657,19 +724,53 @@ def _int_or(value: Any, default: int) -> int:
 def default_seed() -> dict[str, Any]:
     """A tiny built-in data set: 2 warehouses, 8 SKUs, 3 connections (one without a customer
     code yet), 4 orders: 2 approved and 1 shipped waiting for export, 1 pending."""
-    skus = [{IF.STYLE_NUMBER: style, IF.STYLE_IDENTIFIER: style, IF.COLOR_CODE: color, IF.COLOR_NAME: name,
-             IF.SIZE: size, IF.UPC: f"0845120{n:04d}{n % 10}"}
-            for n, (style, color, name, size) in enumerate(
-                [(s, col, nm, z) for s, colors in (("LS100", (("BLK", "Black"), ("NVY", "Navy"))),
-                                                   ("DN200", (("IND", "Indigo"), ("ECR", "Ecru"))))
-                 for col, nm in colors for z in ("S", "M")], start=1)]
+    skus = [
+        {
+            IF.STYLE_NUMBER: style,
+            IF.STYLE_IDENTIFIER: style,
+            IF.COLOR_CODE: color,
+            IF.COLOR_NAME: name,
+            IF.SIZE: size,
+            IF.UPC: f"0845120{n:04d}{n % 10}",
+        }
+        for n, (style, color, name, size) in enumerate(
+            [
+                (s, col, nm, z)
+                for s, colors in (
+                    ("LS100", (("BLK", "Black"), ("NVY", "Navy"))),
+                    ("DN200", (("IND", "Indigo"), ("ECR", "Ecru"))),
+                )
+                for col, nm in colors
+                for z in ("S", "M")
+            ],
+            start=1,
+        )
+    ]
     connections = [
-        {CF.CONNECTION_ID: 501, CF.RETAILER_ID: 9001, CF.CUSTOMER_CODE: "C1001", CF.CUSTOMER_NAME: "Harbor Outfitters",
-         CF.CUSTOMER_CONTACT_EMAIL: "buyer@harbor.example", CF.SALES_REP_CODE: "KM"},
-        {CF.CONNECTION_ID: 502, CF.RETAILER_ID: 9002, CF.CUSTOMER_CODE: "C1002", CF.CUSTOMER_NAME: "Juniper & Co",
-         CF.CUSTOMER_CONTACT_EMAIL: "orders@juniper.example", CF.SALES_REP_CODE: "DR"},
-        {CF.CONNECTION_ID: 503, CF.RETAILER_ID: 9003, CF.CUSTOMER_CODE: "", CF.CUSTOMER_NAME: "Magpie Goods",
-         CF.CUSTOMER_CONTACT_EMAIL: "hello@magpie.example", CF.SALES_REP_CODE: "KM"},
+        {
+            CF.CONNECTION_ID: 501,
+            CF.RETAILER_ID: 9001,
+            CF.CUSTOMER_CODE: "C1001",
+            CF.CUSTOMER_NAME: "Harbor Outfitters",
+            CF.CUSTOMER_CONTACT_EMAIL: "buyer@harbor.example",
+            CF.SALES_REP_CODE: "KM",
+        },
+        {
+            CF.CONNECTION_ID: 502,
+            CF.RETAILER_ID: 9002,
+            CF.CUSTOMER_CODE: "C1002",
+            CF.CUSTOMER_NAME: "Juniper & Co",
+            CF.CUSTOMER_CONTACT_EMAIL: "orders@juniper.example",
+            CF.SALES_REP_CODE: "DR",
+        },
+        {
+            CF.CONNECTION_ID: 503,
+            CF.RETAILER_ID: 9003,
+            CF.CUSTOMER_CODE: "",
+            CF.CUSTOMER_NAME: "Magpie Goods",
+            CF.CUSTOMER_CONTACT_EMAIL: "hello@magpie.example",
+            CF.SALES_REP_CODE: "KM",
+        },
     ]
     orders = [
         _order(7001, "PO-7001", c.STATUS_APPROVED, connections[0], [(skus[0], 6, "48.00"), (skus[3], 4, "48.00")]),
@@ -677,32 +778,71 @@ def default_seed() -> dict[str, Any]:
         _order(7003, "PO-7003", c.STATUS_PENDING, connections[2], [(skus[1], 2, "48.00")]),
         _order(7004, "PO-7004", c.STATUS_SHIPPED, connections[0], [(skus[6], 5, "62.00")]),
     ]
-    return {"account": {"account_id": "sandbox", "name": "Sandbox Brand"},
-            "warehouses": [{F.WAREHOUSE_NAME: "Main Warehouse", F.WAREHOUSE_CODE: "MAIN-WH"},
-                           {F.WAREHOUSE_NAME: "West Coast", F.WAREHOUSE_CODE: "WEST-WH"}],
-            "skus": skus, "connections": connections, "orders": orders}
+    return {
+        "account": {"account_id": "sandbox", "name": "Sandbox Brand"},
+        "warehouses": [
+            {F.WAREHOUSE_NAME: "Main Warehouse", F.WAREHOUSE_CODE: "MAIN-WH"},
+            {F.WAREHOUSE_NAME: "West Coast", F.WAREHOUSE_CODE: "WEST-WH"},
+        ],
+        "skus": skus,
+        "connections": connections,
+        "orders": orders,
+    }
 
 
 def _order(order_id: int, po: str, status: str, connection: Obj, lines: list[tuple[Obj, int, str]]) -> Obj:
     """[INF] a v2 order in the shape contract.OrderField names."""
-    address = {AF.CODE: "MAIN", AF.NAME: connection[CF.CUSTOMER_NAME], AF.COMPANY: connection[CF.CUSTOMER_NAME],
-               AF.LINE_1: "12 Harbor St", AF.LINE_2: None, AF.CITY: "Portland", AF.STATE: "ME", AF.ZIP: "04101",
-               AF.COUNTRY: "US", AF.PHONE: "(207) 555-0100"}
+    address = {
+        AF.CODE: "MAIN",
+        AF.NAME: connection[CF.CUSTOMER_NAME],
+        AF.COMPANY: connection[CF.CUSTOMER_NAME],
+        AF.LINE_1: "12 Harbor St",
+        AF.LINE_2: None,
+        AF.CITY: "Portland",
+        AF.STATE: "ME",
+        AF.ZIP: "04101",
+        AF.COUNTRY: "US",
+        AF.PHONE: "(207) 555-0100",
+    }
     shipped = status == c.STATUS_SHIPPED
     return {
-        F.ORDER_ID: order_id, F.PO_NUMBER: po, F.STATUS: status, F.EXPORT_STATUS: c.STATE_NOT_EXPORTED,
-        F.DATE_CREATED: "2026-11-02T15:04:00.000Z", F.DATE_MODIFIED: "2026-11-02T15:04:00.000Z",
-        F.START_SHIP_DATE: "2027-01-15", F.END_SHIP_DATE: "2027-02-14", F.CURRENCY_CODE: "USD",
-        F.PRICE_TYPE: "US Dollars", F.CUSTOMER_CODE: connection[CF.CUSTOMER_CODE] or None,
-        F.CUSTOMER_NAME: connection[CF.CUSTOMER_NAME], F.CUSTOMER_EMAIL: connection[CF.CUSTOMER_CONTACT_EMAIL],
-        F.RETAILER_ID: connection[CF.RETAILER_ID], F.CONNECTION_ID: connection[CF.CONNECTION_ID],
-        F.SALES_REP: "Kate Morrison", F.SALES_REP_CODE: connection[CF.SALES_REP_CODE],
-        F.PAYMENT_METHOD: "Net 30", F.PAYMENT_METHOD_CODE: "NET30",
-        F.SHIPPING_METHOD: "UPS Ground", F.SHIPPING_METHOD_CODE: "UPS-GND",
-        F.WAREHOUSE_NAME: "Main Warehouse", F.WAREHOUSE_CODE: "MAIN-WH",
-        F.BILLING_ADDRESS: address, F.SHIPPING_ADDRESS: dict(address),
-        F.ORDER_ITEMS: [{IF.STYLE_NUMBER: sku[IF.STYLE_NUMBER], IF.STYLE_IDENTIFIER: sku[IF.STYLE_IDENTIFIER],
-                         IF.COLOR_CODE: sku[IF.COLOR_CODE], IF.COLOR_NAME: sku[IF.COLOR_NAME], IF.SIZE: sku[IF.SIZE],
-                         IF.UPC: sku[IF.UPC], IF.QUANTITY: qty, IF.QUANTITY_SHIPPED: qty if shipped else 0,
-                         IF.PRICE: price} for sku, qty, price in lines],
+        F.ORDER_ID: order_id,
+        F.PO_NUMBER: po,
+        F.STATUS: status,
+        F.EXPORT_STATUS: c.STATE_NOT_EXPORTED,
+        F.DATE_CREATED: "2026-11-02T15:04:00.000Z",
+        F.DATE_MODIFIED: "2026-11-02T15:04:00.000Z",
+        F.START_SHIP_DATE: "2027-01-15",
+        F.END_SHIP_DATE: "2027-02-14",
+        F.CURRENCY_CODE: "USD",
+        F.PRICE_TYPE: "US Dollars",
+        F.CUSTOMER_CODE: connection[CF.CUSTOMER_CODE] or None,
+        F.CUSTOMER_NAME: connection[CF.CUSTOMER_NAME],
+        F.CUSTOMER_EMAIL: connection[CF.CUSTOMER_CONTACT_EMAIL],
+        F.RETAILER_ID: connection[CF.RETAILER_ID],
+        F.CONNECTION_ID: connection[CF.CONNECTION_ID],
+        F.SALES_REP: "Kate Morrison",
+        F.SALES_REP_CODE: connection[CF.SALES_REP_CODE],
+        F.PAYMENT_METHOD: "Net 30",
+        F.PAYMENT_METHOD_CODE: "NET30",
+        F.SHIPPING_METHOD: "UPS Ground",
+        F.SHIPPING_METHOD_CODE: "UPS-GND",
+        F.WAREHOUSE_NAME: "Main Warehouse",
+        F.WAREHOUSE_CODE: "MAIN-WH",
+        F.BILLING_ADDRESS: address,
+        F.SHIPPING_ADDRESS: dict(address),
+        F.ORDER_ITEMS: [
+            {
+                IF.STYLE_NUMBER: sku[IF.STYLE_NUMBER],
+                IF.STYLE_IDENTIFIER: sku[IF.STYLE_IDENTIFIER],
+                IF.COLOR_CODE: sku[IF.COLOR_CODE],
+                IF.COLOR_NAME: sku[IF.COLOR_NAME],
+                IF.SIZE: sku[IF.SIZE],
+                IF.UPC: sku[IF.UPC],
+                IF.QUANTITY: qty,
+                IF.QUANTITY_SHIPPED: qty if shipped else 0,
+                IF.PRICE: price,
+            }
+            for sku, qty, price in lines
+        ],
     }

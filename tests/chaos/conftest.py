@@ -40,6 +40,7 @@ READ_TIMEOUT = 1.0
 
 # --- figures -------------------------------------------------------------------------------------
 
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not figures.ROWS and not figures.RECOVERY:
         return
@@ -54,8 +55,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.1,
-               what: str = "condition") -> Any:
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.1, what: str = "condition"
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -100,9 +103,32 @@ class ChaosWorker:
         """Start the process without waiting for it (``ready()`` waits): several start together."""
         with self.log.open("ab") as logf:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "worker", "worker", "-l", "INFO", "-c", str(self.concurrency),
-                 "--pool", "prefork", "-n", f"{self.name}@%h", "--without-mingle", "--without-gossip", "-I", SEAMS],
-                cwd=ROOT, env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "worker",
+                    "worker",
+                    "-l",
+                    "INFO",
+                    "-c",
+                    str(self.concurrency),
+                    "--pool",
+                    "prefork",
+                    "-n",
+                    f"{self.name}@%h",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "-I",
+                    SEAMS,
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return self
 
     def ready(self, timeout: float = 60) -> ChaosWorker:
@@ -169,9 +195,24 @@ class Beat:
         self.log = log_dir / f"{name}.log"
         with self.log.open("ab") as logf:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "worker", "beat", "-l", "INFO",
-                 "--schedule", str(log_dir / f"{name}-schedule")],
-                cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "worker",
+                    "beat",
+                    "-l",
+                    "INFO",
+                    "--schedule",
+                    str(log_dir / f"{name}-schedule"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def events(self) -> list[str]:
         found = []
@@ -197,6 +238,7 @@ def flush_broker(url: str) -> None:
 
 # --- fixtures ------------------------------------------------------------------------------------
 
+
 @pytest.fixture()
 def chaos_app(redis_url: str) -> Any:
     """The worker's Celery app in this process, on a broker emptied for the test."""
@@ -208,8 +250,15 @@ def chaos_app(redis_url: str) -> Any:
 
 @pytest.fixture()
 def worker_env(db: str, redis_url: str, bobbin_home: Path) -> dict[str, str]:
-    return dict(os.environ, DATABASE_URL=db, REDIS_URL=redis_url, BOBBIN_HOME=str(bobbin_home), LOG_FORMAT="json",
-                VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT), OUTBOX_FLUSH_SECONDS="5")
+    return dict(
+        os.environ,
+        DATABASE_URL=db,
+        REDIS_URL=redis_url,
+        BOBBIN_HOME=str(bobbin_home),
+        LOG_FORMAT="json",
+        VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+        OUTBOX_FLUSH_SECONDS="5",
+    )
 
 
 @pytest.fixture()
@@ -219,8 +268,9 @@ def workers(worker_env: dict[str, str], chaos_app: Any, tmp_path: Path) -> Itera
     started: list[ChaosWorker] = []
 
     def start(name: str, concurrency: int = 1, env: dict[str, str] | None = None, wait: bool = True) -> ChaosWorker:
-        w = ChaosWorker({**worker_env, **(env or {})}, f"{name}-{os.getpid()}", chaos_app, tmp_path,
-                        concurrency=concurrency)
+        w = ChaosWorker(
+            {**worker_env, **(env or {})}, f"{name}-{os.getpid()}", chaos_app, tmp_path, concurrency=concurrency
+        )
         started.append(w)
         w.launch()
         return w.ready() if wait else w
@@ -252,8 +302,8 @@ def demo_site(db: str, brandboom: Any) -> int:
     """The demo brand in the ERP and its Brandboom site on the sandbox, read in pages of 20."""
     from sqlalchemy import select
 
-    from bobbin.db import session_scope
     from bobbin.runner import load_demo
+    from core.db import session_scope
     from models import Site
 
     load_demo(brandboom.url)
@@ -265,11 +315,10 @@ def demo_site(db: str, brandboom: Any) -> int:
 
 @pytest.fixture()
 def joor(bobbin_home: Any) -> Iterator[Any]:
+    from bobbin.demo import build_world
     from bobbin.demo_joor import joor_seed, make_joor_order
     from sandbox.joor.server import JoorSandbox
     from sandbox.keys import DEMO_JOOR_TOKEN
-
-    from bobbin.demo import build_world
 
     world = build_world()
     sb = JoorSandbox(port=0, token=DEMO_JOOR_TOKEN, seed=joor_seed(world), credits=100_000)
@@ -282,11 +331,10 @@ def joor(bobbin_home: Any) -> Iterator[Any]:
 
 @pytest.fixture()
 def joor_site(db: str, joor: Any) -> int:
-    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
-
     from sqlalchemy import select
 
-    from bobbin.db import session_scope
+    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
+    from core.db import session_scope
     from models import Site
 
     load_joor_demo(joor.url)
@@ -321,7 +369,7 @@ def drain_outbox(rounds: int = 20) -> None:
     makes the waiting rows due at once (the backoff is time passing, not a result) and flushes."""
     from sqlalchemy import func, select, update
 
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import OutboxEntry
     from services import writeback
 

@@ -12,8 +12,17 @@ from typing import Any
 ROWS: list[dict[str, Any]] = []
 RECOVERY: dict[str, list[float]] = {}
 
-COLUMNS = ("scenario", "runs", "partner_orders", "imported", "orders_lost", "orders_duplicated",
-           "changes_lost", "changes_duplicated", "half_written")
+COLUMNS = (
+    "scenario",
+    "runs",
+    "partner_orders",
+    "imported",
+    "orders_lost",
+    "orders_duplicated",
+    "changes_lost",
+    "changes_duplicated",
+    "half_written",
+)
 
 
 def add(row: dict[str, Any]) -> None:
@@ -35,6 +44,8 @@ def format_row(row: dict[str, Any]) -> str:
 def recovery_lines() -> list[str]:
     lines = []
     for kind, values in RECOVERY.items():
-        lines.append(f"{kind}: n={len(values)} min {min(values):.1f} s, median {statistics.median(values):.1f} s, "
-                     f"max {max(values):.1f} s")
+        lines.append(
+            f"{kind}: n={len(values)} min {min(values):.1f} s, median {statistics.median(values):.1f} s, "
+            f"max {max(values):.1f} s"
+        )
     return lines

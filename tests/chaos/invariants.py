@@ -24,8 +24,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
-from bobbin.db import session_scope
 from connectors.registry import connector
+from core.db import session_scope
 from models import InboundOrder, OutboxEntry, SalesOrder, SalesOrderLine, Site
 from sandbox.brandboom import api as bb
 from sandbox.joor import api as jc
@@ -73,8 +73,10 @@ class BrandboomRecord:
         return Counter((str(ch["order_id"]), str(ch["status"])) for ch in self.sandbox.status_changes())
 
     def lines(self) -> dict[str, set[Line]]:
-        return {str(o[bb.OrderField.ID]): _lines(o.get(bb.OrderField.ITEMS), bb.ItemField.QUANTITY, bb.ItemField.PRICE)
-                for o in self.sandbox.orders()}
+        return {
+            str(o[bb.OrderField.ID]): _lines(o.get(bb.OrderField.ITEMS), bb.ItemField.QUANTITY, bb.ItemField.PRICE)
+            for o in self.sandbox.orders()
+        }
 
 
 class JoorRecord:
@@ -85,13 +87,19 @@ class JoorRecord:
     def __init__(self, sandbox: Any, before: list[dict[str, Any]]) -> None:
         self.sandbox = sandbox
         self._known = {str(o["order_id"]) for o in before}
-        self._waiting = {str(o["order_id"]) for o in before
-                         if o["status"] == jc.STATUS_APPROVED and o["export_status"] == jc.STATE_NOT_EXPORTED}
+        self._waiting = {
+            str(o["order_id"])
+            for o in before
+            if o["status"] == jc.STATUS_APPROVED and o["export_status"] == jc.STATE_NOT_EXPORTED
+        }
 
     def not_exported_now(self) -> set[str]:
         """The approved orders not yet exported at this moment (what a run starting now must read)."""
-        return {str(o["order_id"]) for o in self.sandbox.orders()
-                if o["status"] == jc.STATUS_APPROVED and o["export_status"] == jc.STATE_NOT_EXPORTED}
+        return {
+            str(o["order_id"])
+            for o in self.sandbox.orders()
+            if o["status"] == jc.STATUS_APPROVED and o["export_status"] == jc.STATE_NOT_EXPORTED
+        }
 
     def waiting(self) -> set[str]:
         added = {str(o["order_id"]) for o in self.sandbox.orders()} - self._known
@@ -100,8 +108,10 @@ class JoorRecord:
     def deliveries(self) -> Counter[tuple[str, str]]:
         """Export marks per order, and ERP customer codes stored per connection."""
         got = Counter((str(m["order_id"]), "exported") for m in self.sandbox.export_marks())
-        got.update((f"connection {u['connection_id']}", f"customer_code {json.dumps(u['fields'], sort_keys=True)}")
-                   for u in self.sandbox.connection_updates())
+        got.update(
+            (f"connection {u['connection_id']}", f"customer_code {json.dumps(u['fields'], sort_keys=True)}")
+            for u in self.sandbox.connection_updates()
+        )
         return got
 
     def lines(self) -> dict[str, set[Line]]:
@@ -126,21 +136,26 @@ class Figures:
     """One row of RELIABILITY.md."""
 
     scenario: str
-    runs: int                     # how many times the fault was applied (kills, restarts, faults played …)
-    partner_orders: int = 0       # orders that waited on the partner
+    runs: int  # how many times the fault was applied (kills, restarts, faults played …)
+    partner_orders: int = 0  # orders that waited on the partner
     imported: int = 0
-    orders_lost: int = 0          # waiting but not held, or valid but not imported
-    orders_duplicated: int = 0    # held twice, imported twice, or imported though invalid
-    changes_lost: int = 0         # a status change the partner never received
-    changes_duplicated: int = 0   # a status change the partner received more than once (per order)
-    half_written: int = 0         # a sales order whose lines differ from its order's valid lines
+    orders_lost: int = 0  # waiting but not held, or valid but not imported
+    orders_duplicated: int = 0  # held twice, imported twice, or imported though invalid
+    changes_lost: int = 0  # a status change the partner never received
+    changes_duplicated: int = 0  # a status change the partner received more than once (per order)
+    half_written: int = 0  # a sales order whose lines differ from its order's valid lines
     details: list[str] = field(default_factory=list)
     note: str = ""
 
     @property
     def clean(self) -> bool:
-        return not (self.orders_lost or self.orders_duplicated or self.changes_lost
-                    or self.changes_duplicated or self.half_written)
+        return not (
+            self.orders_lost
+            or self.orders_duplicated
+            or self.changes_lost
+            or self.changes_duplicated
+            or self.half_written
+        )
 
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -148,20 +163,29 @@ class Figures:
         return row
 
 
-def check(site_id: int, partner: PartnerRecord, expected: Expected, *, scenario: str, runs: int,
-          note: str = "", record: bool = True) -> Figures:
+def check(
+    site_id: int,
+    partner: PartnerRecord,
+    expected: Expected,
+    *,
+    scenario: str,
+    runs: int,
+    note: str = "",
+    record: bool = True,
+) -> Figures:
     """Count the four promises for one site; fail with every discrepancy when one is broken."""
     figures = measure(site_id, partner, expected, scenario=scenario, runs=runs, note=note)
     if record:
         from tests.chaos import figures as collected
 
         collected.add(figures.as_row())
-    assert figures.clean, (f"{scenario}: {figures.as_row()}\n  " + "\n  ".join(figures.details[:40]))
+    assert figures.clean, f"{scenario}: {figures.as_row()}\n  " + "\n  ".join(figures.details[:40])
     return figures
 
 
-def measure(site_id: int, partner: PartnerRecord, expected: Expected, *, scenario: str, runs: int,
-            note: str = "") -> Figures:
+def measure(
+    site_id: int, partner: PartnerRecord, expected: Expected, *, scenario: str, runs: int, note: str = ""
+) -> Figures:
     fig = Figures(scenario, runs, note=note)
     with session_scope() as s:
         site = s.get(Site, site_id)
@@ -172,13 +196,16 @@ def measure(site_id: int, partner: PartnerRecord, expected: Expected, *, scenari
         per_inbound = Counter(s.scalars(select(SalesOrder.inbound_order_id).where(SalesOrder.site_id == site_id)))
         lines: dict[int, set[tuple[int, int, Decimal]]] = {}
         for so_inbound, line_no, qty, price in s.execute(
-                select(SalesOrder.inbound_order_id, SalesOrderLine.line_no, SalesOrderLine.quantity,
-                       SalesOrderLine.price).join(SalesOrderLine, SalesOrderLine.sales_order_id == SalesOrder.id)
-                .where(SalesOrder.site_id == site_id)):
+            select(SalesOrder.inbound_order_id, SalesOrderLine.line_no, SalesOrderLine.quantity, SalesOrderLine.price)
+            .join(SalesOrderLine, SalesOrderLine.sales_order_id == SalesOrder.id)
+            .where(SalesOrder.site_id == site_id)
+        ):
             lines.setdefault(so_inbound, set()).add((line_no, qty, Decimal(price)))
-        unsent = s.execute(select(OutboxEntry.status, OutboxEntry.state, func.count()).where(
-            OutboxEntry.site_id == site_id, OutboxEntry.state != "sent")
-            .group_by(OutboxEntry.status, OutboxEntry.state)).all()
+        unsent = s.execute(
+            select(OutboxEntry.status, OutboxEntry.state, func.count())
+            .where(OutboxEntry.site_id == site_id, OutboxEntry.state != "sent")
+            .group_by(OutboxEntry.status, OutboxEntry.state)
+        ).all()
 
     waiting = partner.waiting()
     fig.partner_orders = len(waiting)
@@ -204,7 +231,9 @@ def measure(site_id: int, partner: PartnerRecord, expected: Expected, *, scenari
     for pid in sorted(expected.valid - grouped):
         if pid not in imported:
             fig.orders_lost += 1
-            problems.append(f"valid order {pid} is not imported (state {orders[pid].state if pid in orders else 'not held'})")
+            problems.append(
+                f"valid order {pid} is not imported (state {orders[pid].state if pid in orders else 'not held'})"
+            )
     for group in expected.same_po:
         got = group & imported
         if len(got) != 1:

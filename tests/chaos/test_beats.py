@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from sqlalchemy import select
 
-from bobbin.db import session_scope
+from core.db import session_scope
 from models import Site, SyncRun
 from tests.chaos.conftest import Beat, brandboom_expected, drain_outbox, wait_until
 from tests.chaos.invariants import BrandboomRecord, check
@@ -54,12 +53,14 @@ def _sent(redis_url: str) -> list[tuple[str, list[Any], str]]:
 
 def _import_runs(site_id: int) -> list[str]:
     with session_scope() as s:
-        return list(s.scalars(select(SyncRun.outcome).where(SyncRun.site_id == site_id,
-                                                            SyncRun.task == "import_orders")))
+        return list(
+            s.scalars(select(SyncRun.outcome).where(SyncRun.site_id == site_id, SyncRun.task == "import_orders"))
+        )
 
 
-def test_two_beats_send_each_scheduled_run_once(demo_site: int, brandboom: Any, chaos_app: Any, workers: Any,
-                                                worker_env: dict[str, str], tmp_path: Path) -> None:
+def test_two_beats_send_each_scheduled_run_once(
+    demo_site: int, brandboom: Any, chaos_app: Any, workers: Any, worker_env: dict[str, str], tmp_path: Path
+) -> None:
     broker = chaos_app.conf.broker_url
 
     def sent(task: str) -> list[list[Any]]:
@@ -75,17 +76,33 @@ def test_two_beats_send_each_scheduled_run_once(demo_site: int, brandboom: Any, 
     # When two beats start together: one takes the beat lock, the other stands by
     beats = [Beat(env, tmp_path, "beat-a"), Beat(env, tmp_path, "beat-b")]
     try:
-        holder = wait_until(lambda: next((b for b in beats if "beat_lock_acquired" in b.events()), None),
-                            timeout=START_TIMEOUT, interval=0.2, what="a beat to take the beat lock")
-        wait_until(lambda: any("beat_standby" in b.events() for b in beats), timeout=START_TIMEOUT, interval=0.2,
-                   what="the other beat to stand by")
+        holder = wait_until(
+            lambda: next((b for b in beats if "beat_lock_acquired" in b.events()), None),
+            timeout=START_TIMEOUT,
+            interval=0.2,
+            what="a beat to take the beat lock",
+        )
+        wait_until(
+            lambda: any("beat_standby" in b.events() for b in beats),
+            timeout=START_TIMEOUT,
+            interval=0.2,
+            what="the other beat to stand by",
+        )
         # And they run side by side until several flushes were sent and the next minute boundary
         # brought the site's import; then both stop at once, long before another boundary (so one
         # import is the right count)
-        wait_until(lambda: len(sent("tasks.status.flush_outbox")) >= FLUSHES, timeout=START_TIMEOUT,
-                   interval=0.2, what=f"{FLUSHES} outbox flushes to be sent")
-        wait_until(lambda: sent("tasks.orders.import_orders"), timeout=IMPORT_TIMEOUT, interval=0.2,
-                   what="the site's import to be sent at the minute boundary")
+        wait_until(
+            lambda: len(sent("tasks.status.flush_outbox")) >= FLUSHES,
+            timeout=START_TIMEOUT,
+            interval=0.2,
+            what=f"{FLUSHES} outbox flushes to be sent",
+        )
+        wait_until(
+            lambda: sent("tasks.orders.import_orders"),
+            timeout=IMPORT_TIMEOUT,
+            interval=0.2,
+            what="the site's import to be sent at the minute boundary",
+        )
     finally:
         for b in beats:
             b.kill()
@@ -105,10 +122,19 @@ def test_two_beats_send_each_scheduled_run_once(demo_site: int, brandboom: Any, 
 
     # And when a worker then runs what they sent, every order is imported once
     workers("after-beats")
-    wait_until(lambda: not _sent(broker) and _import_runs(demo_site) == ["ok"], timeout=120,
-               interval=0.2, what="the worker to run the scheduled import and flushes")
+    wait_until(
+        lambda: not _sent(broker) and _import_runs(demo_site) == ["ok"],
+        timeout=120,
+        interval=0.2,
+        what="the worker to run the scheduled import and flushes",
+    )
     drain_outbox()
-    check(demo_site, BrandboomRecord(brandboom), brandboom_expected(),
-          scenario="Two beats at once: each scheduled run sent once", runs=1 + len(flushes),
-          note=f"1 import at the minute boundary and {len(flushes)} flushes (every {FLUSH_SECONDS} s), "
-               "all sent by the beat holding the lock; the second beat stood by")
+    check(
+        demo_site,
+        BrandboomRecord(brandboom),
+        brandboom_expected(),
+        scenario="Two beats at once: each scheduled run sent once",
+        runs=1 + len(flushes),
+        note=f"1 import at the minute boundary and {len(flushes)} flushes (every {FLUSH_SECONDS} s), "
+        "all sent by the beat holding the lock; the second beat stood by",
+    )

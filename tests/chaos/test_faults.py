@@ -19,30 +19,36 @@ pytestmark = [pytest.mark.chaos]
 
 # --- the spec syntax ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("500", {"status": 500, "count": 1}),
-    ("503@20%", {"status": 503, "rate": 0.2, "count": None}),
-    ("429:retry_after=2@3rd", {"status": 429, "retry_after": 2.0, "nth": 3, "count": 1}),
-    ("429", {"status": 429, "retry_after": 1.0}),
-    ("hang:seconds=5,path=orders/search@2nd", {"drop": True, "delay": 5.0, "path": "orders/search", "nth": 2}),
-    ("hang", {"drop": True, "delay": 35.0}),
-    ("slow:seconds=0.5@always", {"delay": 0.5, "rate": 1.0, "drop": False}),
-    ("drop@x3", {"drop": True, "count": 3}),
-    ("malformed:status=502", {"malformed": True, "status": 502}),
-    ("truncate:method=post@10%", {"truncate": True, "method": "POST", "rate": 0.1}),
-    ("auth@1", {"auth": True, "nth": 1}),
-    ("repeat:n=3@2nd", {"repeat": 3, "nth": 2}),
-    ("skip:n=2,seed=7@50%", {"skip": 2, "seed": 7, "rate": 0.5}),
-    ("add:n=4", {"add": 4}),
-    ("pass:count=2", {"count": 2, "status": None}),
-])
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("500", {"status": 500, "count": 1}),
+        ("503@20%", {"status": 503, "rate": 0.2, "count": None}),
+        ("429:retry_after=2@3rd", {"status": 429, "retry_after": 2.0, "nth": 3, "count": 1}),
+        ("429", {"status": 429, "retry_after": 1.0}),
+        ("hang:seconds=5,path=orders/search@2nd", {"drop": True, "delay": 5.0, "path": "orders/search", "nth": 2}),
+        ("hang", {"drop": True, "delay": 35.0}),
+        ("slow:seconds=0.5@always", {"delay": 0.5, "rate": 1.0, "drop": False}),
+        ("drop@x3", {"drop": True, "count": 3}),
+        ("malformed:status=502", {"malformed": True, "status": 502}),
+        ("truncate:method=post@10%", {"truncate": True, "method": "POST", "rate": 0.1}),
+        ("auth@1", {"auth": True, "nth": 1}),
+        ("repeat:n=3@2nd", {"repeat": 3, "nth": 2}),
+        ("skip:n=2,seed=7@50%", {"skip": 2, "seed": 7, "rate": 0.5}),
+        ("add:n=4", {"add": 4}),
+        ("pass:count=2", {"count": 2, "status": None}),
+    ],
+)
 def test_spec_strings_read_as_documented(spec: str, expected: dict[str, Any]) -> None:
     fault = Fault.parse(spec)
     assert {k: getattr(fault, k) for k in expected} == expected
 
 
-@pytest.mark.parametrize("spec", ["blah", "500@often", "429:retry=2", "hang:seconds=abc", "600", "500@0%",
-                                  "repeat:retry_after=1", "drop@0th"])
+@pytest.mark.parametrize(
+    "spec",
+    ["blah", "500@often", "429:retry=2", "hang:seconds=abc", "600", "500@0%", "repeat:retry_after=1", "drop@0th"],
+)
 def test_bad_specs_are_refused_with_what_was_expected(spec: str) -> None:
     with pytest.raises(FaultSpecError):
         Fault.parse(spec)
@@ -57,6 +63,7 @@ def test_json_objects_and_spec_strings_mix() -> None:
 
 # --- when faults fire -----------------------------------------------------------------------------
 
+
 def _fired(queue: FaultQueue, n: int, path: str = "/x") -> list[str | None]:
     out = []
     for _ in range(n):
@@ -67,7 +74,7 @@ def _fired(queue: FaultQueue, n: int, path: str = "/x") -> list[str | None]:
 
 def test_plain_faults_keep_their_first_in_first_out_order() -> None:
     queue = FaultQueue()
-    queue.inject(Fault(count=2))               # let two requests through
+    queue.inject(Fault(count=2))  # let two requests through
     queue.inject(Fault(status=500))
     assert _fired(queue, 4) == ["pass", "pass", "500", None]
 
@@ -101,6 +108,7 @@ def test_listing_faults_only_meet_listing_requests_and_paths_and_methods_filter(
 
 # --- each kind against the sandboxes, over HTTP --------------------------------------------------
 
+
 @pytest.fixture()
 def brandboom() -> Iterator[Any]:
     from sandbox.brandboom.server import BrandboomSandbox, default_seed
@@ -117,8 +125,12 @@ def _client(sandbox: Any, **policy: Any) -> Any:
     from connectors.http import HttpPolicy
     from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
 
-    return BrandboomClient(sandbox.url, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY,
-                           policy=HttpPolicy(**{"read_timeout": 0.3, "max_attempts": 1, **policy}))
+    return BrandboomClient(
+        sandbox.url,
+        DEMO_PUBLIC_KEY,
+        DEMO_SECRET_KEY,
+        policy=HttpPolicy(**{"read_timeout": 0.3, "max_attempts": 1, **policy}),
+    )
 
 
 def _ids(pages: list[list[dict[str, Any]]]) -> list[int]:

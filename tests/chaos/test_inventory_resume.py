@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from bobbin.db import session_scope
+from core.db import session_scope
 from models import InventoryPushState, SyncRun
 from tests.chaos import figures
 from tests.chaos.conftest import brandboom_expected, drain_outbox, wait_until
@@ -35,9 +35,12 @@ def _available_to_sell() -> dict[str, int]:
     """Per SKU of an active style, summed over warehouses: on hand − allocated (no open orders
     here), computed from the ERP tables independently of the service."""
     with session_scope() as s:
-        rows = s.execute(text(
-            "SELECT i.sku, i.on_hand, i.allocated FROM inventory i JOIN sku k ON k.sku = i.sku "
-            "JOIN style st ON st.number = k.style_number WHERE st.active")).all()
+        rows = s.execute(
+            text(
+                "SELECT i.sku, i.on_hand, i.allocated FROM inventory i JOIN sku k ON k.sku = i.sku "
+                "JOIN style st ON st.number = k.style_number WHERE st.active"
+            )
+        ).all()
     ats: dict[str, int] = defaultdict(int)
     for sku, on_hand, allocated in rows:
         ats[sku] += max(0, on_hand - allocated)
@@ -49,8 +52,9 @@ def _state_of_run(run_id: int) -> set[str]:
         return set(s.scalars(select(InventoryPushState.sku).where(InventoryPushState.run_id == run_id)))
 
 
-def test_inventory_push_killed_between_batches_resumes_without_resending(demo_site: int, brandboom: Any,
-                                                                        workers: Any, chaos_app: Any) -> None:
+def test_inventory_push_killed_between_batches_resumes_without_resending(
+    demo_site: int, brandboom: Any, workers: Any, chaos_app: Any
+) -> None:
     rng = random.Random(SEED)
     with session_scope() as s:
         s.execute(text("UPDATE inventory SET on_hand = on_hand + 7"))
@@ -73,8 +77,9 @@ def test_inventory_push_killed_between_batches_resumes_without_resending(demo_si
     figures.add_recovery("inventory push: pool process SIGKILLed → requeued → push done", time.monotonic() - killed_at)
     assert summary["rows_accepted"] + len(recorded_before) >= len(expected) - BATCH, summary
     with session_scope() as s:
-        runs = s.execute(select(SyncRun.id, SyncRun.outcome).where(SyncRun.task == "push_inventory")
-                         .order_by(SyncRun.id)).all()
+        runs = s.execute(
+            select(SyncRun.id, SyncRun.outcome).where(SyncRun.task == "push_inventory").order_by(SyncRun.id)
+        ).all()
     assert [r.outcome for r in runs] == ["failed", "ok"], runs
 
     # And Brandboom shows the ERP's available-to-sell for every SKU
@@ -93,8 +98,13 @@ def test_inventory_push_killed_between_batches_resumes_without_resending(demo_si
     # And the orders side of the same system is untouched: an import on that worker, the usual check
     assert "skipped" not in chaos_app.send_task("tasks.orders.import_orders", args=[demo_site]).get(timeout=60)
     drain_outbox()
-    check(demo_site, BrandboomRecord(brandboom), brandboom_expected(),
-          scenario="Inventory push SIGKILLed mid-push, resumed", runs=1,
-          note=f"{len(expected)} SKUs right ({len(wrong)} wrong); {len(recorded_before)} rows accepted before the "
-               f"kill, {len(twice & recorded_before)} of them re-sent; {len(twice)} rows of the batch in flight at "
-               "the kill sent twice (absolute counts, harmless)")
+    check(
+        demo_site,
+        BrandboomRecord(brandboom),
+        brandboom_expected(),
+        scenario="Inventory push SIGKILLed mid-push, resumed",
+        runs=1,
+        note=f"{len(expected)} SKUs right ({len(wrong)} wrong); {len(recorded_before)} rows accepted before the "
+        f"kill, {len(twice & recorded_before)} of them re-sent; {len(twice)} rows of the batch in flight at "
+        "the kill sent twice (absolute counts, harmless)",
+    )

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bobbin.db import session_scope
 from bobbin.demo import build_world, make_order
 from connectors.errors import PartnerError
+from core.db import session_scope
 from models import InboundOrder, OutboxEntry, Site, WritebackAttempt
 from services import writeback
 from services.pipeline import import_site_orders
@@ -85,17 +85,23 @@ def _runs(site_id: int, runs: int, waiting: Callable[[], set[str]], partner: Par
                 with session_scope() as s:
                     held = set(s.scalars(select(InboundOrder.partner_order_id).where(InboundOrder.site_id == site_id)))
                 missing = sorted(before - held)
-                assert not missing, f"run {n} said it read its list whole but left {len(missing)} orders: {missing[:10]}"
+                assert not missing, (
+                    f"run {n} said it read its list whole but left {len(missing)} orders: {missing[:10]}"
+                )
             else:
                 assert summary["pages_shifted"] > 0 and "may have been skipped" in summary["read_note"], summary
         writeback.flush(site_id=site_id)
         with session_scope() as s:  # mid-way, any held order may be imported: only doubles count here
             held_now = set(s.scalars(select(InboundOrder.partner_order_id).where(InboundOrder.site_id == site_id)))
         safe = measure(site_id, partner, Expected(held_now), scenario=f"run {n}", runs=1)
-        assert not (safe.orders_duplicated or safe.half_written or safe.changes_duplicated), \
-            f"run {n} left: {safe.as_row()}\n  " + "\n  ".join(
-                d for d in safe.details if "not imported" not in d and "never received" not in d
-                and "not in the holding area" not in d)[:4000]
+        assert not (safe.orders_duplicated or safe.half_written or safe.changes_duplicated), (
+            f"run {n} left: {safe.as_row()}\n  "
+            + "\n  ".join(
+                d
+                for d in safe.details
+                if "not imported" not in d and "never received" not in d and "not in the holding area" not in d
+            )[:4000]
+        )
     return outcomes
 
 
@@ -110,7 +116,9 @@ def _recover(site_id: int, sandbox: Any) -> None:
 def _read_back_as_applied() -> int:
     """Outbox tries that found their change already on the partner and sent nothing."""
     with session_scope() as s:
-        return len(list(s.scalars(select(WritebackAttempt.id).where(WritebackAttempt.note == writeback.ALREADY_APPLIED))))
+        return len(
+            list(s.scalars(select(WritebackAttempt.id).where(WritebackAttempt.note == writeback.ALREADY_APPLIED)))
+        )
 
 
 def _rate(sandbox: Any) -> float:
@@ -119,6 +127,7 @@ def _rate(sandbox: Any) -> float:
 
 
 # --- Brandboom: 500 orders at a 30 % fault rate ----------------------------------------------------
+
 
 def test_brandboom_500_orders_at_a_30_percent_fault_rate(demo_site: int, brandboom: Any, fast_http: None) -> None:
     # Given 500 new orders waiting on Brandboom, and every request — a page of the listing or an
@@ -141,18 +150,36 @@ def test_brandboom_500_orders_at_a_30_percent_fault_rate(demo_site: int, brandbo
 
     # Then every fault kind was met (the rate reached is in the figures' note; it is the sandbox's,
     # not Bobbin's, so nothing here asserts on it)
-    assert set(played) >= {"500", "502", "503", "429", "hang", "drop", "malformed", "truncate", "repeat", "skip"}, played
+    assert set(played) >= {"500", "502", "503", "429", "hang", "drop", "malformed", "truncate", "repeat", "skip"}, (
+        played
+    )
     # And nothing was lost, doubled or half-written
-    check(demo_site, BrandboomRecord(brandboom), brandboom_expected(brandboom_added(brandboom)),
-          scenario="Brandboom faults at 30 % over a 500-order import", runs=sum(played.values()),
-          note=f"{rate:.0%} of {brandboom.faults.requests} requests; runs {dict(outcomes)}; "
-               + ", ".join(f"{k} {v}" for k, v in sorted(played.items())))
+    check(
+        demo_site,
+        BrandboomRecord(brandboom),
+        brandboom_expected(brandboom_added(brandboom)),
+        scenario="Brandboom faults at 30 % over a 500-order import",
+        runs=sum(played.values()),
+        note=f"{rate:.0%} of {brandboom.faults.requests} requests; runs {dict(outcomes)}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(played.items())),
+    )
 
 
 # --- Brandboom: each fault kind once, by script -------------------------------------------------
 
-SCRIPTED_READS = ["500", "502", "503", "429:retry_after=1", HANG, "drop", "malformed", "truncate", "repeat:n=3",
-                  "skip:n=3", "auth"]
+SCRIPTED_READS = [
+    "500",
+    "502",
+    "503",
+    "429:retry_after=1",
+    HANG,
+    "drop",
+    "malformed",
+    "truncate",
+    "repeat:n=3",
+    "skip:n=3",
+    "auth",
+]
 SCRIPTED_WRITES = ["500", "502", "503", "429:retry_after=1", HANG, "drop", "malformed", "auth"]
 
 
@@ -173,8 +200,11 @@ def test_brandboom_each_fault_kind_once(demo_site: int, brandboom: Any, fast_htt
     record = BrandboomRecord(brandboom)
     outcomes = _runs(demo_site, 6, record.export_now, record)
     played = brandboom.faults.stats()
-    assert played == {k: 2 for k in ("500", "502", "503", "429", "hang", "drop", "malformed", "auth")} | \
-        {"truncate": 1, "repeat": 1, "skip": 1}, played
+    assert played == {k: 2 for k in ("500", "502", "503", "429", "hang", "drop", "malformed", "auth")} | {
+        "truncate": 1,
+        "repeat": 1,
+        "skip": 1,
+    }, played
     # Then the run that met the listing's auth rejection failed, needing a person ("check the
     # site's credentials"), and the next run went on; the writeback refused for auth is dead,
     # shown in `bobbin status`, until a person marks the order exported again
@@ -187,12 +217,18 @@ def test_brandboom_each_fault_kind_once(demo_site: int, brandboom: Any, fast_htt
     _recover(demo_site, brandboom)
 
     # And nothing was lost, doubled or half-written
-    check(demo_site, BrandboomRecord(brandboom), brandboom_expected(brandboom_added(brandboom)),
-          scenario="Brandboom: each fault kind once (11 on reads, 8 on writebacks)", runs=sum(played.values()),
-          note=f"runs {dict(outcomes)}; the auth-refused writeback needed `bobbin orders mark exported`")
+    check(
+        demo_site,
+        BrandboomRecord(brandboom),
+        brandboom_expected(brandboom_added(brandboom)),
+        scenario="Brandboom: each fault kind once (11 on reads, 8 on writebacks)",
+        runs=sum(played.values()),
+        note=f"runs {dict(outcomes)}; the auth-refused writeback needed `bobbin orders mark exported`",
+    )
 
 
 # --- JOOR: 150 orders at a 30 % fault rate -------------------------------------------------------
+
 
 def joor_expected(before: list[dict[str, Any]], sandbox: Any) -> Expected:
     """The JOOR demo's waiting orders that must import (all but its broken ones; one of its two
@@ -229,10 +265,15 @@ def test_joor_150_orders_at_a_30_percent_fault_rate(joor_site: int, joor: Any, f
 
     # Then nothing was lost, doubled or half-written: each held order marked exported on JOOR once
     assert set(played) >= {"500", "502", "503", "429", "hang", "drop", "malformed", "repeat", "skip"}, played
-    check(joor_site, JoorRecord(joor, before), joor_expected(before, joor),
-          scenario="JOOR faults at 30 % over a 150-order import", runs=sum(played.values()),
-          note=f"{rate:.0%} of {joor.faults.requests} requests; runs {dict(outcomes)}; "
-               + ", ".join(f"{k} {v}" for k, v in sorted(played.items())))
+    check(
+        joor_site,
+        JoorRecord(joor, before),
+        joor_expected(before, joor),
+        scenario="JOOR faults at 30 % over a 150-order import",
+        runs=sum(played.values()),
+        note=f"{rate:.0%} of {joor.faults.requests} requests; runs {dict(outcomes)}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(played.items())),
+    )
 
 
 def test_joor_writeback_meeting_an_html_page_is_retried(joor_site: int, joor: Any, fast_http: None) -> None:
@@ -246,8 +287,14 @@ def test_joor_writeback_meeting_an_html_page_is_retried(joor_site: int, joor: An
     drain_outbox()
 
     # Then every held order is marked exported on JOOR exactly once
-    check(joor_site, JoorRecord(joor, before), joor_expected(before, joor),
-          scenario="JOOR: an HTML page (200) on a writeback", runs=1, note="retried, then sent once")
+    check(
+        joor_site,
+        JoorRecord(joor, before),
+        joor_expected(before, joor),
+        scenario="JOOR: an HTML page (200) on a writeback",
+        runs=1,
+        note="retried, then sent once",
+    )
 
 
 # --- answers lost after the partner applied the write ---------------------------------------------
@@ -255,12 +302,18 @@ def test_joor_writeback_meeting_an_html_page_is_retried(joor_site: int, joor: An
 # sent and the answer is lost; the outbox row stays "uncertain" (services/writeback.py), and its next
 # attempt reads the order back (GET orders/{id}) and marks the row sent without sending it again.
 
-@pytest.mark.parametrize("fault", [
-    "truncate:method=POST@1st",  # cut short: Content-Length not reached, connection closed
-    f"slow:seconds={READ_TIMEOUT * 5},method=POST@1st",  # well after the client's read timeout
-], ids=["truncated-answer", "answer-after-timeout"])
-def test_brandboom_writeback_whose_answer_is_lost_is_sent_once(demo_site: int, brandboom: Any, fast_http: None,
-                                                               fault: str) -> None:
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "truncate:method=POST@1st",  # cut short: Content-Length not reached, connection closed
+        f"slow:seconds={READ_TIMEOUT * 5},method=POST@1st",  # well after the client's read timeout
+    ],
+    ids=["truncated-answer", "answer-after-timeout"],
+)
+def test_brandboom_writeback_whose_answer_is_lost_is_sent_once(
+    demo_site: int, brandboom: Any, fast_http: None, fault: str
+) -> None:
     # Given the demo imported, and Brandboom applying the first "exported" but its answer lost
     import_site_orders(demo_site)
     brandboom.faults.inject(fault)
@@ -269,23 +322,37 @@ def test_brandboom_writeback_whose_answer_is_lost_is_sent_once(demo_site: int, b
     writeback.flush(site_id=demo_site)
     wait_until(lambda: not brandboom.faults.pending(), timeout=30, what="the fault to play")
     with session_scope() as s:  # the one row whose answer was lost: sent, outcome unknown
-        lost = set(s.scalars(select(InboundOrder.partner_order_id).join(
-            OutboxEntry, OutboxEntry.inbound_order_id == InboundOrder.id).where(OutboxEntry.sending_since.is_not(None))))
+        lost = set(
+            s.scalars(
+                select(InboundOrder.partner_order_id)
+                .join(OutboxEntry, OutboxEntry.inbound_order_id == InboundOrder.id)
+                .where(OutboxEntry.sending_since.is_not(None))
+            )
+        )
     assert len(lost) == 1, lost
-    wait_until(lambda: lost <= {str(c["order_id"]) for c in brandboom.status_changes()}, timeout=60,
-               what="Brandboom to have applied the change whose answer was lost")
+    wait_until(
+        lambda: lost <= {str(c["order_id"]) for c in brandboom.status_changes()},
+        timeout=60,
+        what="Brandboom to have applied the change whose answer was lost",
+    )
     drain_outbox()
 
     # Then the change whose answer was lost was read back, found applied, and not sent again
     assert _read_back_as_applied() == 1
     # And each imported order was marked exported on Brandboom exactly once
-    check(demo_site, BrandboomRecord(brandboom), brandboom_expected(),
-          scenario=f"Brandboom writeback answer lost ({fault.split(':')[0]}): sent once", runs=1,
-          note="uncertain, read back, already applied: sent once")
+    check(
+        demo_site,
+        BrandboomRecord(brandboom),
+        brandboom_expected(),
+        scenario=f"Brandboom writeback answer lost ({fault.split(':')[0]}): sent once",
+        runs=1,
+        note="uncertain, read back, already applied: sent once",
+    )
 
 
-def test_worker_killed_between_partner_ok_and_outbox_commit_sends_once(demo_site: int, brandboom: Any,
-                                                                        workers: Any, chaos_app: Any) -> None:
+def test_worker_killed_between_partner_ok_and_outbox_commit_sends_once(
+    demo_site: int, brandboom: Any, workers: Any, chaos_app: Any
+) -> None:
     # Given the demo imported (its "exported" writebacks waiting), and a worker whose pool process is
     # SIGKILLed once Brandboom has applied the first status change, before its answer leaves
     import_site_orders(demo_site)
@@ -317,6 +384,11 @@ def test_worker_killed_between_partner_ok_and_outbox_commit_sends_once(demo_site
     # And each imported order was marked exported on Brandboom exactly once
     with session_scope() as s:
         assert s.scalar(select(InboundOrder.id).where(InboundOrder.state == "imported")) is not None
-    check(demo_site, BrandboomRecord(brandboom), brandboom_expected(),
-          scenario="Worker SIGKILLed between Brandboom's OK and the outbox commit: sent once", runs=1,
-          note="in-flight attempt committed before the POST; redelivered flush read it back: sent once")
+    check(
+        demo_site,
+        BrandboomRecord(brandboom),
+        brandboom_expected(),
+        scenario="Worker SIGKILLed between Brandboom's OK and the outbox commit: sent once",
+        runs=1,
+        note="in-flight attempt committed before the POST; redelivered flush read it back: sent once",
+    )

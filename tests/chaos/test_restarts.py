@@ -24,13 +24,19 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bobbin.db import session_scope
 from bobbin.demo import build_world, make_order
-from bobbin.embedded import EmbeddedPostgres, EmbeddedRedis
+from core.db import session_scope
+from core.embedded import EmbeddedPostgres, EmbeddedRedis
 from models import InboundOrder, Site, SyncRun
 from services.runs import ABANDONED
 from tests.chaos.conftest import (
-    VISIBILITY_TIMEOUT, ChaosWorker, brandboom_added, brandboom_expected, drain_outbox, flush_broker, wait_until,
+    VISIBILITY_TIMEOUT,
+    ChaosWorker,
+    brandboom_added,
+    brandboom_expected,
+    drain_outbox,
+    flush_broker,
+    wait_until,
 )
 from tests.chaos.invariants import BrandboomRecord, check
 from tests.ports import start_on_a_free_port, start_on_port
@@ -89,7 +95,7 @@ class OwnServers:
 
 @pytest.fixture(scope="module")
 def own_servers(tmp_path_factory: pytest.TempPathFactory, bobbin_home: Path) -> Iterator[OwnServers]:
-    from bobbin.migrate import upgrade
+    from core.migrate import upgrade
 
     root = tmp_path_factory.mktemp("own-servers")
     pg, redis = EmbeddedPostgres(root / "pg"), EmbeddedRedis(root / "redis", persist=True)
@@ -110,7 +116,7 @@ def on_own_servers(own_servers: OwnServers, monkeypatch: pytest.MonkeyPatch) -> 
     """This process talks to the own servers for the test; a Celery app on the own Redis."""
     from celery import Celery
 
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
     from tests.conftest import truncate_all
 
     monkeypatch.setenv("DATABASE_URL", own_servers.db_url)
@@ -119,9 +125,11 @@ def on_own_servers(own_servers: OwnServers, monkeypatch: pytest.MonkeyPatch) -> 
     truncate_all(own_servers.db_url)
     flush_broker(own_servers.redis_url)
     app = Celery("chaos-own-servers", broker=own_servers.redis_url, backend=own_servers.redis_url)
-    app.conf.update(broker_connection_retry_on_startup=True,
-                    broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
-                    result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT})
+    app.conf.update(
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+    )
     yield app
     app.close()
     monkeypatch.undo()
@@ -130,9 +138,15 @@ def on_own_servers(own_servers: OwnServers, monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.fixture()
 def own_worker(own_servers: OwnServers, on_own_servers: Any, bobbin_home: Path, tmp_path: Path) -> Iterator[Any]:
-    env = dict(os.environ, DATABASE_URL=own_servers.db_url, REDIS_URL=own_servers.redis_url,
-               BOBBIN_HOME=str(bobbin_home), LOG_FORMAT="json", VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
-               OUTBOX_FLUSH_SECONDS="5")
+    env = dict(
+        os.environ,
+        DATABASE_URL=own_servers.db_url,
+        REDIS_URL=own_servers.redis_url,
+        BOBBIN_HOME=str(bobbin_home),
+        LOG_FORMAT="json",
+        VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+        OUTBOX_FLUSH_SECONDS="5",
+    )
     worker = ChaosWorker(env, f"restarts-{os.getpid()}", on_own_servers, tmp_path, concurrency=2).start()
     yield worker
     worker.stop()
@@ -159,9 +173,13 @@ def _state(result: Any) -> str:
 def _import_runs(site_id: int) -> list[str]:
     try:
         with session_scope() as s:
-            return list(s.scalars(select(SyncRun.outcome).where(SyncRun.site_id == site_id,
-                                                                SyncRun.task == "import_orders")
-                                  .order_by(SyncRun.id)))
+            return list(
+                s.scalars(
+                    select(SyncRun.outcome)
+                    .where(SyncRun.site_id == site_id, SyncRun.task == "import_orders")
+                    .order_by(SyncRun.id)
+                )
+            )
     except Exception:  # Postgres being restarted
         return []
 
@@ -169,8 +187,9 @@ def _import_runs(site_id: int) -> list[str]:
 def _task_runs(task_id: str) -> list[str]:
     try:
         with session_scope() as s:
-            return list(s.scalars(select(SyncRun.outcome).where(SyncRun.celery_task_id == task_id)
-                                  .order_by(SyncRun.id)))
+            return list(
+                s.scalars(select(SyncRun.outcome).where(SyncRun.celery_task_id == task_id).order_by(SyncRun.id))
+            )
     except Exception:  # Postgres being restarted
         return []
 
@@ -179,8 +198,12 @@ def _canary(app: Any, tag: str) -> float:
     """Send the canary and wait for it to complete; the seconds it took (a figure for the notes)."""
     started = time.monotonic()
     result = app.send_task("chaos.canary", args=[tag])
-    wait_until(lambda: _state(result) == "SUCCESS", timeout=CANARY_TIMEOUT, interval=0.1,
-               what="the canary sent after the restart to complete (is the worker connected but not consuming?)")
+    wait_until(
+        lambda: _state(result) == "SUCCESS",
+        timeout=CANARY_TIMEOUT,
+        interval=0.1,
+        what="the canary sent after the restart to complete (is the worker connected but not consuming?)",
+    )
     took = time.monotonic() - started
     assert result.get(timeout=30)["tag"] == tag
     return took
@@ -197,8 +220,9 @@ def _slow_import(brandboom: Any, first_id: int) -> set[str]:
 
 def _staged(ids: set[str]) -> int:
     with session_scope() as s:
-        return int(s.scalar(select(func.count()).select_from(InboundOrder)
-                            .where(InboundOrder.partner_order_id.in_(ids))) or 0)
+        return int(
+            s.scalar(select(func.count()).select_from(InboundOrder).where(InboundOrder.partner_order_id.in_(ids))) or 0
+        )
 
 
 def _under_way(site_id: int, ids: set[str]) -> None:
@@ -212,11 +236,16 @@ def _under_way(site_id: int, ids: set[str]) -> None:
 def _interrupted_run(task_id: str) -> tuple[str, str | None]:
     """The outcome and error of the task's first run (the one the restart interrupted), once it is
     closed: by itself, or — when the database was down as it ended — by the task's retry."""
+
     def closed() -> tuple[str, str | None] | None:
         try:
             with session_scope() as s:
-                row = s.execute(select(SyncRun.outcome, SyncRun.error).where(SyncRun.celery_task_id == task_id)
-                                .order_by(SyncRun.id).limit(1)).one_or_none()
+                row = s.execute(
+                    select(SyncRun.outcome, SyncRun.error)
+                    .where(SyncRun.celery_task_id == task_id)
+                    .order_by(SyncRun.id)
+                    .limit(1)
+                ).one_or_none()
         except Exception:  # Postgres still coming back
             return None
         return (row.outcome, row.error) if row is not None and row.outcome != "running" else None
@@ -233,8 +262,9 @@ def _assert_cut_or_survived(outcome: str, error: str | None) -> None:
       task's retry closed it.
 
     Anything else (another error, the task given up) is a failure the restart should not cause."""
-    assert outcome == "ok" or (outcome == "failed" and error is not None
-                               and (error.startswith(DATABASE_ERRORS) or error == ABANDONED)), (outcome, error)
+    assert outcome == "ok" or (
+        outcome == "failed" and error is not None and (error.startswith(DATABASE_ERRORS) or error == ABANDONED)
+    ), (outcome, error)
 
 
 def _task_succeeded(result: Any) -> bool:
@@ -247,15 +277,26 @@ def _finish_and_check(app: Any, site_id: int, brandboom: Any, scenario: str, not
     brandboom.faults.clear()
     # A run may still hold the site's lock (a retried import finishing): then this one skips, as it
     # must; new work flows when an import of the site runs to the end.
-    wait_until(lambda: "skipped" not in app.send_task("tasks.orders.import_orders", args=[site_id]).get(timeout=120),
-               timeout=120, interval=1, what="an import of the site that runs")
+    wait_until(
+        lambda: "skipped" not in app.send_task("tasks.orders.import_orders", args=[site_id]).get(timeout=120),
+        timeout=120,
+        interval=1,
+        what="an import of the site that runs",
+    )
     drain_outbox()
-    check(site_id, BrandboomRecord(brandboom), brandboom_expected(brandboom_added(brandboom)),
-          scenario=scenario, runs=1, note=note)
+    check(
+        site_id,
+        BrandboomRecord(brandboom),
+        brandboom_expected(brandboom_added(brandboom)),
+        scenario=scenario,
+        runs=1,
+        note=note,
+    )
 
 
-def test_redis_restarted_during_a_run(own_servers: OwnServers, on_own_servers: Any, own_worker: Any,
-                                      own_site: int, brandboom: Any) -> None:
+def test_redis_restarted_during_a_run(
+    own_servers: OwnServers, on_own_servers: Any, own_worker: Any, own_site: int, brandboom: Any
+) -> None:
     """The worker survives: kombu's crash on the detached channel (the consumer's cleanup restoring the
     unacked message) is a recoverable connection error (``worker/kombu_redis_guard.py``), and a lost
     connection does not cancel the running import (``worker_cancel_long_running_tasks_on_connection_loss``)."""
@@ -272,24 +313,36 @@ def test_redis_restarted_during_a_run(own_servers: OwnServers, on_own_servers: A
     took = _canary(app, "after-redis-restart")
     # And the interrupted run itself finishes: Redis going away does not touch it (its partner and
     # its database are up), so it ends ok rather than being cut
-    wait_until(lambda: _task_succeeded(result), timeout=VISIBILITY_TIMEOUT + 110, interval=0.2,
-               what="the interrupted import to finish")
+    wait_until(
+        lambda: _task_succeeded(result),
+        timeout=VISIBILITY_TIMEOUT + 110,
+        interval=0.2,
+        what="the interrupted import to finish",
+    )
     assert _interrupted_run(result.id) == ("ok", None)
     # And its message, whose acknowledgement went with the lost connection, comes back after the
     # visibility timeout and runs again: nothing new to import (or it skips on the site lock)
     done = f"Task tasks.orders.import_orders[{result.id}] succeeded"
-    wait_until(lambda: sum(str(e.get("event", "")).startswith(done) for e in own_worker.events()) >= 2,
-               timeout=VISIBILITY_TIMEOUT + 110, interval=0.5,
-               what="the import whose acknowledgement was lost to be redelivered and end")
+    wait_until(
+        lambda: sum(str(e.get("event", "")).startswith(done) for e in own_worker.events()) >= 2,
+        timeout=VISIBILITY_TIMEOUT + 110,
+        interval=0.5,
+        what="the import whose acknowledgement was lost to be redelivered and end",
+    )
     # And the worker's main process is still the one that was started
     assert own_worker.alive, f"the worker exited; see {own_worker.log}"
-    _finish_and_check(app, own_site, brandboom, "Redis restarted during a run",
-                      f"runs {_task_runs(result.id)}; canary done {took:.1f} s after Redis was back")
+    _finish_and_check(
+        app,
+        own_site,
+        brandboom,
+        "Redis restarted during a run",
+        f"runs {_task_runs(result.id)}; canary done {took:.1f} s after Redis was back",
+    )
 
 
-def test_redis_restarted_while_the_worker_is_idle_new_work_still_flows(own_servers: OwnServers,
-                                                                       on_own_servers: Any, own_worker: Any,
-                                                                       own_site: int, brandboom: Any) -> None:
+def test_redis_restarted_while_the_worker_is_idle_new_work_still_flows(
+    own_servers: OwnServers, on_own_servers: Any, own_worker: Any, own_site: int, brandboom: Any
+) -> None:
     app = on_own_servers
     # Given the site imported, and the worker idle (no message unacknowledged)
     _slow_import(brandboom, 545_000)
@@ -308,12 +361,12 @@ def test_redis_restarted_while_the_worker_is_idle_new_work_still_flows(own_serve
     # Then the worker reconnects and new work flows: the canary, then a new order imported
     took = _canary(app, "after-idle-redis-restart")
     brandboom.add_orders([make_order(build_world(), id=549_999)])
-    _finish_and_check(app, own_site, brandboom, "Redis restarted (worker idle)",
-                      f"canary done {took:.1f} s after the restart")
+    _finish_and_check(
+        app, own_site, brandboom, "Redis restarted (worker idle)", f"canary done {took:.1f} s after the restart"
+    )
 
 
-def _postgres_restarted_during_a_run(app: Any, servers: OwnServers, site_id: int, brandboom: Any,
-                                     first_id: int) -> Any:
+def _postgres_restarted_during_a_run(app: Any, servers: OwnServers, site_id: int, brandboom: Any, first_id: int) -> Any:
     """An import under way (its first page staged) when Postgres stops (fast: sessions cut) and
     starts again on its port."""
     ids = _slow_import(brandboom, first_id)
@@ -323,9 +376,9 @@ def _postgres_restarted_during_a_run(app: Any, servers: OwnServers, site_id: int
     return result
 
 
-def test_postgres_restarted_during_a_run_new_work_still_flows(own_servers: OwnServers, on_own_servers: Any,
-                                                              own_worker: Any, own_site: int,
-                                                              brandboom: Any) -> None:
+def test_postgres_restarted_during_a_run_new_work_still_flows(
+    own_servers: OwnServers, on_own_servers: Any, own_worker: Any, own_site: int, brandboom: Any
+) -> None:
     app = on_own_servers
     # Given an import under way when Postgres restarts
     result = _postgres_restarted_during_a_run(app, own_servers, own_site, brandboom, 550_000)
@@ -337,17 +390,27 @@ def test_postgres_restarted_during_a_run_new_work_still_flows(own_servers: OwnSe
     # and succeeds — it does not fail
     outcome, error = _interrupted_run(result.id)
     _assert_cut_or_survived(outcome, error)
-    wait_until(lambda: "ok" in _task_runs(result.id), timeout=120, interval=0.2,
-               what="a run of the interrupted task to finish ok")
+    wait_until(
+        lambda: "ok" in _task_runs(result.id),
+        timeout=120,
+        interval=0.2,
+        what="a run of the interrupted task to finish ok",
+    )
     wait_until(lambda: _task_succeeded(result), timeout=120, interval=0.2, what="the interrupted task to succeed")
     # And a new import of the site runs, and nothing the interrupted run did is lost or doubled
-    _finish_and_check(app, own_site, brandboom, "Postgres restarted during a run",
-                      f"canary done {took:.1f} s after the restart; the interrupted run ended {outcome}"
-                      + (f" ({error.split(':')[0]})" if error else ""))
+    _finish_and_check(
+        app,
+        own_site,
+        brandboom,
+        "Postgres restarted during a run",
+        f"canary done {took:.1f} s after the restart; the interrupted run ended {outcome}"
+        + (f" ({error.split(':')[0]})" if error else ""),
+    )
 
 
-def test_postgres_restarted_during_a_run_the_run_is_retried(own_servers: OwnServers, on_own_servers: Any,
-                                                            own_worker: Any, own_site: int, brandboom: Any) -> None:
+def test_postgres_restarted_during_a_run_the_run_is_retried(
+    own_servers: OwnServers, on_own_servers: Any, own_worker: Any, own_site: int, brandboom: Any
+) -> None:
     app = on_own_servers
     # Given an import under way (its first page staged)
     ids = _slow_import(brandboom, 560_000)
@@ -358,20 +421,35 @@ def test_postgres_restarted_during_a_run_the_run_is_retried(own_servers: OwnServ
     # staged: the task goes into RETRY), then starts again on its port
     own_servers.pg.stop()
     try:
-        wait_until(lambda: _state(result) == "RETRY", timeout=120, interval=0.1,
-                   what="the import to meet the database down and be retried")
+        wait_until(
+            lambda: _state(result) == "RETRY",
+            timeout=120,
+            interval=0.1,
+            what="the import to meet the database down and be retried",
+        )
     finally:  # (back up whatever happened, for the tests after this one)
         own_servers.start_postgres()
 
     # Then the interrupted run is closed as failed, saying why: with the database error, or — as it
     # could not write while the database was down — as abandoned, by the retry
     outcome, error = _interrupted_run(result.id)
-    assert outcome == "failed" and error is not None and (error == ABANDONED or error.startswith(DATABASE_ERRORS)), \
-        (outcome, error)
+    assert outcome == "failed" and error is not None and (error == ABANDONED or error.startswith(DATABASE_ERRORS)), (
+        outcome,
+        error,
+    )
     # And the retry finishes: a run of that task id ends ok. (The result alone cannot tell: with the
     # tests' 10 s visibility timeout a retry waiting for its countdown is redelivered once more,
     # and that copy skips on the site lock.)
-    wait_until(lambda: "ok" in _task_runs(result.id), timeout=120, interval=0.2,
-               what="the interrupted import, retried, to finish")
-    _finish_and_check(app, own_site, brandboom, "Postgres restarted during a run: the interrupted task retried",
-                      f"runs of the task: {_task_runs(result.id)}")
+    wait_until(
+        lambda: "ok" in _task_runs(result.id),
+        timeout=120,
+        interval=0.2,
+        what="the interrupted import, retried, to finish",
+    )
+    _finish_and_check(
+        app,
+        own_site,
+        brandboom,
+        "Postgres restarted during a run: the interrupted task retried",
+        f"runs of the task: {_task_runs(result.id)}",
+    )

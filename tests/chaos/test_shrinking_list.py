@@ -7,7 +7,7 @@ writebacks all the time from another thread (as the beat's flush and the killed 
 would), and the import's worker is SIGKILLed mid-run. After the **one** run that completes — not
 after several — every order that waited on the partner when the case began is in the holding area,
 exactly once; and the completed run read its list in one pass (no writeback left while it read:
-``schedules.locks.writeback_hold``). A second case has a person change orders on the partner
+``core.locks.writeback_hold``). A second case has a person change orders on the partner
 while the import reads (the sandbox's ``skip`` fault): the run sees the shift, reads again, misses
 nothing, and says so in its summary.
 
@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bobbin.db import session_scope
 from bobbin.demo import build_world, make_order
+from core.db import session_scope
 from models import InboundOrder, Site, SyncRun
 from services import writeback
 from services.pipeline import import_site_orders
@@ -72,16 +72,26 @@ def _held(site_id: int) -> Counter[str]:
 
 def _staged_of(site_id: int, ids: set[str]) -> int:
     with session_scope() as s:
-        return int(s.scalar(select(func.count()).select_from(InboundOrder).where(
-            InboundOrder.site_id == site_id, InboundOrder.partner_order_id.in_(ids))) or 0)
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(InboundOrder)
+                .where(InboundOrder.site_id == site_id, InboundOrder.partner_order_id.in_(ids))
+            )
+            or 0
+        )
 
 
 def _kill_mid_read_then_finish(site_id: int, new_ids: set[str], worker: Any, chaos_app: Any) -> dict[str, Any]:
     """Send the import, SIGKILL its pool process once KILL_AFTER_STAGED new orders are staged, and
     return the summary of the redelivered run that completes."""
     result = chaos_app.send_task("tasks.orders.import_orders", args=[site_id])
-    wait_until(lambda: _staged_of(site_id, new_ids) >= KILL_AFTER_STAGED, timeout=180, interval=0.01,
-               what=f"{KILL_AFTER_STAGED} orders staged")
+    wait_until(
+        lambda: _staged_of(site_id, new_ids) >= KILL_AFTER_STAGED,
+        timeout=180,
+        interval=0.01,
+        what=f"{KILL_AFTER_STAGED} orders staged",
+    )
     meta = result.backend.get_task_meta(result.id)
     assert meta["status"] == "STARTED", f"the import ended before the kill: {meta}"
     staged_at_kill = _staged_of(site_id, new_ids)
@@ -102,8 +112,9 @@ def _assert_one_run_held_every_order(site_id: int, waiting: set[str], summary: d
     assert (summary["read_complete"], summary["read_passes"], summary["pages_shifted"]) == (True, 1, 0), summary
 
 
-def _one_run_under_flushes_and_a_kill(site_id: int, new_ids: set[str], waiting: set[str], name: str,
-                                      workers: Any, chaos_app: Any) -> Flusher:
+def _one_run_under_flushes_and_a_kill(
+    site_id: int, new_ids: set[str], waiting: set[str], name: str, workers: Any, chaos_app: Any
+) -> Flusher:
     """The case itself: a worker, a flusher sending all the time, the import SIGKILLed mid-read;
     then what the one run that completes left. Returns the flusher, for the figures' note."""
     worker = workers(name)
@@ -127,7 +138,8 @@ def _note(flusher: Flusher) -> str:
 
 
 def test_brandboom_3000_orders_one_run_holds_all_despite_flushes_and_a_kill(
-        demo_site: int, brandboom: Any, workers: Any, chaos_app: Any) -> None:
+    demo_site: int, brandboom: Any, workers: Any, chaos_app: Any
+) -> None:
     # Given 3,000 more valid orders waiting in "export", each page a little slow so the read
     # lasts, and a flusher sending writebacks all the time
     world = build_world()
@@ -143,13 +155,19 @@ def test_brandboom_3000_orders_one_run_holds_all_despite_flushes_and_a_kill(
 
     # And once the outbox is drained, the whole promise holds
     drain_outbox()
-    check(demo_site, BrandboomRecord(brandboom), brandboom_expected(brandboom_added(brandboom)),
-          scenario="Brandboom: 3,000 orders, flushes running, SIGKILL mid-read: one run holds all",
-          runs=1, note=_note(flusher))
+    check(
+        demo_site,
+        BrandboomRecord(brandboom),
+        brandboom_expected(brandboom_added(brandboom)),
+        scenario="Brandboom: 3,000 orders, flushes running, SIGKILL mid-read: one run holds all",
+        runs=1,
+        note=_note(flusher),
+    )
 
 
 def test_joor_3000_orders_one_run_holds_all_despite_flushes_and_a_kill(
-        joor_site: int, joor: Any, workers: Any, chaos_app: Any) -> None:
+    joor_site: int, joor: Any, workers: Any, chaos_app: Any
+) -> None:
     # Given 3,000 more approved orders not yet exported, the site granted credits enough for
     # their marks, and a flusher sending writebacks all the time
     from bobbin.demo_joor import make_joor_order
@@ -166,9 +184,14 @@ def test_joor_3000_orders_one_run_holds_all_despite_flushes_and_a_kill(
     flusher = _one_run_under_flushes_and_a_kill(joor_site, new_ids, waiting, "shrink-joor", workers, chaos_app)
 
     drain_outbox()
-    check(joor_site, JoorRecord(joor, before), joor_expected(before, joor),
-          scenario="JOOR: 3,000 orders, flushes running, SIGKILL mid-read: one run holds all",
-          runs=1, note=_note(flusher))
+    check(
+        joor_site,
+        JoorRecord(joor, before),
+        joor_expected(before, joor),
+        scenario="JOOR: 3,000 orders, flushes running, SIGKILL mid-read: one run holds all",
+        runs=1,
+        note=_note(flusher),
+    )
 
 
 @pytest.mark.parametrize("partner", ["brandboom", "joor"])

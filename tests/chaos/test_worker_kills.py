@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bobbin.db import session_scope
 from bobbin.demo import build_world, make_order
+from core.db import session_scope
 from models import InboundOrder, SalesOrder, Site
 from tests.chaos import figures
 from tests.chaos.conftest import brandboom_added, brandboom_expected, drain_outbox, wait_until
@@ -39,7 +39,7 @@ KILLS = 20
 WHOLE_WORKER_KILLS = {10, 20}  # these kills take the whole worker down; the others its pool process
 ORDERS_PER_ROUND = 10
 PAGE_SIZE = 10
-PAGE_DELAY = 0.1           # each orders/search page is this slow, so a kill can land between pages
+PAGE_DELAY = 0.1  # each orders/search page is this slow, so a kill can land between pages
 SEED = 20261123
 
 
@@ -47,8 +47,12 @@ def _progress(ids: set[str]) -> tuple[int, int]:
     """How many of ``ids`` are staged, and how many imported as ERP sales orders."""
     with session_scope() as s:
         staged = s.scalar(select(func.count()).select_from(InboundOrder).where(InboundOrder.partner_order_id.in_(ids)))
-        done = s.scalar(select(func.count()).select_from(SalesOrder).join(
-            InboundOrder, InboundOrder.id == SalesOrder.inbound_order_id).where(InboundOrder.partner_order_id.in_(ids)))
+        done = s.scalar(
+            select(func.count())
+            .select_from(SalesOrder)
+            .join(InboundOrder, InboundOrder.id == SalesOrder.inbound_order_id)
+            .where(InboundOrder.partner_order_id.in_(ids))
+        )
     return int(staged or 0), int(done or 0)
 
 
@@ -62,8 +66,9 @@ def _landed(ids: set[str]) -> str:
     return "validating / importing" if done < len(ids) else "after importing (enqueuing writebacks / mail)"
 
 
-def test_worker_sigkilled_mid_import_20_times_loses_and_doubles_nothing(demo_site: int, brandboom: Any,
-                                                                        workers: Any, chaos_app: Any) -> None:
+def test_worker_sigkilled_mid_import_20_times_loses_and_doubles_nothing(
+    demo_site: int, brandboom: Any, workers: Any, chaos_app: Any
+) -> None:
     world = build_world()
     rng = random.Random(SEED)
     ids = itertools.count(500_000)
@@ -81,8 +86,9 @@ def test_worker_sigkilled_mid_import_20_times_loses_and_doubles_nothing(demo_sit
         return set(brandboom.add_orders(batch))
 
     def started(result: Any) -> None:
-        wait_until(lambda: result.state in ("STARTED", "SUCCESS"), timeout=120, interval=0.02,
-                   what="the import to start")
+        wait_until(
+            lambda: result.state in ("STARTED", "SUCCESS"), timeout=120, interval=0.02, what="the import to start"
+        )
 
     # Given two uninterrupted rounds (the first also imports the demo's orders), to know how many
     # requests to Brandboom an import of one round makes once it is seen started
@@ -117,8 +123,12 @@ def test_worker_sigkilled_mid_import_20_times_loses_and_doubles_nothing(demo_sit
         started(result)
         what, reached = kill_point(fresh, brandboom.faults.requests)
         # (an import that ends before the point — a round that needed fewer requests — ends the wait too)
-        wait_until(lambda: reached() or result.backend.get_task_meta(result.id)["status"] != "STARTED",
-                   timeout=120, interval=0.01, what=f"the import to reach {what}")
+        wait_until(
+            lambda: reached() or result.backend.get_task_meta(result.id)["status"] != "STARTED",
+            timeout=120,
+            interval=0.01,
+            what=f"the import to reach {what}",
+        )
         # One read of the task's state: `.state` and `.info` each ask the backend, and the import may
         # finish between two reads (then `.info` is its summary, not the STARTED meta with the pid)
         meta = result.backend.get_task_meta(result.id)
@@ -136,8 +146,12 @@ def test_worker_sigkilled_mid_import_20_times_loses_and_doubles_nothing(demo_sit
         # Then the same task is redelivered and finishes
         summary = result.get(timeout=120)
         assert "skipped" not in summary and "dead_letter" not in summary, summary
-        figures.add_recovery("whole worker SIGKILLed → new worker → redelivered import done" if whole else
-                             "pool process SIGKILLed → requeued at once → import done", time.monotonic() - killed_at)
+        figures.add_recovery(
+            "whole worker SIGKILLed → new worker → redelivered import done"
+            if whole
+            else "pool process SIGKILLed → requeued at once → import done",
+            time.monotonic() - killed_at,
+        )
 
     # When the last writebacks are sent and a last scheduled import finds nothing new
     last = chaos_app.send_task("tasks.orders.import_orders", args=[demo_site]).get(timeout=120)
@@ -147,9 +161,16 @@ def test_worker_sigkilled_mid_import_20_times_loses_and_doubles_nothing(demo_sit
     # Then the promise holds, order by order
     where = Counter(phase for _, phase in kills)
     modes = Counter(mode for mode, _ in kills)
-    check(demo_site, BrandboomRecord(brandboom), brandboom_expected(brandboom_added(brandboom)),
-          scenario="SIGKILL the worker mid-import (redelivered, finishes)", runs=len(kills),
-          note=f"{modes['pool process']} pool-process + {modes['whole worker']} whole-worker kills; landed: "
-               + ", ".join(f"{n} {phase}" for phase, n in where.most_common()))
-    print(f"\nkills landed: {dict(where)}; an import makes ~{requests_per_round} requests; rounds {rounds}; "
-          f"recovery median {statistics.median(figures.RECOVERY[next(iter(figures.RECOVERY))]):.1f} s")
+    check(
+        demo_site,
+        BrandboomRecord(brandboom),
+        brandboom_expected(brandboom_added(brandboom)),
+        scenario="SIGKILL the worker mid-import (redelivered, finishes)",
+        runs=len(kills),
+        note=f"{modes['pool process']} pool-process + {modes['whole worker']} whole-worker kills; landed: "
+        + ", ".join(f"{n} {phase}" for phase, n in where.most_common()),
+    )
+    print(
+        f"\nkills landed: {dict(where)}; an import makes ~{requests_per_round} requests; rounds {rounds}; "
+        f"recovery median {statistics.median(figures.RECOVERY[next(iter(figures.RECOVERY))]):.1f} s"
+    )

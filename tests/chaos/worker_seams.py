@@ -21,7 +21,7 @@ from worker import app
 
 @app.task(name="chaos.canary")
 def canary(tag: str) -> dict[str, Any]:
-    from bobbin.db import get_engine
+    from core.db import get_engine
 
     with get_engine().connect() as conn:
         conn.execute(text("SELECT 1"))

@@ -26,32 +26,37 @@ class Api:
 
     def headers(self, timestamp: int | None = None) -> dict[str, str]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        return {contract.HEADER_KEY: self.public_key, contract.HEADER_TIMESTAMP: ts,
-                contract.HEADER_SIGNATURE: contract.signature(self.public_key, self.secret_key, ts)}
+        return {
+            contract.HEADER_KEY: self.public_key,
+            contract.HEADER_TIMESTAMP: ts,
+            contract.HEADER_SIGNATURE: contract.signature(self.public_key, self.secret_key, ts),
+        }
 
     def call(self, method: str, path: str, *, signed: bool = True, **kwargs: Any) -> tuple[int, Any]:
         headers = self.headers() if signed else {}
-        response = requests.request(method, f"{self.sandbox.url}/{path}", headers=headers,
-                                    timeout=5, **kwargs)
+        response = requests.request(method, f"{self.sandbox.url}/{path}", headers=headers, timeout=5, **kwargs)
         return response.status_code, response.json()
 
     def control(self, method: str, action: str, body: Any = None) -> tuple[int, Any]:
-        response = requests.request(method, f"{self.sandbox.control_url}/{action}", json=body,
-                                    timeout=5)
+        response = requests.request(method, f"{self.sandbox.control_url}/{action}", json=body, timeout=5)
         return response.status_code, response.json()
 
 
 # --- auth [DOC] ------------------------------------------------------------------------------
 def test_unsigned_request_gets_the_documented_error_envelope(api: Api) -> None:
-    assert api.call("GET", "orders/search", signed=False) == (200, {
-        "method": "search", "status": "error", "value": "Permission Denied", "type": "json"})
+    assert api.call("GET", "orders/search", signed=False) == (
+        200,
+        {"method": "search", "status": "error", "value": "Permission Denied", "type": "json"},
+    )
 
 
 def test_credentials_may_come_as_query_parameters(api: Api) -> None:
     headers = api.headers()
-    by_doc_names = {"publicKey": headers[contract.HEADER_KEY],
-                    "timestamp": headers[contract.HEADER_TIMESTAMP],
-                    "signature": headers[contract.HEADER_SIGNATURE]}
+    by_doc_names = {
+        "publicKey": headers[contract.HEADER_KEY],
+        "timestamp": headers[contract.HEADER_TIMESTAMP],
+        "signature": headers[contract.HEADER_SIGNATURE],
+    }
     for params in (by_doc_names, headers):
         status, body = api.call("GET", "showrooms/search", signed=False, params=params)
         assert body["status"] is True and len(body["value"]["showrooms"]) == 2
@@ -111,9 +116,11 @@ def test_products_search_filters(api: Api) -> None:
 
 # --- products/import [DOC] -------------------------------------------------------------------
 def test_inline_json_import_in_combine_mode_creates_and_updates(api: Api) -> None:
-    rows = [{"styleNumber": "NEW-1", "optionCode": "RED", "size": "S", "inventoryCount": 4},
-            {"styleNumber": "NEW-1", "optionCode": "BLU", "size": "S"},
-            {"skuNumber": "GrayTank-GRY-M", "UPC": "012345678905"}]
+    rows = [
+        {"styleNumber": "NEW-1", "optionCode": "RED", "size": "S", "inventoryCount": 4},
+        {"styleNumber": "NEW-1", "optionCode": "BLU", "size": "S"},
+        {"skuNumber": "GrayTank-GRY-M", "UPC": "012345678905"},
+    ]
     _, body = api.call("POST", "products/import", data={"mode": "COMBINE", "data": json.dumps(rows)})
     assert (body["method"], body["value"]["numCreated"], body["value"]["numUpdated"]) == ("import", 2, 1)
     (new,) = [p for p in api.sandbox.products() if p["styleNumber"] == "NEW-1"]
@@ -126,15 +133,19 @@ def test_split_mode_makes_one_product_per_option(api: Api) -> None:
     assert [p["options"] for p in api.sandbox.products() if p["styleNumber"] == "NEW-2"] == [["RED"], ["BLU"]]
 
 
-@pytest.mark.parametrize(("fields", "error"), [
-    ({"mode": "replace", "data": "[]"}, "Invalid mode"),
-    ({"mode": "inventory"}, "data must be"),
-    ({"mode": "inventory", "data": "not json"}, "not a JSON array"),
-    ({"mode": "inventory", "data": '[{"skuNumber": "GrayTank-GRY-S", "inventoryCount": "lots"}]'},
-     "Invalid inventoryCount"),
-])
-def test_bad_imports_are_error_envelopes_and_change_nothing(api: Api, fields: dict[str, str],
-                                                            error: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"mode": "replace", "data": "[]"}, "Invalid mode"),
+        ({"mode": "inventory"}, "data must be"),
+        ({"mode": "inventory", "data": "not json"}, "not a JSON array"),
+        (
+            {"mode": "inventory", "data": '[{"skuNumber": "GrayTank-GRY-S", "inventoryCount": "lots"}]'},
+            "Invalid inventoryCount",
+        ),
+    ],
+)
+def test_bad_imports_are_error_envelopes_and_change_nothing(api: Api, fields: dict[str, str], error: str) -> None:
     before = api.sandbox.products()
     _, body = api.call("POST", "products/import", data=fields)
     assert body["status"] == "error" and error in body["value"]
@@ -166,8 +177,9 @@ def test_control_endpoints(api: Api) -> None:
 
 
 def test_faults_are_queued_scoped_and_counted(api: Api) -> None:
-    assert api.control("POST", "faults", [{"status": 503, "path": "products", "count": 2},
-                                          {"status": 429, "retry_after": 3}]) == (200, {"queued": 2})
+    assert api.control(
+        "POST", "faults", [{"status": 503, "path": "products", "count": 2}, {"status": 429, "retry_after": 3}]
+    ) == (200, {"queued": 2})
     first = requests.get(f"{api.sandbox.url}/orders", headers=api.headers(), timeout=5)
     assert (first.status_code, first.headers["Retry-After"]) == (429, "3")
     assert api.call("GET", "orders")[0] == 200

@@ -9,7 +9,7 @@ why (the client's mapper spellings and drift list are not part of what the partn
 from __future__ import annotations
 
 import inspect
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -28,7 +28,7 @@ CLIENT_ONLY = {
 SAMPLES: dict[str, list[tuple[Any, ...]]] = {
     "signature": [("PUBKEY", "SECRET", 1700000000), ("a", "b", "0")],
     "authorization": [("token-123",), ("",)],
-    "range_timestamp": [(datetime(2026, 11, 2, 9, 30, 1, 250000, tzinfo=timezone.utc),), (datetime(2026, 1, 1),)],
+    "range_timestamp": [(datetime(2026, 11, 2, 9, 30, 1, 250000, tzinfo=UTC),), (datetime(2026, 1, 1),)],
     "request_credits": [("GET",), ("post",), ("PUT",), ("HEAD",)],
 }
 
@@ -36,8 +36,12 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
 def _public(module: ModuleType) -> dict[str, Any]:
     names = {}
     for name, value in vars(module).items():
-        if name.startswith("_") or inspect.ismodule(value) or getattr(value, "__module__", module.__name__) not in (
-                module.__name__, "builtins", None) and not isinstance(value, (str, int, float, tuple, dict, frozenset)):
+        if (
+            name.startswith("_")
+            or inspect.ismodule(value)
+            or getattr(value, "__module__", module.__name__) not in (module.__name__, "builtins", None)
+            and not isinstance(value, (str, int, float, tuple, dict, frozenset))
+        ):
             continue
         if name in ("annotations", "Final", "Any", "Mapping") or "mutmut" in name or name == "MutantDict":
             continue  # typing names; the helpers `make mutate` adds to a module it mutates
@@ -75,10 +79,13 @@ def _differences(partner: str, contract: ModuleType, api: ModuleType) -> list[st
     return found
 
 
-@pytest.mark.parametrize(("partner", "contract", "api"), [
-    ("brandboom", brandboom_contract, brandboom_api),
-    ("joor", joor_contract, joor_api),
-])
+@pytest.mark.parametrize(
+    ("partner", "contract", "api"),
+    [
+        ("brandboom", brandboom_contract, brandboom_api),
+        ("joor", joor_contract, joor_api),
+    ],
+)
 def test_the_sandbox_and_the_client_state_the_same_api(partner: str, contract: ModuleType, api: ModuleType) -> None:
     differences = _differences(partner, contract, api)
     assert not differences, f"{partner}: the contract and the sandbox disagree:\n  " + "\n  ".join(differences)
@@ -93,12 +100,15 @@ def test_a_changed_header_or_status_is_named() -> None:
     vars(changed).update({k: v for k, v in vars(brandboom_contract).items()})
     changed.HEADER_SIGNATURE = "X-Sig"  # type: ignore[attr-defined]
     assert "HEADER_SIGNATURE: contract 'X-Sig' != sandbox 'X-Auth-Signature'" in _differences(
-        "brandboom", changed, brandboom_api)
+        "brandboom", changed, brandboom_api
+    )
     joor_changed = Changed("connectors.joor.contract")
     vars(joor_changed).update({k: v for k, v in vars(joor_contract).items()})
     joor_changed.EXPORT_NOT_EXPORTED = 4  # type: ignore[attr-defined]
-    assert any(d.startswith("EXPORT_NOT_EXPORTED: contract 4 != sandbox 2") for d in _differences(
-        "joor", joor_changed, joor_api))
+    assert any(
+        d.startswith("EXPORT_NOT_EXPORTED: contract 4 != sandbox 2")
+        for d in _differences("joor", joor_changed, joor_api)
+    )
 
 
 def test_the_sandboxes_never_import_the_clients() -> None:
@@ -106,7 +116,9 @@ def test_the_sandboxes_never_import_the_clients() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, sandbox.brandboom.server, sandbox.joor.server; "
-            "print(sorted(m for m in sys.modules if m == 'connectors' or m.startswith('connectors.')))")
+    code = (
+        "import sys, sandbox.brandboom.server, sandbox.joor.server; "
+        "print(sorted(m for m in sys.modules if m == 'connectors' or m.startswith('connectors.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -13,15 +13,13 @@ from requests.adapters import HTTPAdapter
 from structlog.testing import capture_logs
 
 from connectors.errors import AuthError, OutcomeUnknown, PartnerRejected, RetryableError
-from connectors.http import (Action, HttpPolicy, backoff_wait, build_session, classify_status,
-                             parse_retry_after, send)
+from connectors.http import Action, HttpPolicy, backoff_wait, build_session, classify_status, parse_retry_after, send
 from sandbox.common import Request, Response, SandboxServer
 from tests.ports import refused_port
 
 # Timeouts sized for a loaded machine: a local server that is meant to answer does so well within
 # them. A test that needs a timeout to fire makes the server hang (HANG) far longer than that.
-POLICY = HttpPolicy(connect_timeout=5.0, read_timeout=2.0, max_attempts=3, backoff_base=0.01,
-                    backoff_cap=0.05)
+POLICY = HttpPolicy(connect_timeout=5.0, read_timeout=2.0, max_attempts=3, backoff_base=0.01, backoff_cap=0.05)
 SECRET = "S3CR3T-SIGNATURE"
 HANG = "hang"
 HANG_LIMIT = 60.0  # a hanging handler lets go at the latest after this long, or when the test ends
@@ -65,15 +63,26 @@ def session() -> Iterator[requests.Session]:
 
 
 def status(code: int, **headers: str) -> Response:
-    return Response(status=code, body=f"status {code}".encode(), content_type="text/plain",
-                    headers=headers)
+    return Response(status=code, body=f"status {code}".encode(), content_type="text/plain", headers=headers)
 
 
-@pytest.mark.parametrize(("code", "action"), [
-    (200, Action.OK), (204, Action.OK), (400, Action.REJECT), (404, Action.REJECT),
-    (422, Action.REJECT), (401, Action.AUTH), (403, Action.AUTH), (429, Action.RATE_LIMITED),
-    (500, Action.RETRY), (502, Action.RETRY), (503, Action.RETRY), (504, Action.RETRY),
-])
+@pytest.mark.parametrize(
+    ("code", "action"),
+    [
+        (200, Action.OK),
+        (204, Action.OK),
+        (400, Action.REJECT),
+        (404, Action.REJECT),
+        (422, Action.REJECT),
+        (401, Action.AUTH),
+        (403, Action.AUTH),
+        (429, Action.RATE_LIMITED),
+        (500, Action.RETRY),
+        (502, Action.RETRY),
+        (503, Action.RETRY),
+        (504, Action.RETRY),
+    ],
+)
 def test_status_table(code: int, action: Action) -> None:
     assert classify_status(code) is action
 
@@ -86,12 +95,11 @@ def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
-    now = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     in_ten = format_datetime(now + timedelta(seconds=10), usegmt=True)
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after(in_ten, now=now.timestamp) == pytest.approx(10.0)
-    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True),
-                             now=now.timestamp) == 0.0
+    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now=now.timestamp) == 0.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
 
@@ -111,8 +119,7 @@ def test_5xx_is_retried_then_succeeds(app: ScriptedApp, session: requests.Sessio
     assert response.status_code == 200
     assert len(app.requests) == 3 and len(waits) == 2
     retries = [e for e in logs if e["event"] == "partner_retry"]
-    assert [(e["attempt"], e["status"], e["log_level"]) for e in retries] == [
-        (1, 500, "warning"), (2, 503, "warning")]
+    assert [(e["attempt"], e["status"], e["log_level"]) for e in retries] == [(1, 500, "warning"), (2, 503, "warning")]
     assert all(0 <= e["wait"] <= POLICY.backoff_cap for e in retries)
 
 
@@ -142,12 +149,18 @@ def test_401_403_ask_to_check_credentials(app: ScriptedApp, session: requests.Se
     assert len(app.requests) == 1
 
 
-def test_exhausted_retries_say_what_failed_without_secrets(app: ScriptedApp,
-                                                           session: requests.Session) -> None:
+def test_exhausted_retries_say_what_failed_without_secrets(app: ScriptedApp, session: requests.Session) -> None:
     app.script = [status(502)] * 5
     with capture_logs() as logs, pytest.raises(RetryableError) as caught:
-        send(session, "GET", app.url, policy=POLICY, sleep=lambda s: None,
-             params={"signature": SECRET}, headers={"X-Auth-Signature": SECRET})
+        send(
+            session,
+            "GET",
+            app.url,
+            policy=POLICY,
+            sleep=lambda s: None,
+            params={"signature": SECRET},
+            headers={"X-Auth-Signature": SECRET},
+        )
     message = str(caught.value)
     assert message == "GET /api/thing failed after 3 attempts (last: HTTP 502)"
     assert caught.value.status == 502
@@ -157,10 +170,11 @@ def test_exhausted_retries_say_what_failed_without_secrets(app: ScriptedApp,
 
 def test_connection_refused_is_retried_then_retryable() -> None:
     waits: list[float] = []
-    with refused_port() as port, \
-            pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught:
-        send(build_session(POLICY), "GET", f"http://127.0.0.1:{port}/x?key={SECRET}", policy=POLICY,
-             sleep=waits.append)
+    with (
+        refused_port() as port,
+        pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught,
+    ):
+        send(build_session(POLICY), "GET", f"http://127.0.0.1:{port}/x?key={SECRET}", policy=POLICY, sleep=waits.append)
     assert len(waits) == 2 and SECRET not in str(caught.value)
 
 
@@ -173,14 +187,14 @@ def test_read_timeout_is_retried(app: ScriptedApp, session: requests.Session) ->
 
 # --- writes that are not safe to repeat ------------------------------------------------------
 
+
 def _cut_short() -> Response:
     """The whole answer announced, half of it sent, the connection closed."""
     return Response(body=b'{"ok": true, "padding": "' + b"x" * 200 + b'"}', truncate=True)
 
 
 @pytest.mark.parametrize("lost", ["late", "cut short", "dropped"])
-def test_a_post_whose_answer_is_lost_is_not_repeated(app: ScriptedApp, session: requests.Session,
-                                                     lost: str) -> None:
+def test_a_post_whose_answer_is_lost_is_not_repeated(app: ScriptedApp, session: requests.Session, lost: str) -> None:
     # The server got the POST (and may have done it); its answer is late (past the read timeout),
     # cut short, or never comes
     app.script = [HANG if lost == "late" else _cut_short() if lost == "cut short" else Response(drop=True)]
@@ -194,8 +208,10 @@ def test_a_post_whose_answer_is_lost_is_not_repeated(app: ScriptedApp, session: 
 
 def test_a_post_that_never_reached_the_server_is_retried() -> None:
     waits: list[float] = []
-    with refused_port() as port, \
-            pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught:
+    with (
+        refused_port() as port,
+        pytest.raises(RetryableError, match=r"failed after 3 attempts \(last: ConnectionError\)") as caught,
+    ):
         send(build_session(POLICY), "POST", f"http://127.0.0.1:{port}/x", policy=POLICY, sleep=waits.append)
     assert not isinstance(caught.value, OutcomeUnknown) and len(waits) == 2
 

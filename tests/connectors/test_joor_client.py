@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,8 +24,7 @@ TOKEN = "joor-sandbox-token-2026"
 EXPECTED_HEADER = "OAuth2 am9vci1zYW5kYm94LXRva2VuLTIwMjY="
 # Tiny backoff and timeouts keep the retry tests fast; waits are recorded on the fake clock, not slept.
 # The cap is above any Retry-After here, so a 429's wait is honoured as sent.
-FAST_POLICY = HttpPolicy(connect_timeout=1.0, read_timeout=2.0, max_attempts=3, backoff_base=0.01,
-                         backoff_cap=600.0)
+FAST_POLICY = HttpPolicy(connect_timeout=1.0, read_timeout=2.0, max_attempts=3, backoff_base=0.01, backoff_cap=600.0)
 
 
 class FakeTime:
@@ -64,8 +63,14 @@ def make_client(joor_sandbox: JoorSandbox, fake_time: FakeTime) -> Iterator[Clie
     clients: list[JoorClient] = []
 
     def make(**overrides: Any) -> JoorClient:
-        options: dict[str, Any] = {"base_url": joor_sandbox.url, "api_token": TOKEN, "policy": FAST_POLICY,
-                                   "clock": fake_time.clock, "sleep": fake_time.sleep, **overrides}
+        options: dict[str, Any] = {
+            "base_url": joor_sandbox.url,
+            "api_token": TOKEN,
+            "policy": FAST_POLICY,
+            "clock": fake_time.clock,
+            "sleep": fake_time.sleep,
+            **overrides,
+        }
         client = JoorClient(options.pop("base_url"), options.pop("api_token"), **options)
         clients.append(client)
         return client
@@ -81,9 +86,13 @@ def client(make_client: ClientFactory) -> JoorClient:
 
 
 def approved(n: int, **fields: Any) -> dict[str, Any]:
-    return {"order_id": 8000 + n, "po_number": f"PO-{n}", "connection_id": 501,
-            "order_items": [{"style_number": "LS100", "color_code": "BLK", "size": "S", "quantity": 1,
-                             "price": 48}], **fields}
+    return {
+        "order_id": 8000 + n,
+        "po_number": f"PO-{n}",
+        "connection_id": 501,
+        "order_items": [{"style_number": "LS100", "color_code": "BLK", "size": "S", "quantity": 1, "price": 48}],
+        **fields,
+    }
 
 
 def ids(pages: list[list[dict[str, Any]]]) -> list[str]:
@@ -131,8 +140,9 @@ def test_the_token_never_shows_in_repr(client: JoorClient) -> None:
 # --- orders ----------------------------------------------------------------------------------
 # Pages overlap by one order (connectors/paging.py): 10, then 9 new per page; JOOR's total ends it.
 @pytest.mark.parametrize(("added", "pages"), [(23, [10, 9, 6]), (18, [10, 9, 1])])
-def test_paging_with_next_start_returns_every_order_once(joor_sandbox: JoorSandbox, make_client: ClientFactory,
-                                                         added: int, pages: list[int]) -> None:
+def test_paging_with_next_start_returns_every_order_once(
+    joor_sandbox: JoorSandbox, make_client: ClientFactory, added: int, pages: list[int]
+) -> None:
     # given the seed's 2 approved orders waiting (and a pending and a shipped one) plus `added` more
     joor_sandbox.add_orders([approved(n) for n in range(added)])
     seen: list[requests.PreparedRequest] = []
@@ -163,8 +173,9 @@ def test_sync0_reads_mark_nothing_and_mark_exported_does(joor_sandbox: JoorSandb
         client.mark_exported(999)
 
 
-def test_mark_exported_names_the_order_in_its_path_and_checks_the_answer(joor_sandbox: JoorSandbox,
-                                                                         make_client: ClientFactory) -> None:
+def test_mark_exported_names_the_order_in_its_path_and_checks_the_answer(
+    joor_sandbox: JoorSandbox, make_client: ClientFactory
+) -> None:
     # given a JOOR that answers a read naming one order with the list's first orders (marking them)
     seen: list[requests.PreparedRequest] = []
     session = recording_session(seen)
@@ -177,14 +188,19 @@ def test_mark_exported_names_the_order_in_its_path_and_checks_the_answer(joor_sa
     (request,) = seen
     assert urlsplit(request.url or "").path.endswith("/v2/order/7002")
     assert dict(parse_qsl(urlsplit(request.url or "").query)) == {
-        "sync": "1", "order_type": "8", "export_status": "1", "check": "0"}
+        "sync": "1",
+        "order_type": "8",
+        "export_status": "1",
+        "check": "0",
+    }
     # ... and the answer for other orders is refused, saying what came back and keeping it
     violation = caught.value
     assert str(violation).startswith("JOOR answered GET order/7002?sync=1 for order 7002 with order(s) 7001, 7002")
     assert "it may have marked those exported instead; nothing is counted as sent" in str(violation)
     assert violation.request == "GET order/7002?sync=1&order_type=8&export_status=1&check=0"
-    assert [contract.order_id_of(o) for o in violation.records] == [
-        str(o["order_id"]) for o in joor_sandbox.orders()][:len(violation.records)]
+    assert [contract.order_id_of(o) for o in violation.records] == [str(o["order_id"]) for o in joor_sandbox.orders()][
+        : len(violation.records)
+    ]
     assert isinstance(violation.answer, str) and '"order_id": 7001' in violation.answer
     assert violation.partner == "joor" and not violation.retryable
     session.close()
@@ -232,20 +248,30 @@ def test_date_range_goes_together_and_is_sent_in_utc(joor_sandbox: JoorSandbox, 
     with pytest.raises(ValueError, match="together"):
         client.get_orders(order_type=8, sync=0, export_status=1, date_start=datetime(2026, 11, 1))
     joor_sandbox.modify_order(7002, {"po_number": "PO-7002-REV"})  # date_modified: now
-    now = datetime.now(timezone.utc)
-    recent = client.get_orders(order_type=8, sync=0, export_status=1, date_start=now - timedelta(hours=1),
-                               date_end=now + timedelta(hours=1))
+    now = datetime.now(UTC)
+    recent = client.get_orders(
+        order_type=8, sync=0, export_status=1, date_start=now - timedelta(hours=1), date_end=now + timedelta(hours=1)
+    )
     assert [o["order_id"] for o in recent.orders] == [7002] and recent.total == 1
-    assert contract.range_timestamp(datetime(2026, 11, 2, 9, 30, 1, 250000, tzinfo=timezone(timedelta(hours=-5)))) \
+    assert (
+        contract.range_timestamp(datetime(2026, 11, 2, 9, 30, 1, 250000, tzinfo=timezone(timedelta(hours=-5))))
         == "2026-11-02T14:30:01.250Z"
+    )
 
 
 # --- credits [DOC] 300 per 300 s per account ---------------------------------------------------
 def test_the_budget_sleeps_out_the_window_instead_of_meeting_429(fake_time: FakeTime) -> None:
     # given JOOR's limit shrunk to 10 credits a minute, on both sides, on one fake clock
     sandbox = JoorSandbox(token=TOKEN, credits=10, window_seconds=60, clock=fake_time.clock).start()
-    client = JoorClient(sandbox.url, TOKEN, policy=FAST_POLICY, clock=fake_time.clock, sleep=fake_time.sleep,
-                        credits=10, window_seconds=60)
+    client = JoorClient(
+        sandbox.url,
+        TOKEN,
+        policy=FAST_POLICY,
+        clock=fake_time.clock,
+        sleep=fake_time.sleep,
+        credits=10,
+        window_seconds=60,
+    )
     try:
         # when 25 GETs (1 credit each), then two PUTs (5 each) and a GET
         for _ in range(25):
@@ -294,8 +320,7 @@ def test_a_429_without_retry_after_waits_for_the_window_the_client_counted(fake_
 
 
 def test_the_credit_budget_is_a_site_setting() -> None:
-    source = make_source("http://127.0.0.1:1/v2", {"api_token": TOKEN},
-                         {"credits": 3000, "credit_window_seconds": 60})
+    source = make_source("http://127.0.0.1:1/v2", {"api_token": TOKEN}, {"credits": 3000, "credit_window_seconds": 60})
     assert (source.client.budget.credits, source.client.budget.window_seconds) == (3000, 60)
     source.close()
     default = make_source("http://127.0.0.1:1/v2", {"api_token": TOKEN}, {})
@@ -311,8 +336,7 @@ def test_5xx_is_retried(joor_sandbox: JoorSandbox, client: JoorClient, fake_time
 
 
 @pytest.mark.parametrize("status", [400, 404])
-def test_4xx_is_not_retried(joor_sandbox: JoorSandbox, client: JoorClient, fake_time: FakeTime,
-                            status: int) -> None:
+def test_4xx_is_not_retried(joor_sandbox: JoorSandbox, client: JoorClient, fake_time: FakeTime, status: int) -> None:
     joor_sandbox.inject_fault(status)
     with pytest.raises(PartnerRejected) as caught:
         client.get_connection(501)
@@ -357,8 +381,7 @@ def scripted() -> Iterator[tuple[Scripted, str]]:
     server.stop()
 
 
-def test_an_error_code_inside_a_200_answer_is_an_error(scripted: tuple[Scripted, str],
-                                                       fake_time: FakeTime) -> None:
+def test_an_error_code_inside_a_200_answer_is_an_error(scripted: tuple[Scripted, str], fake_time: FakeTime) -> None:
     app, url = scripted
     client = JoorClient(url, TOKEN, policy=FAST_POLICY, clock=fake_time.clock, sleep=fake_time.sleep)
     app.script = [
@@ -382,8 +405,9 @@ def test_paging_that_would_not_end_is_refused(scripted: tuple[Scripted, str], fa
     app, url = scripted
     client = JoorClient(url, TOKEN, policy=FAST_POLICY, clock=fake_time.clock, sleep=fake_time.sleep)
     # a server that ignores start_from answers every offset with the same full page
-    page = {"orders": {"response": {"code": 200, "total": 9, "next_start": 2},
-                       "order": [{"order_id": 1}, {"order_id": 2}]}}
+    page = {
+        "orders": {"response": {"code": 200, "total": 9, "next_start": 2}, "order": [{"order_id": 1}, {"order_id": 2}]}
+    }
     app.script = [Response.json(page)] * 3
     pages = client.iter_order_pages(6, 2, count=2)
     assert next(pages) == [{"order_id": 1}, {"order_id": 2}]
@@ -391,8 +415,9 @@ def test_paging_that_would_not_end_is_refused(scripted: tuple[Scripted, str], fa
     with pytest.raises(PartnerRejected, match="never end"):
         next(pages)
     # the brief's flat shape is read too: orders list, total and next_start at the top
-    app.script = [Response.json({"response": {"code": 200}, "orders": [{"order_id": 2}], "total": 1,
-                                 "next_start": None})]
+    app.script = [
+        Response.json({"response": {"code": 200}, "orders": [{"order_id": 2}], "total": 1, "next_start": None})
+    ]
     assert ids(list(client.iter_order_pages(6, 2))) == ["2"]
     client.close()
 
@@ -412,7 +437,8 @@ def test_update_connection_is_recorded_and_orders_carry_the_code(joor_sandbox: J
     source.set_customer_code(before.customer.partner_id or "", "MAG01")
     # then JOOR recorded it, and the retailer's orders carry it
     assert [(u["connection_id"], u["fields"]) for u in joor_sandbox.connection_updates()] == [
-        ("503", {"customer_code": "MAG01"})]
+        ("503", {"customer_code": "MAG01"})
+    ]
     (after,) = [o for p in source.iter_order_pages() for o in p]
     assert after.customer.code == "MAG01"
     with pytest.raises(ValueError):
@@ -424,31 +450,50 @@ def test_update_connection_is_recorded_and_orders_carry_the_code(joor_sandbox: J
 def test_bulk_inventory_is_applied_per_warehouse_date_and_sku(joor_sandbox: JoorSandbox, client: JoorClient) -> None:
     items = [
         InventoryItem(12, warehouse="Main Warehouse", upc="084512000011"),
-        InventoryItem(40, warehouse="West Coast", style_number="DN200", color_code="IND", size="M",
-                      inventory_date=date(2027, 3, 1)),
+        InventoryItem(
+            40,
+            warehouse="West Coast",
+            style_number="DN200",
+            color_code="IND",
+            size="M",
+            inventory_date=date(2027, 3, 1),
+        ),
         InventoryItem(5, warehouse="Main Warehouse", upc="000000000000"),
         InventoryItem(5, warehouse="Nowhere", upc="084512000011"),
     ]
     result = client.bulk_inventory(items)
     assert result.sku_count == 4
     assert [(e["sku"], e["status"]) for e in result.inventory_log] == [
-        ("084512000011", "pass"), ("084512000066", "pass"), ("000000000000", "fail"), ("084512000011", "fail")]
+        ("084512000011", "pass"),
+        ("084512000066", "pass"),
+        ("000000000000", "fail"),
+        ("084512000011", "fail"),
+    ]
     assert {(r["warehouse"], r["inventory_date"], r["upc"], r["inventory"]) for r in joor_sandbox.inventory()} == {
-        ("Main Warehouse", None, "084512000011", 12), ("West Coast", "2027-03-01", "084512000066", 40)}
+        ("Main Warehouse", None, "084512000011", 12),
+        ("West Coast", "2027-03-01", "084512000066", 40),
+    }
     # dec_pending: JOOR subtracts the 2 units on the pending order 7003; overwrite replaces the rest
     client.bulk_inventory([InventoryItem(10, upc="084512000022")], dec_pending=True, overwrite=True)
     assert [(r["warehouse"], r["upc"], r["inventory"]) for r in joor_sandbox.inventory()] == [
-        ("Default", "084512000022", 8)]
+        ("Default", "084512000022", 8)
+    ]
     with pytest.raises(ValueError, match="no inventory items"):
         client.bulk_inventory([], overwrite=True)
 
 
 def test_inventory_items_leave_out_what_is_not_set() -> None:
     assert InventoryItem(3, upc="1").to_json() == {"upc": "1", "inventory": 3}
-    assert InventoryItem(0, warehouse="W", style_number="S", color_code="C", size="M",
-                         inventory_date=date(2027, 1, 2)).to_json() == {
-        "warehouse": "W", "style_number": "S", "color_code": "C", "size": "M", "inventory_date": "2027-01-02",
-        "inventory": 0}
+    assert InventoryItem(
+        0, warehouse="W", style_number="S", color_code="C", size="M", inventory_date=date(2027, 1, 2)
+    ).to_json() == {
+        "warehouse": "W",
+        "style_number": "S",
+        "color_code": "C",
+        "size": "M",
+        "inventory_date": "2027-01-02",
+        "inventory": 0,
+    }
 
 
 # --- the order source ------------------------------------------------------------------------

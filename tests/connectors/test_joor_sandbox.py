@@ -48,8 +48,9 @@ class Api:
     def __init__(self, sandbox: JoorSandbox) -> None:
         self.sandbox = sandbox
 
-    def call(self, method: str, path: str, *, token: str | None = TOKEN,
-             **kwargs: Any) -> tuple[int, requests.structures.CaseInsensitiveDict[str], Any]:
+    def call(
+        self, method: str, path: str, *, token: str | None = TOKEN, **kwargs: Any
+    ) -> tuple[int, requests.structures.CaseInsensitiveDict[str], Any]:
         headers = {} if token is None else {"Authorization": contract.authorization(token)}
         response = requests.request(method, f"{self.sandbox.url}/{path}", headers=headers, timeout=5, **kwargs)
         return response.status_code, response.headers, response.json()
@@ -77,8 +78,9 @@ def one_of_each(sandbox: JoorSandbox) -> dict[tuple[str, str], int]:
 
 
 # --- auth [DOC] ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("token", "comment"), [(None, "Authentication credentials were not provided"),
-                                                ("wrong", "Invalid token.")])
+@pytest.mark.parametrize(
+    ("token", "comment"), [(None, "Authentication credentials were not provided"), ("wrong", "Invalid token.")]
+)
 def test_missing_or_wrong_token_is_401_in_the_v2_envelope(api: Api, token: str | None, comment: str) -> None:
     status, headers, body = api.call("GET", "order/", token=token)
     assert status == 401 and set(body) == {"response"}
@@ -97,8 +99,9 @@ def test_the_raw_token_is_not_accepted(api: Api) -> None:
 def test_order_type_selects_its_statuses(sandbox: JoorSandbox, api: Api, order_type: int) -> None:
     made = one_of_each(sandbox)
     got = set(api.order_ids(order_type=order_type, export_status=1, sync=0, start_from=0, count=500))
-    assert got - {7001, 7002, 7003, 7004} == {n for (status, _), n in made.items()
-                                              if status in contract.ORDER_TYPES[order_type]}
+    assert got - {7001, 7002, 7003, 7004} == {
+        n for (status, _), n in made.items() if status in contract.ORDER_TYPES[order_type]
+    }
 
 
 @pytest.mark.parametrize("export_status", sorted(contract.EXPORT_STATUSES))
@@ -157,11 +160,21 @@ def test_modified_date_range(sandbox: JoorSandbox, api: Api) -> None:
     assert api.order_ids(sync=0, order_type=8, date_start="2026-11-03", date_end="2026-11-04") == []
 
 
-@pytest.mark.parametrize("params", [
-    {"date_start": "2026-11-02"}, {"date_end": "2026-11-02"}, {"date_start": "soon", "date_end": "later"},
-    {"order_type": 9}, {"export_status": 0}, {"sync": 2}, {"check": 4}, {"count": 0}, {"start_from": -1},
-    {"count": "many"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_start": "2026-11-02"},
+        {"date_end": "2026-11-02"},
+        {"date_start": "soon", "date_end": "later"},
+        {"order_type": 9},
+        {"export_status": 0},
+        {"sync": 2},
+        {"check": 4},
+        {"count": 0},
+        {"start_from": -1},
+        {"count": "many"},
+    ],
+)
 def test_bad_parameters_are_400_with_a_comment(api: Api, params: dict[str, Any]) -> None:
     status, _, body = api.call("GET", "order/", params={"sync": 0, **params})
     assert status == 400 and body["response"]["code"] == 400 and body["response"]["comment"]
@@ -188,9 +201,14 @@ def test_put_connection_updates_and_is_recorded(api: Api) -> None:
     assert api.call("PUT", "connection/503/", json={"customer_code": "MAG01"})[0] == 200
     _, _, body = api.call("PUT", "connection/503/", json={"connection": {"sales_rep_code": "DR"}})
     assert body["connections"]["connection"][0] == {
-        **default_seed()["connections"][2], "customer_code": "MAG01", "sales_rep_code": "DR"}
-    assert [u["fields"] for u in api.sandbox.connection_updates()] == [{"customer_code": "MAG01"},
-                                                                     {"sales_rep_code": "DR"}]
+        **default_seed()["connections"][2],
+        "customer_code": "MAG01",
+        "sales_rep_code": "DR",
+    }
+    assert [u["fields"] for u in api.sandbox.connection_updates()] == [
+        {"customer_code": "MAG01"},
+        {"sales_rep_code": "DR"},
+    ]
     assert api.call("PUT", "connection/503/", json={"connection_id": 7})[0] == 400
     assert api.call("PUT", "connection/503/", json={"customer_code": "X" * 51})[0] == 400
     assert api.call("PUT", "connection/503/", data="not json")[0] == 400
@@ -200,20 +218,36 @@ def test_put_connection_updates_and_is_recorded(api: Api) -> None:
 
 # --- bulk-inventory [DOC] --------------------------------------------------------------------
 def test_bulk_inventory_by_upc_or_style_per_warehouse_and_date(api: Api) -> None:
-    items = [{"warehouse": "Main Warehouse", "upc": "084512000011", "inventory": 7},
-             {"style_number": "LS100", "color_code": "BLK", "size": "S", "inventory": "3",
-              "inventory_date": "03-15-2027"},
-             {"upc": "084512000011", "inventory": 9, "inventory_date": "2027-15-03"},
-             {"upc": "084512000011", "inventory": "many"}]
+    items = [
+        {"warehouse": "Main Warehouse", "upc": "084512000011", "inventory": 7},
+        {"style_number": "LS100", "color_code": "BLK", "size": "S", "inventory": "3", "inventory_date": "03-15-2027"},
+        {"upc": "084512000011", "inventory": 9, "inventory_date": "2027-15-03"},
+        {"upc": "084512000011", "inventory": "many"},
+    ]
     status, _, body = api.call("PUT", "bulk-inventory", json={"inventory_items": {"inventory_item": items}})
     assert status == 200 and body["sku_count"] == 4
     assert [e["status"] for e in body["inventory_log"]] == ["pass", "pass", "fail", "fail"]
     uuid.UUID(body["inventory_log"][0]["inventory_log_id"])
     assert api.control("GET", "inventory")[1] == [
-        {"warehouse": "Default", "inventory_date": "2027-03-15", "style_number": "LS100", "color_code": "BLK",
-         "size": "S", "upc": "084512000011", "inventory": 3},
-        {"warehouse": "Main Warehouse", "inventory_date": None, "style_number": "LS100", "color_code": "BLK",
-         "size": "S", "upc": "084512000011", "inventory": 7}]
+        {
+            "warehouse": "Default",
+            "inventory_date": "2027-03-15",
+            "style_number": "LS100",
+            "color_code": "BLK",
+            "size": "S",
+            "upc": "084512000011",
+            "inventory": 3,
+        },
+        {
+            "warehouse": "Main Warehouse",
+            "inventory_date": None,
+            "style_number": "LS100",
+            "color_code": "BLK",
+            "size": "S",
+            "upc": "084512000011",
+            "inventory": 7,
+        },
+    ]
     # a lone item object is read as a list of one; a body in another shape is refused
     single = {"inventory_items": {"inventory_item": {"upc": "084512000022", "inventory": 1}}}
     assert api.call("POST", "bulk-inventory", json=single)[2]["sku_count"] == 1
@@ -256,8 +290,10 @@ def test_credits_are_per_account_and_can_be_reset(clock: Clock) -> None:
         assert api.call("GET", "connection/501/")[0] == 429
         status, headers, _ = api.call("GET", "connection/501/", token="other-token")
         assert (status, headers["X-Throttling-Account-Id"]) == (200, "other")
-        assert api.control("GET", "credits")[1] == {"sandbox": {"spent": 5, "throttled": 1},
-                                                   "other": {"spent": 1, "throttled": 0}}
+        assert api.control("GET", "credits")[1] == {
+            "sandbox": {"spent": 5, "throttled": 1},
+            "other": {"spent": 1, "throttled": 0},
+        }
         assert api.control("POST", "credits/reset") == (200, {"ok": True})
         assert api.call("GET", "connection/501/")[0] == 200
         with pytest.raises(ValueError, match="exists already"):
@@ -285,8 +321,9 @@ def test_control_endpoints(api: Api) -> None:
 
 
 def test_faults_are_queued_scoped_and_counted(api: Api) -> None:
-    assert api.control("POST", "faults", [{"status": 503, "path": "connection", "count": 2},
-                                          {"status": 429, "retry_after": 3}]) == (200, {"queued": 2})
+    assert api.control(
+        "POST", "faults", [{"status": 503, "path": "connection", "count": 2}, {"status": 429, "retry_after": 3}]
+    ) == (200, {"queued": 2})
     first = requests.get(f"{api.sandbox.url}/order/", timeout=5)
     assert (first.status_code, first.headers["Retry-After"]) == (429, "3")
     for _ in range(2):

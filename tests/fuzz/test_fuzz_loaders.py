@@ -55,7 +55,7 @@ class Kind:
     name: str
     load: Callable[[Session, Path | str], LoadReport]
     columns: tuple[erp_load.Column, ...]
-    fields: list[str]            # loader field per column of the demo header ("price:WHL" for prices)
+    fields: list[str]  # loader field per column of the demo header ("price:WHL" for prices)
     header: list[str]
     rows: list[list[str]]
     group_fields: tuple[str, ...]  # rows sharing one of these values are tangled (customer code, style, SKU)
@@ -63,7 +63,7 @@ class Kind:
 
 @pytest.fixture(scope="module")
 def erp(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from bobbin.db import session_scope
+    from core.db import session_scope
 
     truncate_all(pg_url)
     world = demo.build_world()
@@ -71,23 +71,61 @@ def erp(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
         demo.load_erp(s, world)
     style_header, style_rows = demo.style_file_rows(world)
     kinds = {
-        "customers": Kind("customers", erp_load.load_customers, erp_load.CUSTOMER_COLUMNS,
-                          ["code", "name", "email", "phone", "terms", "ship_via", "rep", "division", "type",
-                           "address1", "address2", "city", "state", "zip", "country"],
-                          demo.CUSTOMER_HEADER, demo.customer_file_rows(world), ("code",)),
-        "styles": Kind("styles", erp_load.load_styles, erp_load.STYLE_COLUMNS,
-                       ["style", "description", "season", "category", "division", "color", "color_name", "size",
-                        "sku", "upc"] + style_header[len(demo.STYLE_HEADER):],
-                       style_header, style_rows, ("style", "sku")),
-        "inventory": Kind("inventory", erp_load.load_inventory, erp_load.INVENTORY_COLUMNS,
-                          ["sku", "warehouse", "on_hand", "allocated", "future_qty", "future_date"],
-                          demo.INVENTORY_HEADER, demo.inventory_file_rows(world), ("sku",)),
+        "customers": Kind(
+            "customers",
+            erp_load.load_customers,
+            erp_load.CUSTOMER_COLUMNS,
+            [
+                "code",
+                "name",
+                "email",
+                "phone",
+                "terms",
+                "ship_via",
+                "rep",
+                "division",
+                "type",
+                "address1",
+                "address2",
+                "city",
+                "state",
+                "zip",
+                "country",
+            ],
+            demo.CUSTOMER_HEADER,
+            demo.customer_file_rows(world),
+            ("code",),
+        ),
+        "styles": Kind(
+            "styles",
+            erp_load.load_styles,
+            erp_load.STYLE_COLUMNS,
+            ["style", "description", "season", "category", "division", "color", "color_name", "size", "sku", "upc"]
+            + style_header[len(demo.STYLE_HEADER) :],
+            style_header,
+            style_rows,
+            ("style", "sku"),
+        ),
+        "inventory": Kind(
+            "inventory",
+            erp_load.load_inventory,
+            erp_load.INVENTORY_COLUMNS,
+            ["sku", "warehouse", "on_hand", "allocated", "future_qty", "future_date"],
+            demo.INVENTORY_HEADER,
+            demo.inventory_file_rows(world),
+            ("sku",),
+        ),
     }
     for k in kinds.values():
         k.rows = [["" if v is None else str(v) for v in row] for row in k.rows]
-    yield Erp({"kinds": kinds, "dir": tmp_path_factory.mktemp("erp-files"), "counter": iter(range(10 ** 9)),
-               "stats": {"fuzzed": 0, "files": 0, "rows": 0, "load_errors": 0, "problems": 0, "loaded": 0,
-                         "kinds": set()}})
+    yield Erp(
+        {
+            "kinds": kinds,
+            "dir": tmp_path_factory.mktemp("erp-files"),
+            "counter": iter(range(10**9)),
+            "stats": {"fuzzed": 0, "files": 0, "rows": 0, "load_errors": 0, "problems": 0, "loaded": 0, "kinds": set()},
+        }
+    )
 
 
 class Erp(dict):  # type: ignore[type-arg]
@@ -103,47 +141,110 @@ class Erp(dict):  # type: ignore[type-arg]
 # --- Generating files ---------------------------------------------------------------------------
 
 ODD_CELLS = [
-    "", " ", "  padded  ", "\t", "x" * HUGE, "é" * HUGE, "1" * (CSV_FIELD_LIMIT + 10), "a.b" * 40_000,
-    "a@" + "a." * 30_000 + " ", "\x00", "NUL\x00inside", "\ufeffBOM", "👗🧵", "\u202eevil\u202c", "طلب", "\U0010fffd",
-    "=1+1", "=HYPERLINK(\"http://x\")", "+SUM(A1:A9)", "@cmd", "-5", "-0", "0", "1.5", "1e309", "-1e309", "NaN",
-    "Infinity", "99999999999", "2147483648", "1e30", "1e999999999", "1,000", "$1,024.50", "24,50", "£3", "0x1F",
-    "١٢٣", "１２", "2027-01-15", "01/15/2027", "2027-02-30", "13/45/2027", "2027-01-15 10:00:00", "15.01.2027",
-    "B", "S", "X", "both", "billing", "not-an-email", "a@b", "two@@ats.com", "2108", "ABCDE", "02108-12",
-    "8.4512E+11", "84512000102", "845120001020", "012345678905", "NOPE", "WHSL", "MAIN", "N30", "Net 30",
-    "a,b;c\td", 'quote"inside', "line\nbreak", "cr\rreturn", "ZZ" * 15, "ABCDEFGHIJKLMNOPQRSTU",
+    "",
+    " ",
+    "  padded  ",
+    "\t",
+    "x" * HUGE,
+    "é" * HUGE,
+    "1" * (CSV_FIELD_LIMIT + 10),
+    "a.b" * 40_000,
+    "a@" + "a." * 30_000 + " ",
+    "\x00",
+    "NUL\x00inside",
+    "\ufeffBOM",
+    "👗🧵",
+    "\u202eevil\u202c",
+    "طلب",
+    "\U0010fffd",
+    "=1+1",
+    '=HYPERLINK("http://x")',
+    "+SUM(A1:A9)",
+    "@cmd",
+    "-5",
+    "-0",
+    "0",
+    "1.5",
+    "1e309",
+    "-1e309",
+    "NaN",
+    "Infinity",
+    "99999999999",
+    "2147483648",
+    "1e30",
+    "1e999999999",
+    "1,000",
+    "$1,024.50",
+    "24,50",
+    "£3",
+    "0x1F",
+    "١٢٣",
+    "１２",
+    "2027-01-15",
+    "01/15/2027",
+    "2027-02-30",
+    "13/45/2027",
+    "2027-01-15 10:00:00",
+    "15.01.2027",
+    "B",
+    "S",
+    "X",
+    "both",
+    "billing",
+    "not-an-email",
+    "a@b",
+    "two@@ats.com",
+    "2108",
+    "ABCDE",
+    "02108-12",
+    "8.4512E+11",
+    "84512000102",
+    "845120001020",
+    "012345678905",
+    "NOPE",
+    "WHSL",
+    "MAIN",
+    "N30",
+    "Net 30",
+    "a,b;c\td",
+    'quote"inside',
+    "line\nbreak",
+    "cr\rreturn",
+    "ZZ" * 15,
+    "ABCDEFGHIJKLMNOPQRSTU",
 ]
 HEADER_OPS = ("drop", "alias", "dup", "case", "unknown", "blank")
 CELL = st.sampled_from(ODD_CELLS) | st.text(st.characters(exclude_categories=("Cs",)), max_size=25)
-ROW_OP = st.tuples(st.integers(0, 10 ** 6), st.integers(0, 10 ** 6), st.sampled_from(("set", "short", "long", "blank")),
-                   CELL)
+ROW_OP = st.tuples(
+    st.integers(0, 10**6), st.integers(0, 10**6), st.sampled_from(("set", "short", "long", "blank")), CELL
+)
 
 
 @dataclass
 class FileSpec:
     kind: str
-    fmt: str                                   # csv | xlsx
+    fmt: str  # csv | xlsx
     picks: list[int]
-    fresh: list[int]                           # picks copied under a new code
+    fresh: list[int]  # picks copied under a new code
     row_ops: list[tuple[int, int, str, str]]
     header_ops: list[tuple[int, str]]
     delimiter: str = ","
     bom: bool = False
     newline: str = "\r\n"
     encoding: str = "utf-8"
-    typed: bool = False                        # xlsx: numbers and dates as typed cells
-    quote_all: bool = False                    # csv: every cell quoted
-    broken: bool = False                       # not a CSV / workbook at all
+    typed: bool = False  # xlsx: numbers and dates as typed cells
+    quote_all: bool = False  # csv: every cell quoted
+    broken: bool = False  # not a CSV / workbook at all
 
 
 FILE_SPEC = st.builds(
     FileSpec,
     kind=st.sampled_from(("customers", "styles", "inventory")),
     fmt=st.sampled_from(("csv", "csv", "xlsx")),
-    picks=st.lists(st.integers(0, 10 ** 6), max_size=30),
-    fresh=st.lists(st.integers(0, 10 ** 6), max_size=6),
+    picks=st.lists(st.integers(0, 10**6), max_size=30),
+    fresh=st.lists(st.integers(0, 10**6), max_size=6),
     row_ops=st.lists(ROW_OP, max_size=8),
-    header_ops=st.lists(st.tuples(st.integers(0, 10 ** 6), st.sampled_from(HEADER_OPS)), max_size=2)
-    | st.just([]),
+    header_ops=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(HEADER_OPS)), max_size=2) | st.just([]),
     delimiter=st.sampled_from((",", ",", ";", "\t", "|")),
     bom=st.booleans(),
     newline=st.sampled_from(("\r\n", "\n")),
@@ -158,10 +259,10 @@ FILE_SPEC = st.builds(
 class Built:
     path: Path
     header: list[str]
-    fields: list[str | None]                   # loader field per column (None: unknown / unnamed)
-    rows: list[list[str]]                      # data rows as written (before the file's own encoding)
-    good: set[int] = field(default_factory=set)       # row numbers that must load
-    bad: set[int] = field(default_factory=set)        # row numbers that must be reported
+    fields: list[str | None]  # loader field per column (None: unknown / unnamed)
+    rows: list[list[str]]  # data rows as written (before the file's own encoding)
+    good: set[int] = field(default_factory=set)  # row numbers that must load
+    bad: set[int] = field(default_factory=set)  # row numbers that must be reported
     header_changed: bool = False
 
 
@@ -170,11 +271,11 @@ def _fresh(kind: Kind, row: list[str], n: int) -> list[str]:
     row = list(row)
     idx = {f: i for i, f in enumerate(kind.fields)}
     if kind.name == "customers":
-        row[idx["code"]] = f"FZ{n % 10 ** 8:08d}"
+        row[idx["code"]] = f"FZ{n % 10**8:08d}"
         row[idx["name"]] = row[idx["name"]] or f"Fuzz Store {n}"
     elif kind.name == "styles":
-        row[idx["style"]] = f"FZS{n % 10 ** 6:06d}"
-        row[idx["sku"]] = f"FZ{n % 10 ** 8:08d}"
+        row[idx["style"]] = f"FZS{n % 10**6:06d}"
+        row[idx["sku"]] = f"FZ{n % 10**8:08d}"
         row[idx["upc"]] = ""
     return row
 
@@ -227,18 +328,24 @@ def build(erp: dict[str, Any], spec: FileSpec) -> Built:
         if op == "set" and row:
             row[csel % len(row)] = value
         elif op == "short":
-            del row[csel % (len(row) + 1):]
+            del row[csel % (len(row) + 1) :]
         elif op == "long":
             row.extend([value] * (1 + csel % 3))
         elif op == "blank":
             rows[r] = [""] * len(row) if csel % 2 else []
-    built = Built(erp["dir"] / f"{spec.kind}-{n}.{'xlsx' if spec.fmt == 'xlsx' else 'csv'}", header, fields, rows,
-                  header_changed=header_changed)
+    built = Built(
+        erp["dir"] / f"{spec.kind}-{n}.{'xlsx' if spec.fmt == 'xlsx' else 'csv'}",
+        header,
+        fields,
+        rows,
+        header_changed=header_changed,
+    )
     if spec.fmt == "xlsx" and spec.typed:
         # A typed cell may not read back as written ("440E1" becomes the number 4400, as Excel does it):
         # such a row is changed too.
-        mutated |= {r for r, row in enumerate(rows) if any(erp_load._cell_text(_xlsx_value(v, True)) != v.strip()
-                                                             for v in row)}
+        mutated |= {
+            r for r, row in enumerate(rows) if any(erp_load._cell_text(_xlsx_value(v, True)) != v.strip() for v in row)
+        }
     if spec.fmt == "xlsx":
         # A workbook cannot hold control characters (the writer drops them, as Excel does): judge
         # each row as the file will hold it — a row left with only a NUL is a blank row there.
@@ -286,8 +393,7 @@ def _surely_bad(kind: str, fidx: dict[str, int], cells: list[str]) -> bool:
         return _cell(cells, fidx.get(name))
 
     if kind == "customers":
-        return (not get("code") or len(get("code")) > 20
-                or bool(get("email")) and "@" not in get("email"))
+        return not get("code") or len(get("code")) > 20 or bool(get("email")) and "@" not in get("email")
     if kind == "styles":
         return any(not get(f) for f in ("style", "color", "size", "sku")) or len(get("style")) > 30
     on_hand = get("on_hand").replace(",", "")
@@ -309,8 +415,12 @@ def _write_csv(built: Built, spec: FileSpec) -> None:
     # csv quotes a cell holding a character of its line terminator; a lone CR in an LF file would not
     # be quoted, and a reader takes it for a line break. Quote every cell then, as some ERPs always do.
     breaks = any("\r" in c or "\n" in c for row in built.rows for c in row)
-    writer = csv.writer(out, delimiter=spec.delimiter, lineterminator=spec.newline,
-                        quoting=csv.QUOTE_ALL if breaks or spec.quote_all else csv.QUOTE_MINIMAL)
+    writer = csv.writer(
+        out,
+        delimiter=spec.delimiter,
+        lineterminator=spec.newline,
+        quoting=csv.QUOTE_ALL if breaks or spec.quote_all else csv.QUOTE_MINIMAL,
+    )
     writer.writerow(built.header)
     writer.writerows(built.rows)
     data = out.getvalue()
@@ -375,11 +485,15 @@ def rows_as_read(built: Built) -> dict[int, list[str]]:
 
 # --- The property -------------------------------------------------------------------------------
 
+
 def snapshot(s: Session) -> dict[str, tuple[int, str]]:
     out = {}
     for table in ERP_TABLES:
-        out[table] = tuple(s.execute(text(
-            f"SELECT count(*), coalesce(md5(string_agg(t::text, ',' ORDER BY t.id)), '') FROM {table} t")).one())
+        out[table] = tuple(
+            s.execute(
+                text(f"SELECT count(*), coalesce(md5(string_agg(t::text, ',' ORDER BY t.id)), '') FROM {table} t")
+            ).one()
+        )
     return out
 
 
@@ -407,12 +521,14 @@ def check_loaded_row(s: Session, kind: str, fields: dict[str, int], cells: list[
         assert tuple(row) == (get("style"), get("color"), get("size"))
     else:
         on_hand = int(Decimal(get("on_hand").replace(",", "")))
-        assert s.scalar(text("SELECT count(*) FROM inventory WHERE upper(sku) = upper(:k) AND on_hand = :n"),
-                        {"k": get("sku"), "n": on_hand}), f"inventory of {get('sku')} is not {on_hand}"
+        assert s.scalar(
+            text("SELECT count(*) FROM inventory WHERE upper(sku) = upper(:k) AND on_hand = :n"),
+            {"k": get("sku"), "n": on_hand},
+        ), f"inventory of {get('sku')} is not {on_hand}"
 
 
 def check_file(erp: dict[str, Any], spec: FileSpec) -> None:
-    from bobbin.db import new_session
+    from core.db import new_session
 
     kind: Kind = erp["kinds"][spec.kind]
     built = build(erp, spec)
@@ -432,8 +548,9 @@ def check_file(erp: dict[str, Any], spec: FileSpec) -> None:
             return
         data = {n: cells for n, cells in rows_as_read(built).items() if any(cells)}
         problem_rows = {p.row for p in report.problems}
-        assert all(p.row == 1 or p.row in data for p in report.problems), \
+        assert all(p.row == 1 or p.row in data for p in report.problems), (
             f"a problem names a row that is not a data row: {sorted(problem_rows - set(data) - {1})}"
+        )
         assert all(p.message for p in report.problems)
         assert report.rows_read == len(data)
         reported = problem_rows - {1}
@@ -446,26 +563,49 @@ def check_file(erp: dict[str, Any], spec: FileSpec) -> None:
             if n not in reported:
                 check_loaded_row(s, kind.name, fields, cells)
         refused = "; ".join(str(p) for p in report.problems if p.row in built.good)[:2000]
-        assert built.good <= set(data) - reported, \
+        assert built.good <= set(data) - reported, (
             f"rows {sorted(built.good & reported)} of the export were refused: {refused}"
+        )
         s.execute(text("SELECT 1"))  # the transaction is still usable
     finally:
         s.rollback()
         s.close()
 
 
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture, HealthCheck.large_base_example])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.large_base_example,
+    ],
+)
 
 
 @FUZZ
 @given(spec=FILE_SPEC)
 # Found by the fuzzing: a row left with only a NUL cell, which a workbook cannot hold (a blank row there)
-@example(spec=FileSpec(kind="styles", fmt="xlsx", picks=[], fresh=[183], row_ops=[
-    (86095, 676, "set", "\x00"), (8485, 14274, "blank", "two@@ats.com"), (14387, 12918, "long", "\x00"),
-    (212398, 835, "short", "a,b;c\td")], header_ops=[], delimiter="|", newline="\n"))
+@example(
+    spec=FileSpec(
+        kind="styles",
+        fmt="xlsx",
+        picks=[],
+        fresh=[183],
+        row_ops=[
+            (86095, 676, "set", "\x00"),
+            (8485, 14274, "blank", "two@@ats.com"),
+            (14387, 12918, "long", "\x00"),
+            (212398, 835, "short", "a,b;c\td"),
+        ],
+        header_ops=[],
+        delimiter="|",
+        newline="\n",
+    )
+)
 def test_loaders_report_every_bad_row_and_load_the_good_ones(erp: dict[str, Any], spec: FileSpec) -> None:
     erp["stats"]["fuzzed"] += 1
     check_file(erp, spec)
@@ -477,19 +617,21 @@ def test_known_nasty_files(erp: dict[str, Any], kind: str, fmt: str) -> None:
     """Files the fuzzing found breaking a loader once, kept as plain examples."""
     k: Kind = erp["kinds"][kind]
     idx = {f: i for i, f in enumerate(k.fields)}
-    nasty = {"customers": [("address1", "é" * HUGE), ("email", "a@" + "a." * 30_000 + " ")],
-             "styles": [("price:WHL", "1e30"), ("price:WHL", "99999999999"),
-                        ("description", "1" * (CSV_FIELD_LIMIT + 10))],
-             "inventory": [("on_hand", "2147483648"), ("on_hand", "1e999999999"), ("future_qty", "1e309")]}[kind]
+    nasty = {
+        "customers": [("address1", "é" * HUGE), ("email", "a@" + "a." * 30_000 + " ")],
+        "styles": [("price:WHL", "1e30"), ("price:WHL", "99999999999"), ("description", "1" * (CSV_FIELD_LIMIT + 10))],
+        "inventory": [("on_hand", "2147483648"), ("on_hand", "1e999999999"), ("future_qty", "1e309")],
+    }[kind]
     ops = [(i, idx[f], "set", v) for i, (f, v) in enumerate(nasty) if f in idx]
     check_file(erp, FileSpec(kind, fmt, picks=list(range(len(nasty) + 2)), fresh=[], row_ops=ops, header_ops=[]))
 
 
-def test_a_failure_half_way_through_the_writes_leaves_nothing(erp: dict[str, Any],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_half_way_through_the_writes_leaves_nothing(
+    erp: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Given a customers file of new customers with addresses, when the second write of the file
     fails (the customers are written, their addresses not), then neither is left in the ERP."""
-    from bobbin.db import new_session
+    from core.db import new_session
 
     spec = FileSpec("customers", "csv", picks=[], fresh=list(range(5)), row_ops=[], header_ops=[])
     built = build(erp, spec)
@@ -531,4 +673,3 @@ def test_the_fuzzing_reached_every_outcome(erp: dict[str, Any]) -> None:
     assert stats["problems"] > 0, f"no row was reported: {stats}"
     assert stats["loaded"] > 0, f"no row was loaded: {stats}"
     assert stats["kinds"] == {(k, f) for k in ("customers", "styles", "inventory") for f in ("csv", "xlsx")}, stats
-

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from bobbin.embedded import free_port
+from core.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 
@@ -50,7 +50,7 @@ def smtp(bobbin_home: Path) -> Iterator[Inbox]:
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     os.environ["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     yield inbox
@@ -65,8 +65,9 @@ def sandbox(bobbin_home: Path) -> Iterator[Any]:
     from sandbox.brandboom.server import BrandboomSandbox
     from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
 
-    sb = BrandboomSandbox(port=0, public_key=DEMO_PUBLIC_KEY, secret_key=DEMO_SECRET_KEY,
-                          seed=brandboom_seed(build_world()))
+    sb = BrandboomSandbox(
+        port=0, public_key=DEMO_PUBLIC_KEY, secret_key=DEMO_SECRET_KEY, seed=brandboom_seed(build_world())
+    )
     sb.start()
     yield sb
     sb.stop()
@@ -90,8 +91,8 @@ def joor_site(db: str, joor_sandbox: Any) -> int:
     A test module that needs more (an import, settings) overrides it, asking for this one by name."""
     from sqlalchemy import select
 
-    from bobbin.db import session_scope
     from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
+    from core.db import session_scope
     from models import Site
 
     load_joor_demo(joor_sandbox.url)
@@ -107,12 +108,34 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = Path(env["BOBBIN_HOME"]) / f"{name}.log"
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         logf = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "-l", "INFO", "-c", "1", "--pool", "prefork",
-             "-n", f"{self.name}@%h", "--without-mingle", "--without-gossip", *self.extra_args],
-            cwd=ROOT, env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker",
+                "worker",
+                "-l",
+                "INFO",
+                "-c",
+                "1",
+                "--pool",
+                "prefork",
+                "-n",
+                f"{self.name}@%h",
+                "--without-mingle",
+                "--without-gossip",
+                *self.extra_args,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         from worker import app
 
         deadline = time.monotonic() + 60
@@ -140,8 +163,15 @@ class Worker:
 
 @pytest.fixture()
 def worker_env(pg_url: str, redis_url: str, bobbin_home: Path, smtp: Inbox) -> dict[str, str]:
-    return dict(os.environ, DATABASE_URL=pg_url, REDIS_URL=redis_url, BOBBIN_HOME=str(bobbin_home),
-                LOG_FORMAT="json", VISIBILITY_TIMEOUT="10", OUTBOX_FLUSH_SECONDS="5")
+    return dict(
+        os.environ,
+        DATABASE_URL=pg_url,
+        REDIS_URL=redis_url,
+        BOBBIN_HOME=str(bobbin_home),
+        LOG_FORMAT="json",
+        VISIBILITY_TIMEOUT="10",
+        OUTBOX_FLUSH_SECONDS="5",
+    )
 
 
 @pytest.fixture()

@@ -51,7 +51,7 @@ def cli_logging() -> Iterator[None]:
     The previous configuration is restored afterwards."""
     import structlog
 
-    from bobbin.logging import configure
+    from core.logging import configure
 
     saved = structlog.get_config()
     root = logging.getLogger()
@@ -86,7 +86,7 @@ def no_traceback(result: Any) -> None:
 
 
 def load_world(world: demo.DemoWorld) -> None:
-    from bobbin.db import session_scope
+    from core.db import session_scope
 
     with session_scope() as s:
         demo.load_erp(s, world)
@@ -95,8 +95,8 @@ def load_world(world: demo.DemoWorld) -> None:
 def hold_orders(world: demo.DemoWorld, base_url: str = "http://127.0.0.1:9/api/v2") -> dict[str, Any]:
     """The ERP, a Brandboom site with the brand's mappings, and every "export" order held and
     validated (the valid ones imported), as an import run leaves them."""
-    from bobbin.db import session_scope
     from connectors.brandboom.mapper import to_partner_order
+    from core.db import session_scope
     from models import InboundOrder, Mapping
     from services.holding import stage_page
     from services.pipeline import validate_and_import
@@ -104,9 +104,15 @@ def hold_orders(world: demo.DemoWorld, base_url: str = "http://127.0.0.1:9/api/v
 
     with session_scope() as s:
         demo.load_erp(s, world)
-        site = create_site(s, name=SITE, kind="brandboom", base_url=base_url,
-                           credentials={"public_key": PUBLIC_KEY, "secret_key": SECRET_KEY},
-                           division="WHSL", notify_emails=["ops@harborandpine.example"])
+        site = create_site(
+            s,
+            name=SITE,
+            kind="brandboom",
+            base_url=base_url,
+            credentials={"public_key": PUBLIC_KEY, "secret_key": SECRET_KEY},
+            division="WHSL",
+            notify_emails=["ops@harborandpine.example"],
+        )
         s.flush()
         s.add_all([Mapping(site_id=site.id, **m) for m in demo.demo_mappings()])
         site_id = site.id
@@ -114,8 +120,11 @@ def hold_orders(world: demo.DemoWorld, base_url: str = "http://127.0.0.1:9/api/v
         stage_page(s, site_id, [to_partner_order(o) for o in world.brandboom_orders if o["status"] == "export"])
     validate_and_import(site_id)
     with session_scope() as s:
-        ids = dict(s.execute(select(InboundOrder.partner_order_id, InboundOrder.id)
-                             .where(InboundOrder.site_id == site_id)).all())
+        ids = dict(
+            s.execute(
+                select(InboundOrder.partner_order_id, InboundOrder.id).where(InboundOrder.site_id == site_id)
+            ).all()
+        )
     return {"site_id": site_id, "ids": {int(k): v for k, v in ids.items()}}
 
 
@@ -125,7 +134,7 @@ def held(db: str, world: demo.DemoWorld) -> dict[str, Any]:
 
 
 def state_of(order_id: int) -> str:
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import InboundOrder
 
     with session_scope() as s:
@@ -134,18 +143,37 @@ def state_of(order_id: int) -> str:
 
 # --- sites ---------------------------------------------------------------------------------------
 
-def test_sites_add_takes_credentials_from_env_masks_them_and_stores_them_encrypted(db: str, world: demo.DemoWorld) -> None:
-    from bobbin import crypto
-    from bobbin.db import session_scope
+
+def test_sites_add_takes_credentials_from_env_masks_them_and_stores_them_encrypted(
+    db: str, world: demo.DemoWorld
+) -> None:
+    from core import crypto
+    from core.db import session_scope
     from models import Site
 
     # given the ERP's divisions and warehouses
     load_world(world)
     # when a site is added with the credentials in the environment
-    result = bobbin("sites", "add", "shop", "--kind", "brandboom", "--url", "http://127.0.0.1:9/api/v2",
-                    "--division", "WHSL", "--notify", "a@x.com", "--notify", "b@y.com",
-                    "--setting", "default_warehouse=MAIN", "--setting", "import_statuses=export,processing",
-                    env={"BOBBIN_CRED_PUBLIC_KEY": PUBLIC_KEY, "BOBBIN_CRED_SECRET_KEY": SECRET_KEY})
+    result = bobbin(
+        "sites",
+        "add",
+        "shop",
+        "--kind",
+        "brandboom",
+        "--url",
+        "http://127.0.0.1:9/api/v2",
+        "--division",
+        "WHSL",
+        "--notify",
+        "a@x.com",
+        "--notify",
+        "b@y.com",
+        "--setting",
+        "default_warehouse=MAIN",
+        "--setting",
+        "import_statuses=export,processing",
+        env={"BOBBIN_CRED_PUBLIC_KEY": PUBLIC_KEY, "BOBBIN_CRED_SECRET_KEY": SECRET_KEY},
+    )
     # then the site is shown with its credentials masked, never in clear
     assert result.exit_code == 0, result.output
     assert "Added site shop" in result.stdout
@@ -175,8 +203,10 @@ def test_sites_add_takes_credentials_from_env_masks_them_and_stores_them_encrypt
     assert as_json(bobbin("sites", "show", "shop", "--json"))["active"] is False
     assert bobbin("sites", "resume", "shop").exit_code == 0
     shown = as_json(bobbin("sites", "show", "shop", "--json"))
-    assert shown["active"] is True and shown["credentials"] == {"public_key": "****" + PUBLIC_KEY[-4:],
-                                                                 "secret_key": "****" + SECRET_KEY[-4:]}
+    assert shown["active"] is True and shown["credentials"] == {
+        "public_key": "****" + PUBLIC_KEY[-4:],
+        "secret_key": "****" + SECRET_KEY[-4:],
+    }
 
 
 def test_sites_add_reports_a_wrong_division_before_asking_for_secrets(db: str, world: demo.DemoWorld) -> None:
@@ -189,8 +219,9 @@ def test_sites_add_reports_a_wrong_division_before_asking_for_secrets(db: str, w
 
 # --- orders --------------------------------------------------------------------------------------
 
+
 def test_orders_list_views_and_json_shape(held: dict[str, Any]) -> None:
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import InboundOrder
 
     with session_scope() as s:
@@ -201,16 +232,32 @@ def test_orders_list_views_and_json_shape(held: dict[str, Any]) -> None:
     data = as_json(bobbin("orders", "list", "--view", "invalid", "--limit", "0", "--json"))
     # then only invalid orders come, each with its error codes and stable keys
     assert data["view"] == "invalid" and data["total"] == data["count"] == per_state["invalid"]
-    keys = {"id", "site", "site_id", "partner_order_id", "po_number", "customer_ref", "customer_code", "order_date",
-            "lines", "total", "currency", "state", "error_codes", "warning_codes", "sales_order"}
+    keys = {
+        "id",
+        "site",
+        "site_id",
+        "partner_order_id",
+        "po_number",
+        "customer_ref",
+        "customer_code",
+        "order_date",
+        "lines",
+        "total",
+        "currency",
+        "state",
+        "error_codes",
+        "warning_codes",
+        "sales_order",
+    }
     for order in data["orders"]:
         assert set(order) == keys
         assert order["state"] == "invalid" and order["error_codes"] and order["site"] == SITE
         if order["order_date"]:
             date.fromisoformat(order["order_date"])
     terms_order = held["ids"][demo.O_TERMS_UNMAPPED]
-    assert {"id": terms_order, "codes": ["terms_unmapped"]} in [{"id": o["id"], "codes": o["error_codes"]}
-                                                                 for o in data["orders"]]
+    assert {"id": terms_order, "codes": ["terms_unmapped"]} in [
+        {"id": o["id"], "codes": o["error_codes"]} for o in data["orders"]
+    ]
 
     # the "duplicated" view is the duplicate state; imported orders carry their ERP order number
     dup = as_json(bobbin("orders", "list", "--view", "duplicated", "--json"))
@@ -240,9 +287,14 @@ def test_orders_show_of_an_invalid_order_says_how_to_fix_it(held: dict[str, Any]
     out = result.stdout
     assert f"Order {order_id}" in out and "invalid" in out
     assert "terms_unmapped" in out and "Payment terms not mapped" in out
-    assert f'Resolution: Map the payment method to ERP terms: bobbin map terms {SITE} "{demo.UNMAPPED_TERMS}" TERMS_CODE' in out
+    assert (
+        f'Resolution: Map the payment method to ERP terms: bobbin map terms {SITE} "{demo.UNMAPPED_TERMS}" TERMS_CODE'
+        in out
+    )
     # the lines come from the normalized order
-    order = next(o for o in demo.build_world(styles=5, customers=5).brandboom_orders if o["id"] == demo.O_TERMS_UNMAPPED)
+    order = next(
+        o for o in demo.build_world(styles=5, customers=5).brandboom_orders if o["id"] == demo.O_TERMS_UNMAPPED
+    )
     assert all(item["styleNumber"] in out for item in order["items"])
 
     data = as_json(bobbin("orders", "show", str(order_id), "--json", "--raw"))
@@ -269,8 +321,15 @@ def test_map_terms_revalidates_and_imports_the_blocked_order(held: dict[str, Any
     # given: "Net 90" blocks one order
     before = as_json(bobbin("map", "list", SITE, "--json"))
     blocked = [u for u in before["unmapped"] if u["kind"] == "terms"]
-    assert blocked == [{"kind": "terms", "partner_value": demo.UNMAPPED_TERMS, "orders": [order_id], "order_count": 1,
-                        "customer_name": None}]
+    assert blocked == [
+        {
+            "kind": "terms",
+            "partner_value": demo.UNMAPPED_TERMS,
+            "orders": [order_id],
+            "order_count": 1,
+            "customer_name": None,
+        }
+    ]
     kinds = {u["kind"] for u in before["unmapped"]}
     assert {"customer", "sales_rep", "ship_via", "warehouse"} <= kinds
 
@@ -285,7 +344,8 @@ def test_map_terms_revalidates_and_imports_the_blocked_order(held: dict[str, Any
     after = as_json(bobbin("map", "list", SITE, "--kind", "terms", "--json"))
     assert not after["unmapped"]
     assert {"kind": "terms", "partner_value": demo.UNMAPPED_TERMS, "erp_code": "N60", "how": "manual"} in [
-        {k: m[k] for k in ("kind", "partner_value", "erp_code", "how")} for m in after["mappings"]]
+        {k: m[k] for k in ("kind", "partner_value", "erp_code", "how")} for m in after["mappings"]
+    ]
     shown = as_json(bobbin("orders", "show", str(order_id), "--json"))
     assert [p["code"] for p in shown["resolved_problems"]] == ["terms_unmapped"]
     assert shown["resolved_problems"][0]["resolved_at"]
@@ -301,7 +361,7 @@ def test_map_terms_revalidates_and_imports_the_blocked_order(held: dict[str, Any
 
 
 def test_orders_resolve_create_customer_imports_the_order(held: dict[str, Any]) -> None:
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import Customer
 
     order_id = held["ids"][demo.O_CUSTOMER_UNKNOWN]
@@ -366,9 +426,14 @@ def test_orders_import_by_id_says_what_did_not_import(held: dict[str, Any]) -> N
 
 # --- errors --------------------------------------------------------------------------------------
 
+
 def test_unknown_site_is_one_line_and_exit_1(held: dict[str, Any]) -> None:
-    for args in (("orders", "list", "--site", "nope"), ("map", "list", "nope"), ("sites", "show", "nope"),
-                 ("map", "terms", "nope", "Net 90", "N60")):
+    for args in (
+        ("orders", "list", "--site", "nope"),
+        ("map", "list", "nope"),
+        ("sites", "show", "nope"),
+        ("map", "terms", "nope", "Net 90", "N60"),
+    ):
         result = bobbin(*args)
         assert result.exit_code == 1, args
         assert result.stderr == f"Error: no site 'nope'; sites: {SITE}\n", args
@@ -387,7 +452,7 @@ def test_unknown_order_and_typos(held: dict[str, Any]) -> None:
 
 @pytest.fixture()
 def unreachable_database(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://bob:s3cretpw@127.0.0.1:1/bobbin")
     get_settings.cache_clear()
@@ -407,8 +472,9 @@ def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(unre
 
 # --- erp load ------------------------------------------------------------------------------------
 
+
 def test_erp_load_lists_bad_rows_keeps_good_ones_and_revalidates(held: dict[str, Any], tmp_path: Path) -> None:
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import Customer
 
     # given: an order held because its customer MRW01 is not in the ERP, and an export that adds it
@@ -419,7 +485,8 @@ def test_erp_load_lists_bad_rows_keeps_good_ones_and_revalidates(held: dict[str,
         f"{header}\n"
         f"{demo.UNKNOWN_CUSTOMER_CODE},Magnolia Row,hello@magnoliarow.com,,N30,UPSG,KM,WHSL,,88 Bull St,,Savannah,GA,31401,US\n"
         "BAD01,Bad Shop,bad@x.com,,NET99,UPSG,KM,WHSL,,1 B St,,Portland,OR,97201,US\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
     # when it is loaded
     result = bobbin("erp", "load", "customers", str(path))
@@ -455,20 +522,41 @@ def test_erp_load_of_an_unreadable_file_fails(db: str, tmp_path: Path) -> None:
 
 # --- status --------------------------------------------------------------------------------------
 
+
 def test_status_json_per_site(held: dict[str, Any]) -> None:
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import InboundOrder, OutboxEntry, SyncRun
 
     # given: a failed import run, and a writeback the partner refused
     imported = as_json(bobbin("orders", "list", "--view", "imported", "--limit", "1", "--json"))["orders"][0]["id"]
     with session_scope() as s:
-        s.add(SyncRun(task="tasks.orders.import_orders", site_id=held["site_id"], outcome="ok",
-                      counts={"fetched": 25, "new": 25, "imported": 11}))
+        s.add(
+            SyncRun(
+                task="tasks.orders.import_orders",
+                site_id=held["site_id"],
+                outcome="ok",
+                counts={"fetched": 25, "new": 25, "imported": 11},
+            )
+        )
         s.flush()
-        s.add(SyncRun(task="tasks.orders.import_orders", site_id=held["site_id"], outcome="failed",
-                      error="AuthError: Brandboom refused the keys"))
-        s.add(OutboxEntry(site_id=held["site_id"], inbound_order_id=imported, status="shipped", state="dead",
-                          attempts=1, last_error="404 order not found"))
+        s.add(
+            SyncRun(
+                task="tasks.orders.import_orders",
+                site_id=held["site_id"],
+                outcome="failed",
+                error="AuthError: Brandboom refused the keys",
+            )
+        )
+        s.add(
+            OutboxEntry(
+                site_id=held["site_id"],
+                inbound_order_id=imported,
+                status="shipped",
+                state="dead",
+                attempts=1,
+                last_error="404 order not found",
+            )
+        )
         per_state = dict(s.execute(select(InboundOrder.state, func.count()).group_by(InboundOrder.state)).all())
 
     data = as_json(bobbin("status", "--json"))
@@ -491,6 +579,7 @@ def test_status_json_per_site(held: dict[str, Any]) -> None:
 
 # --- writeback through the sandbox ---------------------------------------------------------------
 
+
 @pytest.fixture()
 def sandbox_held(db: str, world: demo.DemoWorld) -> Iterator[tuple[Any, dict[str, Any]]]:
     from sandbox.brandboom.server import BrandboomSandbox
@@ -504,7 +593,7 @@ def sandbox_held(db: str, world: demo.DemoWorld) -> Iterator[tuple[Any, dict[str
 
 
 def test_orders_mark_shipped_sends_and_reports_skipped(sandbox_held: tuple[Any, dict[str, Any]]) -> None:
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from models import OutboxEntry, SalesOrder
 
     sb, held = sandbox_held
@@ -520,10 +609,18 @@ def test_orders_mark_shipped_sends_and_reports_skipped(sandbox_held: tuple[Any, 
     assert by_id[imported["id"]]["result"] == "sent"
     assert by_id[invalid]["result"] == "skipped" and "only imported orders" in by_id[invalid]["detail"]
     assert "not marked shipped" in result.stderr
-    assert [(str(c["order_id"]), c["status"]) for c in sb.status_changes()] == [(imported["partner_order_id"], "shipped")]
+    assert [(str(c["order_id"]), c["status"]) for c in sb.status_changes()] == [
+        (imported["partner_order_id"], "shipped")
+    ]
     with session_scope() as s:
-        assert s.scalar(select(OutboxEntry.state).where(OutboxEntry.inbound_order_id == imported["id"],
-                                                        OutboxEntry.status == "shipped")) == "sent"
+        assert (
+            s.scalar(
+                select(OutboxEntry.state).where(
+                    OutboxEntry.inbound_order_id == imported["id"], OutboxEntry.status == "shipped"
+                )
+            )
+            == "sent"
+        )
         assert s.scalar(select(SalesOrder.status).where(SalesOrder.inbound_order_id == imported["id"])) == "shipped"
 
     again = bobbin("orders", "mark", "shipped", str(imported["id"]))
@@ -532,12 +629,13 @@ def test_orders_mark_shipped_sends_and_reports_skipped(sandbox_held: tuple[Any, 
 
 # --- admin ---------------------------------------------------------------------------------------
 
+
 def test_keys_rotate_keeps_credentials_readable(held: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from cryptography.fernet import Fernet
 
-    from bobbin import crypto
-    from bobbin.db import session_scope
-    from bobbin.settings import get_settings
+    from core import crypto
+    from core.db import session_scope
+    from core.settings import get_settings
     from models import Site
 
     with session_scope() as s:
@@ -570,4 +668,3 @@ def test_help_lists_the_command_tree() -> None:
     orders_help = bobbin("orders", "--help").stdout
     for command in ("list", "show", "resolve", "import", "reject", "mark"):
         assert command in orders_help
-

@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from bobbin.embedded import free_port
+from core.embedded import free_port
 from tests.integration.conftest import ROOT, wait_until
 
 pytestmark = pytest.mark.integration
@@ -46,12 +46,20 @@ BOBBIN = str(Path(sys.executable).parent / "bobbin")  # the installed console sc
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def cli_env(home: Path, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """The environment of a command: the session's servers, a home of its own, no SMTP_URL (a test's
     SMTP server is not the command's), output wide enough that no line the test reads wraps."""
     env = {k: v for k, v in os.environ.items() if k != "SMTP_URL"}
-    env.update(BOBBIN_HOME=str(home), DATABASE_URL=database_url, REDIS_URL=redis_url, LOG_FORMAT="console",
-               COLUMNS="200", PYTHONUNBUFFERED="1", **extra)
+    env.update(
+        BOBBIN_HOME=str(home),
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        LOG_FORMAT="console",
+        COLUMNS="200",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
     return env
 
 
@@ -96,8 +104,9 @@ class Served:
     def __init__(self, args: list[str], env: dict[str, str], out: Path) -> None:
         self.out = out
         self._file = out.open("wb")
-        self.proc = subprocess.Popen([BOBBIN, *args], cwd=ROOT, env=env, stdout=self._file,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [BOBBIN, *args], cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def output(self) -> str:
         return self.out.read_text(errors="replace")
@@ -107,9 +116,11 @@ class Served:
 
     def wait_ready(self, ready: Any, timeout: float, what: str) -> Any:
         """Until ``ready()`` answers, failing at once (with the output) if the command exits first."""
+
         def check() -> Any:
             assert self.alive(), f"{what}: the command exited with {self.proc.returncode}:\n{self.output()[-4000:]}"
             return ready()
+
         return wait_until(check, timeout=timeout, interval=0.3, what=what)
 
     def close(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
@@ -153,15 +164,17 @@ def count(engine: Engine, model: Any) -> int:
 
 # --- bobbin migrate, bobbin demo load --------------------------------------------------------------
 
-def test_migrate_then_demo_load_on_an_empty_database(fresh_db: str, fresh_engine: Engine, redis_url: str,
-                                                     tmp_path: Path) -> None:
-    import models
+
+def test_migrate_then_demo_load_on_an_empty_database(
+    fresh_db: str, fresh_engine: Engine, redis_url: str, tmp_path: Path
+) -> None:
     from alembic.script import ScriptDirectory
 
-    from bobbin import crypto
+    import models
     from bobbin.demo import build_world, demo_mappings
     from bobbin.demo_joor import extra_erp_rows, joor_mappings
-    from bobbin.migrate import alembic_config
+    from core import crypto
+    from core.migrate import alembic_config
     from models import Customer, Inventory, Mapping, Site, Sku, Style, Warehouse
     from sandbox.keys import DEMO_JOOR_TOKEN, sandbox_keys
 
@@ -192,18 +205,26 @@ def test_migrate_then_demo_load_on_an_empty_database(fresh_db: str, fresh_engine
         sites = {site.name: site for site in s.scalars(select(Site))}
         assert {name: (site.kind, site.base_url) for name, site in sites.items()} == {
             "brandboom-demo": ("brandboom", f"http://127.0.0.1:{bb_port}/api/v2"),
-            "joor-demo": ("joor", f"http://127.0.0.1:{joor_port}/v2")}
+            "joor-demo": ("joor", f"http://127.0.0.1:{joor_port}/v2"),
+        }
         assert crypto.decrypt_json(sites["brandboom-demo"].credentials_encrypted) == dict(
-            zip(("public_key", "secret_key"), sandbox_keys(), strict=True))
+            zip(("public_key", "secret_key"), sandbox_keys(), strict=True)
+        )
         assert crypto.decrypt_json(sites["joor-demo"].credentials_encrypted) == {"api_token": DEMO_JOOR_TOKEN}
         mappings = dict(s.execute(select(Mapping.site_id, func.count()).group_by(Mapping.site_id)).all())
-        assert mappings == {sites["brandboom-demo"].id: len(demo_mappings()),
-                            sites["joor-demo"].id: len(joor_mappings()["mappings"])}
+        assert mappings == {
+            sites["brandboom-demo"].id: len(demo_mappings()),
+            sites["joor-demo"].id: len(joor_mappings()["mappings"]),
+        }
     # And the demo brand's ERP data is loaded, as the demo world defines it
     world = build_world()
-    expected = {Style: len(world.styles), Sku: len(world.skus), Inventory: len(world.inventory),
-                Warehouse: len(world.warehouses),
-                Customer: len(world.customers) + len(extra_erp_rows(world).get("customers", []))}
+    expected = {
+        Style: len(world.styles),
+        Sku: len(world.skus),
+        Inventory: len(world.inventory),
+        Warehouse: len(world.warehouses),
+        Customer: len(world.customers) + len(extra_erp_rows(world).get("customers", [])),
+    }
     assert {m.__name__: count(fresh_engine, m) for m in expected} == {m.__name__: n for m, n in expected.items()}
 
     # When it runs again, nothing is added twice
@@ -215,16 +236,21 @@ def test_migrate_then_demo_load_on_an_empty_database(fresh_db: str, fresh_engine
 
 # --- a served sandbox -----------------------------------------------------------------------------
 
+
 def _brandboom_headers(public_key: str, secret_key: str) -> dict[str, str]:
     """Brandboom's documented auth, computed here: uppercase MD5 of PUBLIC…SECRET…TIMESTAMP…"""
     stamp = str(int(time.time()))
-    signature = hashlib.md5(f"PUBLIC{public_key}SECRET{secret_key}TIMESTAMP{stamp}".encode(),
-                            usedforsecurity=False).hexdigest().upper()
+    signature = (
+        hashlib.md5(f"PUBLIC{public_key}SECRET{secret_key}TIMESTAMP{stamp}".encode(), usedforsecurity=False)
+        .hexdigest()
+        .upper()
+    )
     return {"X-Auth-Key": public_key, "X-Auth-Timestamp": stamp, "X-Auth-Signature": signature}
 
 
 def test_served_sandboxes_answer_health_and_the_api_over_http_then_stop_on_ctrl_c(
-        tmp_path: Path, pg_url: str, redis_url: str) -> None:
+    tmp_path: Path, pg_url: str, redis_url: str
+) -> None:
     from bobbin.demo import brandboom_seed, build_world
     from bobbin.demo_joor import joor_seed
     from sandbox.keys import DEMO_JOOR_TOKEN, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
@@ -239,14 +265,21 @@ def test_served_sandboxes_answer_health_and_the_api_over_http_then_stop_on_ctrl_
     joor = Served(["sandbox", "--partner", "joor", "--port", str(joor_port)], env, tmp_path / "joor.out")
     try:
         # When their health endpoints are asked
-        bb_health = bb.wait_ready(lambda: answers(f"http://127.0.0.1:{bb_port}/_sandbox/health"), 90,
-                                  "the Brandboom sandbox's health endpoint")
-        joor_health = joor.wait_ready(lambda: answers(f"http://127.0.0.1:{joor_port}/_sandbox/health"), 90,
-                                      "the JOOR sandbox's health endpoint")
+        bb_health = bb.wait_ready(
+            lambda: answers(f"http://127.0.0.1:{bb_port}/_sandbox/health"),
+            90,
+            "the Brandboom sandbox's health endpoint",
+        )
+        joor_health = joor.wait_ready(
+            lambda: answers(f"http://127.0.0.1:{joor_port}/_sandbox/health"), 90, "the JOOR sandbox's health endpoint"
+        )
 
         # Then each is up with the demo brand's data
         assert bb_health[0] == 200 and json.loads(bb_health[1]) == {
-            "ok": True, "orders": len(bb_seed["orders"]), "products": len(bb_seed["products"])}
+            "ok": True,
+            "orders": len(bb_seed["orders"]),
+            "products": len(bb_seed["products"]),
+        }
         assert joor_health[0] == 200
         health = json.loads(joor_health[1])
         assert health["ok"] is True and health["orders"] == len(j_seed["orders"])
@@ -273,8 +306,11 @@ def test_served_sandboxes_answer_health_and_the_api_over_http_then_stop_on_ctrl_
         token = "OAuth2 " + base64.b64encode(DEMO_JOOR_TOKEN.encode()).decode()
         status, body = http(url, {"Authorization": token})
         # Then it lists the approved orders not yet exported, and without the token it refuses
-        expected = {str(o["order_id"]) for o in j_seed["orders"]
-                    if o["status"] == "APPROVED" and o["export_status"] in ("NOT_EXPORTED", "FAILED")}
+        expected = {
+            str(o["order_id"])
+            for o in j_seed["orders"]
+            if o["status"] == "APPROVED" and o["export_status"] in ("NOT_EXPORTED", "FAILED")
+        }
         listed = json.loads(body)["orders"]
         assert status == 200 and {str(o["order_id"]) for o in listed["order"]} == expected
         assert listed["response"]["total"] == len(expected)
@@ -298,9 +334,10 @@ def test_served_sandboxes_answer_health_and_the_api_over_http_then_stop_on_ctrl_
 JOOR_WAREHOUSES = {"MAIN": "Main Warehouse", "WEST": "West Coast"}  # the brand's JOOR warehouse names
 
 
-def test_inventory_push_to_joor_from_the_cli_sends_the_erps_stock(joor_site: int, joor_sandbox: Any, pg_url: str,
-                                                                  redis_url: str, tmp_path: Path) -> None:
-    from bobbin.db import session_scope
+def test_inventory_push_to_joor_from_the_cli_sends_the_erps_stock(
+    joor_site: int, joor_sandbox: Any, pg_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    from core.db import session_scope
     from models import SalesOrder, Site, SyncRun
 
     # Given the JOOR site pushes immediate and future stock of MAIN and WEST to JOOR's warehouses
@@ -308,9 +345,12 @@ def test_inventory_push_to_joor_from_the_cli_sends_the_erps_stock(joor_site: int
         site = s.get_one(Site, joor_site)
         site.settings = {**site.settings, "inventory_mode": "both", "inventory_warehouses": JOOR_WAREHOUSES}
         assert s.scalar(select(func.count()).select_from(SalesOrder)) == 0  # no order holds stock
-        rows = s.execute(text(
-            "SELECT k.upc, i.warehouse_code, i.on_hand, i.allocated, i.future_qty, i.future_date FROM inventory i "
-            "JOIN sku k ON k.sku = i.sku JOIN style st ON st.number = k.style_number WHERE st.active")).all()
+        rows = s.execute(
+            text(
+                "SELECT k.upc, i.warehouse_code, i.on_hand, i.allocated, i.future_qty, i.future_date FROM inventory i "
+                "JOIN sku k ON k.sku = i.sku JOIN style st ON st.number = k.style_number WHERE st.active"
+            )
+        ).all()
     # And what JOOR should then hold, per (warehouse, WIP date or none, UPC), from the ERP rows
     expected: dict[tuple[str, str | None, str], int] = {}
     for upc, warehouse, on_hand, allocated, future_qty, future_date in rows:
@@ -340,10 +380,13 @@ def test_inventory_push_to_joor_from_the_cli_sends_the_erps_stock(joor_site: int
     again = json.loads(ok(bobbin("inventory", "push", "joor-demo", "--json", env=env)))
     # Then nothing is sent, and JOOR still holds the same stock
     assert again["rows_sent"] == 0
-    assert {(r["warehouse"], r["inventory_date"], r["upc"]): r["inventory"] for r in joor_sandbox.inventory()} == expected
+    assert {
+        (r["warehouse"], r["inventory_date"], r["upc"]): r["inventory"] for r in joor_sandbox.inventory()
+    } == expected
 
 
 # --- bobbin run, then bobbin down -----------------------------------------------------------------------
+
 
 def _redis_db_of_its_own(url: str) -> str:
     """The session's Redis under another database number: `bobbin run`'s worker and beat must not
@@ -355,22 +398,37 @@ def _redis_db_of_its_own(url: str) -> str:
 
 def _ok_imports(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        return set(conn.execute(text(
-            "SELECT s.name FROM sync_run r JOIN site s ON s.id = r.site_id "
-            "WHERE r.task = 'import_orders' AND r.outcome = 'ok' AND r.finished_at IS NOT NULL")).scalars())
+        return set(
+            conn.execute(
+                text(
+                    "SELECT s.name FROM sync_run r JOIN site s ON s.id = r.site_id "
+                    "WHERE r.task = 'import_orders' AND r.outcome = 'ok' AND r.finished_at IS NOT NULL"
+                )
+            ).scalars()
+        )
 
 
 def test_run_starts_everything_imports_and_mails_then_down_stops_it(
-        fresh_db: str, fresh_engine: Engine, redis_url: str, tmp_path: Path) -> None:
+    fresh_db: str, fresh_engine: Engine, redis_url: str, tmp_path: Path
+) -> None:
+    from email import message_from_bytes
+
     import psutil
     import redis
-    from email import message_from_bytes
 
     home = tmp_path / "home"
     run_redis = _redis_db_of_its_own(redis_url)
     bb_port, joor_port, flower_port = free_port(), free_port(), free_port()
-    env = cli_env(home, fresh_db, run_redis, SANDBOX_PORT=str(bb_port), SANDBOX_JOOR_PORT=str(joor_port),
-                  FLOWER_PORT=str(flower_port), FLOWER_USER="ops", FLOWER_PASSWORD="pw-for-this-test")
+    env = cli_env(
+        home,
+        fresh_db,
+        run_redis,
+        SANDBOX_PORT=str(bb_port),
+        SANDBOX_JOOR_PORT=str(joor_port),
+        FLOWER_PORT=str(flower_port),
+        FLOWER_USER="ops",
+        FLOWER_PASSWORD="pw-for-this-test",
+    )
     redis.Redis.from_url(run_redis).flushdb()
     children: list[Any] = []
 
@@ -386,24 +444,32 @@ def test_run_starts_everything_imports_and_mails_then_down_stops_it(
         assert f"each message is a file in {home.absolute() / 'mail'}/" in out
         # And both sandboxes answer
         for port in (bb_port, joor_port):
-            status, body = run.wait_ready(lambda p=port: answers(f"http://127.0.0.1:{p}/_sandbox/health"), 60,
-                                          f"the sandbox on {port}")
+            status, body = run.wait_ready(
+                lambda p=port: answers(f"http://127.0.0.1:{p}/_sandbox/health"), 60, f"the sandbox on {port}"
+            )
             assert status == 200 and json.loads(body)["ok"] is True
         # And the first import of both demo sites finished on its worker
-        run.wait_ready(lambda: _ok_imports(fresh_engine) == {"brandboom-demo", "joor-demo"}, 180,
-                       "the first import of both demo sites")
+        run.wait_ready(
+            lambda: _ok_imports(fresh_engine) == {"brandboom-demo", "joor-demo"},
+            180,
+            "the first import of both demo sites",
+        )
         # And each site's error report was caught as a file by its mail catcher
         mail_dir = home / "mail"
-        caught = run.wait_ready(lambda: len(list(mail_dir.glob("*.eml"))) >= 2 and sorted(mail_dir.glob("*.eml")),
-                                120, "the error reports in the mail directory")
+        caught = run.wait_ready(
+            lambda: len(list(mail_dir.glob("*.eml"))) >= 2 and sorted(mail_dir.glob("*.eml")),
+            120,
+            "the error reports in the mail directory",
+        )
         subjects = sorted(str(message_from_bytes(p.read_bytes())["Subject"]) for p in caught)
         assert len(subjects) == 2, subjects
         assert subjects[0].startswith('[Bobbin] Brandboom "brandboom-demo": ') and "need attention" in subjects[0]
         assert subjects[1].startswith('[Bobbin] JOOR "joor-demo": ') and "need attention" in subjects[1]
         # And Flower answers, behind its login
         login = "Basic " + base64.b64encode(b"ops:pw-for-this-test").decode()
-        status, _ = run.wait_ready(lambda: answers(f"http://127.0.0.1:{flower_port}/", {"Authorization": login}),
-                                   120, "Flower")
+        status, _ = run.wait_ready(
+            lambda: answers(f"http://127.0.0.1:{flower_port}/", {"Authorization": login}), 120, "Flower"
+        )
         assert status == 200
         assert http(f"http://127.0.0.1:{flower_port}/")[0] == 401
         children = psutil.Process(run.proc.pid).children(recursive=True)

@@ -73,17 +73,28 @@ def test_sample_files_load_cleanly_and_agree_with_the_demo(session: Session, wor
     assert count(session, Sku) == len(styles.keys) == styles.rows_read
     assert count(session, Inventory) == inventory.rows_read
     # A blank address type is billing and shipping both; the rows match the demo world's exactly.
-    rows = session.execute(select(CustomerAddress.customer_code, CustomerAddress.kind,
-                                  CustomerAddress.address_key)).all()
-    expected = {(a["customer_code"], a["kind"], a["address_key"]) for a in world.customer_addresses
-                if a["customer_code"] in customers.keys}
+    rows = session.execute(
+        select(CustomerAddress.customer_code, CustomerAddress.kind, CustomerAddress.address_key)
+    ).all()
+    expected = {
+        (a["customer_code"], a["kind"], a["address_key"])
+        for a in world.customer_addresses
+        if a["customer_code"] in customers.keys
+    }
     assert set(rows) == expected
     sku = world.skus[0]
-    got = session.execute(select(Sku.style_number, Sku.color_code, Sku.size, Sku.upc)
-                          .where(Sku.sku == sku["sku"])).one()
+    got = session.execute(
+        select(Sku.style_number, Sku.color_code, Sku.size, Sku.upc).where(Sku.sku == sku["sku"])
+    ).one()
     assert tuple(got) == (sku["style_number"], sku["color_code"], sku["size"], sku["upc"])
-    assert session.scalar(select(StylePrice.price).where(StylePrice.style_number == sku["style_number"],
-                                                         StylePrice.price_type_code == "MSRP")) is not None
+    assert (
+        session.scalar(
+            select(StylePrice.price).where(
+                StylePrice.style_number == sku["style_number"], StylePrice.price_type_code == "MSRP"
+            )
+        )
+        is not None
+    )
 
 
 def test_sample_files_load_again_as_updates(session: Session, world: demo.DemoWorld) -> None:
@@ -97,8 +108,9 @@ def test_sample_files_load_again_as_updates(session: Session, world: demo.DemoWo
     assert (again.inserted, again.updated) == (0, first.inserted)
     assert (customers_again.inserted, customers_again.updated) == (0, 6)
     assert count(session, Sku) == first.inserted
-    assert count(session, CustomerAddress) == len([a for a in world.customer_addresses
-                                                   if a["customer_code"] in customers_again.keys])
+    assert count(session, CustomerAddress) == len(
+        [a for a in world.customer_addresses if a["customer_code"] in customers_again.keys]
+    )
 
 
 def test_sample_styles_xlsx_matches_the_csv(session: Session, world: demo.DemoWorld) -> None:
@@ -135,8 +147,9 @@ def test_customers_csv_with_bad_rows(session: Session, world: demo.DemoWorld, tm
     assert report.rows_loaded == 3 and report.keys == {"GOOD1", "GOOD2"}
     good1 = session.scalars(select(CustomerAddress.kind).where(CustomerAddress.customer_code == "GOOD1")).all()
     assert sorted(good1) == ["billing", "shipping", "shipping"]
-    good2 = session.execute(select(Customer.name, Customer.terms_code, Customer.rep_code)
-                            .where(Customer.code == "GOOD2")).one()
+    good2 = session.execute(
+        select(Customer.name, Customer.terms_code, Customer.rep_code).where(Customer.code == "GOOD2")
+    ).one()
     # Row 7 was rejected; row 8 creates GOOD2 (terms given by their description "Net 30").
     assert tuple(good2) == ("Second Good", "N30", None)
     assert report.ignored_columns == ["Fax"]
@@ -191,8 +204,7 @@ def test_styles_xlsx_with_bad_rows(session: Session, world: demo.DemoWorld, tmp_
     for line in BAD_STYLES.splitlines():
         cells: list[object] = line.split(",")
         # As Excel holds them: prices and UPCs as numbers (the 036... UPC loses its leading zero).
-        cells = [float(c) if i >= 10 and c.lstrip("-").replace(".", "").isdigit() else c
-                 for i, c in enumerate(cells)]
+        cells = [float(c) if i >= 10 and c.lstrip("-").replace(".", "").isdigit() else c for i, c in enumerate(cells)]
         if cells[9] and str(cells[9]).isdigit():
             cells[9] = int(str(cells[9]))
         ws.append(cells)
@@ -234,8 +246,16 @@ def test_inventory_with_bad_rows(session: Session, world: demo.DemoWorld, tmp_pa
     messages = {p.row: p.message for p in report.problems}
     assert "add it to the ERP warehouses first" in messages[3]
     assert "negative" in messages[4] and "load it with the styles file first" in messages[5]
-    rows = session.execute(select(Inventory.sku, Inventory.warehouse_code, Inventory.on_hand, Inventory.allocated,
-                                  Inventory.future_qty, Inventory.future_date).order_by(Inventory.sku)).all()
+    rows = session.execute(
+        select(
+            Inventory.sku,
+            Inventory.warehouse_code,
+            Inventory.on_hand,
+            Inventory.allocated,
+            Inventory.future_qty,
+            Inventory.future_date,
+        ).order_by(Inventory.sku)
+    ).all()
     assert [tuple(r) for r in rows] == [
         ("AB001", "MAIN", 12, 2, 48, date(2027, 1, 15)),
         ("AB007", "MAIN", 4, 0, 24, date(2027, 2, 1)),
@@ -244,20 +264,27 @@ def test_inventory_with_bad_rows(session: Session, world: demo.DemoWorld, tmp_pa
     again = load_inventory(session, write(tmp_path / "onhand.csv", "sku;warehouse;on hand\nAB001;MAIN;30\n"))
     session.commit()
     assert (again.inserted, again.updated, again.problems) == (0, 1, [])
-    assert session.execute(select(Inventory.on_hand, Inventory.future_qty)
-                           .where(Inventory.sku == "AB001")).one() == (30, 48)
+    assert session.execute(select(Inventory.on_hand, Inventory.future_qty).where(Inventory.sku == "AB001")).one() == (
+        30,
+        48,
+    )
 
 
 def test_inventory_by_style_color_size(session: Session, world: demo.DemoWorld, tmp_path: Path) -> None:
     demo.load_erp(session, reference_only(world))
     load_styles(session, write(tmp_path / "styles.csv", BAD_STYLES))
-    report = load_inventory(session, write(tmp_path / "inv.csv", "Style,Color,Size,Warehouse,Qty On Hand\n"
-                                                                 "ts100,blk,s,main,9\nTS100,BLK,XXL,MAIN,1\n"))
+    report = load_inventory(
+        session,
+        write(
+            tmp_path / "inv.csv", "Style,Color,Size,Warehouse,Qty On Hand\nts100,blk,s,main,9\nTS100,BLK,XXL,MAIN,1\n"
+        ),
+    )
     assert report.keys == {"AB001"} and [p.row for p in report.problems] == [3]
 
 
-def test_a_failure_mid_file_writes_nothing(session: Session, world: demo.DemoWorld, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_mid_file_writes_nothing(
+    session: Session, world: demo.DemoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import services.erp_load as erp_load
 
     demo.load_erp(session, reference_only(world))
@@ -268,7 +295,7 @@ def test_a_failure_mid_file_writes_nothing(session: Session, world: demo.DemoWor
 
     def failing(self, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 6:   # part-way through the writes (styles written, colors half-way)
+        if calls["n"] == 6:  # part-way through the writes (styles written, colors half-way)
             raise RuntimeError("connection lost")
         return real(self, *args, **kwargs)
 
@@ -277,22 +304,26 @@ def test_a_failure_mid_file_writes_nothing(session: Session, world: demo.DemoWor
         load_styles(session, SAMPLES / "styles.csv")
     monkeypatch.setattr(Session, "execute", real)
     assert count(session, Style) == 0 and count(session, Sku) == 0
-    session.commit()   # the caller's transaction is still usable
+    session.commit()  # the caller's transaction is still usable
 
 
-@pytest.mark.parametrize(("name", "content", "words"), [
-    ("missing.csv", None, "does not exist"),
-    ("styles.pdf", b"%PDF-1.4", "not a CSV or .xlsx file"),
-    ("styles.xls", b"\xd0\xcf\x11\xe0", "old Excel .xls"),
-    ("empty.csv", b"", "is empty"),
-    ("noheader.csv", b"\n\n", "no header row"),
-    ("nosku.csv", b"style,color code,size,upc\nA,B,C,\n", "no \"sku\" column"),
-    ("latin1.csv", "style,color code,size,sku\nCaf\u00e9,B,C,D\n".encode("latin-1"), "not UTF-8"),
-    ("broken.xlsx", b"PK\x03\x04 not really a zip", "cannot be opened as an Excel"),
-    ("twice.csv", b"style,style number,color code,size,sku\n", "two columns"),
-])
-def test_unreadable_files_raise_load_error(session: Session, tmp_path: Path, name: str, content: bytes | None,
-                                           words: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("missing.csv", None, "does not exist"),
+        ("styles.pdf", b"%PDF-1.4", "not a CSV or .xlsx file"),
+        ("styles.xls", b"\xd0\xcf\x11\xe0", "old Excel .xls"),
+        ("empty.csv", b"", "is empty"),
+        ("noheader.csv", b"\n\n", "no header row"),
+        ("nosku.csv", b"style,color code,size,upc\nA,B,C,\n", 'no "sku" column'),
+        ("latin1.csv", "style,color code,size,sku\nCaf\u00e9,B,C,D\n".encode("latin-1"), "not UTF-8"),
+        ("broken.xlsx", b"PK\x03\x04 not really a zip", "cannot be opened as an Excel"),
+        ("twice.csv", b"style,style number,color code,size,sku\n", "two columns"),
+    ],
+)
+def test_unreadable_files_raise_load_error(
+    session: Session, tmp_path: Path, name: str, content: bytes | None, words: str
+) -> None:
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)

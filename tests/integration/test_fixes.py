@@ -15,8 +15,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bobbin.cli.main import app
-from bobbin.db import session_scope
 from bobbin.demo import O_ADDRESS_NEW, build_world, make_order
+from core.db import session_scope
 from models import Customer, InboundOrder, Mapping, OrderError, Site
 from services.pipeline import import_site_orders
 
@@ -45,8 +45,9 @@ def _order(partner_id: int) -> InboundOrder:
 
 def _open(order_id: int) -> list[str]:
     with session_scope() as s:
-        return list(s.scalars(select(OrderError.code).where(OrderError.order_id == order_id,
-                                                            OrderError.resolved_at.is_(None))))
+        return list(
+            s.scalars(select(OrderError.code).where(OrderError.order_id == order_id, OrderError.resolved_at.is_(None)))
+        )
 
 
 def test_a_new_ship_to_is_added_only_when_a_person_says_so(imported: int) -> None:
@@ -87,7 +88,9 @@ def test_customers_auto_map_by_email_then_name_and_postal_and_say_how(imported: 
         target = s.scalars(select(Customer).order_by(Customer.code)).first()
         assert target is not None
         code, email, name = target.code, target.email, target.name
-        postal = world.customer_addresses[[a["customer_code"] for a in world.customer_addresses].index(code)]["postal_code"]
+        postal = world.customer_addresses[[a["customer_code"] for a in world.customer_addresses].index(code)][
+            "postal_code"
+        ]
     by_email, by_name = make_order(world, id=700001), make_order(world, id=700002)
     by_email["customer"] = {"id": 990001, "code": "", "name": "Someone Else", "email": email.upper()}
     address = {"name": name, "address1": "1 Elm St", "city": "X", "state": "NY", "zip": postal, "country": "US"}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bobbin.db import session_scope
+from core.db import session_scope
 from models import InboundOrder, SalesOrder, SalesOrderLine, Site
 from services import masterdata
 from services.holding import open_order_ids, validate_orders
@@ -48,7 +48,8 @@ def test_a_failing_batch_falls_back_to_one_order_at_a_time(db: str, sandbox: Any
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(SalesOrder)) == len(checked)
         assert s.scalar(select(SalesOrder.customer_code).where(SalesOrder.inbound_order_id == victim)) != "NOPE1"
-        assert s.scalar(select(func.count()).select_from(InboundOrder).where(InboundOrder.state == "imported")) \
-            == len(checked)
+        assert s.scalar(select(func.count()).select_from(InboundOrder).where(InboundOrder.state == "imported")) == len(
+            checked
+        )
         lines = s.scalar(select(func.count()).select_from(SalesOrderLine))
     assert lines == sum(len(p.lines) for p, _ in checked.values())

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bobbin import crypto
-from bobbin.db import session_scope
 from bobbin.demo import build_world
 from connectors.errors import AuthError, RetryableError
 from connectors.http import DEFAULT_POLICY
+from core import crypto
+from core.db import session_scope
 from models import InboundOrder, SalesOrder, Site, SyncRun
 from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
 from services.pipeline import import_site_orders
@@ -39,8 +39,7 @@ def fast_http_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
     real = http.backoff_wait
     tiny = http.HttpPolicy(backoff_base=0.005, backoff_cap=0.02)
-    monkeypatch.setattr(http, "backoff_wait",
-                        lambda policy, attempt, rand=random.random: real(tiny, attempt, rand))
+    monkeypatch.setattr(http, "backoff_wait", lambda policy, attempt, rand=random.random: real(tiny, attempt, rand))
 
 
 @pytest.fixture()
@@ -75,10 +74,12 @@ def _assert_no_secrets(text: str) -> None:
         assert secret not in text, "a credential leaked into the run's error"
 
 
-@pytest.mark.parametrize("fault", [{"status": 500}, {"status": 502, "malformed": True}],
-                         ids=["http-500", "malformed-502-page"])
+@pytest.mark.parametrize(
+    "fault", [{"status": 500}, {"status": 502, "malformed": True}], ids=["http-500", "malformed-502-page"]
+)
 def test_partner_failure_mid_fetch_keeps_staged_pages_and_next_run_completes(
-        demo_site: int, sandbox: Any, fast_http_retries: None, fault: dict[str, Any]) -> None:
+    demo_site: int, sandbox: Any, fast_http_retries: None, fault: dict[str, Any]
+) -> None:
     # Given Brandboom answers the first two order pages, then fails on the third page for as
     # long as the HTTP layer keeps retrying (a pass-through fault lets two requests through)
     assert len(EXPORT_ORDERS) > 3 * PAGE_SIZE
@@ -131,8 +132,11 @@ def test_wrong_credentials_fail_the_run_asking_to_check_them(demo_site: int, san
     # Given the site's secret key is wrong (as if mistyped when the site was added)
     wrong = "WRONG" + "0" * 27
     with session_scope() as s:
-        s.execute(update(Site).where(Site.id == demo_site).values(
-            credentials_encrypted=crypto.encrypt_json({"public_key": DEMO_PUBLIC_KEY, "secret_key": wrong})))
+        s.execute(
+            update(Site)
+            .where(Site.id == demo_site)
+            .values(credentials_encrypted=crypto.encrypt_json({"public_key": DEMO_PUBLIC_KEY, "secret_key": wrong}))
+        )
 
     # When the import runs
     with pytest.raises(AuthError) as raised:
@@ -151,7 +155,8 @@ def test_wrong_credentials_fail_the_run_asking_to_check_them(demo_site: int, san
 
 
 def test_task_retries_while_the_partner_is_down_and_succeeds_once_it_heals(
-        demo_site: int, sandbox: Any, start_worker: Any, celery_app: Any) -> None:
+    demo_site: int, sandbox: Any, start_worker: Any, celery_app: Any
+) -> None:
     # Given a worker, and Brandboom answering 503 to every order search
     start_worker()
     sandbox.inject_fault(status=503, count=10_000, path="orders/search")

@@ -19,10 +19,17 @@ import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-from bobbin.db import session_scope
 from connectors.errors import RetryableError
+from core.db import session_scope
 from models import (
-    Customer, InventoryPushRejection, InventoryPushState, SalesOrder, SalesOrderLine, Site, Style, SyncRun,
+    Customer,
+    InventoryPushRejection,
+    InventoryPushState,
+    SalesOrder,
+    SalesOrderLine,
+    Site,
+    Style,
+    SyncRun,
 )
 from services import inventory
 from tests.integration.conftest import wait_until
@@ -46,16 +53,18 @@ def site_id(db: str, sandbox: Any) -> int:
         return site.id
 
 
-def sales_order(number: str, status: str, lines: list[tuple[str, int]], warehouse: str | None = "MAIN",
-                site_id: int | None = None) -> None:
+def sales_order(
+    number: str, status: str, lines: list[tuple[str, int]], warehouse: str | None = "MAIN", site_id: int | None = None
+) -> None:
     with session_scope() as s:
         customer = s.scalars(select(Customer.code).order_by(Customer.code)).first()
-        so = SalesOrder(number=number, customer_code=customer, status=status, warehouse_code=warehouse,
-                        site_id=site_id)
+        so = SalesOrder(number=number, customer_code=customer, status=status, warehouse_code=warehouse, site_id=site_id)
         s.add(so)
         s.flush()
-        s.add_all(SalesOrderLine(sales_order_id=so.id, line_no=n, sku=sku, quantity=qty, price=Decimal("10"))
-                  for n, (sku, qty) in enumerate(lines, start=1))
+        s.add_all(
+            SalesOrderLine(sales_order_id=so.id, line_no=n, sku=sku, quantity=qty, price=Decimal("10"))
+            for n, (sku, qty) in enumerate(lines, start=1)
+        )
 
 
 def expected_brandboom() -> dict[str, tuple[int, int | None, str | None]]:
@@ -63,14 +72,20 @@ def expected_brandboom() -> dict[str, tuple[int, int | None, str | None]]:
     (on hand − allocated − open order lines, summed over warehouses; future total; latest WIP date)."""
     with session_scope() as s:
         held: dict[tuple[str, str], int] = defaultdict(int)
-        for sku, wh, qty in s.execute(text(
+        for sku, wh, qty in s.execute(
+            text(
                 "SELECT l.sku, COALESCE(o.warehouse_code, st.settings ->> 'default_warehouse'), l.quantity "
                 "FROM sales_order_line l JOIN sales_order o ON o.id = l.sales_order_id "
-                "LEFT JOIN site st ON st.id = o.site_id WHERE o.status = 'open'")):
+                "LEFT JOIN site st ON st.id = o.site_id WHERE o.status = 'open'"
+            )
+        ):
             held[(sku, wh)] += qty
-        rows = s.execute(text(
-            "SELECT i.sku, i.warehouse_code, i.on_hand, i.allocated, i.future_qty, i.future_date FROM inventory i "
-            "JOIN sku k ON k.sku = i.sku JOIN style st ON st.number = k.style_number WHERE st.active")).all()
+        rows = s.execute(
+            text(
+                "SELECT i.sku, i.warehouse_code, i.on_hand, i.allocated, i.future_qty, i.future_date FROM inventory i "
+                "JOIN sku k ON k.sku = i.sku JOIN style st ON st.number = k.style_number WHERE st.active"
+            )
+        ).all()
     now: dict[str, int] = defaultdict(int)
     future: dict[str, int] = defaultdict(int)
     dates: dict[str, list[date]] = defaultdict(list)
@@ -92,19 +107,24 @@ def sent_skus(imports: list[dict[str, Any]]) -> list[str]:
 
 def state_count(site_id: int) -> int:
     with session_scope() as s:
-        return int(s.scalar(select(func.count()).select_from(InventoryPushState)
-                            .where(InventoryPushState.site_id == site_id)) or 0)
+        return int(
+            s.scalar(select(func.count()).select_from(InventoryPushState).where(InventoryPushState.site_id == site_id))
+            or 0
+        )
 
 
 def fault_before_batch(sandbox: Any, batch_no: int, **fault: Any) -> Any:
     """A progress callback that queues a sandbox fault for the ``batch_no``-th products/import."""
+
     def progress(done: int, total: int) -> None:
         if done == (batch_no - 1) * BATCH:
             sandbox.inject_fault(path="products/import", **fault)
+
     return progress
 
 
 # --- the numbers ---------------------------------------------------------------------------------
+
 
 def test_full_push_makes_the_sandbox_show_the_erps_available_to_sell(site_id: int, sandbox: Any) -> None:
     # Given open orders holding stock — one at MAIN, one of the site with no warehouse (its default,
@@ -144,9 +164,16 @@ def test_a_normal_push_sends_only_the_changed_rows(site_id: int, sandbox: Any) -
     before = len(sandbox.imports())
     # When 1 % of the inventory rows change (14 of 1,372)
     with session_scope() as s:
-        changed = s.execute(text(
-            "UPDATE inventory SET on_hand = on_hand + 5 WHERE id IN (SELECT id FROM inventory ORDER BY id DESC LIMIT 14) "
-            "RETURNING sku")).scalars().all()
+        changed = (
+            s.execute(
+                text(
+                    "UPDATE inventory SET on_hand = on_hand + 5 WHERE id IN (SELECT id FROM inventory ORDER BY id DESC LIMIT 14) "
+                    "RETURNING sku"
+                )
+            )
+            .scalars()
+            .all()
+        )
     result = inventory.push_inventory(site_id, batch_rows=BATCH)
     # Then only those SKUs are sent, in one batch, without bypassDiff, and the sandbox follows
     imports = sandbox.imports()[before:]
@@ -161,12 +188,14 @@ def test_a_normal_push_sends_only_the_changed_rows(site_id: int, sandbox: Any) -
 
 
 @pytest.mark.parametrize("full", [False, True], ids=["normal", "full"])
-def test_an_interrupted_push_resumes_without_resending_what_was_accepted(site_id: int, sandbox: Any,
-                                                                         full: bool) -> None:
+def test_an_interrupted_push_resumes_without_resending_what_was_accepted(
+    site_id: int, sandbox: Any, full: bool
+) -> None:
     # Given the sandbox fails every attempt at the 3rd batch (the client's retries run out)
     with pytest.raises(RetryableError):
-        inventory.push_inventory(site_id, full=full, batch_rows=BATCH,
-                                 progress=fault_before_batch(sandbox, 3, status=503, count=5))
+        inventory.push_inventory(
+            site_id, full=full, batch_rows=BATCH, progress=fault_before_batch(sandbox, 3, status=503, count=5)
+        )
     # Then the two batches that got through are recorded, and the run failed with its counts
     first = sent_skus(sandbox.imports())
     assert len(first) == 2 * BATCH
@@ -186,8 +215,7 @@ def test_an_interrupted_push_resumes_without_resending_what_was_accepted(site_id
 
 def test_a_rejected_batch_is_recorded_and_the_rest_goes_on(site_id: int, sandbox: Any) -> None:
     # Given Brandboom refuses the 2nd batch
-    result = inventory.push_inventory(site_id, batch_rows=BATCH,
-                                      progress=fault_before_batch(sandbox, 2, status=400))
+    result = inventory.push_inventory(site_id, batch_rows=BATCH, progress=fault_before_batch(sandbox, 2, status=400))
     # Then the run carries on: 6 batches accepted, 1 rejected and recorded with its rows
     assert (result.batches, result.batches_rejected) == (7, 1)
     assert result.rows_accepted == 686 - BATCH and result.rows_rejected == BATCH
@@ -228,11 +256,15 @@ def test_inactive_styles_drop_out_and_a_gone_wip_date_is_zeroed(site_id: int, sa
         style = s.scalars(select(Style).order_by(Style.number)).first()
         style.active = False
         dropped = set(s.scalars(text("SELECT sku FROM sku WHERE style_number = :n"), {"n": style.number}))
-        received = s.execute(text(
-            "UPDATE inventory SET future_qty = 0, future_date = NULL WHERE id = (SELECT min(i.id) FROM inventory i "
-            "JOIN sku k ON k.sku = i.sku WHERE i.future_qty > 0 AND k.style_number <> :n "
-            "AND NOT EXISTS (SELECT 1 FROM inventory j WHERE j.sku = i.sku AND j.id <> i.id AND j.future_qty > 0)) "
-            "RETURNING sku"), {"n": style.number}).scalar_one()
+        received = s.execute(
+            text(
+                "UPDATE inventory SET future_qty = 0, future_date = NULL WHERE id = (SELECT min(i.id) FROM inventory i "
+                "JOIN sku k ON k.sku = i.sku WHERE i.future_qty > 0 AND k.style_number <> :n "
+                "AND NOT EXISTS (SELECT 1 FROM inventory j WHERE j.sku = i.sku AND j.id <> i.id AND j.future_qty > 0)) "
+                "RETURNING sku"
+            ),
+            {"n": style.number},
+        ).scalar_one()
     # When the next push runs
     result = inventory.push_inventory(site_id)
     # Then the inactive style's SKUs are sent as 0 and the received WIP bucket as 0, then forgotten
@@ -262,13 +294,14 @@ def test_a_sku_deleted_from_the_erp_is_sent_as_zero_once(site_id: int, sandbox: 
     assert [(r["skuNumber"], r["inventoryCount"]) for r in rows] == [(deleted, "0")]
     assert sandbox_skus(sandbox)[deleted]["inventoryCount"] == 0 and result.rows_forgotten == 0
     with session_scope() as s:
-        assert not s.scalar(select(func.count()).select_from(InventoryPushState)
-                            .where(InventoryPushState.sku == deleted))
+        assert not s.scalar(
+            select(func.count()).select_from(InventoryPushState).where(InventoryPushState.sku == deleted)
+        )
     assert inventory.push_inventory(site_id).rows_sent == 0
 
 
 def test_a_push_skips_while_another_push_of_the_site_runs(site_id: int, sandbox: Any) -> None:
-    from schedules.locks import advisory_lock, site_lock_name
+    from core.locks import advisory_lock, site_lock_name
 
     with advisory_lock(site_lock_name("push_inventory", site_id)) as got:
         assert got
@@ -277,7 +310,7 @@ def test_a_push_skips_while_another_push_of_the_site_runs(site_id: int, sandbox:
 
 
 def test_a_scheduled_push_is_in_the_beat_schedule_only_when_the_site_asks(site_id: int) -> None:
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
     from schedules import active_sites, build_schedule
 
     assert not any(name.startswith("push-inventory") for name in build_schedule(active_sites(), get_settings()))
@@ -291,10 +324,11 @@ def test_a_scheduled_push_is_in_the_beat_schedule_only_when_the_site_asks(site_i
 
 # --- the CLI and the task ------------------------------------------------------------------------
 
+
 def json_out(stdout: str) -> Any:
     """The JSON document a command printed. Under CliRunner the test session's INFO logs share
     stdout (``bobbin`` itself logs warnings only, to stderr), so read from the document's start."""
-    return json.loads(stdout[stdout.index("{") if stdout.startswith("{") else stdout.index("\n{") + 1:])
+    return json.loads(stdout[stdout.index("{") if stdout.startswith("{") else stdout.index("\n{") + 1 :])
 
 
 def test_cli_dry_run_table_and_json_push(site_id: int, sandbox: Any) -> None:
@@ -315,8 +349,7 @@ def test_cli_dry_run_table_and_json_push(site_id: int, sandbox: Any) -> None:
     assert json_out(again.stdout)["changes"] == []
 
 
-def test_the_task_pushes_through_a_real_worker(site_id: int, sandbox: Any, start_worker: Any,
-                                               celery_app: Any) -> None:
+def test_the_task_pushes_through_a_real_worker(site_id: int, sandbox: Any, start_worker: Any, celery_app: Any) -> None:
     # Given a worker
     start_worker()
     # When the task is called the way `celery call` does
@@ -337,7 +370,6 @@ def _no_stale_faults(sandbox: Any) -> Iterator[None]:
     sandbox.faults.clear()
 
 
-
 # --- JOOR ----------------------------------------------------------------------------------------
 
 JOOR_WAREHOUSES = {"MAIN": "Main Warehouse", "WEST": "West Coast"}  # as the brand named them on JOOR
@@ -355,9 +387,12 @@ def joor_site(joor_site: int) -> int:
 def expected_joor() -> dict[tuple[str, str | None, str], int]:
     """(JOOR warehouse name, WIP date or None, UPC) -> quantity, from the ERP tables."""
     with session_scope() as s:
-        rows = s.execute(text(
-            "SELECT k.upc, i.warehouse_code, i.on_hand - i.allocated, i.future_qty, i.future_date FROM inventory i "
-            "JOIN sku k ON k.sku = i.sku JOIN style st ON st.number = k.style_number WHERE st.active")).all()
+        rows = s.execute(
+            text(
+                "SELECT k.upc, i.warehouse_code, i.on_hand - i.allocated, i.future_qty, i.future_date FROM inventory i "
+                "JOIN sku k ON k.sku = i.sku JOIN style st ON st.number = k.style_number WHERE st.active"
+            )
+        ).all()
     out: dict[tuple[str, str | None, str], int] = {}
     for upc, wh, free, fq, fd in rows:
         out[(JOOR_WAREHOUSES[wh], None, upc)] = max(0, free)
@@ -385,14 +420,19 @@ def test_joor_gets_one_item_per_warehouse_date_and_sku_within_its_credits(joor_s
     assert inventory.push_inventory(joor_site).rows_sent == 0
 
 
-def test_a_wip_date_gone_in_the_erp_is_zeroed_on_joor_and_reported_for_a_person(joor_site: int,
-                                                                               joor_sandbox: Any) -> None:
+def test_a_wip_date_gone_in_the_erp_is_zeroed_on_joor_and_reported_for_a_person(
+    joor_site: int, joor_sandbox: Any
+) -> None:
     # Given everything was pushed
     inventory.push_inventory(joor_site)
     # When one SKU's WIP stock arrives (its future bucket is gone) and another's WIP date moves
     with session_scope() as s:
-        future = s.execute(text("SELECT i.id, k.sku, k.upc, i.warehouse_code, i.future_date FROM inventory i "
-                                "JOIN sku k ON k.sku = i.sku WHERE i.future_qty > 0 ORDER BY i.id LIMIT 2")).all()
+        future = s.execute(
+            text(
+                "SELECT i.id, k.sku, k.upc, i.warehouse_code, i.future_date FROM inventory i "
+                "JOIN sku k ON k.sku = i.sku WHERE i.future_qty > 0 ORDER BY i.id LIMIT 2"
+            )
+        ).all()
         (arrived_id, arrived_sku, arrived_upc, wh1, day1), (moved_id, moved_sku, moved_upc, wh2, day2) = future
         s.execute(text("UPDATE inventory SET future_qty = 0, future_date = NULL WHERE id = :i"), {"i": arrived_id})
         s.execute(text("UPDATE inventory SET future_date = future_date + 14 WHERE id = :i"), {"i": moved_id})
@@ -409,11 +449,16 @@ def test_a_wip_date_gone_in_the_erp_is_zeroed_on_joor_and_reported_for_a_person(
     shown = joor_shown(joor_sandbox)
     assert shown[(JOOR_WAREHOUSES[wh1], day1.isoformat(), arrived_upc)] == 0
     assert shown[(JOOR_WAREHOUSES[wh2], day2.isoformat(), moved_upc)] == 0
-    assert shown == {**expected_joor(), (JOOR_WAREHOUSES[wh1], day1.isoformat(), arrived_upc): 0,
-                     (JOOR_WAREHOUSES[wh2], day2.isoformat(), moved_upc): 0}
+    assert shown == {
+        **expected_joor(),
+        (JOOR_WAREHOUSES[wh1], day1.isoformat(), arrived_upc): 0,
+        (JOOR_WAREHOUSES[wh2], day2.isoformat(), moved_upc): 0,
+    }
     # And the run's report tells a person which WIP dates to remove on JOOR, by SKU, UPC, warehouse and date
-    wanted = {(arrived_sku, arrived_upc, JOOR_WAREHOUSES[wh1], day1.isoformat()),
-              (moved_sku, moved_upc, JOOR_WAREHOUSES[wh2], day2.isoformat())}
+    wanted = {
+        (arrived_sku, arrived_upc, JOOR_WAREHOUSES[wh1], day1.isoformat()),
+        (moved_sku, moved_upc, JOOR_WAREHOUSES[wh2], day2.isoformat()),
+    }
     assert {(w["sku"], w["upc"], w["warehouse"], w["date"]) for w in result.remove_wip_dates} == wanted
     with session_scope() as s:
         counts = s.get(SyncRun, result.run_id).counts
@@ -442,8 +487,9 @@ def test_dec_pending_is_sent_when_the_site_asks(joor_site: int, joor_sandbox: An
         assert shown[(wh, day, upc)] == max(0, qty - pending.get(upc, 0)), (wh, day, upc)
 
 
-def test_a_sku_deleted_from_the_erp_is_forgotten_for_joor_which_has_no_name_for_it(joor_site: int,
-                                                                                    joor_sandbox: Any) -> None:
+def test_a_sku_deleted_from_the_erp_is_forgotten_for_joor_which_has_no_name_for_it(
+    joor_site: int, joor_sandbox: Any
+) -> None:
     # Given everything was pushed to JOOR, then a SKU is deleted from the ERP: no UPC or style left
     inventory.push_inventory(joor_site)
     with session_scope() as s:
@@ -454,6 +500,7 @@ def test_a_sku_deleted_from_the_erp_is_forgotten_for_joor_which_has_no_name_for_
     assert result.rows_sent == 0 and result.rows_forgotten >= 1
     assert joor_shown(joor_sandbox) == shown_before
     with session_scope() as s:
-        assert not s.scalar(select(func.count()).select_from(InventoryPushState)
-                            .where(InventoryPushState.sku == deleted))
+        assert not s.scalar(
+            select(func.count()).select_from(InventoryPushState).where(InventoryPushState.sku == deleted)
+        )
     assert inventory.push_inventory(joor_site).rows_forgotten == 0

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from bobbin.db import get_engine, session_scope
+from core.db import get_engine, session_scope
+from core.locks import advisory_lock, lock_key, site_lock_name
 from models import Site, SyncRun
 from schedules import SiteEntry, active_sites, build_schedule, minute_spec
-from schedules.locks import advisory_lock, lock_key, site_lock_name
 from schedules.scheduler import BEAT_LOCK, STANDBY_POLL_SECONDS
 from services.pipeline import import_site_orders
 from tests.integration.conftest import ROOT, wait_until
@@ -55,6 +55,7 @@ def demo_site(db: str, sandbox: Any) -> int:
 
 # --- (a) per-site lock ---------------------------------------------------------------------------
 
+
 def test_import_skips_while_another_run_holds_the_site_lock(demo_site: int) -> None:
     # Given another worker's import of the site holds the site's lock (on its own connection)
     name = site_lock_name("import_orders", demo_site)
@@ -78,8 +79,10 @@ def test_import_skips_while_another_run_holds_the_site_lock(demo_site: int) -> N
 
 def test_site_lock_is_per_site_and_per_task(demo_site: int) -> None:
     # Given the lock of another site, and of another task on this site, are held
-    with advisory_lock(site_lock_name("import_orders", demo_site + 1)) as a, \
-            advisory_lock(site_lock_name("push_inventory", demo_site)) as b:
+    with (
+        advisory_lock(site_lock_name("import_orders", demo_site + 1)) as a,
+        advisory_lock(site_lock_name("push_inventory", demo_site)) as b,
+    ):
         assert a and b
         # When the import of this site runs, then it is not blocked by them
         summary = import_site_orders(demo_site)
@@ -102,8 +105,12 @@ time.sleep(600)
 def test_lock_is_released_when_its_holders_connection_dies(demo_site: int, pg_url: str) -> None:
     # Given a process holding the site's import lock on a raw psycopg2 connection
     name = site_lock_name("import_orders", demo_site)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, _libpq_dsn(pg_url), str(lock_key(name))],
-                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, _libpq_dsn(pg_url), str(lock_key(name))],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"
@@ -154,6 +161,7 @@ def test_lock_is_released_when_the_connection_is_closed_without_unlocking(demo_s
 
 # --- (c) one beat at a time, with real beat processes --------------------------------------------
 
+
 class Beat:
     """A real ``celery -A worker beat`` process with its own schedule file and log."""
 
@@ -163,9 +171,24 @@ class Beat:
         self.log.write_bytes(b"")
         self._logf = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "beat", "-l", "INFO",
-             "--schedule", str(home / f"{name}-schedule")],
-            cwd=ROOT, env=env, stdout=self._logf, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker",
+                "beat",
+                "-l",
+                "INFO",
+                "--schedule",
+                str(home / f"{name}-schedule"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._logf,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def events(self) -> list[str]:
         found = []
@@ -185,14 +208,17 @@ class Beat:
 
 def _beat_lock_holders() -> int:
     with get_engine().connect() as conn:
-        return int(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"),
-                                {"n": BEAT_LOCK}).scalar() or 0)
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"), {"n": BEAT_LOCK}
+            ).scalar()
+            or 0
+        )
 
 
 @pytest.fixture()
 def beats(db: str, redis_url: str, bobbin_home: Path, celery_app: Any, tmp_path: Path) -> Iterator[Any]:
-    env = dict(os.environ, DATABASE_URL=db, REDIS_URL=redis_url, BOBBIN_HOME=str(bobbin_home),
-               LOG_FORMAT="json")
+    env = dict(os.environ, DATABASE_URL=db, REDIS_URL=redis_url, BOBBIN_HOME=str(bobbin_home), LOG_FORMAT="json")
     started: list[Beat] = []
 
     def start(name: str) -> Beat:
@@ -214,10 +240,10 @@ def test_exactly_one_beat_runs_and_a_standby_takes_over(beats: Any) -> None:
 
     # Then exactly one acquires the beat lock, and the other logs that it stands by (the timeouts
     # only catch a beat that never gets there: starting one takes a while on a loaded machine)
-    wait_until(lambda: "beat_lock_acquired" in one.events() + two.events(), timeout=120,
-               what="a beat to take the beat lock")
-    wait_until(lambda: "beat_standby" in one.events() + two.events(), timeout=120,
-               what="the other beat to stand by")
+    wait_until(
+        lambda: "beat_lock_acquired" in one.events() + two.events(), timeout=120, what="a beat to take the beat lock"
+    )
+    wait_until(lambda: "beat_standby" in one.events() + two.events(), timeout=120, what="the other beat to stand by")
     holder, standby = (one, two) if "beat_lock_acquired" in one.events() else (two, one)
     assert "beat_standby" not in holder.events()
     assert "beat_lock_acquired" not in standby.events()
@@ -235,16 +261,16 @@ def test_exactly_one_beat_runs_and_a_standby_takes_over(beats: Any) -> None:
 
     # Then the standby takes over: it polls every STANDBY_POLL_SECONDS; how soon is not asserted
     # here (the timeout only catches a standby that never does)
-    wait_until(lambda: "beat_lock_acquired" in standby.events(), timeout=120,
-               what="the standby beat to take over")
+    wait_until(lambda: "beat_lock_acquired" in standby.events(), timeout=120, what="the standby beat to take over")
     assert standby.proc.poll() is None
     assert _beat_lock_holders() == 1
 
 
 # --- (d) the schedule ----------------------------------------------------------------------------
 
+
 def _settings(**env: Any) -> Any:
-    from bobbin.settings import Settings
+    from core.settings import Settings
 
     return Settings(**{k: str(v) for k, v in env.items()})  # type: ignore[arg-type]
 
@@ -271,8 +297,10 @@ def test_schedule_imports_each_site_on_the_clock() -> None:
     assert us["schedule"].minute == {0, 15, 30, 45} and us["schedule"].hour == set(range(24))
     assert eu["schedule"].minute == set(range(0, 60, 5))
     assert (us["options"]["expires"], eu["options"]["expires"]) == (15 * 60, 5 * 60)
-    utc = timezone.utc
-    assert _next_run(us["schedule"], datetime(2026, 3, 2, 10, 7, tzinfo=utc)) == datetime(2026, 3, 2, 10, 15, tzinfo=utc)
+    utc = UTC
+    assert _next_run(us["schedule"], datetime(2026, 3, 2, 10, 7, tzinfo=utc)) == datetime(
+        2026, 3, 2, 10, 15, tzinfo=utc
+    )
     assert _next_run(us["schedule"], datetime(2026, 3, 2, 23, 45, tzinfo=utc)) == datetime(2026, 3, 3, 0, 0, tzinfo=utc)
 
     # And the outbox is flushed every OUTBOX_FLUSH_SECONDS, the digest daily at DIGEST_HOUR:00
@@ -306,10 +334,19 @@ def test_active_sites_leaves_out_inactive_sites(db: str) -> None:
     from services.sites import create_site
 
     with session_scope() as s:
-        ids = [create_site(s, name=n, kind="brandboom", base_url="https://manage.brandboom.com/api/v2",
-                           credentials={"public_key": "P" * 32, "secret_key": "S" * 32}, division=None,
-                           notify_emails=[], settings=st).id
-               for n, st in (("us", None), ("eu", {"import_minutes": 30}), ("old", None))]
+        ids = [
+            create_site(
+                s,
+                name=n,
+                kind="brandboom",
+                base_url="https://manage.brandboom.com/api/v2",
+                credentials={"public_key": "P" * 32, "secret_key": "S" * 32},
+                division=None,
+                notify_emails=[],
+                settings=st,
+            ).id
+            for n, st in (("us", None), ("eu", {"import_minutes": 30}), ("old", None))
+        ]
         s.get(Site, ids[2]).active = False  # type: ignore[union-attr]
 
     # When beat reads the active sites, then the paused one is left out of the schedule

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 import models
-from bobbin.migrate import alembic_config
+from core.migrate import alembic_config
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +27,9 @@ pytestmark = pytest.mark.integration
 def _psycopg2_admin(url: str) -> object:
     import psycopg2
 
-    conn = psycopg2.connect(make_url(url).set(drivername="postgresql", database="postgres")
-                            .render_as_string(hide_password=False))
+    conn = psycopg2.connect(
+        make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    )
     conn.autocommit = True
     return conn
 
@@ -77,9 +78,14 @@ def _user_types(url: str) -> set[str]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return set(conn.execute(text(
-                "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-                "WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')")).scalars())
+            return set(
+                conn.execute(
+                    text(
+                        "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                        "WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')"
+                    )
+                ).scalars()
+            )
     finally:
         engine.dispose()
 

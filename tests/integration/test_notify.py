@@ -21,8 +21,8 @@ from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session
 from structlog.testing import capture_logs
 
-from bobbin.mail import MailCatcher, MailError
-from bobbin.settings import Settings
+from core.mail import MailCatcher, MailError
+from core.settings import Settings
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
 from models.runs import SyncRun
 from models.sites import Site
@@ -34,6 +34,7 @@ RECIPIENTS = ["ops@brand.example", "it@brand.example"]
 
 # --- given -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture()
 def catcher(tmp_path: Path) -> Iterator[MailCatcher]:
     with MailCatcher(tmp_path / "caught", port=0) as c:
@@ -41,8 +42,11 @@ def catcher(tmp_path: Path) -> Iterator[MailCatcher]:
 
 
 def settings_for(tmp_path: Path, smtp_url: str = "") -> Settings:
-    return Settings(BOBBIN_HOME=str(tmp_path / "home"), SMTP_URL=smtp_url,  # type: ignore[call-arg]
-                    MAIL_FROM="Bobbin <bobbin@brand.example>")
+    return Settings(
+        BOBBIN_HOME=str(tmp_path / "home"),
+        SMTP_URL=smtp_url,  # type: ignore[call-arg]
+        MAIL_FROM="Bobbin <bobbin@brand.example>",
+    )
 
 
 @pytest.fixture()
@@ -51,18 +55,39 @@ def smtp_settings(tmp_path: Path, catcher: MailCatcher) -> Settings:
 
 
 def add_site(session: Session, name: str = "harbor-bb", emails: list[str] | None = None) -> Site:
-    site = Site(name=name, kind="brandboom", base_url="https://sandbox.example", credentials_encrypted=CREDENTIALS,
-                notify_emails=RECIPIENTS if emails is None else emails)
+    site = Site(
+        name=name,
+        kind="brandboom",
+        base_url="https://sandbox.example",
+        credentials_encrypted=CREDENTIALS,
+        notify_emails=RECIPIENTS if emails is None else emails,
+    )
     session.add(site)
     session.flush()
     return site
 
 
-def add_order(session: Session, site: Site, partner_id: str, *, state: str = "invalid", po: str | None = None,
-              customer: str | None = None, errors: list[dict[str, Any]] = ()) -> InboundOrder:  # type: ignore[assignment]
-    order = InboundOrder(site_id=site.id, partner_order_id=partner_id, raw={"id": partner_id}, raw_hash="0" * 64,
-                         normalized={"id": partner_id}, state=state, po_number=po, customer_ref=customer,
-                         order_date=date(2026, 11, 20))
+def add_order(
+    session: Session,
+    site: Site,
+    partner_id: str,
+    *,
+    state: str = "invalid",
+    po: str | None = None,
+    customer: str | None = None,
+    errors: list[dict[str, Any]] = (),
+) -> InboundOrder:  # type: ignore[assignment]
+    order = InboundOrder(
+        site_id=site.id,
+        partner_order_id=partner_id,
+        raw={"id": partner_id},
+        raw_hash="0" * 64,
+        normalized={"id": partner_id},
+        state=state,
+        po_number=po,
+        customer_ref=customer,
+        order_date=date(2026, 11, 20),
+    )
     session.add(order)
     session.flush()
     for e in errors:
@@ -70,11 +95,21 @@ def add_order(session: Session, site: Site, partner_id: str, *, state: str = "in
     return order
 
 
-def add_error(session: Session, order: InboundOrder, code: str, message: str, *, field: str | None = None,
-              value: str | None = None, line_no: int | None = None, severity: str = "error",
-              first_seen_at: datetime | None = None) -> OrderError:
-    err = OrderError(order_id=order.id, code=code, message=message, field=field, value=value, line_no=line_no,
-                     severity=severity)
+def add_error(
+    session: Session,
+    order: InboundOrder,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    value: str | None = None,
+    line_no: int | None = None,
+    severity: str = "error",
+    first_seen_at: datetime | None = None,
+) -> OrderError:
+    err = OrderError(
+        order_id=order.id, code=code, message=message, field=field, value=value, line_no=line_no, severity=severity
+    )
     if first_seen_at:
         err.first_seen_at = first_seen_at
     session.add(err)
@@ -86,23 +121,67 @@ def add_error(session: Session, order: InboundOrder, code: str, message: str, *,
 def world(session: Session) -> dict[str, Any]:
     """Three orders of "harbor-bb" with five open problems, and another site's order (never in its mail)."""
     site = add_site(session)
-    o1 = add_order(session, site, "BB-1001", po="PO-778", customer="Harbor Boutique", errors=[
-        dict(code="customer_unknown", field="customer", value="Harbor Boutique",
-             message='Customer "Harbor Boutique" is not an ERP customer and is not mapped to one.',
-             first_seen_at=datetime.now(UTC) - timedelta(days=3)),
-        dict(code="terms_unmapped", field="terms", value="Net 30",
-             message='Payment method "Net 30" is not mapped to ERP terms.'),
-        dict(code="sku_unknown", field="item", value="<script>alert(1)</script>", line_no=2,
-             message="Line 2: the item is not an ERP SKU."),
-    ])
-    o2 = add_order(session, site, "BB-1002", po="PO-779", customer="Pier Supply", errors=[
-        dict(code="quantity_invalid", field="quantity", value="-2", line_no=1,
-             message="Line 1: quantity -2 is not a positive whole number."),
-    ])
-    o3 = add_order(session, site, "BB-1003", state="valid", customer="Dock & Co", errors=[
-        dict(code="address_new", field="shippingAddress", value="9 Dock Rd", severity="warning",
-             message="Ship-to 9 Dock Rd is not on file for customer DOCK01."),
-    ])
+    o1 = add_order(
+        session,
+        site,
+        "BB-1001",
+        po="PO-778",
+        customer="Harbor Boutique",
+        errors=[
+            dict(
+                code="customer_unknown",
+                field="customer",
+                value="Harbor Boutique",
+                message='Customer "Harbor Boutique" is not an ERP customer and is not mapped to one.',
+                first_seen_at=datetime.now(UTC) - timedelta(days=3),
+            ),
+            dict(
+                code="terms_unmapped",
+                field="terms",
+                value="Net 30",
+                message='Payment method "Net 30" is not mapped to ERP terms.',
+            ),
+            dict(
+                code="sku_unknown",
+                field="item",
+                value="<script>alert(1)</script>",
+                line_no=2,
+                message="Line 2: the item is not an ERP SKU.",
+            ),
+        ],
+    )
+    o2 = add_order(
+        session,
+        site,
+        "BB-1002",
+        po="PO-779",
+        customer="Pier Supply",
+        errors=[
+            dict(
+                code="quantity_invalid",
+                field="quantity",
+                value="-2",
+                line_no=1,
+                message="Line 1: quantity -2 is not a positive whole number.",
+            ),
+        ],
+    )
+    o3 = add_order(
+        session,
+        site,
+        "BB-1003",
+        state="valid",
+        customer="Dock & Co",
+        errors=[
+            dict(
+                code="address_new",
+                field="shippingAddress",
+                value="9 Dock Rd",
+                severity="warning",
+                message="Ship-to 9 Dock Rd is not on file for customer DOCK01.",
+            ),
+        ],
+    )
     other = add_site(session, name="other-joor")
     add_order(session, other, "J-1", errors=[dict(code="terms_unmapped", message="Other site's problem.")])
     session.commit()
@@ -130,8 +209,10 @@ def count(session: Session, model: Any) -> int:
 
 # --- when / then -----------------------------------------------------------------------------------
 
-def test_new_errors_report_is_sent_grouped_by_order(session: Session, world: dict[str, Any],
-                                                   catcher: MailCatcher, smtp_settings: Settings) -> None:
+
+def test_new_errors_report_is_sent_grouped_by_order(
+    session: Session, world: dict[str, Any], catcher: MailCatcher, smtp_settings: Settings
+) -> None:
     site = world["site"]
     summary = send_error_report(session, site.id, settings=smtp_settings)
 
@@ -149,11 +230,11 @@ def test_new_errors_report_is_sent_grouped_by_order(session: Session, world: dic
         assert f"Order {order.id} - Brandboom order {partner_id}" in text
         assert f"bobbin orders show {order.id}" in text
     assert text.index("BB-1001") < text.index("Customer not in the ERP") < text.index("BB-1002")
-    assert f"`bobbin orders resolve {o1.id} --customer CODE`" in text           # customer_unknown
-    assert '`bobbin map terms harbor-bb "Net 30" TERMS_CODE`' in text             # terms_unmapped
-    assert "`bobbin erp load styles FILE`" in text                                # sku_unknown
-    assert "Resolution: Correct the quantity on the partner" in text              # quantity_invalid
-    assert "1. WARNING: Ship-to address is new for this customer" in text         # address_new
+    assert f"`bobbin orders resolve {o1.id} --customer CODE`" in text  # customer_unknown
+    assert '`bobbin map terms harbor-bb "Net 30" TERMS_CODE`' in text  # terms_unmapped
+    assert "`bobbin erp load styles FILE`" in text  # sku_unknown
+    assert "Resolution: Correct the quantity on the partner" in text  # quantity_invalid
+    assert "1. WARNING: Ship-to address is new for this customer" in text  # address_new
     assert "3. ERROR: Line 2 - Item not in the ERP" in text
     assert "bobbin orders list --view invalid" in text
     assert "Other site's problem" not in text
@@ -168,8 +249,9 @@ def test_new_errors_report_is_sent_grouped_by_order(session: Session, world: dic
     assert count(session, ReportedError) == 5
 
 
-def test_an_error_is_reported_once_then_only_new_ones(session: Session, world: dict[str, Any],
-                                                      catcher: MailCatcher, smtp_settings: Settings) -> None:
+def test_an_error_is_reported_once_then_only_new_ones(
+    session: Session, world: dict[str, Any], catcher: MailCatcher, smtp_settings: Settings
+) -> None:
     site = world["site"]
     send_error_report(session, site.id, settings=smtp_settings)
 
@@ -177,8 +259,15 @@ def test_an_error_is_reported_once_then_only_new_ones(session: Session, world: d
     assert len(received(catcher.directory)) == 1
 
     _, o2, _ = world["orders"]
-    add_error(session, o2, "price_invalid", "Line 3: price -5 is missing, negative or too large.", field="price",
-              value="-5", line_no=3)
+    add_error(
+        session,
+        o2,
+        "price_invalid",
+        "Line 3: price -5 is missing, negative or too large.",
+        field="price",
+        value="-5",
+        line_no=3,
+    )
     session.commit()
     summary = send_error_report(session, site.id, settings=smtp_settings)
 
@@ -192,39 +281,56 @@ def test_an_error_is_reported_once_then_only_new_ones(session: Session, world: d
 
 
 def test_digest_lists_every_open_problem_but_not_resolved_or_settled(
-        session: Session, world: dict[str, Any], catcher: MailCatcher, smtp_settings: Settings) -> None:
+    session: Session, world: dict[str, Any], catcher: MailCatcher, smtp_settings: Settings
+) -> None:
     site = world["site"]
     o1, o2, _ = world["orders"]
-    send_error_report(session, site.id, settings=smtp_settings)          # everything reported once
+    send_error_report(session, site.id, settings=smtp_settings)  # everything reported once
     session.execute(update(OrderError).where(OrderError.order_id == o2.id).values(resolved_at=func.now()))
-    add_order(session, site, "BB-1004", state="imported", errors=[
-        dict(code="address_new", severity="warning", message="Old imported order's warning.")])
-    add_error(session, o1, "ship_via_unmapped", 'Shipping method "Pigeon" is not mapped.',
-              field="shippingOption", value="Pigeon")                      # open, never reported
-    session.add(SyncRun(task="import_orders", site_id=site.id, outcome="ok", counts={"downloaded": 4},
-                        finished_at=datetime.now(UTC)))
+    add_order(
+        session,
+        site,
+        "BB-1004",
+        state="imported",
+        errors=[dict(code="address_new", severity="warning", message="Old imported order's warning.")],
+    )
+    add_error(
+        session,
+        o1,
+        "ship_via_unmapped",
+        'Shipping method "Pigeon" is not mapped.',
+        field="shippingOption",
+        value="Pigeon",
+    )  # open, never reported
+    session.add(
+        SyncRun(
+            task="import_orders", site_id=site.id, outcome="ok", counts={"downloaded": 4}, finished_at=datetime.now(UTC)
+        )
+    )
     session.commit()
 
     summary = send_error_report(session, site.id, kind="digest", settings=smtp_settings)
 
     assert summary["sent"] is True and (summary["orders"], summary["errors"]) == (2, 5)
     digest = received(catcher.directory)[-1]
-    assert digest["Subject"] == ('[Bobbin] Brandboom "harbor-bb" daily digest: 2 orders still need attention '
-                                 "(5 open problems)")
+    assert digest["Subject"] == (
+        '[Bobbin] Brandboom "harbor-bb" daily digest: 2 orders still need attention (5 open problems)'
+    )
     text = body(digest, "plain")
     assert "BB-1001" in text and "BB-1003" in text
-    assert "BB-1002" not in text                       # its only error was resolved
-    assert "BB-1004" not in text                       # imported: nothing left to do
+    assert "BB-1002" not in text  # its only error was resolved
+    assert "BB-1004" not in text  # imported: nothing left to do
     assert "Customer not in the ERP (customer_unknown) - 1 order" in text
     assert "Shipping method not mapped [new]" in text and "Customer not in the ERP [new]" not in text
     assert "Open for 3 days" in text
     assert "Last import: ok, finished" in text and "(downloaded 4)" in text
     assert session.scalars(select(ErrorReport.kind).order_by(ErrorReport.id)).all() == ["errors", "digest"]
-    assert count(session, ReportedError) == 5          # a digest marks nothing
+    assert count(session, ReportedError) == 5  # a digest marks nothing
 
 
-def test_smtp_down_raises_and_marks_nothing(session: Session, world: dict[str, Any], tmp_path: Path,
-                                            catcher: MailCatcher, smtp_settings: Settings) -> None:
+def test_smtp_down_raises_and_marks_nothing(
+    session: Session, world: dict[str, Any], tmp_path: Path, catcher: MailCatcher, smtp_settings: Settings
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
@@ -239,8 +345,9 @@ def test_smtp_down_raises_and_marks_nothing(session: Session, world: dict[str, A
     assert send_error_report(session, world["site"].id, settings=smtp_settings)["errors"] == 5
 
 
-def test_without_smtp_url_the_report_is_written_to_mail_dir(session: Session, world: dict[str, Any],
-                                                            tmp_path: Path) -> None:
+def test_without_smtp_url_the_report_is_written_to_mail_dir(
+    session: Session, world: dict[str, Any], tmp_path: Path
+) -> None:
     local = settings_for(tmp_path)
     summary = send_error_report(session, world["site"].id, settings=local)
 
@@ -250,8 +357,9 @@ def test_without_smtp_url_the_report_is_written_to_mail_dir(session: Session, wo
     assert count(session, ReportedError) == 5
 
 
-def test_site_without_recipients_warns_and_marks_nothing(session: Session, smtp_settings: Settings,
-                                                         catcher: MailCatcher) -> None:
+def test_site_without_recipients_warns_and_marks_nothing(
+    session: Session, smtp_settings: Settings, catcher: MailCatcher
+) -> None:
     site = add_site(session, name="quiet", emails=[])
     add_order(session, site, "Q-1", errors=[dict(code="terms_unmapped", message="x")])
     session.commit()
@@ -264,9 +372,10 @@ def test_site_without_recipients_warns_and_marks_nothing(session: Session, smtp_
     assert count(session, ReportedError) == 0 and received(catcher.directory) == []
 
 
-def test_a_concurrent_run_skips_instead_of_mailing_twice(session: Session, world: dict[str, Any], db: str,
-                                                         catcher: MailCatcher, smtp_settings: Settings) -> None:
-    from bobbin.db import engine_for
+def test_a_concurrent_run_skips_instead_of_mailing_twice(
+    session: Session, world: dict[str, Any], db: str, catcher: MailCatcher, smtp_settings: Settings
+) -> None:
+    from core.db import engine_for
 
     site_id = world["site"].id
     with Session(engine_for(db)) as other:
@@ -298,7 +407,7 @@ def test_reports_are_built_in_a_fixed_number_of_queries(session: Session, world:
         assert len(statements) == 6
         statements.clear()
         assert digest_report(session, site.id) is not None
-        assert len(statements) == 7                # ... and the last import run
+        assert len(statements) == 7  # ... and the last import run
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert all("credentials" not in s for s in statements)

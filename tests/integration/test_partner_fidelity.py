@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bobbin.cli.status import site_status
-from bobbin.db import session_scope
 from bobbin.runner import load_demo
 from connectors.base import identified
 from connectors.brandboom.client import BrandboomClient
 from connectors.errors import ContractViolation
+from core.db import session_scope
 from models import InboundOrder, OrderError, OutboxEntry, Site
 from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
 from services import notify, writeback
@@ -36,8 +36,13 @@ pytestmark = pytest.mark.integration
 
 def _outbox_states(site_id: int, status: str = "exported") -> dict[str, int]:
     with session_scope() as s:
-        return dict(s.execute(select(OutboxEntry.state, func.count()).where(
-            OutboxEntry.site_id == site_id, OutboxEntry.status == status).group_by(OutboxEntry.state)).all())
+        return dict(
+            s.execute(
+                select(OutboxEntry.state, func.count())
+                .where(OutboxEntry.site_id == site_id, OutboxEntry.status == status)
+                .group_by(OutboxEntry.state)
+            ).all()
+        )
 
 
 def _held_ids(site_id: int) -> set[str]:
@@ -46,12 +51,16 @@ def _held_ids(site_id: int) -> set[str]:
 
 
 def _waiting_on_joor(sandbox: Any) -> set[str]:
-    return {str(o["order_id"]) for o in sandbox.orders()
-            if o["status"] == "APPROVED" and o["export_status"] == "NOT_EXPORTED"}
+    return {
+        str(o["order_id"])
+        for o in sandbox.orders()
+        if o["status"] == "APPROVED" and o["export_status"] == "NOT_EXPORTED"
+    }
 
 
 def test_a_joor_server_that_ignores_the_named_order_holds_every_mark_and_loses_nothing(
-        joor_site: int, joor_sandbox: Any) -> None:
+    joor_site: int, joor_sandbox: Any
+) -> None:
     # Given JOOR's approved orders waiting, and a server that answers a read naming one order with
     # the list's first orders (marking them exported)
     waiting = _waiting_on_joor(joor_sandbox)
@@ -102,7 +111,8 @@ def test_a_joor_server_that_ignores_the_named_order_holds_every_mark_and_loses_n
 
 
 def test_joor_orders_with_id_import_and_orders_without_an_id_are_never_written_back(
-        joor_site: int, joor_sandbox: Any) -> None:
+    joor_site: int, joor_sandbox: Any
+) -> None:
     # Given JOOR serves its order id as "id" (the v4 spelling)
     waiting = _waiting_on_joor(joor_sandbox)
     joor_sandbox.renamed_keys = {"order_id": "id"}
@@ -134,12 +144,16 @@ def test_joor_orders_carrying_no_id_are_held_unreadable_and_never_marked(joor_si
     assert _waiting_on_joor(joor_sandbox) == waiting
 
 
-@pytest.mark.parametrize(("partner", "ours", "theirs"), [
-    ("brandboom", "shipDate", "startShipDate"),
-    ("joor", "start_ship_date", "ship_start"),
-])
+@pytest.mark.parametrize(
+    ("partner", "ours", "theirs"),
+    [
+        ("brandboom", "shipDate", "startShipDate"),
+        ("joor", "start_ship_date", "ship_start"),
+    ],
+)
 def test_a_renamed_optional_field_raises_a_drift_warning_naming_both(
-        partner: str, ours: str, theirs: str, request: Any) -> None:
+    partner: str, ours: str, theirs: str, request: Any
+) -> None:
     # Given the partner serves one optional field we read under another name
     if partner == "brandboom":
         sandbox = request.getfixturevalue("sandbox")

@@ -15,11 +15,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bobbin.db import session_scope
 from bobbin.demo import (
-    BROKEN_ORDERS, EXPECTED_STATE, O_CUSTOMER_UNKNOWN, O_DUPLICATE_FIRST, O_DUPLICATE_PO, O_TERMS_UNMAPPED,
-    UNMAPPED_TERMS, build_world,
+    BROKEN_ORDERS,
+    EXPECTED_STATE,
+    O_CUSTOMER_UNKNOWN,
+    O_DUPLICATE_FIRST,
+    O_DUPLICATE_PO,
+    O_TERMS_UNMAPPED,
+    UNMAPPED_TERMS,
+    build_world,
 )
+from core.db import session_scope
 from models import ErrorReport, InboundOrder, OrderError, OutboxEntry, SalesOrder, Site
 from tests.integration.conftest import wait_until
 
@@ -38,9 +44,11 @@ def _orders_by_partner_id() -> dict[int, InboundOrder]:
 
 def _open_errors(order_id: int) -> set[tuple[Any, ...]]:
     with session_scope() as s:
-        rows = s.execute(select(OrderError.code, OrderError.line_no, OrderError.field, OrderError.value,
-                                OrderError.severity)
-                         .where(OrderError.order_id == order_id, OrderError.resolved_at.is_(None))).all()
+        rows = s.execute(
+            select(OrderError.code, OrderError.line_no, OrderError.field, OrderError.value, OrderError.severity).where(
+                OrderError.order_id == order_id, OrderError.resolved_at.is_(None)
+            )
+        ).all()
     return {tuple(r) for r in rows}
 
 
@@ -56,8 +64,9 @@ def demo_site(db: str, sandbox: Any) -> int:
     return _site_id()
 
 
-def test_import_validate_notify_fix_mark(demo_site: int, sandbox: Any, smtp: Any, start_worker: Any,
-                                         celery_app: Any) -> None:
+def test_import_validate_notify_fix_mark(
+    demo_site: int, sandbox: Any, smtp: Any, start_worker: Any, celery_app: Any
+) -> None:
     world = build_world()
     worker = start_worker()
 
@@ -78,8 +87,14 @@ def test_import_validate_notify_fix_mark(demo_site: int, sandbox: Any, smtp: Any
         expected = world.expected_errors[pid]
         assert len(got) == len(expected), (pid, got, expected)
         for exp in expected:
-            assert any(g[0] == exp.code and g[1] == exp.line_no and g[2] == exp.field and g[4] == exp.severity
-                       and (exp.value is None or g[3] == exp.value) for g in got), (pid, exp, got)
+            assert any(
+                g[0] == exp.code
+                and g[1] == exp.line_no
+                and g[2] == exp.field
+                and g[4] == exp.severity
+                and (exp.value is None or g[3] == exp.value)
+                for g in got
+            ), (pid, exp, got)
 
     # And every valid order became one ERP sales order and is marked exported on Brandboom
     valid = world.valid_order_ids()
@@ -117,10 +132,20 @@ def test_import_validate_notify_fix_mark(demo_site: int, sandbox: Any, smtp: Any
         assert after[pid].state == "imported", pid
         assert _open_errors(after[pid].id) == set()
     with session_scope() as s:
-        assert s.scalar(select(func.count()).select_from(OrderError).where(
-            OrderError.order_id == after[O_TERMS_UNMAPPED].id, OrderError.resolved_at.is_not(None))) == 1
-        assert s.scalar(select(SalesOrder.customer_code).where(
-            SalesOrder.inbound_order_id == after[O_CUSTOMER_UNKNOWN].id)) == code
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OrderError)
+                .where(OrderError.order_id == after[O_TERMS_UNMAPPED].id, OrderError.resolved_at.is_not(None))
+            )
+            == 1
+        )
+        assert (
+            s.scalar(
+                select(SalesOrder.customer_code).where(SalesOrder.inbound_order_id == after[O_CUSTOMER_UNKNOWN].id)
+            )
+            == code
+        )
 
     # And the scheduled flush sends their "exported" status
     celery_app.send_task("tasks.status.flush_outbox").get(timeout=60)
@@ -135,8 +160,14 @@ def test_import_validate_notify_fix_mark(demo_site: int, sandbox: Any, smtp: Any
     assert str(O_DUPLICATE_FIRST) in _changes(sandbox, "shipped")
     with session_scope() as s:
         assert s.scalar(select(SalesOrder.status).where(SalesOrder.inbound_order_id == shipped)) == "shipped"
-        assert s.scalar(select(OutboxEntry.state).where(OutboxEntry.inbound_order_id == shipped,
-                                                        OutboxEntry.status == "shipped")) == "sent"
+        assert (
+            s.scalar(
+                select(OutboxEntry.state).where(
+                    OutboxEntry.inbound_order_id == shipped, OutboxEntry.status == "shipped"
+                )
+            )
+            == "sent"
+        )
     # And the duplicate stays held for a person to decide
     assert after[O_DUPLICATE_PO].state == "duplicate"
 

@@ -10,16 +10,16 @@ letter instead of being redelivered forever.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from bobbin.db import session_scope
+from core.db import session_scope
+from core.locks import advisory_lock, site_lock_name
 from models import ErrorReport, InboundOrder, Site, SyncRun
-from schedules.locks import advisory_lock, site_lock_name
 from services.reconcile import reconcile
 from services.runs import ABANDONED
 
@@ -37,8 +37,7 @@ def site(db: str, sandbox: Any) -> int:
 
 def _age_site(site_id: int, hours: float) -> None:
     with session_scope() as s:
-        s.execute(update(Site).where(Site.id == site_id)
-                  .values(created_at=datetime.now(timezone.utc) - timedelta(hours=hours)))
+        s.execute(update(Site).where(Site.id == site_id).values(created_at=datetime.now(UTC) - timedelta(hours=hours)))
 
 
 def test_a_silent_site_raises_one_alarm_mail_and_shows_in_status(site: int, smtp: Any) -> None:
@@ -52,13 +51,14 @@ def test_a_silent_site_raises_one_alarm_mail_and_shows_in_status(site: int, smtp
     mail = smtp.wait_for(1)[0]
     assert "ALARM" in mail["Subject"] and "stopped importing" in mail["Subject"]
     assert len(smtp.messages) == 1
-    status = json.loads(CliRunner().invoke(__import__("bobbin.cli.main", fromlist=["app"]).app,
-                                           ["status", "--json"]).stdout)
+    status = json.loads(
+        CliRunner().invoke(__import__("bobbin.cli.main", fromlist=["app"]).app, ["status", "--json"]).stdout
+    )
     assert status["sites"][0]["alarm"].startswith("site brandboom-demo has not imported")
 
     # When imports work again, the alarm clears; a later silence would mail again.
     with session_scope() as s:
-        s.add(SyncRun(task="import_orders", site_id=site, outcome="ok", finished_at=datetime.now(timezone.utc)))
+        s.add(SyncRun(task="import_orders", site_id=site, outcome="ok", finished_at=datetime.now(UTC)))
     assert reconcile()["alarms"] == []
     with session_scope() as s:
         assert s.scalar(select(ErrorReport.kind).where(ErrorReport.site_id == site)) == "alarm"
@@ -66,8 +66,14 @@ def test_a_silent_site_raises_one_alarm_mail_and_shows_in_status(site: int, smtp
 
 def test_an_abandoned_run_is_closed_and_its_site_imported_again(site: int) -> None:
     with session_scope() as s:
-        s.add(SyncRun(task="import_orders", site_id=site, outcome="running",
-                      started_at=datetime.now(timezone.utc) - timedelta(minutes=10)))
+        s.add(
+            SyncRun(
+                task="import_orders",
+                site_id=site,
+                outcome="running",
+                started_at=datetime.now(UTC) - timedelta(minutes=10),
+            )
+        )
 
     with advisory_lock(site_lock_name("import_orders", site)):  # a live run holds the lock
         held = reconcile()
@@ -84,13 +90,17 @@ def test_orders_stuck_before_import_get_their_site_imported_again(site: int) -> 
 
     import_site_orders(site)
     with session_scope() as s:
-        s.execute(update(InboundOrder).where(InboundOrder.id == select(InboundOrder.id).limit(1).scalar_subquery())
-                  .values(state="valid", last_seen_at=datetime.now(timezone.utc) - timedelta(hours=1)))
+        s.execute(
+            update(InboundOrder)
+            .where(InboundOrder.id == select(InboundOrder.id).limit(1).scalar_subquery())
+            .values(state="valid", last_seen_at=datetime.now(UTC) - timedelta(hours=1))
+        )
     assert site in reconcile()["reimport_sites"]
 
 
-def test_a_task_that_kills_its_worker_every_time_ends_in_a_dead_letter(db: str, start_worker: Any,
-                                                                       celery_app: Any) -> None:
+def test_a_task_that_kills_its_worker_every_time_ends_in_a_dead_letter(
+    db: str, start_worker: Any, celery_app: Any
+) -> None:
     from worker.base import MAX_DELIVERIES  # importing the app needs the test broker's URL set first
 
     start_worker("poisoned", extra_args=("-I", "tests.integration.poison_tasks"))

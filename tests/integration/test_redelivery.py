@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bobbin.db import session_scope
 from bobbin.demo import build_world, make_order
+from core.db import session_scope
 from models import InboundOrder, OutboxEntry, SalesOrder, Site, SyncRun
 from services.runs import ABANDONED
 from tests.integration.conftest import wait_until
@@ -42,8 +42,9 @@ def _count(model: Any, *where: Any) -> int:
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-def test_worker_killed_mid_import_is_redelivered_without_duplicates(busy_site: int, sandbox: Any,
-                                                                     start_worker: Any, celery_app: Any) -> None:
+def test_worker_killed_mid_import_is_redelivered_without_duplicates(
+    busy_site: int, sandbox: Any, start_worker: Any, celery_app: Any
+) -> None:
     first = start_worker("victim")
     # Every page is slow, so the kill lands while the fetch is under way.
     sandbox.inject_fault(delay=0.3, count=1000, path="orders/search")
@@ -64,17 +65,23 @@ def test_worker_killed_mid_import_is_redelivered_without_duplicates(busy_site: i
         ids = s.scalars(select(InboundOrder.partner_order_id)).all()
         assert len(ids) == len(set(ids)), "an order was staged twice"
         assert set(ids) >= extra
-        dup_so = s.execute(select(SalesOrder.inbound_order_id, func.count()).group_by(SalesOrder.inbound_order_id)
-                           .having(func.count() > 1)).all()
+        dup_so = s.execute(
+            select(SalesOrder.inbound_order_id, func.count())
+            .group_by(SalesOrder.inbound_order_id)
+            .having(func.count() > 1)
+        ).all()
         assert dup_so == []
-        dup_outbox = s.execute(select(OutboxEntry.inbound_order_id, OutboxEntry.status, func.count())
-                               .group_by(OutboxEntry.inbound_order_id, OutboxEntry.status)
-                               .having(func.count() > 1)).all()
+        dup_outbox = s.execute(
+            select(OutboxEntry.inbound_order_id, OutboxEntry.status, func.count())
+            .group_by(OutboxEntry.inbound_order_id, OutboxEntry.status)
+            .having(func.count() > 1)
+        ).all()
         assert dup_outbox == []
         imported = s.scalar(select(func.count()).select_from(InboundOrder).where(InboundOrder.state == "imported"))
         assert s.scalar(select(func.count()).select_from(SalesOrder)) == imported
         assert imported >= EXTRA_ORDERS
-        runs = s.execute(select(SyncRun.outcome, SyncRun.error).where(SyncRun.task == "import_orders")
-                         .order_by(SyncRun.id)).all()
+        runs = s.execute(
+            select(SyncRun.outcome, SyncRun.error).where(SyncRun.task == "import_orders").order_by(SyncRun.id)
+        ).all()
     assert runs[-1].outcome == "ok"
     assert ("failed", ABANDONED) in [tuple(r) for r in runs]

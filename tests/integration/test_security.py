@@ -39,14 +39,13 @@ SITE = "bb-secure"
 PUBLIC_KEY = "7C1D2E3F4A5B6C7D8E9F0A1B2C3D4E5F"
 SECRET_KEY = "9F8E7D6C5B4A39281706F5E4D3C2B1A0"
 # Parameter names that would put a secret into a task message (and so into Flower and the broker).
-SECRET_PARAM = re.compile(r"secret|credential|token|password|passwd|api_?key|private|signature|auth|^key$|_key$",
-                          re.I)
+SECRET_PARAM = re.compile(r"secret|credential|token|password|passwd|api_?key|private|signature|auth|^key$|_key$", re.I)
 
 
 @pytest.fixture()
 def keys(monkeypatch: pytest.MonkeyPatch, bobbin_home: Path) -> Iterator[Any]:
     """Set BOBBIN_SECRET_KEYS for the rest of the test (settings re-read); restored afterwards."""
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     def use(*fernet_keys: str) -> None:
         monkeypatch.setenv("BOBBIN_SECRET_KEYS", ",".join(fernet_keys))
@@ -59,19 +58,25 @@ def keys(monkeypatch: pytest.MonkeyPatch, bobbin_home: Path) -> Iterator[Any]:
 
 def add_site(name: str = SITE) -> int:
     from bobbin import demo
-    from bobbin.db import session_scope
+    from core.db import session_scope
     from services.sites import create_site
 
     with session_scope() as s:
         demo.load_erp(s, demo.build_world())
-        site = create_site(s, name=name, kind="brandboom", base_url="http://127.0.0.1:9/api/v2",
-                           credentials={"public_key": PUBLIC_KEY, "secret_key": SECRET_KEY},
-                           division="WHSL", notify_emails=["ops@harborandpine.example"])
+        site = create_site(
+            s,
+            name=name,
+            kind="brandboom",
+            base_url="http://127.0.0.1:9/api/v2",
+            credentials={"public_key": PUBLIC_KEY, "secret_key": SECRET_KEY},
+            division="WHSL",
+            notify_emails=["ops@harborandpine.example"],
+        )
         return site.id
 
 
 def stored_token(site_id: int) -> str:
-    from bobbin.db import session_scope
+    from core.db import session_scope
 
     with session_scope() as s:
         return str(s.scalar(text("SELECT credentials_encrypted FROM site WHERE id = :id"), {"id": site_id}))
@@ -79,10 +84,11 @@ def stored_token(site_id: int) -> str:
 
 # --- (a) credentials at rest ----------------------------------------------------------------------
 
+
 def test_credentials_are_encrypted_at_rest_and_survive_a_key_rotation(db: str, keys: Any) -> None:
-    from bobbin import crypto
     from bobbin.cli.main import app
-    from bobbin.db import session_scope
+    from core import crypto
+    from core.db import session_scope
     from models import Site
     from services.sites import credentials
 
@@ -115,8 +121,8 @@ def test_credentials_are_encrypted_at_rest_and_survive_a_key_rotation(db: str, k
 
 
 def test_rotate_with_two_keys_reencrypts_under_the_first(keys: Any, bobbin_home: Path) -> None:
-    from bobbin import crypto
-    from bobbin.settings import get_settings
+    from core import crypto
+    from core.settings import get_settings
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     keys(old)
@@ -129,6 +135,7 @@ def test_rotate_with_two_keys_reencrypts_under_the_first(keys: Any, bobbin_home:
 
 
 # --- (b) the CLI shows credentials masked ---------------------------------------------------------
+
 
 def test_sites_show_masks_the_credentials(db: str, keys: Any) -> None:
     from bobbin.cli.main import app
@@ -151,24 +158,31 @@ def test_sites_show_masks_the_credentials(db: str, keys: Any) -> None:
 
 # --- (c) no task takes a secret -------------------------------------------------------------------
 
+
 def test_no_task_signature_takes_a_secret(redis_url: str) -> None:
     from worker import app
 
     app.loader.import_default_modules()  # the task modules a worker imports (conf.imports)
     ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
-    assert {"tasks.orders.import_orders", "tasks.status.mark_orders", "tasks.notify.send_error_report",
-            "tasks.inventory.push_inventory"} <= set(ours)
+    assert {
+        "tasks.orders.import_orders",
+        "tasks.status.mark_orders",
+        "tasks.notify.send_error_report",
+        "tasks.inventory.push_inventory",
+    } <= set(ours)
     for name, task in ours.items():
         params = [p for p in inspect.signature(task.run).parameters.values() if p.name != "self"]
         assert not [p.name for p in params if SECRET_PARAM.search(p.name)], f"{name} takes a secret"
-        assert not [p for p in params if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL)], \
+        assert not [p for p in params if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL)], (
             f"{name} takes *args / **kwargs, which could carry anything"
+        )
 
 
 # --- (d) Flower: a login by default ---------------------------------------------------------------
 
+
 def _flowerconfig(monkeypatch: pytest.MonkeyPatch, home: Path, **env: str) -> dict[str, Any]:
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     monkeypatch.setenv("BOBBIN_HOME", str(home))
     for name in ("FLOWER_USER", "FLOWER_PASSWORD", "BOBBIN_ENV"):
@@ -183,7 +197,7 @@ def _flowerconfig(monkeypatch: pytest.MonkeyPatch, home: Path, **env: str) -> di
 
 
 def test_flower_config_has_basic_auth_on_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bobbin.settings import SettingsError
+    from core.settings import SettingsError
 
     conf = _flowerconfig(monkeypatch, tmp_path)
     (login,) = conf["basic_auth"]
@@ -193,11 +207,18 @@ def test_flower_config_has_basic_auth_on_by_default(tmp_path: Path, monkeypatch:
     assert stored.read_text().strip() == password and stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert _flowerconfig(monkeypatch, tmp_path)["basic_auth"] == [login]  # generated once, then kept
 
-    assert _flowerconfig(monkeypatch, tmp_path, FLOWER_USER="ops", FLOWER_PASSWORD="s3cret-pass")["basic_auth"] \
-        == ["ops:s3cret-pass"]
+    assert _flowerconfig(monkeypatch, tmp_path, FLOWER_USER="ops", FLOWER_PASSWORD="s3cret-pass")["basic_auth"] == [
+        "ops:s3cret-pass"
+    ]
     with pytest.raises(SettingsError, match="FLOWER_PASSWORD"):
-        _flowerconfig(monkeypatch, tmp_path, BOBBIN_ENV="production", DATABASE_URL="postgresql://x@h/db",
-                      REDIS_URL="redis://h:6379/0", BOBBIN_SECRET_KEYS=Fernet.generate_key().decode())
+        _flowerconfig(
+            monkeypatch,
+            tmp_path,
+            BOBBIN_ENV="production",
+            DATABASE_URL="postgresql://x@h/db",
+            REDIS_URL="redis://h:6379/0",
+            BOBBIN_SECRET_KEYS=Fernet.generate_key().decode(),
+        )
 
 
 def test_flower_started_as_bobbin_starts_it_asks_for_the_login(redis_url: str, tmp_path: Path) -> None:
@@ -209,10 +230,16 @@ def test_flower_started_as_bobbin_starts_it_asks_for_the_login(redis_url: str, t
     log = log_path.open("wb")
     # Port 0: Flower binds a free port itself and says which one ("Visit me at ..."), so no other
     # process can take it between a probe and the bind
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker", "flower", "--port=0",
-                             "--address=127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "worker", "flower", "--port=0", "--address=127.0.0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
+
         def bound_port() -> int | None:
             assert proc.poll() is None, log_path.read_text()[-2000:]
             found = re.search(r"Visit me at https?://127\.0\.0\.1:(\d+)", log_path.read_text(errors="replace"))
@@ -230,8 +257,9 @@ def test_flower_started_as_bobbin_starts_it_asks_for_the_login(redis_url: str, t
 
         assert wait_until(status, timeout=120, what="Flower to answer") == 401
         assert requests.get(f"http://127.0.0.1:{port}/", auth=("admin", "wrong"), timeout=30).status_code == 401
-        assert requests.get(f"http://127.0.0.1:{port}/", auth=("admin", "flower-test-pw"), timeout=30).status_code \
-            == 200
+        assert (
+            requests.get(f"http://127.0.0.1:{port}/", auth=("admin", "flower-test-pw"), timeout=30).status_code == 200
+        )
     finally:
         proc.terminate()
         try:
@@ -243,10 +271,11 @@ def test_flower_started_as_bobbin_starts_it_asks_for_the_login(redis_url: str, t
 
 # --- (e) the sandboxes' credential checks --------------------------------------------------------
 
+
 def _one_off(value: str, at: int) -> str:
     """``value`` with the character at ``at`` changed: as long as the right one, nearly right."""
     at %= len(value)
-    return value[:at] + ("0" if value[at] != "0" else "1") + value[at + 1:]
+    return value[:at] + ("0" if value[at] != "0" else "1") + value[at + 1 :]
 
 
 def test_sandboxes_refuse_a_credential_one_character_off(sandbox: Any, joor_sandbox: Any) -> None:
@@ -263,12 +292,14 @@ def test_sandboxes_refuse_a_credential_one_character_off(sandbox: Any, joor_sand
         stamp = str(int(time.time()))
         sign = signature or (lambda ts: bb.signature(DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, ts))
         headers = {bb.HEADER_KEY: public_key, bb.HEADER_TIMESTAMP: stamp, bb.HEADER_SIGNATURE: sign(stamp)}
-        return requests.get(f"{sandbox.url}/{bb.ORDERS_SEARCH}", params={"numResults": 1}, headers=headers,
-                            timeout=30).json()
+        return requests.get(
+            f"{sandbox.url}/{bb.ORDERS_SEARCH}", params={"numResults": 1}, headers=headers, timeout=30
+        ).json()
 
     def joor(token: str) -> requests.Response:
-        return requests.get(f"{joor_sandbox.url}/{jc.ORDERS}",
-                            headers={jc.HEADER_AUTHORIZATION: jc.authorization(token)}, timeout=30)
+        return requests.get(
+            f"{joor_sandbox.url}/{jc.ORDERS}", headers={jc.HEADER_AUTHORIZATION: jc.authorization(token)}, timeout=30
+        )
 
     # the right credentials are let in (so a refusal below is the near miss's doing)
     assert brandboom()["status"] is True
@@ -283,8 +314,10 @@ def test_sandboxes_refuse_a_credential_one_character_off(sandbox: Any, joor_sand
         assert (answer["status"], answer["value"]) == ("error", bb.PERMISSION_DENIED), (at, answer)
         # JOOR: the token one character off
         refused = joor(_one_off(DEMO_JOOR_TOKEN, at))
-        assert refused.status_code == 401 and refused.json()["response"]["comment"] == "Invalid token.", \
-            (at, refused.text)
+        assert refused.status_code == 401 and refused.json()["response"]["comment"] == "Invalid token.", (
+            at,
+            refused.text,
+        )
 
 
 def test_sandbox_refuses_stale_and_future_timestamps(sandbox: Any) -> None:
@@ -294,10 +327,16 @@ def test_sandbox_refuses_stale_and_future_timestamps(sandbox: Any) -> None:
 
     def call(ts: int) -> dict[str, Any]:
         stamp = str(ts)
-        headers = {c.HEADER_KEY: DEMO_PUBLIC_KEY, c.HEADER_TIMESTAMP: stamp,
-                   c.HEADER_SIGNATURE: c.signature(DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, stamp)}
-        return dict(requests.get(f"{sandbox.url}/{c.ORDERS_SEARCH}", params={"numResults": 1}, headers=headers,
-                                 timeout=10).json())
+        headers = {
+            c.HEADER_KEY: DEMO_PUBLIC_KEY,
+            c.HEADER_TIMESTAMP: stamp,
+            c.HEADER_SIGNATURE: c.signature(DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, stamp),
+        }
+        return dict(
+            requests.get(
+                f"{sandbox.url}/{c.ORDERS_SEARCH}", params={"numResults": 1}, headers=headers, timeout=10
+            ).json()
+        )
 
     now = int(time.time())
     assert call(now)["status"] != "error"
@@ -309,12 +348,13 @@ def test_sandbox_refuses_stale_and_future_timestamps(sandbox: Any) -> None:
 
 # --- (f) no secret in the logs or the error e-mail ------------------------------------------------
 
+
 @pytest.fixture()
 def captured_logs() -> Iterator[io.StringIO]:
-    """bobbin.logging configured into a buffer, at DEBUG, as JSON; the previous setup restored after."""
+    """core.logging configured into a buffer, at DEBUG, as JSON; the previous setup restored after."""
     import structlog
 
-    from bobbin.logging import configure
+    from core.logging import configure
 
     saved = structlog.get_config()
     root = logging.getLogger()
@@ -338,15 +378,16 @@ def joor_sandbox(bobbin_home: Path) -> Iterator[Any]:
     sb.stop()
 
 
-def test_no_secret_in_the_logs_or_the_error_mail(db: str, sandbox: Any, joor_sandbox: Any, smtp: Inbox,
-                                                 captured_logs: io.StringIO) -> None:
+def test_no_secret_in_the_logs_or_the_error_mail(
+    db: str, sandbox: Any, joor_sandbox: Any, smtp: Inbox, captured_logs: io.StringIO
+) -> None:
     """Given the demo Brandboom and JOOR sites on their sandboxes, which answer 429 and 503 first (so
     the clients log retries) and then refuse one request's signature, when both sites import (the
     demo orders include broken ones) and the error e-mails go out, then neither the sandbox keys,
     the JOOR token (nor its base64 header form) nor the Fernet key is in any log line or message."""
-    from bobbin.db import session_scope
     from bobbin.runner import load_demo, load_joor_demo
-    from bobbin.settings import get_settings
+    from core.db import session_scope
+    from core.settings import get_settings
     from models import Site
     from sandbox.keys import DEMO_JOOR_TOKEN, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
     from services import notify
@@ -356,9 +397,13 @@ def test_no_secret_in_the_logs_or_the_error_mail(db: str, sandbox: Any, joor_san
     load_joor_demo(joor_sandbox.url)
     with session_scope() as s:
         sites = dict(s.execute(select(Site.kind, Site.id)).all())
-    secrets = {"Brandboom public key": DEMO_PUBLIC_KEY, "Brandboom secret key": DEMO_SECRET_KEY,
-               "JOOR token": DEMO_JOOR_TOKEN, "JOOR header": base64.b64encode(DEMO_JOOR_TOKEN.encode()).decode(),
-               **{f"Fernet key {i}": k for i, k in enumerate(get_settings().fernet_keys())}}
+    secrets = {
+        "Brandboom public key": DEMO_PUBLIC_KEY,
+        "Brandboom secret key": DEMO_SECRET_KEY,
+        "JOOR token": DEMO_JOOR_TOKEN,
+        "JOOR header": base64.b64encode(DEMO_JOOR_TOKEN.encode()).decode(),
+        **{f"Fernet key {i}": k for i, k in enumerate(get_settings().fernet_keys())},
+    }
 
     # when: retried faults, then a clean import of each site
     for sb in (sandbox, joor_sandbox):
@@ -376,8 +421,11 @@ def test_no_secret_in_the_logs_or_the_error_mail(db: str, sandbox: Any, joor_san
     # and code that logs a credential by mistake, through structlog and through the standard library
     import structlog
 
-    structlog.get_logger("careless").warning(f"signing with {DEMO_SECRET_KEY}", note=DEMO_PUBLIC_KEY,
-                                             extra={"token": DEMO_JOOR_TOKEN, "list": [DEMO_JOOR_TOKEN]})
+    structlog.get_logger("careless").warning(
+        f"signing with {DEMO_SECRET_KEY}",
+        note=DEMO_PUBLIC_KEY,
+        extra={"token": DEMO_JOOR_TOKEN, "list": [DEMO_JOOR_TOKEN]},
+    )
     logging.getLogger("careless.stdlib").error("retrying with token %s", DEMO_JOOR_TOKEN)
 
     # then

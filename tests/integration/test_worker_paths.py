@@ -21,28 +21,35 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
-from bobbin.db import session_scope
 from bobbin.demo import (
-    BROKEN_ORDERS, EXPECTED_STATE, O_SHIP_VIA_UNMAPPED, O_TERMS_UNMAPPED, UNMAPPED_SHIPPING, UNMAPPED_TERMS,
-    build_world, make_order,
+    BROKEN_ORDERS,
+    EXPECTED_STATE,
+    O_SHIP_VIA_UNMAPPED,
+    O_TERMS_UNMAPPED,
+    UNMAPPED_SHIPPING,
+    UNMAPPED_TERMS,
+    build_world,
+    make_order,
 )
+from core.db import session_scope
 from models import ErrorReport, InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, SyncRun
 from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 
 CONTACT = "orders@harborandpine.example"  # the demo sites' notify address (bobbin/runner.py)
-IMPORT_TASK = "import_orders"             # sync_run.task of an order import
+IMPORT_TASK = "import_orders"  # sync_run.task of an order import
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def bb_site(db: str, sandbox: Any) -> int:
@@ -62,8 +69,11 @@ def held(site_id: int) -> Counter[str]:
 
 def order_row(site_id: int, partner_id: int | str) -> InboundOrder:
     with session_scope() as s:
-        row = s.scalar(select(InboundOrder).where(InboundOrder.site_id == site_id,
-                                                  InboundOrder.partner_order_id == str(partner_id)))
+        row = s.scalar(
+            select(InboundOrder).where(
+                InboundOrder.site_id == site_id, InboundOrder.partner_order_id == str(partner_id)
+            )
+        )
         assert row is not None, f"order {partner_id} is not held"
         return row
 
@@ -75,8 +85,16 @@ def sales_orders_of(inbound_id: int) -> list[SalesOrder]:
 
 def finished_imports(site_id: int) -> list[SyncRun]:
     with session_scope() as s:
-        return list(s.scalars(select(SyncRun).where(SyncRun.site_id == site_id, SyncRun.task == IMPORT_TASK,
-                                                    SyncRun.outcome == "ok", SyncRun.finished_at.is_not(None))))
+        return list(
+            s.scalars(
+                select(SyncRun).where(
+                    SyncRun.site_id == site_id,
+                    SyncRun.task == IMPORT_TASK,
+                    SyncRun.outcome == "ok",
+                    SyncRun.finished_at.is_not(None),
+                )
+            )
+        )
 
 
 def exported(sandbox: Any) -> Counter[str]:
@@ -110,19 +128,22 @@ def stage_unimported(site_id: int, kind: str, payloads: list[dict[str, Any]]) ->
 
 # --- the reconciler re-enqueues stuck imports, and a worker runs them ------------------------------
 
+
 def test_reconcile_on_a_worker_reimports_a_site_with_an_abandoned_run_and_one_with_stuck_orders(
-        bb_site: int, joor_site: int, sandbox: Any, joor_sandbox: Any, start_worker: Any, celery_app: Any) -> None:
+    bb_site: int, joor_site: int, sandbox: Any, joor_sandbox: Any, start_worker: Any, celery_app: Any
+) -> None:
     from bobbin.demo_joor import JOOR_OTHER_ORDERS, make_joor_order
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
     from services.runs import ABANDONED
 
     world = build_world()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # Given the Brandboom site has an import run still "running" whose worker vanished 10 minutes ago
     # (nobody holds its site lock)
     with session_scope() as s:
-        abandoned = SyncRun(task=IMPORT_TASK, site_id=bb_site, outcome="running",
-                            started_at=now - timedelta(minutes=10))
+        abandoned = SyncRun(
+            task=IMPORT_TASK, site_id=bb_site, outcome="running", started_at=now - timedelta(minutes=10)
+        )
         s.add(abandoned)
         s.flush()
         abandoned_id = abandoned.id
@@ -134,12 +155,18 @@ def test_reconcile_on_a_worker_reimports_a_site_with_an_abandoned_run_and_one_wi
     stuck = stage_unimported(joor_site, "joor", rendered)
     interval = get_settings().import_interval_minutes
     with session_scope() as s:
-        s.execute(update(InboundOrder).where(InboundOrder.id.in_(stuck))
-                  .values(last_seen_at=now - timedelta(minutes=3 * interval)))
+        s.execute(
+            update(InboundOrder)
+            .where(InboundOrder.id.in_(stuck))
+            .values(last_seen_at=now - timedelta(minutes=3 * interval))
+        )
     # And what each partner has waiting, read from the sandboxes before anything runs
     bb_waiting = {str(o["id"]) for o in sandbox.orders() if o["status"] == "export"}
-    joor_waiting = {str(o["order_id"]) for o in joor_sandbox.orders()
-                    if o["export_status"] == "NOT_EXPORTED" and int(o["order_id"]) not in JOOR_OTHER_ORDERS}
+    joor_waiting = {
+        str(o["order_id"])
+        for o in joor_sandbox.orders()
+        if o["export_status"] == "NOT_EXPORTED" and int(o["order_id"]) not in JOOR_OTHER_ORDERS
+    }
     assert {str(i) for i in stuck_ids} <= joor_waiting
     start_worker()
 
@@ -154,9 +181,16 @@ def test_reconcile_on_a_worker_reimports_a_site_with_an_abandoned_run_and_one_wi
         closed = s.get(SyncRun, abandoned_id)
         assert closed is not None and (closed.outcome, closed.error) == ("failed", ABANDONED)
     # And the worker actually ran both imports as tasks (each run carries its Celery task id)
-    runs = wait_until(lambda: (finished_imports(bb_site), finished_imports(joor_site))
-                      if finished_imports(bb_site) and finished_imports(joor_site) else None,
-                      timeout=180, interval=0.5, what="the re-enqueued imports to finish on the worker")
+    runs = wait_until(
+        lambda: (
+            (finished_imports(bb_site), finished_imports(joor_site))
+            if finished_imports(bb_site) and finished_imports(joor_site)
+            else None
+        ),
+        timeout=180,
+        interval=0.5,
+        what="the re-enqueued imports to finish on the worker",
+    )
     for site_runs in runs:
         assert len(site_runs) == 1 and site_runs[0].celery_task_id
     # And every order waiting on each partner is held exactly once
@@ -173,9 +207,10 @@ def test_reconcile_on_a_worker_reimports_a_site_with_an_abandoned_run_and_one_wi
 
 # --- digests and the JOOR error report, over SMTP -----------------------------------------------------
 
+
 def test_joor_error_report_and_daily_digests_through_a_worker_reach_smtp(
-        bb_site: int, joor_site: int, sandbox: Any, joor_sandbox: Any, smtp: Any, start_worker: Any,
-        celery_app: Any) -> None:
+    bb_site: int, joor_site: int, sandbox: Any, joor_sandbox: Any, smtp: Any, start_worker: Any, celery_app: Any
+) -> None:
     from bobbin.demo_joor import JOOR_BROKEN_ORDERS, JOOR_EXPECTED_STATE, UNMAPPED_PAYMENT, joor_expected_errors
     from sandbox.keys import DEMO_JOOR_TOKEN
     from services.pipeline import import_site_orders
@@ -186,12 +221,24 @@ def test_joor_error_report_and_daily_digests_through_a_worker_reach_smtp(
     import_site_orders(bb_site)
     # And a paused site with an open problem of its own
     with session_scope() as s:
-        paused = Site(name="paused-bb", kind="brandboom", base_url="http://127.0.0.1:9/api/v2",
-                      credentials_encrypted="x", notify_emails=["paused@x.example"], active=False)
+        paused = Site(
+            name="paused-bb",
+            kind="brandboom",
+            base_url="http://127.0.0.1:9/api/v2",
+            credentials_encrypted="x",
+            notify_emails=["paused@x.example"],
+            active=False,
+        )
         s.add(paused)
         s.flush()
-        order = InboundOrder(site_id=paused.id, partner_order_id="P-1", raw={"id": "P-1"}, raw_hash="0" * 64,
-                             normalized={"id": "P-1"}, state="invalid")
+        order = InboundOrder(
+            site_id=paused.id,
+            partner_order_id="P-1",
+            raw={"id": "P-1"},
+            raw_hash="0" * 64,
+            normalized={"id": "P-1"},
+            state="invalid",
+        )
         s.add(order)
         s.flush()
         s.add(OrderError(order_id=order.id, code="terms_unmapped", message="Paused site's problem."))
@@ -204,8 +251,9 @@ def test_joor_error_report_and_daily_digests_through_a_worker_reach_smtp(
     # Then its contacts get one error report listing each problem order with what to do
     [report] = smtp.wait_for(1, timeout=120)
     n_orders, n_problems = len(joor_expected), sum(len(v) for v in joor_expected.values())
-    assert report["Subject"] == (f'[Bobbin] JOOR "joor-demo": {n_of(n_orders, "order")} need attention '
-                                 f"({n_of(n_problems, 'new problem')})")
+    assert report["Subject"] == (
+        f'[Bobbin] JOOR "joor-demo": {n_of(n_orders, "order")} need attention ({n_of(n_problems, "new problem")})'
+    )
     assert report["To"] == CONTACT
     text = plain_text(report)
     for partner_id in joor_expected:
@@ -228,8 +276,10 @@ def test_joor_error_report_and_daily_digests_through_a_worker_reach_smtp(
     # And the Brandboom digest lists the orders still open (invalid, duplicate), never the imported ones
     bb_open = [pid for pid in BROKEN_ORDERS if EXPECTED_STATE[pid] != "valid"]
     bb_problems = sum(len(world.expected_errors[pid]) for pid in bb_open)
-    bb_subject = (f'[Bobbin] Brandboom "brandboom-demo" daily digest: {n_of(len(bb_open), "order")} still need '
-                  f"attention ({n_of(bb_problems, 'open problem')})")
+    bb_subject = (
+        f'[Bobbin] Brandboom "brandboom-demo" daily digest: {n_of(len(bb_open), "order")} still need '
+        f"attention ({n_of(bb_problems, 'open problem')})"
+    )
     assert bb_subject in by_subject, list(by_subject)
     bb_text = plain_text(by_subject[bb_subject])
     for pid in bb_open:
@@ -241,8 +291,10 @@ def test_joor_error_report_and_daily_digests_through_a_worker_reach_smtp(
     # And the JOOR digest likewise, in JOOR's words
     joor_open = [pid for pid in JOOR_BROKEN_ORDERS if JOOR_EXPECTED_STATE[pid] != "valid"]
     joor_problems = sum(len(joor_expected[pid]) for pid in joor_open)
-    joor_subject = (f'[Bobbin] JOOR "joor-demo" daily digest: {n_of(len(joor_open), "order")} still need '
-                    f"attention ({n_of(joor_problems, 'open problem')})")
+    joor_subject = (
+        f'[Bobbin] JOOR "joor-demo" daily digest: {n_of(len(joor_open), "order")} still need '
+        f"attention ({n_of(joor_problems, 'open problem')})"
+    )
     assert joor_subject in by_subject, list(by_subject)
     joor_text = plain_text(by_subject[joor_subject])
     for pid in joor_open:
@@ -260,11 +312,13 @@ def _reports(kind: str) -> int:
 
 # --- import_order and import_valid through a worker -------------------------------------------------
 
+
 def test_import_order_and_import_valid_through_a_worker_import_and_send_exported(
-        bb_site: int, sandbox: Any, start_worker: Any, celery_app: Any) -> None:
+    bb_site: int, sandbox: Any, start_worker: Any, celery_app: Any
+) -> None:
+    from services import masterdata
     from services.fixes import upsert_mapping
     from services.holding import validate_orders
-    from services import masterdata
     from services.pipeline import import_site_orders
 
     world = build_world()
@@ -316,33 +370,56 @@ def test_import_order_and_import_valid_through_a_worker_import_and_send_exported
     assert sales_orders_of(ship_order.id)[0].ship_via_code == "UPSG"
     assert sales_orders_of(new_inbound)[0].po_number == f"T-{new_id}"
     # And "exported" reaches Brandboom for both; every imported order is told exactly once
-    wait_until(lambda: exported(sandbox)[str(new_id)] and exported(sandbox)[str(O_SHIP_VIA_UNMAPPED)],
-               timeout=120, what="exported sent for both orders")
+    wait_until(
+        lambda: exported(sandbox)[str(new_id)] and exported(sandbox)[str(O_SHIP_VIA_UNMAPPED)],
+        timeout=120,
+        what="exported sent for both orders",
+    )
     imported_ids = world.valid_order_ids() | {O_TERMS_UNMAPPED, O_SHIP_VIA_UNMAPPED, new_id}
-    wait_until(lambda: set(exported(sandbox)) == {str(i) for i in imported_ids}, timeout=120,
-               what="every imported order marked exported")
+    wait_until(
+        lambda: set(exported(sandbox)) == {str(i) for i in imported_ids},
+        timeout=120,
+        what="every imported order marked exported",
+    )
     assert set(exported(sandbox).values()) == {1}
 
 
 # --- the silent-site alarm through a worker ---------------------------------------------------------
 
+
 def test_a_silent_site_alarm_is_mailed_once_by_the_reconciler_on_a_worker(
-        bb_site: int, smtp: Any, start_worker: Any, celery_app: Any) -> None:
-    from bobbin.settings import get_settings
+    bb_site: int, smtp: Any, start_worker: Any, celery_app: Any
+) -> None:
+    from core.settings import get_settings
 
     settings = get_settings()
     interval = settings.import_interval_minutes
     silent_intervals = settings.alarm_after_intervals + 2
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     last_ok = now - timedelta(minutes=interval * silent_intervals + interval / 2)
     # Given the site's last successful import finished more than ALARM_AFTER_INTERVALS intervals ago,
     # and its latest attempt failed
     with session_scope() as s:
         s.execute(update(Site).where(Site.id == bb_site).values(created_at=last_ok - timedelta(days=1)))
-        s.add(SyncRun(task=IMPORT_TASK, site_id=bb_site, outcome="ok", started_at=last_ok - timedelta(minutes=1),
-                      finished_at=last_ok))
-        s.add(SyncRun(task=IMPORT_TASK, site_id=bb_site, outcome="failed", started_at=now - timedelta(minutes=3),
-                      finished_at=now - timedelta(minutes=2), error="AuthError: Permission Denied\nmore detail"))
+        s.add(
+            SyncRun(
+                task=IMPORT_TASK,
+                site_id=bb_site,
+                outcome="ok",
+                started_at=last_ok - timedelta(minutes=1),
+                finished_at=last_ok,
+            )
+        )
+        s.add(
+            SyncRun(
+                task=IMPORT_TASK,
+                site_id=bb_site,
+                outcome="failed",
+                started_at=now - timedelta(minutes=3),
+                finished_at=now - timedelta(minutes=2),
+                error="AuthError: Permission Denied\nmore detail",
+            )
+        )
     start_worker()
 
     # When the reconciler runs on the worker, twice (as beat runs it every few minutes)
@@ -357,11 +434,11 @@ def test_a_silent_site_alarm_is_mailed_once_by_the_reconciler_on_a_worker(
     # And exactly one alarm e-mail arrived over SMTP, saying since when and what failed last
     [mail] = smtp.wait_for(1, timeout=60)
     assert len(smtp.messages) == 1
-    # (on one header line, as the error reports: bobbin.mail.HEADER_POLICY; the partner by its name)
+    # (on one header line, as the error reports: core.mail.HEADER_POLICY; the partner by its name)
     assert mail["Subject"] == '[Bobbin] ALARM: Brandboom site "brandboom-demo" has stopped importing orders'
     assert mail["To"] == CONTACT
     body = plain_text(mail)
-    assert f"since {last_ok.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC" in body
+    assert f"since {last_ok.astimezone(UTC):%Y-%m-%d %H:%M} UTC" in body
     assert f"{silent_intervals} import intervals" in body
     assert "The last attempt failed with:\n  AuthError: Permission Denied" in body
     with session_scope() as s:
@@ -369,6 +446,7 @@ def test_a_silent_site_alarm_is_mailed_once_by_the_reconciler_on_a_worker(
 
 
 # --- an import and a scheduled flush at the same time, on two workers ----------------------------------
+
 
 class ListWatch:
     """Wraps the Brandboom sandbox's request handler: records, in arrival order, each read of the
@@ -406,8 +484,9 @@ class ListWatch:
     def _flush_while_reading(self) -> None:
         try:
             # the pages read so far have imported orders, whose "exported" rows now wait
-            self.pending_before = wait_until(lambda: self._pending(), timeout=120,
-                                             what="exported writebacks queued by the pages read so far")
+            self.pending_before = wait_until(
+                lambda: self._pending(), timeout=120, what="exported writebacks queued by the pages read so far"
+            )
             result = self.celery_app.send_task("tasks.status.flush_outbox")  # as beat sends it: no site
             self.flush_id = result.id
             self.flush_result = result.get(timeout=120)
@@ -416,12 +495,19 @@ class ListWatch:
 
     def _pending(self) -> int:
         with session_scope() as s:
-            return int(s.scalar(select(func.count()).select_from(OutboxEntry).where(
-                OutboxEntry.site_id == self.site_id, OutboxEntry.state == "pending")) or 0)
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(OutboxEntry)
+                    .where(OutboxEntry.site_id == self.site_id, OutboxEntry.state == "pending")
+                )
+                or 0
+            )
 
 
 def test_an_import_and_a_scheduled_flush_on_two_workers_send_nothing_while_the_list_is_read(
-        bb_site: int, sandbox: Any, start_worker: Any, celery_app: Any) -> None:
+    bb_site: int, sandbox: Any, start_worker: Any, celery_app: Any
+) -> None:
     world = build_world()
     # Given 80 new valid orders wait on Brandboom besides the demo's, read 10 to a page
     added = [make_order(world, id=395000 + i) for i in range(80)]
@@ -441,8 +527,9 @@ def test_an_import_and_a_scheduled_flush_on_two_workers_send_nothing_while_the_l
         result = celery_app.send_task("tasks.orders.import_orders", args=[bb_site])
         summary = result.get(timeout=180)
         # and the flush the import starts when it ends has sent what it queued
-        wait_until(lambda: set(exported(sandbox)) >= to_export, timeout=120,
-                   what="every imported order marked exported")
+        wait_until(
+            lambda: set(exported(sandbox)) >= to_export, timeout=120, what="every imported order marked exported"
+        )
     finally:
         sandbox.handle = watch.original
     assert watch.error is None, f"the flush during the read failed: {watch.error!r}"

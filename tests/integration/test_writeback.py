@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bobbin.db import session_scope
 from connectors.http import DEFAULT_POLICY
+from core.db import session_scope
 from models import InboundOrder, OutboxEntry, Site, WritebackAttempt
 from services import writeback
 
@@ -40,8 +40,7 @@ def fast_http_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
     real = http.backoff_wait
     tiny = http.HttpPolicy(backoff_base=0.005, backoff_cap=0.02)
-    monkeypatch.setattr(http, "backoff_wait",
-                        lambda policy, attempt, rand=random.random: real(tiny, attempt, rand))
+    monkeypatch.setattr(http, "backoff_wait", lambda policy, attempt, rand=random.random: real(tiny, attempt, rand))
 
 
 @pytest.fixture()
@@ -62,7 +61,7 @@ def imported_site(db: str, sandbox: Any, fast_http_retries: None) -> int:
 @pytest.fixture()
 def max_attempts() -> Iterator[int]:
     """WRITEBACK_MAX_ATTEMPTS=3 for this test (the setting is read at each failure)."""
-    from bobbin.settings import get_settings
+    from core.settings import get_settings
 
     old = os.environ.get("WRITEBACK_MAX_ATTEMPTS")
     os.environ["WRITEBACK_MAX_ATTEMPTS"] = "3"
@@ -77,10 +76,10 @@ def max_attempts() -> Iterator[int]:
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 def _imported_orders() -> list[InboundOrder]:
     with session_scope() as s:
-        return list(s.scalars(select(InboundOrder).where(InboundOrder.state == "imported")
-                              .order_by(InboundOrder.id)))
+        return list(s.scalars(select(InboundOrder).where(InboundOrder.state == "imported").order_by(InboundOrder.id)))
 
 
 def _order_in(state: str) -> InboundOrder:
@@ -92,14 +91,18 @@ def _order_in(state: str) -> InboundOrder:
 
 def _outbox(order_id: int, status: str) -> OutboxEntry:
     with session_scope() as s:
-        return s.scalars(select(OutboxEntry).where(OutboxEntry.inbound_order_id == order_id,
-                                                   OutboxEntry.status == status)).one()
+        return s.scalars(
+            select(OutboxEntry).where(OutboxEntry.inbound_order_id == order_id, OutboxEntry.status == status)
+        ).one()
 
 
 def _attempts(outbox_id: int) -> list[WritebackAttempt]:
     with session_scope() as s:
-        return list(s.scalars(select(WritebackAttempt).where(WritebackAttempt.outbox_id == outbox_id)
-                              .order_by(WritebackAttempt.id)))
+        return list(
+            s.scalars(
+                select(WritebackAttempt).where(WritebackAttempt.outbox_id == outbox_id).order_by(WritebackAttempt.id)
+            )
+        )
 
 
 def _make_due(outbox_id: int) -> None:
@@ -114,8 +117,7 @@ def _db_now() -> datetime:
 
 
 def _changes(sandbox: Any, partner_order_id: str, status: str) -> int:
-    return sum(1 for c in sandbox.status_changes()
-               if c["order_id"] == partner_order_id and c["status"] == status)
+    return sum(1 for c in sandbox.status_changes() if c["order_id"] == partner_order_id and c["status"] == status)
 
 
 def _fail_next_post(sandbox: Any, partner_order_id: str, status: int = 500) -> None:
@@ -134,6 +136,7 @@ def _mark(order_ids: list[int], status: str) -> writeback.MarkResult:
 
 
 # --- tests -----------------------------------------------------------------------------------
+
 
 def test_failed_writeback_waits_with_backoff_then_is_sent_once(imported_site: int, sandbox: Any) -> None:
     # Given an imported order whose "exported" status waits in the outbox
@@ -202,9 +205,17 @@ def test_writeback_is_dead_after_max_attempts(imported_site: int, sandbox: Any, 
 
     # And a dead row is not tried again, even when Brandboom is back
     _make_due(row_id)
-    assert writeback.flush(outbox_ids=[row_id]).as_dict() == {"sent": 0, "retrying": 0, "dead": 0, "already_applied": 0,
-                                                              "held": 0, "held_for_person": 0, "violation_sites": [],
-                                                              "more": False, "errors": []}
+    assert writeback.flush(outbox_ids=[row_id]).as_dict() == {
+        "sent": 0,
+        "retrying": 0,
+        "dead": 0,
+        "already_applied": 0,
+        "held": 0,
+        "held_for_person": 0,
+        "violation_sites": [],
+        "more": False,
+        "errors": [],
+    }
     assert len(_attempts(row_id)) == max_attempts
     assert _changes(sandbox, order.partner_order_id, "exported") == 0
 
@@ -260,8 +271,10 @@ def test_mark_skips_orders_that_were_not_imported(imported_site: int, sandbox: A
     assert result.skipped[invalid.id] == "order is invalid; only imported orders can be marked shipped"
     assert result.skipped[987654321] == "no such order"
     with session_scope() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxEntry)
-                        .where(OutboxEntry.inbound_order_id == invalid.id)) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.inbound_order_id == invalid.id))
+            == 0
+        )
     writeback.flush()
     assert _changes(sandbox, invalid.partner_order_id, "shipped") == 0
 
@@ -280,8 +293,14 @@ def test_marking_shipped_twice_queues_one_row_and_sends_once(imported_site: int,
     # Then one outbox row is queued, and Brandboom gets "shipped" once
     assert first.queued == second.queued == [order.id]
     with session_scope() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxEntry).where(
-            OutboxEntry.inbound_order_id == order.id, OutboxEntry.status == "shipped")) == 1
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxEntry)
+                .where(OutboxEntry.inbound_order_id == order.id, OutboxEntry.status == "shipped")
+            )
+            == 1
+        )
     writeback.flush(site_id=imported_site)
     _mark([order.id], "shipped")  # a third time, after it was sent: still nothing new
     writeback.flush(site_id=imported_site)
@@ -362,19 +381,27 @@ def test_a_site_with_unreadable_credentials_fails_its_own_writebacks_only(import
     # Given a second site whose credentials cannot be decrypted (a key rotation that dropped the
     # old key), holding an order with a pending writeback, queued before the demo site's
     with session_scope() as s:
-        broken = Site(name="broken-keys", kind="brandboom", base_url=sandbox.url, credentials_encrypted="garbage",
-                      notify_emails=[], settings={})
+        broken = Site(
+            name="broken-keys",
+            kind="brandboom",
+            base_url=sandbox.url,
+            credentials_encrypted="garbage",
+            notify_emails=[],
+            settings={},
+        )
         s.add(broken)
         s.flush()
-        order = InboundOrder(site_id=broken.id, partner_order_id="999999", raw={}, raw_hash="x", normalized={},
-                             state="imported")
+        order = InboundOrder(
+            site_id=broken.id, partner_order_id="999999", raw={}, raw_hash="x", normalized={}, state="imported"
+        )
         s.add(order)
         s.flush()
         s.add(OutboxEntry(site_id=broken.id, inbound_order_id=order.id, status="exported"))
         s.flush()
         broken_row = s.scalar(select(OutboxEntry.id).where(OutboxEntry.inbound_order_id == order.id))
-        s.execute(update(OutboxEntry).where(OutboxEntry.id == broken_row)
-                  .values(id=0))  # first in id order, ahead of every healthy row
+        s.execute(
+            update(OutboxEntry).where(OutboxEntry.id == broken_row).values(id=0)
+        )  # first in id order, ahead of every healthy row
 
     # When the outbox is flushed
     result = writeback.flush()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bobbin.db import session_scope
+from core.db import session_scope
 from models import InboundOrder, OutboxEntry, Site, WritebackAttempt
 from services import writeback
 
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
 
 def _row(outbox_id: int) -> OutboxEntry:
     with session_scope() as s:
@@ -33,8 +34,11 @@ def _row(outbox_id: int) -> OutboxEntry:
 
 def _first_pending(site_id: int, status: str = "exported") -> tuple[OutboxEntry, InboundOrder]:
     with session_scope() as s:
-        row = s.scalars(select(OutboxEntry).where(OutboxEntry.site_id == site_id, OutboxEntry.status == status,
-                                                  OutboxEntry.state == "pending").order_by(OutboxEntry.id)).first()
+        row = s.scalars(
+            select(OutboxEntry)
+            .where(OutboxEntry.site_id == site_id, OutboxEntry.status == status, OutboxEntry.state == "pending")
+            .order_by(OutboxEntry.id)
+        ).first()
         assert row is not None, f"no pending {status} writeback"
         order = s.get(InboundOrder, row.inbound_order_id)
         assert order is not None
@@ -43,8 +47,12 @@ def _first_pending(site_id: int, status: str = "exported") -> tuple[OutboxEntry,
 
 def _attempts(outbox_id: int) -> list[tuple[bool | None, str | None]]:
     with session_scope() as s:
-        return [(a.ok, a.note) for a in s.scalars(select(WritebackAttempt).where(
-            WritebackAttempt.outbox_id == outbox_id).order_by(WritebackAttempt.id))]
+        return [
+            (a.ok, a.note)
+            for a in s.scalars(
+                select(WritebackAttempt).where(WritebackAttempt.outbox_id == outbox_id).order_by(WritebackAttempt.id)
+            )
+        ]
 
 
 def _make_due(outbox_id: int) -> None:
@@ -65,6 +73,7 @@ def _assert_uncertain(outbox_id: int, result: writeback.FlushResult) -> None:
 
 
 # --- Brandboom -------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def brandboom_site(db: str, sandbox: Any) -> int:
@@ -108,8 +117,7 @@ def test_brandboom_answer_cut_short_is_read_back_and_not_sent_again(brandboom_si
     assert _changes(sandbox, order.partner_order_id) == ["exported"]
 
 
-def test_brandboom_connection_closed_unapplied_is_read_back_then_sent_once(brandboom_site: int,
-                                                                           sandbox: Any) -> None:
+def test_brandboom_connection_closed_unapplied_is_read_back_then_sent_once(brandboom_site: int, sandbox: Any) -> None:
     # Given a writeback whose POST reaches Brandboom, which closes the connection without doing it
     row, order = _first_pending(brandboom_site)
     sandbox.faults.inject(f"drop:method=POST,path=/orders/{order.partner_order_id}@1st")
@@ -135,8 +143,7 @@ def test_an_attempt_left_without_outcome_is_uncertain(brandboom_site: int, sandb
     # Brandboom applied the change): sending_since set, an attempt without outcome, the change there
     row, order = _first_pending(brandboom_site)
     with session_scope() as s:
-        s.execute(update(OutboxEntry).where(OutboxEntry.id == row.id)
-                  .values(attempts=1, sending_since=func.now()))
+        s.execute(update(OutboxEntry).where(OutboxEntry.id == row.id).values(attempts=1, sending_since=func.now()))
         s.add(WritebackAttempt(outbox_id=row.id, ok=None))
     from connectors.brandboom.client import BrandboomClient
     from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
@@ -154,6 +161,7 @@ def test_an_attempt_left_without_outcome_is_uncertain(brandboom_site: int, sandb
 
 
 # --- JOOR ------------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def joor_site(joor_site: int, joor_sandbox: Any) -> int:
@@ -175,8 +183,9 @@ def _export_status(sandbox: Any, partner_order_id: str) -> str:
     return str(order["export_status"])
 
 
-def test_joor_mark_whose_answer_is_cut_short_is_read_back_and_not_marked_again(joor_site: int,
-                                                                              joor_sandbox: Any) -> None:
+def test_joor_mark_whose_answer_is_cut_short_is_read_back_and_not_marked_again(
+    joor_site: int, joor_sandbox: Any
+) -> None:
     from connectors.joor import contract as c
 
     # Given a held order's "exported" mark waiting, and JOOR marking it (the sync=1 read) but its
@@ -228,8 +237,12 @@ def test_joor_customer_code_whose_answer_is_lost_is_read_back(joor_site: int, jo
     connection_id = str(joor_sandbox.connections()[0]["connection_id"])
     _, order = _first_pending(joor_site)
     with session_scope() as s:
-        row = OutboxEntry(site_id=joor_site, inbound_order_id=order.id, status="customer_code",
-                          payload={"partner_customer_id": connection_id, "erp_code": "ZZT01"})
+        row = OutboxEntry(
+            site_id=joor_site,
+            inbound_order_id=order.id,
+            status="customer_code",
+            payload={"partner_customer_id": connection_id, "erp_code": "ZZT01"},
+        )
         s.add(row)
         s.flush()
         row_id = row.id

@@ -9,11 +9,27 @@ from pathlib import Path
 import pytest
 
 from bench.common import (
-    Report, cost_ratio, markdown_table, meets, parse_target, percentile, sql_kind, text_table,
+    Report,
+    cost_ratio,
+    markdown_table,
+    meets,
+    parse_target,
+    percentile,
+    sql_kind,
+    text_table,
 )
 
-MACHINE = {"cpu": "Test CPU", "cores": 2, "ram_gib": 8.0, "os": "Linux 6", "python": "3.11.7",
-           "postgres": "18.1", "embedded": True, "redis": "7.2", "celery": "5.4"}
+MACHINE = {
+    "cpu": "Test CPU",
+    "cores": 2,
+    "ram_gib": 8.0,
+    "os": "Linux 6",
+    "python": "3.11.7",
+    "postgres": "18.1",
+    "embedded": True,
+    "redis": "7.2",
+    "celery": "5.4",
+}
 
 
 def test_ratio_is_the_cost_multiple_of_the_floor() -> None:
@@ -25,14 +41,17 @@ def test_ratio_is_the_cost_multiple_of_the_floor() -> None:
     assert math.isinf(cost_ratio(1.0, 0.0) or 0)
 
 
-@pytest.mark.parametrize(("target", "value", "ratio", "ok"), [
-    ("ratio <= 3", 9.0, 3.0, True),
-    ("ratio <= 3", 9.1, 3.03, False),
-    ("ratio >= 20", 50.0, 25.0, True),
-    ("value <= 60", 61.0, None, False),
-    (None, 1.0, 1.0, None),
-    ("ratio <= 3", 1.0, None, None),   # nothing to compare with: neither met nor missed
-])
+@pytest.mark.parametrize(
+    ("target", "value", "ratio", "ok"),
+    [
+        ("ratio <= 3", 9.0, 3.0, True),
+        ("ratio <= 3", 9.1, 3.03, False),
+        ("ratio >= 20", 50.0, 25.0, True),
+        ("value <= 60", 61.0, None, False),
+        (None, 1.0, 1.0, None),
+        ("ratio <= 3", 1.0, None, None),  # nothing to compare with: neither met nor missed
+    ],
+)
 def test_targets(target: str | None, value: float, ratio: float | None, ok: bool | None) -> None:
     assert meets(target, value, ratio) is ok
 
@@ -47,10 +66,26 @@ def test_report_figure_table_and_json(tmp_path: Path) -> None:
     # Given a report with a fake figure against its floor, one with no floor, and one not available
     report = Report()
     report.machine = MACHINE
-    fig = report.add("1", "order import, fake", 30.0, "s", floor_name="fetch + COPY", floor_value=5.0,
-                     target="ratio <= 3", note="made up")
-    report.add("5", "no-op round trips", 120.0, "/s", floor_name="Redis PING", floor_value=24_000.0,
-               floor_unit="/s", higher_is_better=True)
+    fig = report.add(
+        "1",
+        "order import, fake",
+        30.0,
+        "s",
+        floor_name="fetch + COPY",
+        floor_value=5.0,
+        target="ratio <= 3",
+        note="made up",
+    )
+    report.add(
+        "5",
+        "no-op round trips",
+        120.0,
+        "/s",
+        floor_name="Redis PING",
+        floor_value=24_000.0,
+        floor_unit="/s",
+        higher_is_better=True,
+    )
     report.unavailable("2", "inventory push", "not available yet")
 
     # Then the figure carries its ratio and verdict
@@ -63,8 +98,10 @@ def test_report_figure_table_and_json(tmp_path: Path) -> None:
     assert lines[2] == "| 1 | order import, fake | 30.0 s | fetch + COPY: 5.00 s | 6.00× | ratio <= 3 | **no** |"
     assert "| 5 | no-op round trips | 120.0 /s | Redis PING: 24,000 /s | 200.0× | — | — |" in lines
     assert "| 2 | inventory push | not available yet | — | — | — | — |" in lines
-    assert lines[-1] == ("Machine: Test CPU, 2 cores, 8.0 GiB RAM, Linux 6, Python 3.11.7, "
-                         "PostgreSQL 18.1 (embedded), Redis 7.2, Celery 5.4")
+    assert lines[-1] == (
+        "Machine: Test CPU, 2 cores, 8.0 GiB RAM, Linux 6, Python 3.11.7, "
+        "PostgreSQL 18.1 (embedded), Redis 7.2, Celery 5.4"
+    )
     assert "order import, fake" in text_table(report.figures)
 
     # And the JSON has every figure with the agreed keys

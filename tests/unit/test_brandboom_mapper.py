@@ -66,17 +66,30 @@ def test_full_order_maps_every_field() -> None:
     assert (order.partner_order_id, order.po_number, order.partner_status) == ("431", "PO-1001", "export")
     assert (order.sales_rep, order.payment_method, order.shipping_method) == ("Dana Reyes", "Net 30", "UPS Ground")
     assert (order.order_date, order.ship_date, order.cancel_date) == (
-        date(2024, 2, 1), date(2024, 3, 1), date(2024, 3, 31))
+        date(2024, 2, 1),
+        date(2024, 3, 1),
+        date(2024, 3, 31),
+    )
     assert (order.currency, order.price_tier, order.warehouse) == ("USD", "1548", None)
     customer = order.customer
     assert (customer.partner_id, customer.code, customer.name, customer.email) == (
-        "4310", "C1001", "Harbor Outfitters", "buyer@harbor.example")
+        "4310",
+        "C1001",
+        "Harbor Outfitters",
+        "buyer@harbor.example",
+    )
     assert customer.billing == Address("Harbor Outfitters", "12 Harbor St", None, "Portland", "ME", "04101", "US")
     assert order.ship_to == customer.shipping and order.ship_to is not None
     assert (order.ship_to.line2, order.ship_to.postal_code) == ("Bay 4", "4102")
     first, second = order.lines
     assert (first.line_no, first.style_number, first.color_code, first.size, first.sku_number, first.upc) == (
-        1, "MKD1233", "GRY", "M", "MKD1233-GRY-M", "012345678905")
+        1,
+        "MKD1233",
+        "GRY",
+        "M",
+        "MKD1233-GRY-M",
+        "012345678905",
+    )
     assert (first.quantity, first.price, first.raw_price) == (Decimal(6), Decimal("48.00"), "48.00")
     assert (second.sku_number, second.upc, second.quantity, second.price) == (None, None, Decimal(12), Decimal("15.1"))
     assert order.raw is FULL_ORDER
@@ -108,7 +121,11 @@ def test_bad_quantities_and_prices_keep_what_was_received() -> None:
     lines = {line.line_no: line for line in to_partner_order(GARBAGE_ORDER).lines}
     assert sorted(lines) == [1, 3, 4]  # item 2 was not an object
     assert (lines[1].quantity, lines[1].raw_quantity, lines[1].price, lines[1].raw_price) == (
-        None, "two", None, "12,50")
+        None,
+        "two",
+        None,
+        "12,50",
+    )
     assert (lines[3].style_number, lines[3].quantity, lines[3].raw_quantity) == ("12.5", None, "true")
     assert (lines[3].price, lines[3].raw_price) == (None, "NaN")
     assert (lines[4].quantity, lines[4].raw_quantity, lines[4].price) == (None, None, None)
@@ -124,11 +141,17 @@ def test_missing_id_gets_a_stable_stand_in() -> None:
     assert codes(to_partner_order(payload)) == [(PAYLOAD_INVALID, "id", None)]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2024-03-01", date(2024, 3, 1)), ("2024-03-01 23:59:59", date(2024, 3, 1)),
-    ("03/01/2024", date(2024, 3, 1)), (" 2024-03-01 ", date(2024, 3, 1)), ("", None),
-    ("0000-00-00", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-01", date(2024, 3, 1)),
+        ("2024-03-01 23:59:59", date(2024, 3, 1)),
+        ("03/01/2024", date(2024, 3, 1)),
+        (" 2024-03-01 ", date(2024, 3, 1)),
+        ("", None),
+        ("0000-00-00", None),
+    ],
+)
 def test_accepted_date_formats(text: str, expected: date | None) -> None:
     order = to_partner_order({"id": 1, "items": [], "shipDate": text})
     assert order.ship_date == expected and order.problems == ()
@@ -140,20 +163,51 @@ def test_every_order_fact_names_its_brandboom_field() -> None:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children,
-                                                                      max_size=4),
-    max_leaves=25)
-KEYS = ["id", "poNumber", "status", "customer", "rep", "terms", "shippingOption", "shipDate",
-        "cancelDate", "currency", "priceTierID", "warehouseID", "dateCreated", "items", "code",
-        "name", "companyName", "email", "billingAddress", "shippingAddress", "address1", "zip",
-        "styleNumber", "optionCode", "size", "skuNumber", "UPC", "quantity", "price"]
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=25,
+)
+KEYS = [
+    "id",
+    "poNumber",
+    "status",
+    "customer",
+    "rep",
+    "terms",
+    "shippingOption",
+    "shipDate",
+    "cancelDate",
+    "currency",
+    "priceTierID",
+    "warehouseID",
+    "dateCreated",
+    "items",
+    "code",
+    "name",
+    "companyName",
+    "email",
+    "billingAddress",
+    "shippingAddress",
+    "address1",
+    "zip",
+    "styleNumber",
+    "optionCode",
+    "size",
+    "skuNumber",
+    "UPC",
+    "quantity",
+    "price",
+]
 # JSON whose objects use the Order's own keys, so the typed paths see every kind of value.
 ORDERISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
     | st.sampled_from(["2024-01-31", "01/31/2024", "12.50", " ", "0000-00-00"]),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children,
-                                                                      max_size=8),
-    max_leaves=40)
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children, max_size=8),
+    max_leaves=40,
+)
 
 
 @settings(max_examples=300, deadline=None)

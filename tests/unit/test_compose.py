@@ -134,7 +134,7 @@ def test_no_secret_values_in_the_file() -> None:
 
 
 def test_env_example_lists_every_setting_with_safe_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bobbin.settings import Settings
+    from core.settings import Settings
 
     example = (ROOT / ".env.example").read_text()
     names = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", example, re.M))
@@ -148,7 +148,7 @@ def test_env_example_lists_every_setting_with_safe_values(monkeypatch: pytest.Mo
 
 
 def test_compose_defaults_match_settings(compose: dict) -> None:
-    from bobbin.settings import Settings
+    from core.settings import Settings
 
     defaults = {f.alias: f.default for f in Settings.model_fields.values()}
     raw = yaml.safe_load(COMPOSE.read_text())["x-bobbin-env"]
@@ -172,6 +172,11 @@ def _compose_cli() -> list[str] | None:
 def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in REQUIRED} | REQUIRED
     # Run from an empty directory so a developer's .env cannot change the outcome.
-    result = subprocess.run([*_compose_cli(), "-f", str(COMPOSE), "--project-directory", str(tmp_path),
-                             "config", "-q"], env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*_compose_cli(), "-f", str(COMPOSE), "--project-directory", str(tmp_path), "config", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr

@@ -44,7 +44,7 @@ def test_upcs_have_valid_check_digits_and_are_unique(world: demo.DemoWorld) -> N
     for upc in upcs:
         assert len(upc) == 12 and upc.isdigit()
         assert int(upc[-1]) == demo.gtin_check_digit(upc[:-1])
-    assert demo.gtin_check_digit("03600029145") == 2   # a published UPC-A example: 036000291452
+    assert demo.gtin_check_digit("03600029145") == 2  # a published UPC-A example: 036000291452
 
 
 def test_sku_ids_are_unique_five_characters() -> None:
@@ -70,14 +70,31 @@ def test_prices_and_inventory(world: demo.DemoWorld) -> None:
 def test_brandboom_seed_is_json_in_the_documented_shapes(world: demo.DemoWorld) -> None:
     seed = demo.brandboom_seed(world)
     assert set(seed) == {"showrooms", "products", "orders"}
-    json.dumps(seed)   # numbers, not Decimals
+    json.dumps(seed)  # numbers, not Decimals
     product = seed["products"][0]
-    assert {"id", "styleNumber", "options", "sizes", "optionAvailableCounts", "description", "price",
-            "skus", "currentClass"} <= set(product)
+    assert {
+        "id",
+        "styleNumber",
+        "options",
+        "sizes",
+        "optionAvailableCounts",
+        "description",
+        "price",
+        "skus",
+        "currentClass",
+    } <= set(product)
     assert set(product["price"]) >= {"priceTierID", "currency", "MSRP", "price"}
     sku = product["skus"][0]
-    assert {"skuNumber", "UPC", "option", "size", "inventoryCount", "futureInventoryCount",
-            "futureInventoryDate", "warehouseID"} <= set(sku)
+    assert {
+        "skuNumber",
+        "UPC",
+        "option",
+        "size",
+        "inventoryCount",
+        "futureInventoryCount",
+        "futureInventoryDate",
+        "warehouseID",
+    } <= set(sku)
     erp_skus = {k["sku"] for k in world.skus}
     assert {s["skuNumber"] for p in seed["products"] for s in p["skus"]} == erp_skus
     assert seed["showrooms"][0]["priceTiers"] == [demo.PRICE_TIER_IDS["WHL"]]
@@ -109,8 +126,16 @@ def _valid_order_problems(world: demo.DemoWorld, order: dict) -> list[str]:
     if code not in customers:
         problems.append(f"customer {code}")
     ship = order["customer"]["shippingAddress"]
-    key = demo.address_key({"line1": ship["address1"], "line2": ship["address2"], "city": ship["city"],
-                            "state": ship["state"], "postal_code": ship["zip"], "country": ship["country"]})
+    key = demo.address_key(
+        {
+            "line1": ship["address1"],
+            "line2": ship["address2"],
+            "city": ship["city"],
+            "state": ship["state"],
+            "postal_code": ship["zip"],
+            "country": ship["country"],
+        }
+    )
     if (code, key) not in addresses:
         problems.append("ship-to")
     if order["rep"] not in reps or order["terms"] not in demo.TERMS_MAPPINGS:
@@ -161,7 +186,9 @@ def test_each_broken_order_breaks_only_its_own_rule(world: demo.DemoWorld) -> No
     sku_lines = {e.line_no for e in world.expected_errors[demo.O_SKU_UNKNOWN_TWO]}
     assert sku_lines == {1, 3}
     bad = orders[demo.O_SKU_UNKNOWN]["items"][1]
-    assert world.expected_errors[demo.O_SKU_UNKNOWN][0].value == f"{bad['styleNumber']}/{bad['optionCode']}/{bad['size']}"
+    assert (
+        world.expected_errors[demo.O_SKU_UNKNOWN][0].value == f"{bad['styleNumber']}/{bad['optionCode']}/{bad['size']}"
+    )
 
 
 def test_make_order_is_valid_and_deterministic(world: demo.DemoWorld) -> None:

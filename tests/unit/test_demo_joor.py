@@ -39,13 +39,15 @@ def master_data(world: demo.DemoWorld, extra: dict[str, list[dict[str, Any]]]) -
     JOOR site's mappings."""
     md = MasterData()
     for cu in world.customers + extra.get("customers", []):
-        md.customers[cu["code"]] = CustomerInfo(cu["code"], cu["name"], cu["email"], cu["terms_code"],
-                                                cu["ship_via_code"], cu["rep_code"])
+        md.customers[cu["code"]] = CustomerInfo(
+            cu["code"], cu["name"], cu["email"], cu["terms_code"], cu["ship_via_code"], cu["rep_code"]
+        )
         md.customers_by_email[norm(cu["email"])].add(cu["code"])
     for a in world.customer_addresses + extra.get("customer_addresses", []):
         md.customer_addresses.setdefault(a["customer_code"], set()).add(a["address_key"])
-        md.customers_by_name_postal[(norm(md.customers[a["customer_code"]].name),
-                                     norm_postal(a["postal_code"]))].add(a["customer_code"])
+        md.customers_by_name_postal[(norm(md.customers[a["customer_code"]].name), norm_postal(a["postal_code"]))].add(
+            a["customer_code"]
+        )
     for r in world.sales_reps:
         for k in (r["code"], r["name"], r["email"]):
             md.reps[norm(k)] = r["code"]
@@ -96,22 +98,63 @@ def test_seed_is_json_in_the_contract_shapes(world: demo.DemoWorld, joor: dj.Joo
     assert seed["account"] == {"account_id": "harbor", "name": demo.BRAND_NAME}
     assert dj.joor_seed(world, account="harbor-eu")["account"]["account_id"] == "harbor-eu"
     assert {(s["style_number"], s["color_code"], s["size"], s["upc"]) for s in seed["skus"]} == {
-        (k["style_number"], k["color_code"], k["size"], k["upc"]) for k in world.skus}
+        (k["style_number"], k["color_code"], k["size"], k["upc"]) for k in world.skus
+    }
     assert [w["warehouse_name"] for w in seed["warehouses"]] == ["Main Warehouse", "West Coast"]
     connections = {c["connection_id"]: c for c in seed["connections"]}
     assert len(connections) == len(world.customers) + 3
     assert len(waiting(seed)) == dj.JOOR_DEFAULT_ORDERS
     order = seed["orders"][0]
-    assert set(order) >= {"order_id", "po_number", "status", "export_status", "date_created", "start_ship_date",
-                          "end_ship_date", "currency_code", "price_type", "customer_code", "customer_name",
-                          "customer_email", "retailer_id", "connection_id", "sales_representative",
-                          "sales_representative_code", "payment_method_code", "payment_method",
-                          "shipping_method_code", "shipping_method", "warehouse_code", "warehouse_name",
-                          "billing_address", "shipping_address", "order_items"}
-    assert set(order["shipping_address"]) == {"code", "name", "company", "line_1", "line_2", "city", "state",
-                                              "zip", "country", "phone"}
-    assert set(order["order_items"][0]) == {"style_number", "style_identifier", "color_code", "color_name", "size",
-                                            "upc", "quantity", "quantity_shipped", "price"}
+    assert set(order) >= {
+        "order_id",
+        "po_number",
+        "status",
+        "export_status",
+        "date_created",
+        "start_ship_date",
+        "end_ship_date",
+        "currency_code",
+        "price_type",
+        "customer_code",
+        "customer_name",
+        "customer_email",
+        "retailer_id",
+        "connection_id",
+        "sales_representative",
+        "sales_representative_code",
+        "payment_method_code",
+        "payment_method",
+        "shipping_method_code",
+        "shipping_method",
+        "warehouse_code",
+        "warehouse_name",
+        "billing_address",
+        "shipping_address",
+        "order_items",
+    }
+    assert set(order["shipping_address"]) == {
+        "code",
+        "name",
+        "company",
+        "line_1",
+        "line_2",
+        "city",
+        "state",
+        "zip",
+        "country",
+        "phone",
+    }
+    assert set(order["order_items"][0]) == {
+        "style_number",
+        "style_identifier",
+        "color_code",
+        "color_name",
+        "size",
+        "upc",
+        "quantity",
+        "quantity_shipped",
+        "price",
+    }
     for o in seed["orders"]:  # every order comes through one of the account's connections
         assert connections[o["connection_id"]]["retailer_id"] == o["retailer_id"]
 
@@ -140,9 +183,13 @@ def test_the_validator_finds_exactly_the_expected_rows(joor: dj.JoorDemo, outcom
 
 def test_customers_auto_map_as_expected(joor: dj.JoorDemo, outcomes: dict[int, Outcome]) -> None:
     how = {oid: outcomes[oid].resolved.customer_how for oid in dj.JOOR_AUTOMAP_ORDERS}
-    assert how == {dj.J_AUTOMAP_CODE: "auto:code", dj.J_AUTOMAP_EMAIL: "auto:email",
-                   dj.J_AUTOMAP_NAME_POSTAL: "auto:name+postal", dj.J_AUTOMAP_AMBIGUOUS: None,
-                   dj.J_AUTOMAP_NONE: None}
+    assert how == {
+        dj.J_AUTOMAP_CODE: "auto:code",
+        dj.J_AUTOMAP_EMAIL: "auto:email",
+        dj.J_AUTOMAP_NAME_POSTAL: "auto:name+postal",
+        dj.J_AUTOMAP_AMBIGUOUS: None,
+        dj.J_AUTOMAP_NONE: None,
+    }
     assert {oid: outcomes[oid].resolved.customer_code for oid in dj.JOOR_AUTOMAP_ORDERS} == joor.expected_customers
     (ambiguous,) = outcomes[dj.J_AUTOMAP_AMBIGUOUS].problems
     twin = joor.extra_erp["customers"][0]["code"]
@@ -154,8 +201,9 @@ def test_customers_auto_map_as_expected(joor: dj.JoorDemo, outcomes: dict[int, O
     assert orders[dj.J_AUTOMAP_NAME_POSTAL]["customer_code"] is None
 
 
-def test_valid_orders_reference_only_existing_master_data(world: demo.DemoWorld, joor: dj.JoorDemo,
-                                                          outcomes: dict[int, Outcome]) -> None:
+def test_valid_orders_reference_only_existing_master_data(
+    world: demo.DemoWorld, joor: dj.JoorDemo, outcomes: dict[int, Outcome]
+) -> None:
     skus = {(k["style_number"], k["color_code"], k["size"]): k["upc"] for k in world.skus}
     codes = {c["code"] for c in world.customers}
     special = set(dj.JOOR_BROKEN_ORDERS) | set(dj.JOOR_AUTOMAP_ORDERS)
@@ -198,8 +246,11 @@ def test_mappings_and_price_types(world: demo.DemoWorld) -> None:
     assert setup["settings"] == {"price_types": {"USD": "WHL", "EUR": "WHLE"}}
     rows = setup["mappings"]
     assert {r["kind"] for r in rows} == {"terms", "ship_via", "warehouse"} and all(r["how"] == "manual" for r in rows)
-    erp = {"terms": {t["code"] for t in world.terms}, "ship_via": {s["code"] for s in world.ship_vias},
-           "warehouse": {w["code"] for w in world.warehouses}}
+    erp = {
+        "terms": {t["code"] for t in world.terms},
+        "ship_via": {s["code"] for s in world.ship_vias},
+        "warehouse": {w["code"] for w in world.warehouses},
+    }
     assert all(r["erp_code"] in erp[r["kind"]] for r in rows)
     assert ("terms", "NET90") not in {(r["kind"], r["partner_value"]) for r in rows}
     assert set(setup["settings"]["price_types"].values()) <= {p["code"] for p in world.price_types}

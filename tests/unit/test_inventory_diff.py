@@ -8,20 +8,30 @@ from datetime import date
 import pytest
 
 from services.inventory import (
-    Change, PushPolicy, StockRow, batched, brandboom_units, desired_quantities, diff,
-    limited, nest, place_unassigned,
+    Change,
+    PushPolicy,
+    StockRow,
+    batched,
+    brandboom_units,
+    desired_quantities,
+    diff,
+    limited,
+    nest,
+    place_unassigned,
 )
 
 DEC1, JAN5, FEB2 = date(2026, 12, 1), date(2027, 1, 5), date(2027, 2, 2)
 
 
-def row(sku: str, wh: str, on_hand: int, allocated: int = 0, future_qty: int = 0,
-        future_date: date | None = None) -> StockRow:
+def row(
+    sku: str, wh: str, on_hand: int, allocated: int = 0, future_qty: int = 0, future_date: date | None = None
+) -> StockRow:
     """An inventory row as the database hands it over: on hand less allocated, then the future."""
     return StockRow(sku, wh, on_hand - allocated, future_qty or None, future_date if future_qty else None)
 
 
 # --- available to sell ---------------------------------------------------------------------------
+
 
 def test_ats_is_on_hand_less_the_erp_allocation_less_open_orders() -> None:
     # Given 50 on hand, 8 allocated by the ERP and 12 held by Bobbin's open orders
@@ -38,19 +48,23 @@ def test_ats_never_goes_below_zero_and_one_warehouse_short_takes_nothing_from_an
     assert desired == {("A1", "", None): 6}
 
 
-@pytest.mark.parametrize(("qty", "cap", "floor", "sent"), [
-    (30, None, None, 30),
-    (30, 20, None, 20),     # the cap hides depth
-    (3, None, 5, 0),        # below the floor the last units stay back
-    (5, None, 5, 5),        # at the floor they are offered
-    (40, 25, 5, 25),
-    (0, 25, 5, 0),
-])
+@pytest.mark.parametrize(
+    ("qty", "cap", "floor", "sent"),
+    [
+        (30, None, None, 30),
+        (30, 20, None, 20),  # the cap hides depth
+        (3, None, 5, 0),  # below the floor the last units stay back
+        (5, None, 5, 5),  # at the floor they are offered
+        (40, 25, 5, 25),
+        (0, 25, 5, 0),
+    ],
+)
 def test_cap_and_floor(qty: int, cap: int | None, floor: int | None, sent: int) -> None:
     assert limited(qty, cap, floor) == sent
 
 
 # --- what the partner should show ----------------------------------------------------------------
+
 
 def test_every_warehouse_adds_up_into_the_default_when_no_mapping_is_set() -> None:
     # Given a SKU in two ERP warehouses and no inventory_warehouses setting
@@ -102,7 +116,10 @@ def test_a_partner_with_one_count_per_sku_adds_up_the_mapped_warehouses() -> Non
 
 def test_future_buckets_are_kept_per_wip_date() -> None:
     # Given future stock on two dates and the mode "both"
-    stock = [row("A1", "MAIN", 0, future_qty=24, future_date=DEC1), row("A1", "WEST", 0, future_qty=12, future_date=JAN5)]
+    stock = [
+        row("A1", "MAIN", 0, future_qty=24, future_date=DEC1),
+        row("A1", "WEST", 0, future_qty=12, future_date=JAN5),
+    ]
     policy = PushPolicy(future=True, warehouses={"MAIN": "W", "WEST": "W"})
     # Then each date is its own bucket, and immediate stock of 0 is still sent (sold out)
     assert desired_quantities(stock, policy) == {("A1", "W", None): 0, ("A1", "W", DEC1): 24, ("A1", "W", JAN5): 12}
@@ -116,19 +133,26 @@ def test_future_only_mode_sends_no_immediate_bucket_and_skips_quantities_without
 
 def test_one_future_bucket_takes_the_sum_at_the_latest_date() -> None:
     # Given Brandboom's single future count and date per SKU, and WIP on Dec 1 and Feb 2
-    stock = [row("A1", "MAIN", 1, future_qty=24, future_date=DEC1), row("A1", "WEST", 1, future_qty=36, future_date=FEB2)]
+    stock = [
+        row("A1", "MAIN", 1, future_qty=24, future_date=DEC1),
+        row("A1", "WEST", 1, future_qty=36, future_date=FEB2),
+    ]
     policy = PushPolicy(future=True, per_warehouse=False, one_future_bucket=True)
     # Then all 60 are offered for Feb 2, when all of it is there
     assert desired_quantities(stock, policy) == {("A1", "", None): 2, ("A1", "", FEB2): 60}
 
 
 def test_cap_and_floor_apply_to_every_bucket_and_a_future_bucket_of_zero_is_no_bucket() -> None:
-    stock = [row("A1", "MAIN", 40, future_qty=100, future_date=DEC1), row("B2", "MAIN", 3, future_qty=2, future_date=DEC1)]
+    stock = [
+        row("A1", "MAIN", 40, future_qty=100, future_date=DEC1),
+        row("B2", "MAIN", 3, future_qty=2, future_date=DEC1),
+    ]
     policy = PushPolicy(future=True, cap=25, floor=5)
     assert desired_quantities(stock, policy) == {("A1", "", None): 25, ("A1", "", DEC1): 25, ("B2", "", None): 0}
 
 
 # --- diff ----------------------------------------------------------------------------------------
+
 
 def test_a_normal_push_sends_only_what_differs_from_what_the_partner_accepted() -> None:
     desired = {("A1", "", None): 5, ("B2", "", None): 7, ("C3", "", None): 0}
@@ -166,6 +190,7 @@ def test_nothing_changed_means_nothing_to_send() -> None:
 
 # --- batches and the Brandboom rows --------------------------------------------------------------
 
+
 def test_batches_are_bounded_and_cover_everything_in_order() -> None:
     assert list(batched(list(range(7)), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
     assert list(batched([], 3)) == []
@@ -178,19 +203,27 @@ def test_a_brandboom_row_carries_every_bucket_of_a_changed_sku() -> None:
     desired = {("A1", "", None): 4, ("A1", "", FEB2): 60, ("B2", "", None): 9}
     units = brandboom_units([Change("A1", "", None, 3, 4)], nest(desired))
     # Then one row for A1 with both buckets, settling both keys once accepted
-    assert [u.payload for u in units] == [{"skuNumber": "A1", "inventoryCount": 4, "futureInventoryCount": 60,
-                                           "futureInventoryDate": "2027-02-02"}]
+    assert [u.payload for u in units] == [
+        {"skuNumber": "A1", "inventoryCount": 4, "futureInventoryCount": 60, "futureInventoryDate": "2027-02-02"}
+    ]
     assert units[0].keys == (("A1", "", None), ("A1", "", FEB2))
 
 
 def test_a_brandboom_row_zeroes_a_gone_future_bucket_unless_a_new_date_replaces_it() -> None:
     desired = {("A1", "", None): 4, ("B2", "", None): 1, ("B2", "", FEB2): 12}
-    changes = [Change("A1", "", DEC1, 24, 0, gone=True),
-               Change("B2", "", DEC1, 24, 0, gone=True), Change("B2", "", FEB2, None, 12)]
+    changes = [
+        Change("A1", "", DEC1, 24, 0, gone=True),
+        Change("B2", "", DEC1, 24, 0, gone=True),
+        Change("B2", "", FEB2, None, 12),
+    ]
     rows = {u.payload["skuNumber"]: u.payload for u in brandboom_units(changes, nest(desired))}
     assert rows["A1"] == {"skuNumber": "A1", "inventoryCount": 4, "futureInventoryCount": 0}
-    assert rows["B2"] == {"skuNumber": "B2", "inventoryCount": 1, "futureInventoryCount": 12,
-                          "futureInventoryDate": "2027-02-02"}
+    assert rows["B2"] == {
+        "skuNumber": "B2",
+        "inventoryCount": 1,
+        "futureInventoryCount": 12,
+        "futureInventoryDate": "2027-02-02",
+    }
 
 
 def test_a_sku_out_of_scope_now_is_sent_as_zero() -> None:

@@ -70,48 +70,100 @@ def test_full_order_maps_every_field() -> None:
     assert (order.partner_order_id, order.po_number, order.partner_status) == ("4100001", "JR-58001", "APPROVED")
     # codes, not names: the brand keys the ERP's codes into JOOR's Order Settings
     assert (order.sales_rep, order.payment_method, order.shipping_method, order.warehouse) == (
-        "KM", "NET30", "UPS-GND", "MAIN-WH")
+        "KM",
+        "NET30",
+        "UPS-GND",
+        "MAIN-WH",
+    )
     assert (order.order_date, order.ship_date, order.cancel_date) == (
-        date(2026, 11, 2), date(2027, 1, 15), date(2027, 2, 14))
+        date(2026, 11, 2),
+        date(2027, 1, 15),
+        date(2027, 2, 14),
+    )
     assert (order.currency, order.price_tier) == ("USD", "US Dollars")
     customer = order.customer
     assert (customer.partner_id, customer.code, customer.name, customer.email) == (
-        "610004", "JUN01", "Juniper & Co.", "orders@juniperco.com")
+        "610004",
+        "JUN01",
+        "Juniper & Co.",
+        "orders@juniperco.com",
+    )
     assert customer.billing == Address("Juniper & Co.", "12 Harbor St", None, "Portland", "ME", "04101", "US")
     # an address without a name is named by its company
-    assert order.ship_to == customer.shipping == Address("Juniper DC", "1 Dock Rd", "Bay 4", "Portland", "ME",
-                                                         "4102", "US")
+    assert (
+        order.ship_to
+        == customer.shipping
+        == Address("Juniper DC", "1 Dock Rd", "Bay 4", "Portland", "ME", "4102", "US")
+    )
     first, second = order.lines
     assert (first.line_no, first.style_number, first.color_code, first.size, first.upc, first.sku_number) == (
-        1, "HPT101", "BLK", "M", "845120001007", None)
+        1,
+        "HPT101",
+        "BLK",
+        "M",
+        "845120001007",
+        None,
+    )
     assert (first.quantity, first.price, first.raw_price, first.shipped_quantity) == (
-        Decimal(6), Decimal("24.5"), "24.5", Decimal(0))
+        Decimal(6),
+        Decimal("24.5"),
+        "24.5",
+        Decimal(0),
+    )
     assert (second.upc, second.quantity, second.price, second.shipped_quantity, second.raw_shipped_quantity) == (
-        None, Decimal(12), Decimal("48.00"), Decimal(12), "12")
+        None,
+        Decimal(12),
+        Decimal("48.00"),
+        Decimal(12),
+        "12",
+    )
     assert order.raw is FULL_ORDER
 
 
 def test_names_stand_in_for_missing_codes() -> None:
     # given an order whose Order Settings have no codes (names only, v4-style objects accepted)
-    raw = {**FULL_ORDER, "sales_representative_code": None, "payment_method_code": "",
-           "shipping_method_code": None, "shipping_method": {"id": 3, "code": None, "name": "UPS Ground"},
-           "warehouse_code": None, "connection_id": None}
+    raw = {
+        **FULL_ORDER,
+        "sales_representative_code": None,
+        "payment_method_code": "",
+        "shipping_method_code": None,
+        "shipping_method": {"id": 3, "code": None, "name": "UPS Ground"},
+        "warehouse_code": None,
+        "connection_id": None,
+    }
     order = to_partner_order(raw)
     assert (order.sales_rep, order.payment_method, order.shipping_method, order.warehouse) == (
-        "Kate Morrison", "Net 30", "UPS Ground", "Main Warehouse")
+        "Kate Morrison",
+        "Net 30",
+        "UPS Ground",
+        "Main Warehouse",
+    )
     assert order.customer.partner_id == "720004"  # the retailer id when there is no connection id
     assert order.problems == ()
 
 
 def test_line_variants_are_read() -> None:
-    wrapped = {"order_id": 1, "order_items": {"order_item": {"style_identifier": "HPT101-BLK",
-                                                             "color_name": "Black", "size_name": "M",
-                                                             "qty": 2, "price_wholesale": "9.5"}}}
+    wrapped = {
+        "order_id": 1,
+        "order_items": {
+            "order_item": {
+                "style_identifier": "HPT101-BLK",
+                "color_name": "Black",
+                "size_name": "M",
+                "qty": 2,
+                "price_wholesale": "9.5",
+            }
+        },
+    }
     (line,) = to_partner_order(wrapped).lines
     assert (line.style_number, line.color_code, line.size, line.quantity, line.price) == (
-        "HPT101-BLK", "Black", "M", Decimal(2), Decimal("9.5"))
-    items = to_partner_order({"order_id": 2, "items": [{"style_number": "A", "units": 3,
-                                                        "wholesale_price": 1}]}).lines
+        "HPT101-BLK",
+        "Black",
+        "M",
+        Decimal(2),
+        Decimal("9.5"),
+    )
+    items = to_partner_order({"order_id": 2, "items": [{"style_number": "A", "units": 3, "wholesale_price": 1}]}).lines
     assert (items[0].quantity, items[0].price) == (Decimal(3), Decimal(1))
 
 
@@ -142,7 +194,11 @@ def test_bad_quantities_and_prices_keep_what_was_received() -> None:
     lines = {line.line_no: line for line in to_partner_order(GARBAGE_ORDER).lines}
     assert sorted(lines) == [1, 3, 4]  # item 2 was not an object
     assert (lines[1].quantity, lines[1].raw_quantity, lines[1].price, lines[1].raw_price) == (
-        None, "two", None, "12,50")
+        None,
+        "two",
+        None,
+        "12,50",
+    )
     assert (lines[3].style_number, lines[3].quantity, lines[3].raw_quantity) == ("12.5", None, "true")
     assert (lines[3].price, lines[3].raw_price) == (None, "NaN")
     assert (lines[4].quantity, lines[4].raw_quantity, lines[4].price) == (None, None, None)
@@ -157,12 +213,19 @@ def test_missing_id_gets_a_stable_stand_in() -> None:
     assert codes(to_partner_order(payload)) == [(PAYLOAD_INVALID, "order_id", None)]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2027-01-15", date(2027, 1, 15)), ("2027-01-15T23:59:59.123Z", date(2027, 1, 15)),
-    ("2027-01-15T10:00:00+01:00", date(2027, 1, 15)), ("2027-01-15 10:00", date(2027, 1, 15)),
-    ("01/15/2027", date(2027, 1, 15)), ("01-15-2027", date(2027, 1, 15)), (" 2027-01-15 ", date(2027, 1, 15)),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2027-01-15", date(2027, 1, 15)),
+        ("2027-01-15T23:59:59.123Z", date(2027, 1, 15)),
+        ("2027-01-15T10:00:00+01:00", date(2027, 1, 15)),
+        ("2027-01-15 10:00", date(2027, 1, 15)),
+        ("01/15/2027", date(2027, 1, 15)),
+        ("01-15-2027", date(2027, 1, 15)),
+        (" 2027-01-15 ", date(2027, 1, 15)),
+        ("", None),
+    ],
+)
 def test_accepted_date_formats(text: str, expected: date | None) -> None:
     order = to_partner_order({"order_id": 1, "order_items": [], "start_ship_date": text})
     assert order.ship_date == expected and order.problems == ()
@@ -186,23 +249,66 @@ def test_every_order_fact_names_its_joor_field() -> None:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children,
-                                                                      max_size=4),
-    max_leaves=25)
-KEYS = ["order_id", "po_number", "status", "order_type", "date_created", "start_ship_date", "end_ship_date",
-        "currency_code", "price_type", "customer_code", "customer_name", "customer_email", "retailer_id",
-        "connection_id", "sales_representative", "sales_representative_code", "payment_method",
-        "payment_method_code", "shipping_method", "shipping_method_code", "warehouse_name", "warehouse_code",
-        "billing_address", "shipping_address", "order_items", "items", "order_item", "code", "name",
-        "company", "line_1", "zip", "style_number", "style_identifier", "color_code", "color_name", "size",
-        "size_name", "upc", "quantity", "qty", "quantity_shipped", "price", "price_wholesale"]
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=25,
+)
+KEYS = [
+    "order_id",
+    "po_number",
+    "status",
+    "order_type",
+    "date_created",
+    "start_ship_date",
+    "end_ship_date",
+    "currency_code",
+    "price_type",
+    "customer_code",
+    "customer_name",
+    "customer_email",
+    "retailer_id",
+    "connection_id",
+    "sales_representative",
+    "sales_representative_code",
+    "payment_method",
+    "payment_method_code",
+    "shipping_method",
+    "shipping_method_code",
+    "warehouse_name",
+    "warehouse_code",
+    "billing_address",
+    "shipping_address",
+    "order_items",
+    "items",
+    "order_item",
+    "code",
+    "name",
+    "company",
+    "line_1",
+    "zip",
+    "style_number",
+    "style_identifier",
+    "color_code",
+    "color_name",
+    "size",
+    "size_name",
+    "upc",
+    "quantity",
+    "qty",
+    "quantity_shipped",
+    "price",
+    "price_wholesale",
+]
 # JSON whose objects use the order's own keys, so the typed paths see every kind of value.
 ORDERISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
     | st.sampled_from(["2027-01-31", "2027-01-31T10:00:00.000Z", "01/31/2027", "12.50", " "]),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children,
-                                                                      max_size=8),
-    max_leaves=40)
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children, max_size=8),
+    max_leaves=40,
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -18,11 +18,19 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bobbin.mail import MailCatcher, MailError, send_message
-from bobbin.settings import Settings
+from core.mail import MailCatcher, MailError, send_message
+from core.settings import Settings
 from services import problems
 from services.notify import (
-    CodeCount, Report, ReportOrder, ReportProblem, RunOutcome, SiteRef, fill_in, render, subject_for,
+    CodeCount,
+    Report,
+    ReportOrder,
+    ReportProblem,
+    RunOutcome,
+    SiteRef,
+    fill_in,
+    render,
+    subject_for,
 )
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -30,43 +38,123 @@ SITE = SiteRef(id=7, name="harbor-bb", kind="brandboom", notify_emails=("ops@bra
 
 
 def settings(home: Path, smtp_url: str = "") -> Settings:
-    return Settings(BOBBIN_HOME=str(home), SMTP_URL=smtp_url,  # type: ignore[call-arg]
-                    MAIL_FROM="Bobbin Reports <bobbin@brand.example>")
+    return Settings(
+        BOBBIN_HOME=str(home),
+        SMTP_URL=smtp_url,  # type: ignore[call-arg]
+        MAIL_FROM="Bobbin Reports <bobbin@brand.example>",
+    )
 
 
-def problem(error_id: int, code: str, *, order_id: int, value: str | None = None, field: str | None = None,
-            line_no: int | None = None, message: str = "Something is off.", new: bool = True,
-            age: timedelta = timedelta(hours=1)) -> ReportProblem:
+def problem(
+    error_id: int,
+    code: str,
+    *,
+    order_id: int,
+    value: str | None = None,
+    field: str | None = None,
+    line_no: int | None = None,
+    message: str = "Something is off.",
+    new: bool = True,
+    age: timedelta = timedelta(hours=1),
+) -> ReportProblem:
     k = problems.kind(code)
-    return ReportProblem(error_id=error_id, line_no=line_no, code=code, severity=k.severity, field=field,
-                         value=value, message=message, title=k.title,
-                         resolution=fill_in(k.resolution, order_id=order_id, site_name=SITE.name, value=value),
-                         first_seen_at=NOW - age, new=new)
+    return ReportProblem(
+        error_id=error_id,
+        line_no=line_no,
+        code=code,
+        severity=k.severity,
+        field=field,
+        value=value,
+        message=message,
+        title=k.title,
+        resolution=fill_in(k.resolution, order_id=order_id, site_name=SITE.name, value=value),
+        first_seen_at=NOW - age,
+        new=new,
+    )
 
 
 def sample_report(kind: str = "errors") -> Report:
-    o1 = ReportOrder(order_id=12, partner_order_id="BB-1001", po_number="PO-778", customer_ref="Harbor Boutique",
-                     customer_code=None, state="invalid", order_date=date(2026, 11, 20), problems=(
-                         problem(1, "customer_unknown", order_id=12, field="customer", value="Harbor Boutique",
-                                 message='Customer "Harbor Boutique" is not an ERP customer.', age=timedelta(days=3)),
-                         problem(2, "terms_unmapped", order_id=12, field="terms", value="Net 30",
-                                 message='Payment method "Net 30" is not mapped to ERP terms.', new=False),
-                         problem(3, "sku_unknown", order_id=12, field="item", line_no=2,
-                                 value="<script>alert(1)</script>", message="Line 2: the item is not an ERP SKU."),
-                     ))
-    o2 = ReportOrder(order_id=14, partner_order_id="BB-1003", po_number=None, customer_ref="Pier Supply",
-                     customer_code="PIER01", state="valid", order_date=None, problems=(
-                         problem(4, "address_new", order_id=14, field="shippingAddress", value="9 Dock Rd",
-                                 message="Ship-to 9 Dock Rd is not on file for customer PIER01."),
-                     ))
-    by_code = (CodeCount("customer_unknown", "Customer not in the ERP", "error", 1, 1),
-               CodeCount("sku_unknown", "Item not in the ERP", "error", 1, 1),
-               CodeCount("terms_unmapped", "Payment terms not mapped", "error", 1, 1),
-               CodeCount("address_new", "Ship-to address is new for this customer", "warning", 1, 1))
-    last = RunOutcome("failed", NOW - timedelta(hours=2), NOW - timedelta(hours=2), {"downloaded": 4},
-                      "Brandboom answered 503") if kind == "digest" else None
-    return Report(kind=kind, site=SITE, generated_at=NOW, orders=(o1, o2), total_orders=2,  # type: ignore[arg-type]
-                  total_problems=4, total_errors=3, by_code=by_code, last_import=last)
+    o1 = ReportOrder(
+        order_id=12,
+        partner_order_id="BB-1001",
+        po_number="PO-778",
+        customer_ref="Harbor Boutique",
+        customer_code=None,
+        state="invalid",
+        order_date=date(2026, 11, 20),
+        problems=(
+            problem(
+                1,
+                "customer_unknown",
+                order_id=12,
+                field="customer",
+                value="Harbor Boutique",
+                message='Customer "Harbor Boutique" is not an ERP customer.',
+                age=timedelta(days=3),
+            ),
+            problem(
+                2,
+                "terms_unmapped",
+                order_id=12,
+                field="terms",
+                value="Net 30",
+                message='Payment method "Net 30" is not mapped to ERP terms.',
+                new=False,
+            ),
+            problem(
+                3,
+                "sku_unknown",
+                order_id=12,
+                field="item",
+                line_no=2,
+                value="<script>alert(1)</script>",
+                message="Line 2: the item is not an ERP SKU.",
+            ),
+        ),
+    )
+    o2 = ReportOrder(
+        order_id=14,
+        partner_order_id="BB-1003",
+        po_number=None,
+        customer_ref="Pier Supply",
+        customer_code="PIER01",
+        state="valid",
+        order_date=None,
+        problems=(
+            problem(
+                4,
+                "address_new",
+                order_id=14,
+                field="shippingAddress",
+                value="9 Dock Rd",
+                message="Ship-to 9 Dock Rd is not on file for customer PIER01.",
+            ),
+        ),
+    )
+    by_code = (
+        CodeCount("customer_unknown", "Customer not in the ERP", "error", 1, 1),
+        CodeCount("sku_unknown", "Item not in the ERP", "error", 1, 1),
+        CodeCount("terms_unmapped", "Payment terms not mapped", "error", 1, 1),
+        CodeCount("address_new", "Ship-to address is new for this customer", "warning", 1, 1),
+    )
+    last = (
+        RunOutcome(
+            "failed", NOW - timedelta(hours=2), NOW - timedelta(hours=2), {"downloaded": 4}, "Brandboom answered 503"
+        )
+        if kind == "digest"
+        else None
+    )
+    return Report(
+        kind=kind,
+        site=SITE,
+        generated_at=NOW,
+        orders=(o1, o2),
+        total_orders=2,  # type: ignore[arg-type]
+        total_problems=4,
+        total_errors=3,
+        by_code=by_code,
+        last_import=last,
+    )
 
 
 def parts(msg: EmailMessage) -> tuple[str, str]:
@@ -77,6 +165,7 @@ def parts(msg: EmailMessage) -> tuple[str, str]:
 
 
 # --- rendering -------------------------------------------------------------------------------------
+
 
 def test_render_builds_a_multipart_alternative_mail_with_headers(tmp_path: Path) -> None:
     msg = render(sample_report(), settings=settings(tmp_path))
@@ -106,7 +195,7 @@ def test_text_part_reads_as_a_report_per_order(tmp_path: Path) -> None:
     assert "Resolution: The order imports." in text
     assert 'Value: "<script>alert(1)</script>"' in text  # plain text: shown as is
     assert text.rstrip().splitlines()[-1].startswith("Sent by Bobbin on 2026-11-23 15:00 UTC")
-    tail = text[text.index("To look further:"):]
+    tail = text[text.index("To look further:") :]
     assert "bobbin orders list --view invalid" in tail
     assert "bobbin orders show 12" in tail and "bobbin orders show 14" in tail
     assert max(len(line) for line in text.splitlines() if "`" not in line) <= 80
@@ -129,8 +218,9 @@ def test_digest_shows_counts_by_kind_age_and_last_import(tmp_path: Path) -> None
     msg = render(report, settings=settings(tmp_path))
     text, html = parts(msg)
 
-    assert msg["Subject"] == ('[Bobbin] Brandboom "harbor-bb" daily digest: 2 orders still need attention '
-                              "(4 open problems)")
+    assert msg["Subject"] == (
+        '[Bobbin] Brandboom "harbor-bb" daily digest: 2 orders still need attention (4 open problems)'
+    )
     assert "Open problems by kind" in text
     assert "Customer not in the ERP (customer_unknown) - 1 order" in text
     assert "Ship-to address is new for this customer (address_new, warning)" in text
@@ -144,25 +234,44 @@ def test_digest_shows_counts_by_kind_age_and_last_import(tmp_path: Path) -> None
 
 def test_subject_is_singular_for_one_order_and_one_problem() -> None:
     one = sample_report()
-    one = Report(kind="errors", site=SITE, generated_at=NOW, orders=one.orders[1:], total_orders=1,
-                 total_problems=1, total_errors=0, by_code=())
+    one = Report(
+        kind="errors",
+        site=SITE,
+        generated_at=NOW,
+        orders=one.orders[1:],
+        total_orders=1,
+        total_problems=1,
+        total_errors=0,
+        by_code=(),
+    )
     assert subject_for(one) == '[Bobbin] Brandboom "harbor-bb": 1 order needs attention (1 new problem)'
 
 
 def test_omitted_orders_are_announced(tmp_path: Path) -> None:
     r = sample_report()
-    r = Report(kind="errors", site=SITE, generated_at=NOW, orders=r.orders, total_orders=5,
-               total_problems=9, total_errors=8, by_code=())
+    r = Report(
+        kind="errors",
+        site=SITE,
+        generated_at=NOW,
+        orders=r.orders,
+        total_orders=5,
+        total_problems=9,
+        total_errors=8,
+        by_code=(),
+    )
     text, html = parts(render(r, settings=settings(tmp_path)))
     assert "... and 3 more orders with new problems" in text
     assert "3 more orders" in html
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("Net 30", '`bobbin map terms harbor-bb "Net 30" TERMS_CODE`'),
-    ('30 "days"', "`bobbin map terms harbor-bb '30 \"days\"' TERMS_CODE`"),
-    ("$(rm -rf /)", "`bobbin map terms harbor-bb '$(rm -rf /)' TERMS_CODE`"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Net 30", '`bobbin map terms harbor-bb "Net 30" TERMS_CODE`'),
+        ('30 "days"', "`bobbin map terms harbor-bb '30 \"days\"' TERMS_CODE`"),
+        ("$(rm -rf /)", "`bobbin map terms harbor-bb '$(rm -rf /)' TERMS_CODE`"),
+    ],
+)
 def test_fill_in_quotes_values_for_the_shell(value: str, expected: str) -> None:
     hint = problems.kind("terms_unmapped").resolution
     assert expected in fill_in(hint, order_id=1, site_name="harbor-bb", value=value)
@@ -176,6 +285,7 @@ def test_fill_in_leaves_prose_alone() -> None:
 
 
 # --- transport -------------------------------------------------------------------------------------
+
 
 def closed_port() -> int:
     with socket.socket() as s:
@@ -221,7 +331,7 @@ class _Collect:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(envelope.original_content)
         return "250 OK"
 

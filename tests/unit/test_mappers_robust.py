@@ -55,8 +55,14 @@ def test_items_that_are_not_a_list(shape: Shape, items: Any) -> None:
 
 def test_huge_and_odd_values_are_survived_and_excerpted(shape: Shape) -> None:
     huge = "x" * 1_000_000
-    order = shape.to_partner_order({shape.id: 10 ** 5000, shape.po: [huge], shape.ship_date: huge,
-                                    shape.items: [{"quantity": huge, "price": "1" * 5000}]})
+    order = shape.to_partner_order(
+        {
+            shape.id: 10**5000,
+            shape.po: [huge],
+            shape.ship_date: huge,
+            shape.items: [{"quantity": huge, "price": "1" * 5000}],
+        }
+    )
     assert order.partner_order_id.startswith("unidentified-")  # an id too long to print
     assert all(len(p.value or "") <= 201 for p in order.problems)
     (line,) = order.lines

@@ -29,7 +29,7 @@ class Listing:
         hook = self.before_page.get(len(self.requests))
         if hook:
             hook(self)
-        return [dict(item) for item in self.items[offset:offset + size]]
+        return [dict(item) for item in self.items[offset : offset + size]]
 
     def remove(self, *ids: int) -> None:
         self.items = [item for item in self.items if item["id"] not in ids]
@@ -58,7 +58,7 @@ def test_orders_leaving_the_front_are_seen_and_the_list_is_read_again() -> None:
     assert set(range(4, 30)) <= set(got)
     assert pager.report.shifted == 1 and pager.report.passes == 2 and pager.report.complete
     # the first pass alone jumped over 10..12 (the 2nd page started at 13): the second pass has them
-    first_pass = got[:got.index(4, 5)]  # the second pass starts again at 4
+    first_pass = got[: got.index(4, 5)]  # the second pass starts again at 4
     assert set(range(4, 30)) - set(first_pass) == {10, 11, 12}
     assert listing.requests[3] == (0, 10)
 
@@ -96,8 +96,11 @@ def test_page_size_below_two_is_refused() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(size=st.integers(2, 12), n=st.integers(0, 60),
-       removals=st.dictionaries(st.integers(2, 12), st.lists(st.integers(0, 59), max_size=5), max_size=4))
+@given(
+    size=st.integers(2, 12),
+    n=st.integers(0, 60),
+    removals=st.dictionaries(st.integers(2, 12), st.lists(st.integers(0, 59), max_size=5), max_size=4),
+)
 def test_every_order_still_waiting_at_the_end_was_read(size: int, n: int, removals: dict[int, list[int]]) -> None:
     # given a list of n orders from which some leave before some requests (as writebacks or a
     # person on the partner would take them off)
@@ -114,6 +117,7 @@ def test_every_order_still_waiting_at_the_end_was_read(size: int, n: int, remova
 
 
 # --- boundaries and the report's arithmetic (mutation testing found these unchecked) -------------
+
 
 def test_the_report_counts_every_request_shift_and_growth_exactly() -> None:
     # given 40 orders; before the 2nd request 3 leave the front, before the 3rd two arrive in front,
@@ -142,10 +146,12 @@ def test_the_sentence_says_what_happened() -> None:
     assert ReadReport().sentence() is None
     assert ReadReport(shifted=2, passes=2).sentence() == (
         "the partner's list changed while it was read (2 page(s) shifted); read again from the start "
-        "(2 passes): nothing missed")
+        "(2 passes): nothing missed"
+    )
     assert ReadReport(shifted=5, passes=3, complete=False).sentence() == (
         "the partner's list kept changing while it was read (5 page(s) shifted in 3 passes): orders may "
-        "have been skipped; the next run reads them")
+        "have been skipped; the next run reads them"
+    )
 
 
 def test_is_last_saves_the_request_a_short_page_would_need() -> None:

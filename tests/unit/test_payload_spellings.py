@@ -9,10 +9,23 @@ from connectors.drift import DriftCounter
 from connectors.joor.contract import PAYLOAD as JOOR
 from connectors.joor.mapper import to_partner_order as joor_order
 
-ADDRESS = {"name": "Fern & Co", "address1": "1 Elm St", "city": "Austin", "state": "TX", "zip": "78701",
-           "country": "US"}
-JOOR_ADDRESS = {"name": "Fern & Co", "line_1": "1 Elm St", "city": "Austin", "state": "TX", "zip": "78701",
-                "country": "US", "email": "buyer@fern.example"}
+ADDRESS = {
+    "name": "Fern & Co",
+    "address1": "1 Elm St",
+    "city": "Austin",
+    "state": "TX",
+    "zip": "78701",
+    "country": "US",
+}
+JOOR_ADDRESS = {
+    "name": "Fern & Co",
+    "line_1": "1 Elm St",
+    "city": "Austin",
+    "state": "TX",
+    "zip": "78701",
+    "country": "US",
+    "email": "buyer@fern.example",
+}
 
 
 def test_joor_order_id_reads_as_order_id_or_v4_id() -> None:
@@ -34,10 +47,12 @@ def test_joor_customer_email_from_the_top_or_the_v4_address_objects() -> None:
 
 
 def test_brandboom_ship_to_in_each_documented_place() -> None:
-    for order in ({"id": 1, "customer": {"shippingAddress": ADDRESS}},
-                  {"id": 1, "customer": {"shipping": ADDRESS}},
-                  {"id": 1, "customer": {"code": "C1"}, "shippingAddress": ADDRESS},
-                  {"id": 1, "shippingAddress": ADDRESS}):
+    for order in (
+        {"id": 1, "customer": {"shippingAddress": ADDRESS}},
+        {"id": 1, "customer": {"shipping": ADDRESS}},
+        {"id": 1, "customer": {"code": "C1"}, "shippingAddress": ADDRESS},
+        {"id": 1, "shippingAddress": ADDRESS},
+    ):
         mapped = brandboom_order(order)
         assert mapped.ship_to is not None and mapped.ship_to.city == "Austin", order
     billed = brandboom_order({"id": 1, "customer": {"billing": ADDRESS}})
@@ -45,10 +60,18 @@ def test_brandboom_ship_to_in_each_documented_place() -> None:
 
 
 def _joor(n: int, **over: object) -> dict[str, object]:
-    order: dict[str, object] = {"order_id": n, "po_number": f"P{n}", "start_ship_date": "2027-01-01",
-                                "end_ship_date": "2027-02-01", "currency_code": "USD", "customer_email": "x@y.z",
-                                "shipping_address": JOOR_ADDRESS, "payment_method_code": "N30",
-                                "shipping_method_code": "UPS", "order_items": [{"style_number": "S", "quantity": 1}]}
+    order: dict[str, object] = {
+        "order_id": n,
+        "po_number": f"P{n}",
+        "start_ship_date": "2027-01-01",
+        "end_ship_date": "2027-02-01",
+        "currency_code": "USD",
+        "customer_email": "x@y.z",
+        "shipping_address": JOOR_ADDRESS,
+        "payment_method_code": "N30",
+        "shipping_method_code": "UPS",
+        "order_items": [{"style_number": "S", "quantity": 1}],
+    }
     order.update(over)
     return {k: v for k, v in order.items() if v is not None}
 
@@ -65,8 +88,10 @@ def test_a_renamed_optional_field_is_named_with_its_new_name() -> None:
     for n in range(10):
         counter.add(_joor(n, start_ship_date=None, ship_start="2027-01-01"))
     (warning,) = counter.warnings()
-    assert warning == ("JOOR orders no longer carry `start_ship_date` (absent from 10 of 10); they carry "
-                       "`ship_start`, which the contract does not know: the ship-date checks are off for this site")
+    assert warning == (
+        "JOOR orders no longer carry `start_ship_date` (absent from 10 of 10); they carry "
+        "`ship_start`, which the contract does not know: the ship-date checks are off for this site"
+    )
 
 
 def test_a_field_absent_from_a_few_orders_or_in_a_tiny_run_is_not_drift() -> None:
@@ -89,6 +114,7 @@ def test_an_unknown_key_warns_at_once_and_item_keys_are_watched_too() -> None:
 
 # --- boundaries and exact words (mutation testing found these unchecked) -------------------------
 
+
 def test_the_share_and_the_run_size_are_boundaries() -> None:
     # exactly half absent is not drift; one more is
     half = DriftCounter(JOOR)
@@ -98,8 +124,10 @@ def test_the_share_and_the_run_size_are_boundaries() -> None:
     over = DriftCounter(JOOR)
     for n in range(10):
         over.add(_joor(n, currency_code=None if n < 6 else "USD"))
-    assert over.warnings() == ["JOOR orders no longer carry `currency_code` (absent from 6 of 10): the currency "
-                               "and price-type checks are off for this site"]
+    assert over.warnings() == [
+        "JOOR orders no longer carry `currency_code` (absent from 6 of 10): the currency "
+        "and price-type checks are off for this site"
+    ]
     # a run of exactly DRIFT_MIN_ORDERS orders counts
     five = DriftCounter(JOOR)
     for n in range(5):
@@ -120,8 +148,9 @@ def test_unknown_keys_beyond_three_are_counted_and_the_summary_keeps_them() -> N
     counter = DriftCounter(BRANDBOOM)
     counter.add({"id": 1, "items": [], "a1": 1, "a2": 1, "a3": 1, "a4": 1, "a5": 1})
     (warning,) = counter.warnings()
-    assert warning.endswith(" and 2 more, which Bobbin's contract does not know: check whether the partner "
-                            "renamed a field Bobbin reads")
+    assert warning.endswith(
+        " and 2 more, which Bobbin's contract does not know: check whether the partner renamed a field Bobbin reads"
+    )
     summary = counter.summary()
     assert summary["keys_unknown"] == {"a1": 1, "a2": 1, "a3": 1, "a4": 1, "a5": 1}
     assert summary["drift"] == [warning]
@@ -130,8 +159,14 @@ def test_unknown_keys_beyond_three_are_counted_and_the_summary_keeps_them() -> N
 
 def test_nested_objects_and_joor_item_aliases_are_checked_for_unknown_keys() -> None:
     counter = DriftCounter(JOOR)
-    counter.add(_joor(1, shipping_address={**JOOR_ADDRESS, "gate_code": "7"}, order_items=None,
-                      items=[{"style_number": "S", "quantity": 1, "bundle": True}]))
+    counter.add(
+        _joor(
+            1,
+            shipping_address={**JOOR_ADDRESS, "gate_code": "7"},
+            order_items=None,
+            items=[{"style_number": "S", "quantity": 1, "bundle": True}],
+        )
+    )
     assert set(counter.unknown) == {"shipping_address.gate_code", "order_items[].bundle"}
     bb = DriftCounter(BRANDBOOM)
     bb.add({"id": 1, "customer": {"code": "C", "vatNumber": "x"}, "items": [{"styleNumber": "S"}, "not an item"]})

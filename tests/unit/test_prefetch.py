@@ -59,8 +59,8 @@ def test_leaving_early_stops_the_thread_and_closes_the_iterator() -> None:
         with prefetched(pages(), depth=1) as items:
             for _ in items:
                 raise RuntimeError("the consumer failed")
-    assert closed.is_set()          # the iterator was closed, in its own thread, before the with ended
-    assert len(read) <= 3           # and nothing was read beyond the read-ahead
+    assert closed.is_set()  # the iterator was closed, in its own thread, before the with ended
+    assert len(read) <= 3  # and nothing was read beyond the read-ahead
 
 
 def test_the_thread_logs_with_the_callers_context() -> None:

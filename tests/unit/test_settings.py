@@ -15,12 +15,21 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bobbin.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BOBBIN = Path(sys.executable).parent / "bobbin"
-VARIABLES = ("BOBBIN_ENV", "DATABASE_URL", "REDIS_URL", "BOBBIN_SECRET_KEYS", "SMTP_URL", "FLOWER_PASSWORD",
-             "IMPORT_INTERVAL_MINUTES", "WRITEBACK_MAX_ATTEMPTS", "LOG_FORMAT")
+VARIABLES = (
+    "BOBBIN_ENV",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "BOBBIN_SECRET_KEYS",
+    "SMTP_URL",
+    "FLOWER_PASSWORD",
+    "IMPORT_INTERVAL_MINUTES",
+    "WRITEBACK_MAX_ATTEMPTS",
+    "LOG_FORMAT",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -51,8 +60,7 @@ def test_defaults_load(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_database_url_must_be_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
     message = _error(monkeypatch, DATABASE_URL="mysql://bob:hunter2pass@db.example/shop")
-    assert message == ("Bobbin settings are invalid: DATABASE_URL: must be a postgresql:// URL, "
-                       "got scheme 'mysql'")
+    assert message == ("Bobbin settings are invalid: DATABASE_URL: must be a postgresql:// URL, got scheme 'mysql'")
     assert "hunter2pass" not in message
 
 
@@ -67,7 +75,8 @@ def test_import_interval_must_divide_the_hour(monkeypatch: pytest.MonkeyPatch) -
     assert message.startswith("Bobbin settings are invalid: IMPORT_INTERVAL_MINUTES: must divide 60")
     assert "so runs stay on the clock" in message
     assert "IMPORT_INTERVAL_MINUTES: Input should be a valid integer" in _error(
-        monkeypatch, IMPORT_INTERVAL_MINUTES="fifteen")
+        monkeypatch, IMPORT_INTERVAL_MINUTES="fifteen"
+    )
     for ok in ("1", "5", "15", "20", "30", "60"):
         monkeypatch.setenv("IMPORT_INTERVAL_MINUTES", ok)
         assert load_settings().import_interval_minutes == int(ok)
@@ -75,8 +84,10 @@ def test_import_interval_must_divide_the_hour(monkeypatch: pytest.MonkeyPatch) -
 
 def test_secret_keys_must_be_fernet_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     message = _error(monkeypatch, BOBBIN_SECRET_KEYS="notakey")
-    assert message == ("Bobbin settings are invalid: BOBBIN_SECRET_KEYS: key #1 is not a Fernet key "
-                       "(32 url-safe base64 bytes); make one with `bobbin keys new`")
+    assert message == (
+        "Bobbin settings are invalid: BOBBIN_SECRET_KEYS: key #1 is not a Fernet key "
+        "(32 url-safe base64 bytes); make one with `bobbin keys new`"
+    )
     # A bad second key (rotation) is named by its position, and its value is not repeated
     good = Fernet.generate_key().decode()
     message = _error(monkeypatch, BOBBIN_SECRET_KEYS=f"{good},halfakey")
@@ -112,22 +123,28 @@ def test_celery_process_stops_with_the_one_line(tmp_path: Path) -> None:
     # Given a bad value, when the worker / beat process starts (`celery -A worker beat`)
     env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     env.update(SMTP_URL="ftp://x", BOBBIN_HOME=str(tmp_path / "home"))
-    done = subprocess.run([sys.executable, "-m", "celery", "-A", "worker", "beat"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "beat"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     # Then it exits 1 before starting, with only the line naming the variable
     assert done.returncode == 1
     assert (done.stdout + done.stderr).strip().splitlines() == [
         "Bobbin settings are invalid: SMTP_URL: must look like smtp://user:password@host:port "
-        "(or smtps://, smtp+starttls://)"]
+        "(or smtps://, smtp+starttls://)"
+    ]
 
 
 def test_cli_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
     # Given IMPORT_INTERVAL_MINUTES=7, when an operator runs `bobbin status`
     env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     env.update(IMPORT_INTERVAL_MINUTES="7", BOBBIN_HOME=str(tmp_path / "home"))
-    done = subprocess.run([str(BOBBIN), "status"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([str(BOBBIN), "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
 
     # Then it prints one line naming the variable, no traceback, and exits non-zero
     output = (done.stdout + done.stderr).strip()

@@ -35,18 +35,27 @@ def master() -> MasterData:
 
 
 def line(n: int = 1, **kw: object) -> PartnerOrderLine:
-    base = dict(line_no=n, style_number="HPT101", color_code="BLK", size="M", quantity=Decimal(3),
-                price=Decimal("24.50"))
+    base = dict(
+        line_no=n, style_number="HPT101", color_code="BLK", size="M", quantity=Decimal(3), price=Decimal("24.50")
+    )
     base.update(kw)
     return PartnerOrderLine(**base)  # type: ignore[arg-type]
 
 
 def order(**kw: object) -> PartnerOrder:
-    base = dict(partner_order_id="1001", raw={}, po_number="PO-1",
-                customer=PartnerCustomer(partner_id="77", code="BLM01", name="Bloom Boutique"),
-                ship_to=SHIP_TO, sales_rep="Kate Morrison", payment_method="Net 30",
-                shipping_method="UPS Ground", ship_date=date(2027, 1, 10), cancel_date=date(2027, 2, 10),
-                lines=(line(),))
+    base = dict(
+        partner_order_id="1001",
+        raw={},
+        po_number="PO-1",
+        customer=PartnerCustomer(partner_id="77", code="BLM01", name="Bloom Boutique"),
+        ship_to=SHIP_TO,
+        sales_rep="Kate Morrison",
+        payment_method="Net 30",
+        shipping_method="UPS Ground",
+        ship_date=date(2027, 1, 10),
+        cancel_date=date(2027, 2, 10),
+        lines=(line(),),
+    )
     base.update(kw)
     return PartnerOrder(**base)  # type: ignore[arg-type]
 
@@ -60,36 +69,56 @@ def test_a_clean_order_is_valid_and_resolves_every_code() -> None:
     assert out.problems == []
     assert out.state == "valid"
     r = out.resolved
-    assert (r.customer_code, r.rep_code, r.terms_code, r.ship_via_code, r.warehouse_code) == \
-        ("BLM01", "KM", "N30", "UPSG", "MAIN")
+    assert (r.customer_code, r.rep_code, r.terms_code, r.ship_via_code, r.warehouse_code) == (
+        "BLM01",
+        "KM",
+        "N30",
+        "UPSG",
+        "MAIN",
+    )
     assert r.line_skus == {1: "A1B2C"}
 
 
 def test_a_sku_matches_by_sku_number_or_upc_too() -> None:
-    lines = (line(1, style_number=None, color_code=None, size=None, sku_number="a1b2c"),
-             line(2, style_number=None, color_code=None, size=None, upc="845120000017"))
+    lines = (
+        line(1, style_number=None, color_code=None, size=None, sku_number="a1b2c"),
+        line(2, style_number=None, color_code=None, size=None, upc="845120000017"),
+    )
     assert validate(order(lines=lines), master()).resolved.line_skus == {1: "A1B2C", 2: "A1B2C"}
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (dict(customer=PartnerCustomer(partner_id="88", code="ZZZ99", name="Nobody")),
-     [("customer_unknown", None, "customer", "ZZZ99")]),
-    (dict(sales_rep="Taylor Quinn"), [("sales_rep_unknown", None, "rep", "Taylor Quinn")]),
-    (dict(payment_method="Net 90"), [("terms_unmapped", None, "terms", "Net 90")]),
-    (dict(shipping_method="Pony Express"), [("ship_via_unmapped", None, "shipping", "Pony Express")]),
-    (dict(warehouse="LA-3PL"), [("warehouse_unmapped", None, "warehouse", "LA-3PL")]),
-    (dict(cancel_date=date(2027, 1, 1)), [("dates_invalid", None, "cancel_date", "2027-01-01")]),
-    (dict(lines=(line(1), line(2, color_code="FUS"))), [("sku_unknown", 2, "lines", "HPT101/FUS/M")]),
-    (dict(lines=(line(1, quantity=Decimal(0), raw_quantity="0"),)), [("quantity_invalid", 1, "quantity", "0")]),
-    (dict(lines=(line(1, quantity=None, raw_quantity="abc"),)), [("quantity_invalid", 1, "quantity", "abc")]),
-    (dict(lines=(line(1, quantity=Decimal("1.5"), raw_quantity="1.5"),)), [("quantity_invalid", 1, "quantity", "1.5")]),
-    (dict(lines=(line(1, quantity=Decimal("1e9"), raw_quantity="1e9"),)), [("quantity_invalid", 1, "quantity", "1e9")]),
-    (dict(lines=(line(1, price=Decimal("-1"), raw_price="-1"),)), [("price_invalid", 1, "price", "-1")]),
-    (dict(lines=(line(1, price=None),)), [("price_invalid", 1, "price", "(none)")]),
-    (dict(lines=(line(1, price=Decimal("NaN"), raw_price="NaN"),)), [("price_invalid", 1, "price", "NaN")]),
-    (dict(lines=()), [("payload_invalid", None, "lines", None)]),
-])
-def test_each_broken_rule_yields_exactly_its_problem(change: dict[str, object], expected: list[tuple[object, ...]]) -> None:
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            dict(customer=PartnerCustomer(partner_id="88", code="ZZZ99", name="Nobody")),
+            [("customer_unknown", None, "customer", "ZZZ99")],
+        ),
+        (dict(sales_rep="Taylor Quinn"), [("sales_rep_unknown", None, "rep", "Taylor Quinn")]),
+        (dict(payment_method="Net 90"), [("terms_unmapped", None, "terms", "Net 90")]),
+        (dict(shipping_method="Pony Express"), [("ship_via_unmapped", None, "shipping", "Pony Express")]),
+        (dict(warehouse="LA-3PL"), [("warehouse_unmapped", None, "warehouse", "LA-3PL")]),
+        (dict(cancel_date=date(2027, 1, 1)), [("dates_invalid", None, "cancel_date", "2027-01-01")]),
+        (dict(lines=(line(1), line(2, color_code="FUS"))), [("sku_unknown", 2, "lines", "HPT101/FUS/M")]),
+        (dict(lines=(line(1, quantity=Decimal(0), raw_quantity="0"),)), [("quantity_invalid", 1, "quantity", "0")]),
+        (dict(lines=(line(1, quantity=None, raw_quantity="abc"),)), [("quantity_invalid", 1, "quantity", "abc")]),
+        (
+            dict(lines=(line(1, quantity=Decimal("1.5"), raw_quantity="1.5"),)),
+            [("quantity_invalid", 1, "quantity", "1.5")],
+        ),
+        (
+            dict(lines=(line(1, quantity=Decimal("1e9"), raw_quantity="1e9"),)),
+            [("quantity_invalid", 1, "quantity", "1e9")],
+        ),
+        (dict(lines=(line(1, price=Decimal("-1"), raw_price="-1"),)), [("price_invalid", 1, "price", "-1")]),
+        (dict(lines=(line(1, price=None),)), [("price_invalid", 1, "price", "(none)")]),
+        (dict(lines=(line(1, price=Decimal("NaN"), raw_price="NaN"),)), [("price_invalid", 1, "price", "NaN")]),
+        (dict(lines=()), [("payload_invalid", None, "lines", None)]),
+    ],
+)
+def test_each_broken_rule_yields_exactly_its_problem(
+    change: dict[str, object], expected: list[tuple[object, ...]]
+) -> None:
     out = validate(order(**change), master(), default_warehouse="MAIN")
     assert codes(out.problems) == expected
     assert out.state == "invalid"
@@ -127,7 +156,7 @@ def test_problems_use_the_partner_field_names_given() -> None:
 
 
 def test_every_problem_of_one_order_is_reported_not_only_the_first() -> None:
-    out = validate(order(sales_rep="X", payment_method="Y", lines=(line(1, size="XXL"), line(2, quantity=None))),
-                   master())
-    assert [p.code for p in out.problems] == ["sales_rep_unknown", "terms_unmapped", "sku_unknown",
-                                              "quantity_invalid"]
+    out = validate(
+        order(sales_rep="X", payment_method="Y", lines=(line(1, size="XXL"), line(2, quantity=None))), master()
+    )
+    assert [p.code for p in out.problems] == ["sales_rep_unknown", "terms_unmapped", "sku_unknown", "quantity_invalid"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bobbin.embedded import EmbeddedPostgres, EmbeddedRedis
-from bobbin.settings import Settings, get_settings
+from core.embedded import EmbeddedPostgres, EmbeddedRedis
+from core.settings import Settings, get_settings
 
 DATABASE_NAME = "bobbin"
 

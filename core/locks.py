@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from bobbin.db import get_engine
+from core.db import get_engine
 
 
 def lock_key(name: str) -> int:

@@ -102,13 +102,32 @@ class EmbeddedPostgres:
         if self._user:
             self._prepare_root()
         if not (self.datadir / "PG_VERSION").exists():
-            self._run(self._bin("initdb"), "-D", str(self.datadir), "--auth=trust", "-U", "postgres",
-                      "--encoding=UTF8", "--no-instructions")
+            self._run(
+                self._bin("initdb"),
+                "-D",
+                str(self.datadir),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--no-instructions",
+            )
         port = port or free_port()
         # Listen on loopback only; sockets in the data directory; fsync off is not used: data is kept.
         opts = f"-h 127.0.0.1 -p {port} -k {self.datadir} -c max_connections=200"
-        self._run(self._bin("pg_ctl"), "-D", str(self.datadir), "-w", "-t", "60", "-l",
-                  str(self.datadir / "server.log"), "-o", opts, "start")
+        self._run(
+            self._bin("pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.datadir / "server.log"),
+            "-o",
+            opts,
+            "start",
+        )
         _wait_port(port, 30)
         log.info("embedded_postgres_started", port=port, datadir=str(self.datadir))
         return port
@@ -170,9 +189,23 @@ class EmbeddedRedis:
             return running
         self.datadir.mkdir(parents=True, exist_ok=True)
         port = port or free_port()
-        args = [self.binary(), "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
-                "--dir", str(self.datadir), "--pidfile", str(self.datadir / "redis.pid"),
-                "--logfile", str(self.datadir / "redis.log"), "--save", ""]
+        args = [
+            self.binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(self.datadir),
+            "--pidfile",
+            str(self.datadir / "redis.pid"),
+            "--logfile",
+            str(self.datadir / "redis.log"),
+            "--save",
+            "",
+        ]
         args += ["--appendonly", "yes"] if self.persist else ["--appendonly", "no"]
         subprocess.run(args, check=True, capture_output=True, timeout=30)
         (self.datadir / "port").write_text(str(port))

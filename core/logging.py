@@ -52,8 +52,11 @@ def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None) -> Non
         structlog.processors.format_exc_info if json_out else structlog.processors.StackInfoRenderer(),
         _redact_processor,
     ]
-    renderer: Any = (structlog.processors.JSONRenderer(default=str) if json_out
-                     else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+    renderer: Any = (
+        structlog.processors.JSONRenderer(default=str)
+        if json_out
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -61,8 +64,11 @@ def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None) -> Non
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer]))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared, processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer]
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -11,8 +11,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from bobbin.logging import register_secret
-from bobbin.settings import Settings, get_settings
+from core.logging import register_secret
+from core.settings import Settings, get_settings
 
 
 class CredentialsError(Exception):
@@ -37,7 +37,8 @@ def decrypt_json(token: str, settings: Settings | None = None) -> dict[str, Any]
     except InvalidToken:
         raise CredentialsError(
             "the site's credentials cannot be decrypted with BOBBIN_SECRET_KEYS "
-            "(was the key changed without keeping the old one for rotation?)") from None
+            "(was the key changed without keeping the old one for rotation?)"
+        ) from None
 
 
 def rotate(token: str, settings: Settings | None = None) -> str:

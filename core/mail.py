@@ -10,7 +10,7 @@ command may also start :func:`serve`, a real SMTP server on 127.0.0.1 that write
 receives to the same directory, for tools that insist on talking SMTP.
 
 Failures raise :class:`MailError` with one sentence a person can act on. The password never appears
-in it, nor in a log line (it is registered with :func:`bobbin.logging.register_secret`).
+in it, nor in a log line (it is registered with :func:`core.logging.register_secret`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import argparse
 import os
 import signal
 import smtplib
-import socket
 import ssl
 import tempfile
 import threading
@@ -34,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 import structlog
 from aiosmtpd.controller import Controller
 
-from bobbin.logging import redact, register_secret
+from core.logging import redact, register_secret
 
 # Headers are folded only past RFC 5322's hard line limit: with the default 78, Python moves a subject
 # holding a "quoted" site name whole onto a continuation line, which some readers show with a leading
@@ -42,9 +41,11 @@ from bobbin.logging import redact, register_secret
 HEADER_POLICY = policy.default.clone(max_line_length=998)
 
 if TYPE_CHECKING:
-    from aiosmtpd.smtp import SMTP as SMTPServer, Envelope, Session as SMTPSession
+    from aiosmtpd.smtp import SMTP as SMTPServer
+    from aiosmtpd.smtp import Envelope
+    from aiosmtpd.smtp import Session as SMTPSession
 
-    from bobbin.settings import Settings
+    from core.settings import Settings
 
 log = structlog.get_logger()
 
@@ -60,6 +61,7 @@ class MailError(Exception):
 
 
 # --- sending ---------------------------------------------------------------------------------------
+
 
 def send_message(msg: EmailMessage, settings: Settings) -> None:
     """Send ``msg`` through ``SMTP_URL``, or write it to ``settings.mail_dir`` when that is unset.
@@ -79,8 +81,7 @@ class _SmtpTarget:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-            raise MailError("SMTP_URL must look like smtp://user:password@host:port "
-                            "(or smtps://, smtp+starttls://).")
+            raise MailError("SMTP_URL must look like smtp://user:password@host:port (or smtps://, smtp+starttls://).")
         self.scheme = parts.scheme
         self.host = parts.hostname
         try:
@@ -115,40 +116,57 @@ def _send_smtp(msg: EmailMessage, url: str) -> None:
     try:
         refused = _deliver(msg, target)
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(target.clean(
-            f"The SMTP server {target.where} refused the login for user {target.user!r} "
-            f"({_reply(exc)}); check the user and password in SMTP_URL.")) from None
+        raise MailError(
+            target.clean(
+                f"The SMTP server {target.where} refused the login for user {target.user!r} "
+                f"({_reply(exc)}); check the user and password in SMTP_URL."
+            )
+        ) from None
     except smtplib.SMTPNotSupportedError as exc:
-        raise MailError(target.clean(
-            f"The SMTP server {target.where} does not offer {exc}; SMTP_URL has a login, so the server "
-            "probably wants TLS first (use smtp+starttls:// or smtps://).")) from None
+        raise MailError(
+            target.clean(
+                f"The SMTP server {target.where} does not offer {exc}; SMTP_URL has a login, so the server "
+                "probably wants TLS first (use smtp+starttls:// or smtps://)."
+            )
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         who = ", ".join(f"{addr} ({code} {_text(reply)})" for addr, (code, reply) in exc.recipients.items())
         raise MailError(target.clean(f"The SMTP server {target.where} refused every recipient: {who}.")) from None
     except smtplib.SMTPSenderRefused as exc:
-        raise MailError(target.clean(
-            f"The SMTP server {target.where} refused the sender {exc.sender!r} ({_reply(exc)}); "
-            "check MAIL_FROM.")) from None
+        raise MailError(
+            target.clean(
+                f"The SMTP server {target.where} refused the sender {exc.sender!r} ({_reply(exc)}); check MAIL_FROM."
+            )
+        ) from None
     except smtplib.SMTPResponseException as exc:
-        raise MailError(target.clean(
-            f"The SMTP server {target.where} answered with an error ({_reply(exc)}).")) from None
+        raise MailError(
+            target.clean(f"The SMTP server {target.where} answered with an error ({_reply(exc)}).")
+        ) from None
     except smtplib.SMTPServerDisconnected as exc:
-        raise MailError(target.clean(
-            f"The SMTP server {target.where} closed the connection ({exc or 'no reason given'}); "
-            "check the scheme in SMTP_URL (smtps:// for port 465, smtp+starttls:// for 587).")) from None
+        raise MailError(
+            target.clean(
+                f"The SMTP server {target.where} closed the connection ({exc or 'no reason given'}); "
+                "check the scheme in SMTP_URL (smtps:// for port 465, smtp+starttls:// for 587)."
+            )
+        ) from None
     except smtplib.SMTPException as exc:
         raise MailError(target.clean(f"Sending mail through {target.where} failed ({exc}).")) from None
     except ssl.SSLError as exc:
-        raise MailError(target.clean(
-            f"TLS with the SMTP server {target.where} failed ({exc.reason or exc}); check the scheme "
-            "in SMTP_URL and the server's certificate.")) from None
-    except (TimeoutError, socket.timeout):
-        raise MailError(f"The SMTP server {target.where} did not answer within "
-                        f"{SMTP_TIMEOUT_SECONDS:g} s.") from None
+        raise MailError(
+            target.clean(
+                f"TLS with the SMTP server {target.where} failed ({exc.reason or exc}); check the scheme "
+                "in SMTP_URL and the server's certificate."
+            )
+        ) from None
+    except TimeoutError:
+        raise MailError(f"The SMTP server {target.where} did not answer within {SMTP_TIMEOUT_SECONDS:g} s.") from None
     except OSError as exc:
-        raise MailError(target.clean(
-            f"Cannot connect to the SMTP server {target.where} ({exc.strerror or exc}); check SMTP_URL "
-            "and that the server is running.")) from None
+        raise MailError(
+            target.clean(
+                f"Cannot connect to the SMTP server {target.where} ({exc.strerror or exc}); check SMTP_URL "
+                "and that the server is running."
+            )
+        ) from None
     if refused:
         log.warning("smtp server refused some recipients", refused=sorted(refused), server=target.where)
     log.info("mail sent", server=target.where, subject=msg.get("Subject"))
@@ -181,6 +199,7 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
 
 # --- writing .eml files ----------------------------------------------------------------------------
 
+
 def eml_name() -> str:
     """``<timestamp>-<uuid>.eml``: names sort in the order messages arrived, and never collide."""
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex}.eml"
@@ -206,16 +225,18 @@ def write_eml(data: bytes, directory: Path) -> Path:
 
 # --- the local mail catcher ------------------------------------------------------------------------
 
+
 class _EmlWriter:
     """aiosmtpd handler: every accepted message becomes one ``.eml`` file."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def handle_DATA(self, server: SMTPServer, session: SMTPSession, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTPServer, session: SMTPSession, envelope: Envelope) -> str:
         # The envelope is kept as headers on top: Bcc recipients are in no other header.
-        head = (f"X-Bobbin-Envelope-From: {envelope.mail_from}\r\n"
-                f"X-Bobbin-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n").encode()
+        head = (
+            f"X-Bobbin-Envelope-From: {envelope.mail_from}\r\nX-Bobbin-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n"
+        ).encode()
         content = envelope.original_content or b""
         try:
             path = write_eml(head + content, self.directory)
@@ -246,8 +267,9 @@ class MailCatcher:
 
     def __init__(self, directory: Path, port: int = 0, host: str = CATCHER_HOST) -> None:
         self.directory = Path(directory)
-        self._controller = _Controller(_EmlWriter(self.directory), hostname=host, port=port,
-                                       server_hostname="bobbin-mail-catcher")
+        self._controller = _Controller(
+            _EmlWriter(self.directory), hostname=host, port=port, server_hostname="bobbin-mail-catcher"
+        )
 
     @property
     def host(self) -> str:
@@ -289,12 +311,12 @@ def serve(directory: Path, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m bobbin.mail [--port 1025] [--dir .bobbin/mail]``."""
-    from bobbin.logging import configure
-    from bobbin.settings import get_settings
+    """``python -m core.mail [--port 1025] [--dir .bobbin/mail]``."""
+    from core.logging import configure
+    from core.settings import get_settings
 
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="python -m bobbin.mail", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m core.mail", description=main.__doc__)
     parser.add_argument("--port", type=int, default=1025, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--dir", type=Path, default=settings.mail_dir, help="where .eml files go")
     args = parser.parse_args(argv)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
-from bobbin import runtime
+from core import runtime
 
 _engines: dict[str, Engine] = {}
 

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         if not scheme.startswith("postgres"):
             raise ValueError(f"must be a postgresql:// URL, got scheme {scheme or '(none)'!r}")
         if scheme in ("postgres", "postgresql"):
-            v = "postgresql+psycopg2" + v[len(scheme):]
+            v = "postgresql+psycopg2" + v[len(scheme) :]
         return v
 
     @field_validator("redis_url")
@@ -97,16 +97,23 @@ class Settings(BaseSettings):
                 Fernet(key)
             except Exception:
                 raise ValueError(
-                    f"key #{i + 1} is not a Fernet key (32 url-safe base64 bytes); make one with "
-                    "`bobbin keys new`") from None
+                    f"key #{i + 1} is not a Fernet key (32 url-safe base64 bytes); make one with `bobbin keys new`"
+                ) from None
         return v
 
     @model_validator(mode="after")
-    def _production_needs_secrets(self) -> "Settings":
+    def _production_needs_secrets(self) -> Settings:
         if self.environment == "production":
-            missing = [name for name, val in (("DATABASE_URL", self.database_url), ("REDIS_URL", self.redis_url),
-                                              ("BOBBIN_SECRET_KEYS", self.secret_keys),
-                                              ("FLOWER_PASSWORD", self.flower_password)) if not val]
+            missing = [
+                name
+                for name, val in (
+                    ("DATABASE_URL", self.database_url),
+                    ("REDIS_URL", self.redis_url),
+                    ("BOBBIN_SECRET_KEYS", self.secret_keys),
+                    ("FLOWER_PASSWORD", self.flower_password),
+                )
+                if not val
+            ]
             if missing:
                 raise ValueError("production needs " + ", ".join(missing))
         return self
@@ -124,8 +131,7 @@ class Settings(BaseSettings):
         return [_dev_secret(self.home / "secret.key", lambda: _new_fernet_key())]
 
     def flower_login(self) -> tuple[str, str]:
-        password = self.flower_password or _dev_secret(self.home / "flower.password",
-                                                       lambda: secrets.token_urlsafe(12))
+        password = self.flower_password or _dev_secret(self.home / "flower.password", lambda: secrets.token_urlsafe(12))
         return self.flower_user, password
 
 
@@ -135,7 +141,7 @@ def _new_fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def _dev_secret(path: Path, make: "callable[[], str]") -> str:  # type: ignore[valid-type]
+def _dev_secret(path: Path, make: callable[[], str]) -> str:  # type: ignore[valid-type]
     """A development-only secret kept in a 0600 file, made on first use."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
