@@ -143,9 +143,9 @@ ORDER_FIELDS = (
 
 
 class OrderSource(Protocol):
-    """What the order pipeline needs from a partner connector.
+    """What the order pipeline needs from a partner that is read (pulled) for orders.
 
-    Two ways partners learn that an order was taken, declared by ``exported_when``:
+    Two ways partners learn that an order was taken, declared by the spec's ``OrderPull.exported_when``:
     - "imported" (Brandboom): the read marks nothing; Bobbin queues "exported" once the order is
       in the ERP, and the order keeps coming back until then (harmless: staging is an upsert).
     - "staged" (JOOR): the partner hands an order out until it is marked exported, and marking
@@ -153,8 +153,6 @@ class OrderSource(Protocol):
       pipeline queues "exported" in the same transaction that stages the order.
     """
 
-    exported_when: str  # "imported" | "staged"
-    writeback_statuses: tuple[str, ...]  # which of WRITEBACK_STATUSES the partner accepts
     read_report: ReadReport  # what the partner's lists did while this source read them
 
     def iter_order_pages(self) -> Iterator[list[PartnerOrder]]:
@@ -167,8 +165,14 @@ class OrderSource(Protocol):
         cannot tell). Bobbin shows them to a person and never re-imports them silently."""
         ...
 
+    def close(self) -> None: ...
+
+
+class StatusWriter(Protocol):
+    """What the outbox needs from a partner it writes statuses (and customer codes) back to."""
+
     def mark_order(self, partner_order_id: str, status: str) -> None:
-        """Write a status change back (one of ``writeback_statuses``). Raises PartnerError."""
+        """Write a status change back (one of the spec's ``StatusWriteback.statuses``). Raises PartnerError."""
         ...
 
     def set_customer_code(self, partner_customer_id: str, erp_code: str) -> None:
@@ -177,12 +181,12 @@ class OrderSource(Protocol):
         ...
 
     def writeback_applied(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> bool:
-        """Whether the partner already shows a writeback: ``status`` (one of ``writeback_statuses``)
-        on the order, or for ``CUSTOMER_CODE`` the ERP code in ``payload`` on the customer it
-        names. The outbox asks before it sends again a change whose previous attempt has no
-        recorded outcome (the answer was lost, or the worker died while it waited): none of the
-        partners' writes carries an idempotency key. Raises NotSupported where the partner cannot
-        tell (the change is then sent again), and PartnerError when it cannot be read now."""
+        """Whether the partner already shows a writeback: ``status`` on the order, or for
+        ``CUSTOMER_CODE`` the ERP code in ``payload`` on the customer it names. The outbox asks
+        before it sends again a change whose previous attempt has no recorded outcome (the answer
+        was lost, or the worker died while it waited): none of the partners' writes carries an
+        idempotency key. Raises NotSupported where the partner cannot tell (the change is then
+        sent again), and PartnerError when it cannot be read now."""
         ...
 
     def close(self) -> None: ...

@@ -1,86 +1,196 @@
-"""Which connector serves which site kind: the one place the pipeline learns about partners.
+"""The one place the rest of Bobbin learns about partners.
 
-Adding a partner means adding a package under ``connectors/`` and one entry here.
+A partner is one package under ``connectors/`` that exports ``SPEC`` (a :class:`PartnerSpec`),
+plus one line in :data:`PARTNERS`. The spec says what the partner is called, which settings and
+credentials a site of it has, how to build its client, and which capabilities it offers — each
+an object the services call:
+
+==============  ==========================================  ===================================
+capability      object                                      used by
+==============  ==========================================  ===================================
+``orders``      :class:`OrderPull` (opens an OrderSource)    ``services.pipeline`` (import)
+``writeback``   :class:`StatusWriteback` (a StatusWriter)    ``services.writeback`` (the outbox)
+``inventory``   ``connectors.inventory.InventoryPush``        ``services.inventory``
+``catalog``     :class:`CatalogPush`                          (catalog push, to come)
+``events``      ``connectors.events.EventSource``             ``web.events`` (the webhook receiver)
+==============  ==========================================  ===================================
+
+A service asks :meth:`PartnerSpec.capability` and gets :class:`NotOffered` ("JOOR sites do not
+push events") when the partner lacks it. Tests may add a partner with :func:`registered`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
-from connectors.base import OrderSource, PartnerOrder
+from connectors.base import OrderSource, PartnerOrder, StatusWriter
 from connectors.drift import PayloadContract
+from connectors.events import EventSource
+from connectors.inventory import InventoryPush
+from connectors.settings import SiteSettings
+
+# kind -> the module whose SPEC describes it. One line per partner.
+PARTNERS: dict[str, str] = {
+    "brandboom": "connectors.brandboom",
+    "joor": "connectors.joor",
+}
+
+# More partners from outside this repository: BOBBIN_PARTNERS="kind=package,kind2=package2" (each
+# package exports SPEC like the ones above; the test suite's toy partner is added to workers this way).
+EXTRA_PARTNERS_ENV = "BOBBIN_PARTNERS"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class ConnectorSpec:
-    kind: str
-    label: str
-    credential_fields: tuple[str, ...]  # what `bobbin sites add` asks for (all secret)
-    to_partner_order: Callable[[Mapping[str, Any]], PartnerOrder]
-    make_source: Callable[[str, dict[str, Any], dict[str, Any]], OrderSource]
+class OrderPull:
+    """Orders read from the partner on a schedule (pull)."""
+
+    open: Callable[[Any, Any], OrderSource]  # (client, settings) -> OrderSource
+    to_partner_order: Callable[[Mapping[str, Any]], PartnerOrder]  # a stored raw payload, read again
     order_fields: Mapping[str, str]  # connectors.base.ORDER_FIELDS -> the partner's field name
-    writeback_statuses: tuple[str, ...]  # the source's: what can be written back
-    exported_when: str  # the source's: "imported" | "staged"
     payload: PayloadContract  # what an order payload should hold (the drift count)
+    exported_when: Literal["imported", "staged"]  # when the partner is told "exported" (OrderSource)
 
 
-def _brandboom() -> ConnectorSpec:
-    from connectors.brandboom import make_source
-    from connectors.brandboom.contract import ORDER_FIELDS, PAYLOAD
-    from connectors.brandboom.mapper import to_partner_order
-    from connectors.brandboom.source import BrandboomOrderSource as Source
+@dataclass(frozen=True)
+class StatusWriteback:
+    """Status changes (and customer codes) written back to the partner through the outbox."""
 
-    return ConnectorSpec(
-        "brandboom",
-        "Brandboom",
-        ("public_key", "secret_key"),
-        to_partner_order,
-        make_source,
-        ORDER_FIELDS,
-        Source.writeback_statuses,
-        Source.exported_when,
-        PAYLOAD,
-    )
+    open: Callable[[Any, Any], StatusWriter]  # (client, settings) -> StatusWriter
+    statuses: tuple[str, ...]  # which of connectors.base.WRITEBACK_STATUSES (+ CUSTOMER_CODE) it takes
 
 
-def _joor() -> ConnectorSpec:
-    from connectors.joor import make_source
-    from connectors.joor.contract import ORDER_FIELDS, PAYLOAD
-    from connectors.joor.mapper import to_partner_order
-    from connectors.joor.source import JoorOrderSource as Source
+@dataclass(frozen=True)
+class CatalogPush:
+    """Styles and customers sent to the partner. No partner offers it yet: the slot is here so
+    a service can ask for it and be told which partners do."""
 
-    return ConnectorSpec(
-        "joor",
-        "JOOR",
-        ("api_token",),
-        to_partner_order,
-        make_source,
-        ORDER_FIELDS,
-        Source.writeback_statuses,
-        Source.exported_when,
-        PAYLOAD,
-    )
+    open: Callable[[Any, Any], Any]
 
 
-_FACTORIES: dict[str, Callable[[], ConnectorSpec]] = {"brandboom": _brandboom, "joor": _joor}
+@dataclass(frozen=True)
+class Sandbox:
+    """The partner's local emulator (``sandbox/<package>``), which ``bobbin run`` starts."""
+
+    module: str  # its package; serve_demo(host, port, faults, console) runs it with the demo brand
+    api_path: str  # appended to http://host:port for a site's base URL
+    port_setting: str  # the core.settings.Settings field with its default port
+
+
+CAPABILITIES = {
+    "orders": "import orders",
+    "writeback": "take status writebacks",
+    "inventory": "take inventory pushes",
+    "catalog": "take catalog pushes",
+    "events": "push events",
+}
+Capability = Literal["orders", "writeback", "inventory", "catalog", "events"]
 
 
 class UnknownPartner(ValueError):
     pass
 
 
-@cache
-def connector(kind: str) -> ConnectorSpec:
-    try:
-        return _FACTORIES[kind]()
-    except KeyError:
-        raise UnknownPartner(
-            f"no connector for partner kind {kind!r}; available: {', '.join(sorted(_FACTORIES))}"
-        ) from None
+class NotOffered(ValueError):
+    """The site's partner does not offer what was asked; the message says which partners do."""
+
+
+@dataclass(frozen=True)
+class PartnerSpec:
+    kind: str  # the site kind stored on a site row
+    label: str  # how people call the partner
+    settings: type[SiteSettings]  # the site settings model (validated when a site is added or changed)
+    credential_fields: tuple[str, ...]  # what `bobbin sites add` asks for (all secret)
+    client: Callable[[str, Mapping[str, str], Any], Any]  # (base URL, credentials, settings) -> client
+    orders: OrderPull | None = None
+    writeback: StatusWriteback | None = None
+    inventory: InventoryPush | None = None
+    catalog: CatalogPush | None = None
+    events: EventSource | None = None
+    sandbox: Sandbox | None = None
+    doc: str = ""  # one line for `bobbin sites add --help`
+
+    @overload
+    def capability(self, name: Literal["orders"]) -> OrderPull: ...
+    @overload
+    def capability(self, name: Literal["writeback"]) -> StatusWriteback: ...
+    @overload
+    def capability(self, name: Literal["inventory"]) -> InventoryPush: ...
+    @overload
+    def capability(self, name: Literal["catalog"]) -> CatalogPush: ...
+    @overload
+    def capability(self, name: Literal["events"]) -> EventSource: ...
+
+    def capability(self, name: Capability) -> Any:
+        found = getattr(self, name)
+        if found is None:
+            offering = [s.label for s in specs() if getattr(s, name) is not None]
+            others = f"; {', '.join(offering)} sites do" if offering else "; no partner does yet"
+            raise NotOffered(f"{self.label} sites do not {CAPABILITIES[name]} in Bobbin{others}")
+        return found
+
+    def offers(self, name: Capability) -> bool:
+        return getattr(self, name) is not None
+
+
+_loaded: dict[str, PartnerSpec] = {}
+_extra: dict[str, PartnerSpec] = {}
+
+
+def _modules() -> dict[str, str]:
+    extra = {}
+    for item in filter(None, (p.strip() for p in os.environ.get(EXTRA_PARTNERS_ENV, "").split(","))):
+        kind, _, module = item.partition("=")
+        if not module:
+            raise RuntimeError(f"{EXTRA_PARTNERS_ENV}: {item!r} is not kind=package")
+        extra[kind.strip()] = module.strip()
+    return {**PARTNERS, **extra}
+
+
+def partner(kind: str) -> PartnerSpec:
+    """The spec of a site kind, or UnknownPartner naming the kinds there are."""
+    if kind in _extra:
+        return _extra[kind]
+    modules = _modules()
+    if kind not in modules:
+        raise UnknownPartner(f"no partner kind {kind!r}; available: {', '.join(kinds())}")
+    if kind not in _loaded:
+        spec = importlib.import_module(modules[kind]).SPEC
+        if not isinstance(spec, PartnerSpec) or spec.kind != kind:
+            raise RuntimeError(f"{modules[kind]}.SPEC must be the PartnerSpec of kind {kind!r}")
+        _loaded[kind] = spec
+    return _loaded[kind]
 
 
 def kinds() -> list[str]:
-    return sorted(_FACTORIES)
+    return sorted({*_modules(), *_extra})
+
+
+def specs() -> list[PartnerSpec]:
+    return [partner(kind) for kind in kinds()]
+
+
+def label(kind: str) -> str:
+    """The partner's name for people; the kind itself for a kind no package serves (old rows)."""
+    try:
+        return partner(kind).label
+    except UnknownPartner:
+        return kind
+
+
+@contextmanager
+def registered(spec: PartnerSpec) -> Iterator[PartnerSpec]:
+    """Add a partner for the duration of a block (tests add toy partners this way)."""
+    if spec.kind in _modules() or spec.kind in _extra:
+        raise ValueError(f"partner kind {spec.kind!r} is already registered")
+    _extra[spec.kind] = spec
+    try:
+        yield spec
+    finally:
+        _extra.pop(spec.kind, None)

@@ -20,9 +20,6 @@ class BrandboomOrderSource:
     orders "exported" through :meth:`mark_order` once they are in the ERP.
     """
 
-    exported_when = "imported"
-    writeback_statuses = WRITEBACK_STATUSES
-
     def __init__(
         self,
         client: BrandboomClient,

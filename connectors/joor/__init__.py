@@ -1,4 +1,5 @@
-"""JOOR API v2 connector: contract, client, mapper and the order source the pipeline uses."""
+"""JOOR API v2 connector: contract, client, mapper, order source, inventory pusher, and the spec
+that tells the rest of Bobbin what a JOOR site can do."""
 
 from __future__ import annotations
 
@@ -8,33 +9,56 @@ from typing import Any
 from connectors.errors import AuthError
 from connectors.joor import contract
 from connectors.joor.client import InventoryItem, JoorClient
-from connectors.joor.source import DEFAULT_ORDER_TYPES, JoorOrderSource
+from connectors.joor.contract import ORDER_FIELDS, PAYLOAD
+from connectors.joor.inventory import INVENTORY
+from connectors.joor.mapper import to_partner_order
+from connectors.joor.settings import JoorSettings
+from connectors.joor.source import WRITEBACK_STATUSES, JoorOrderSource
+from connectors.registry import OrderPull, PartnerSpec, Sandbox, StatusWriteback
 
-__all__ = ["InventoryItem", "JoorClient", "JoorOrderSource", "make_source"]
+__all__ = ["SPEC", "InventoryItem", "JoorClient", "JoorOrderSource", "JoorSettings", "make_source"]
 
 
-def make_source(base_url: str, credentials: Mapping[str, Any], settings: Mapping[str, Any]) -> JoorOrderSource:
-    """The order source of one JOOR site.
-
-    ``credentials``: ``api_token`` (the v2 token JOOR's integration manager issues, as given: the
-    client base64-encodes it). ``settings``: ``order_types`` (list of JOOR order_type codes,
-    default ``[6]`` approved; ``[6, 7]`` also imports shipped orders), ``page_size`` (default 50,
-    JOOR's own), ``credits`` / ``credit_window_seconds`` (the account's budget, default JOOR's
-    300 per 300 s). A missing token is a person's job to fix, hence AuthError rather than KeyError.
-    """
+def make_client(base_url: str, credentials: Mapping[str, Any], settings: JoorSettings | None = None) -> JoorClient:
+    """The client of one JOOR site: ``api_token`` is the v2 token JOOR's integration manager
+    issues, as given (the client base64-encodes it); the credit budget is the site's. A missing
+    token is a person's job to fix, hence AuthError rather than KeyError."""
     api_token = credentials.get("api_token")
     if not api_token:
         raise AuthError("JOOR site has no api_token: check the site's API token", partner=contract.PARTNER)
-    order_types = [int(t) for t in settings.get("order_types") or DEFAULT_ORDER_TYPES]
-    page_size = int(settings.get("page_size") or contract.DEFAULT_COUNT)
-    client = JoorClient(
-        base_url,
-        str(api_token),
-        credits=int(settings.get("credits") or contract.CREDITS_PER_WINDOW),
-        window_seconds=float(settings.get("credit_window_seconds") or contract.WINDOW_SECONDS),
+    settings = settings or JoorSettings()
+    return JoorClient(
+        base_url, str(api_token), credits=settings.credits, window_seconds=float(settings.credit_window_seconds)
     )
-    try:
-        return JoorOrderSource(client, order_types=order_types, page_size=page_size)
-    except ValueError:
-        client.close()
-        raise
+
+
+def open_source(client: JoorClient, settings: JoorSettings) -> JoorOrderSource:
+    return JoorOrderSource(client, order_types=settings.order_types, page_size=settings.page_size)
+
+
+def make_source(
+    base_url: str, credentials: Mapping[str, Any], settings: Mapping[str, Any] | None = None
+) -> JoorOrderSource:
+    """The order source of one JOOR site from plain values (settings as stored on a site)."""
+    parsed = JoorSettings.model_validate(dict(settings or {}))
+    return open_source(make_client(base_url, credentials, parsed), parsed)
+
+
+SPEC = PartnerSpec(
+    kind="joor",
+    label="JOOR",
+    settings=JoorSettings,
+    credential_fields=("api_token",),
+    client=make_client,
+    orders=OrderPull(
+        open=open_source,
+        to_partner_order=to_partner_order,
+        order_fields=ORDER_FIELDS,
+        payload=PAYLOAD,
+        exported_when="staged",
+    ),
+    writeback=StatusWriteback(open=open_source, statuses=WRITEBACK_STATUSES),
+    inventory=INVENTORY,
+    sandbox=Sandbox(module="sandbox.joor", api_path="/v2", port_setting="joor_sandbox_port"),
+    doc="JOOR API v2 (the API token from JOOR's integration manager)",
+)

@@ -40,9 +40,6 @@ class JoorOrderSource:
     for a site that also imports shipped orders (seed 002: "exports approved and shipped orders").
     """
 
-    exported_when = "staged"
-    writeback_statuses = WRITEBACK_STATUSES
-
     def __init__(
         self, client: JoorClient, *, order_types: Sequence[int] = DEFAULT_ORDER_TYPES, page_size: int = c.DEFAULT_COUNT
     ) -> None:

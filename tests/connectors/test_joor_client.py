@@ -13,6 +13,7 @@ import requests
 
 from connectors.errors import AuthError, ContractViolation, NotSupported, PartnerRejected, RetryableError
 from connectors.http import HttpPolicy
+from connectors.joor import SPEC as JOOR_SPEC
 from connectors.joor import contract, make_source
 from connectors.joor.client import WINDOW_MARGIN_SECONDS, CreditBudget, InventoryItem, JoorClient, JoorNotFound
 from connectors.joor.source import JoorOrderSource
@@ -500,7 +501,8 @@ def test_inventory_items_leave_out_what_is_not_set() -> None:
 def test_source_reads_configured_order_types_and_refuses_other_statuses(joor_sandbox: JoorSandbox) -> None:
     joor_sandbox.add_orders([approved(n) for n in range(3)])
     source = make_source(joor_sandbox.url, {"api_token": TOKEN}, {"order_types": [6, 7], "page_size": 2})
-    assert (source.exported_when, source.writeback_statuses) == ("staged", ("exported", "customer_code"))
+    spec = JOOR_SPEC
+    assert (spec.orders.exported_when, spec.writeback.statuses) == ("staged", ("exported", "customer_code"))
     pages = list(source.iter_order_pages())
     assert [len(p) for p in pages] == [2, 1, 1, 1, 1]  # one order of overlap per page
     assert [o.partner_order_id for p in pages for o in p] == ["7001", "7002", "8000", "8001", "8002", "7004"]

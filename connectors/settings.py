@@ -1,0 +1,76 @@
+"""Per-site settings every partner shares. Each partner's package subclasses :class:`SiteSettings`
+with what only it has (``connectors/<name>/settings.py``); the registry names that model, and a
+site's settings are validated against it when the site is added or changed."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class SiteSettings(BaseModel):
+    """What any site can set (SPEC: schedule, default warehouse, price types, inventory push)."""
+
+    model_config = ConfigDict(extra="forbid")
+    import_minutes: int | None = Field(
+        None, ge=1, le=60, description="import interval; default IMPORT_INTERVAL_MINUTES"
+    )
+    default_warehouse: str | None = None
+    price_types: dict[str, str] = Field(default_factory=dict, description="currency -> ERP price type")
+    page_size: int = Field(
+        100,
+        ge=2,
+        le=300,
+        description="orders per partner page (one of each page overlaps the page before, connectors/paging.py)",
+    )
+    quantity: Literal["ordered", "shipped"] = Field(
+        "ordered", description="the quantity imported: ordered, or shipped where the partner reports it"
+    )
+    # Inventory push (services/inventory.py); inventory_mode picks the buckets.
+    inventory_mode: Literal["immediate", "future", "both"] = "immediate"
+    inventory_warehouses: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "inventory push: ERP warehouse code -> the partner's warehouse name ('' = its default); only these "
+            "warehouses are pushed, several may add up into one; empty = every ERP warehouse into the default"
+        ),
+    )
+    inventory_cap: int | None = Field(
+        None, ge=0, description="inventory push: never send more than this per SKU, warehouse and bucket"
+    )
+    inventory_floor: int | None = Field(
+        None, ge=1, description="inventory push: send 0 when fewer than this are available (the last units stay back)"
+    )
+    inventory_push_minutes: int | None = Field(
+        None,
+        ge=5,
+        le=1440,
+        description="push inventory (changed rows only) on a schedule every N minutes; unset = by hand only",
+    )
+
+    @field_validator("import_minutes")
+    @classmethod
+    def _divides_hour(cls, v: int | None) -> int | None:
+        if v is not None and 60 % v:
+            raise ValueError("must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60) so runs stay on the clock")
+        return v
+
+
+class SettingsError(ValueError):
+    """Settings that do not validate; the message names each bad field in words."""
+
+
+def validate_settings(model: type[SiteSettings], raw: dict[str, Any] | None, label: str) -> SiteSettings:
+    try:
+        return model.model_validate(raw or {})
+    except ValidationError as exc:
+        msgs = []
+        for e in exc.errors():
+            where = ".".join(map(str, e["loc"]))
+            if e["type"] == "extra_forbidden":
+                known = ", ".join(sorted(model.model_fields))
+                msgs.append(f"{where}: not a setting of {label} sites (they have: {known})")
+            else:
+                msgs.append(f"{where}: {e['msg']}")
+        raise SettingsError(f"bad site settings: {'; '.join(msgs)}") from None
