@@ -1,4 +1,4 @@
-# Bobbin: one image for worker, beat, Flower, migrations and the sandbox (see docker-compose.yml).
+# Bobbin: one image for worker, beat, Flower, the web app, migrations and the sandboxes (see docker-compose.yml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,6 +12,7 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/bobbin --creat
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+COPY core ./core
 COPY bobbin ./bobbin
 COPY worker ./worker
 COPY tasks ./tasks
@@ -20,6 +21,7 @@ COPY schedules ./schedules
 COPY connectors ./connectors
 COPY services ./services
 COPY sandbox ./sandbox
+COPY web ./web
 RUN pip install . && rm -rf build *.egg-info
 
 # Read from the working directory at run time: alembic.ini points at models/migrations (copied
@@ -27,5 +29,5 @@ RUN pip install . && rm -rf build *.egg-info
 COPY alembic.ini flowerconfig.py ./
 
 USER bobbin
-EXPOSE 5555 8801
+EXPOSE 5555 8800 8801 8802
 CMD ["celery", "-A", "worker", "worker", "--loglevel=INFO", "-E"]

@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench mutate stop clean install
+.PHONY: run test lint bench mutate stop clean install
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# ruff (rules, formatting) and mypy, as CI runs them
+lint: $(STAMP)
+	BIN=$(BIN) bash .ci/lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -33,10 +33,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from connectors.brandboom import contract as c
 from sandbox.brandboom.server import BrandboomSandbox
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparisonT
 
 BENCH = "2"
 SKUS = 100_000
@@ -49,8 +52,6 @@ SITE = "bench-inventory"
 FULL_TARGET_S = 15
 INCREMENTAL_TARGET_S = 1
 INCREMENTAL_ROUNDS = 3
-
-T = TypeVar("T")
 
 
 # --- the sandbox, indexed, in its own process -------------------------------------------------------
@@ -335,6 +336,7 @@ _STATE_READ = "SELECT sku, warehouse, available_on, quantity, run_id FROM invent
 
 
 def run(report: Any) -> None:
+    from connectors.brandboom.inventory import BATCH_ROWS as BRANDBOOM_BATCH_ROWS
     from services import inventory
 
     harness = report.harness
@@ -374,9 +376,9 @@ def run(report: Any) -> None:
         # Floors, same servers, same payloads, best of two.
         read_inv_s, read_rows = _best(lambda: copy_out_seconds(url, _INVENTORY_READ))
         read_state_s, state_rows = _best(lambda: copy_out_seconds(url, _STATE_READ))
-        send_full_s = _best(lambda: send_seconds(sandbox, full_rows, inventory.BRANDBOOM_BATCH_ROWS, bypass=True))
+        send_full_s = _best(lambda: send_seconds(sandbox, full_rows, BRANDBOOM_BATCH_ROWS, bypass=True))
         write_full_s = _best(lambda: copy_in_seconds(url, state_rows))
-        send_incr_s = _best(lambda: send_seconds(sandbox, incr_rows, inventory.BRANDBOOM_BATCH_ROWS, bypass=True))
+        send_incr_s = _best(lambda: send_seconds(sandbox, incr_rows, BRANDBOOM_BATCH_ROWS, bypass=True))
         incr_state = sum(1 + (c.SKU_FUTURE_INVENTORY_COUNT in row) for row in incr_rows)
         write_incr_s = _best(lambda: copy_in_seconds(url, incr_state))
 
@@ -437,7 +439,7 @@ def run(report: Any) -> None:
         f"floor: the full push's {n_skus:,} CSV rows to the sandbox, no DB, no diff",
         send_full_s,
         "s",
-        note=f"BrandboomClient.import_products, {inventory.BRANDBOOM_BATCH_ROWS:,} rows a call, best of 2",
+        note=f"BrandboomClient.import_products, {BRANDBOOM_BATCH_ROWS:,} rows a call, best of 2",
     )
     report.add(
         BENCH,
@@ -487,9 +489,9 @@ def _one_percent(sandbox: Sandbox, site_id: int, n_rows: int, round_no: int) -> 
     }
 
 
-def _best(measure: Callable[[], T]) -> T:
+def _best(measure: Callable[[], SupportsRichComparisonT]) -> SupportsRichComparisonT:
     """The faster of two runs (a tuple compares on its first element, the seconds)."""
-    return min(measure(), measure())  # type: ignore[type-var]
+    return min(measure(), measure())
 
 
 def _sampler() -> Any:

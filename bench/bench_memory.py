@@ -27,7 +27,7 @@ def _run(h: Harness, n: int) -> WorkerRun:
             site_id = h.site(f"bench-memory-{n}", sb.url)
             runs[n] = worker_import(h, site_id, n, f"memory-{n}")
         h.reset_run_tables()
-    return runs[n]  # type: ignore[no-any-return]
+    return runs[n]
 
 
 def run(report: Report) -> None:

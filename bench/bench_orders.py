@@ -339,6 +339,7 @@ def naive_import(h: Harness, site_id: int, sb: Any, count: int) -> float:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
+    from connectors.base import PartnerOrderLine
     from connectors.brandboom.mapper import to_partner_order
     from models import Customer, InboundOrder, Mapping, SalesOrder, SalesOrderLine, Sku
     from services.holding import normalized, raw_hash
@@ -360,6 +361,11 @@ def naive_import(h: Harness, site_id: int, sb: Any, count: int) -> float:
                 Mapping.site_id == site_id, Mapping.kind == kind, Mapping.partner_value == value
             )
         )
+
+    def priced(ln: PartnerOrderLine) -> tuple[Decimal, Decimal]:
+        """A line's quantity and price (the sandbox's export orders are all valid: both are there)."""
+        assert ln.quantity is not None and ln.price is not None, ln
+        return ln.quantity, ln.price
 
     for raw in raw_orders:
         p = to_partner_order(raw)
@@ -392,15 +398,16 @@ def naive_import(h: Harness, site_id: int, sb: Any, count: int) -> float:
                 rep_code=mapped(s, "sales_rep", p.sales_rep) or customer.rep_code,
                 warehouse_code=mapped(s, "warehouse", p.warehouse) or "MAIN",
                 currency=p.currency,
-                total=sum((ln.quantity * ln.price for ln in p.lines), Decimal("0")),
+                total=sum((quantity * price for quantity, price in map(priced, p.lines)), Decimal("0")),
             )
             s.add(so)
             s.commit()
             for ln in p.lines:
+                quantity, price = priced(ln)
                 sku = s.scalars(select(Sku).where(Sku.sku == ln.sku_number)).one()
                 s.add(
                     SalesOrderLine(
-                        sales_order_id=so.id, line_no=ln.line_no, sku=sku.sku, quantity=int(ln.quantity), price=ln.price
+                        sales_order_id=so.id, line_no=ln.line_no, sku=sku.sku, quantity=int(quantity), price=price
                     )
                 )
                 s.commit()

@@ -42,11 +42,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -475,7 +476,7 @@ class Harness:
 
         from core.settings import Settings
 
-        base = make_url(Settings(DATABASE_URL=url).database_url or url)  # type: ignore[call-arg]
+        base = make_url(Settings(DATABASE_URL=url).database_url or url)
         name = f"bobbin_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(base, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -921,13 +922,16 @@ class StackSampler:
     — so waits keep their real share. Overhead: one short Python function per sample.
     """
 
+    _t0: float  # set by __enter__
+    _last: float  # when the previous sample was taken
+
     def __init__(self, interval: float = 0.002) -> None:
         self.interval = interval
-        self.stacks: Counter[tuple[str, ...]] = Counter()  # innermost frame first → seconds
+        self.stacks: defaultdict[tuple[str, ...], float] = defaultdict(float)  # innermost frame first → seconds
         self.samples = 0
         self.elapsed = 0.0
         self._keys: dict[Any, str] = {}
-        self.thread_stacks: Counter[tuple[str, ...]] = Counter()
+        self.thread_stacks: defaultdict[tuple[str, ...], float] = defaultdict(float)
         self._in_sample = False
 
     def prefetch_thread(self) -> StackSampler:
@@ -966,10 +970,11 @@ class StackSampler:
                 gc.enable()
             self._in_sample = False
         main = threading.main_thread().ident
-        for ident, other in frames.items():
+        for ident, thread_frame in frames.items():
             if ident == main:
                 continue
             other_stack = []
+            other: FrameType | None = thread_frame
             while other is not None:
                 other_stack.append(self._key(other.f_code))
                 other = other.f_back
@@ -993,13 +998,15 @@ class StackSampler:
     def total(self) -> float:
         return sum(self.stacks.values()) or 1.0
 
-    def _shares(self, counts: Counter[str], top: int | None = None) -> list[tuple[str, float]]:
+    def _shares(self, counts: dict[str, float], top: int | None = None) -> list[tuple[str, float]]:
         total = self.total
-        return [(k, v / total) for k, v in counts.most_common(top)]
+        # the largest first, as Counter.most_common orders them (ties in insertion order)
+        most = sorted(counts.items(), key=operator.itemgetter(1), reverse=True)[:top]
+        return [(k, v / total) for k, v in most]
 
     def inclusive(self, prefixes: Sequence[str] = PROJECT_PREFIXES, top: int = 20) -> list[tuple[str, float]]:
         """Share of the time each (project) function was on the stack."""
-        counts: Counter[str] = Counter()
+        counts: defaultdict[str, float] = defaultdict(float)
         for stack, w in self.stacks.items():
             for key in set(stack):
                 if key.startswith(tuple(prefixes)):
@@ -1009,7 +1016,7 @@ class StackSampler:
     def self_time(self, top: int = 15) -> list[tuple[str, float]]:
         """Share of the time each function was the innermost Python frame (where the thread sat;
         time in a C function counts for the Python function that called it)."""
-        counts: Counter[str] = Counter()
+        counts: defaultdict[str, float] = defaultdict(float)
         for stack, w in self.stacks.items():
             # A codec that C code calls back (psycopg2 decoding result text) stands for that C call:
             # charge it to the Python frame that made the call.
@@ -1018,14 +1025,14 @@ class StackSampler:
         return self._shares(counts, top)
 
     def layers(self) -> list[tuple[str, float]]:
-        counts: Counter[str] = Counter()
+        counts: defaultdict[str, float] = defaultdict(float)
         for stack, w in self.stacks.items():
             counts[_layer(stack)] += w
         return self._shares(counts)
 
     def layers_within(self, function: str) -> list[tuple[str, float]]:
         """For the time inside ``function``: the layer it was spent in (shares of the whole run)."""
-        counts: Counter[str] = Counter()
+        counts: defaultdict[str, float] = defaultdict(float)
         for stack, w in self.stacks.items():
             if function in stack:
                 counts[_layer(stack[: stack.index(function) + 1])] += w
@@ -1033,7 +1040,7 @@ class StackSampler:
 
     def under(self, function: str, prefixes: Sequence[str] = PROJECT_PREFIXES) -> list[tuple[str, float]]:
         """For the time inside ``function``: the project function it was calling (one level down)."""
-        counts: Counter[str] = Counter()
+        counts: defaultdict[str, float] = defaultdict(float)
         for stack, w in self.stacks.items():
             if function not in stack:
                 continue

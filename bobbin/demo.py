@@ -806,10 +806,10 @@ def _products(world: DemoWorld) -> list[dict[str, Any]]:
         whl, msrp = prices[(number, "WHL")], prices[(number, "MSRP")]
         sku_objects, option_counts = [], {o: 0 for o in options}
         for s in skus[number]:
-            inv = stock[s["sku"]]
-            count = sum(max(r["on_hand"] - r["allocated"], 0) for r in inv)
-            future = sum(r["future_qty"] for r in inv)
-            future_dates = [r["future_date"] for r in inv if r["future_date"]]
+            sku_stock = stock[s["sku"]]
+            count = sum(max(r["on_hand"] - r["allocated"], 0) for r in sku_stock)
+            future = sum(r["future_qty"] for r in sku_stock)
+            future_dates = [r["future_date"] for r in sku_stock if r["future_date"]]
             option_counts[s["color_code"]] += count
             sku_objects.append(
                 {

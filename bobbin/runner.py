@@ -1,7 +1,8 @@
 """`bobbin run` (what `make run` starts): the whole system on one machine.
 
-Embedded Postgres and Redis when no URLs are set, migrations, the demo data, the Brandboom
-sandbox, a mail catcher, and the Celery worker, beat and Flower as child processes. It imports
+Embedded Postgres and Redis when no URLs are set, migrations, the demo data, a sandbox per partner
+that has one (connectors.registry), a mail catcher, the web app (inbound events), and the Celery
+worker, beat and Flower as child processes. It imports
 once at start so a new user sees orders within a minute, then beat takes over every 15 minutes.
 """
 
@@ -13,30 +14,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from rich.console import Console
 from rich.panel import Panel
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
 
+from connectors.registry import specs
 from core import migrate, runtime
-from core.db import session_scope
 from core.embedded import free_port
-from core.settings import get_settings
-from models import Site
-from services.fixes import upsert_mapping
-from services.sites import create_site
-
-if TYPE_CHECKING:
-    from bobbin.demo import DemoWorld
+from core.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_SITE = "brandboom-demo"
-JOOR_DEMO_SITE = "joor-demo"
 console = Console()
 
 
@@ -51,73 +41,33 @@ def _port_free(port: int) -> bool:
             return False
 
 
-def load_demo(sandbox_url: str | None = None) -> str:
-    """Load the demo ERP data and the demo Brandboom site (once); point the site at the sandbox."""
-    url = sandbox_url or f"http://127.0.0.1:{get_settings().sandbox_port}/api/v2"
-    return _load_site(DEMO_SITE, url, _brandboom_demo_site)
+@dataclass(frozen=True)
+class SandboxRun:
+    kind: str
+    label: str
+    port: int
+    url: str  # the base URL a site of the partner uses against this sandbox
 
 
-def load_joor_demo(joor_url: str | None = None) -> str:
-    """The same for the demo JOOR site (and the ERP rows only the JOOR demo needs)."""
-    url = joor_url or f"http://127.0.0.1:{get_settings().joor_sandbox_port}/v2"
-    return _load_site(JOOR_DEMO_SITE, url, _joor_demo_site)
+def sandboxes(settings: Settings) -> list[SandboxRun]:
+    """A sandbox per partner that has one (the registry says which), on its configured port when
+    that is free, else on a free one."""
+    runs = []
+    for spec in specs():
+        if spec.sandbox is None:
+            continue
+        port = int(getattr(settings, spec.sandbox.port_setting))
+        port = port if _port_free(port) else free_port()
+        runs.append(SandboxRun(spec.kind, spec.label, port, f"http://127.0.0.1:{port}{spec.sandbox.api_path}"))
+    return runs
 
 
-def _load_site(name: str, url: str, create: Callable[[Session, DemoWorld, str], None]) -> str:
-    from bobbin.demo import build_world, load_erp
+def load_demo_sites(urls: dict[str, str | None]) -> list[str]:
+    """The demo brand's site of each partner (bobbin/demo_sites.py), pointed at ``urls[kind]``
+    (None: the sandbox's default port)."""
+    from bobbin.demo_sites import DEMO_SITES
 
-    with session_scope() as s:
-        site = s.scalar(select(Site).where(Site.name == name))
-        if site is not None:
-            site.base_url = url
-            return f"demo site {name} already there"
-        world = build_world()
-        counts = load_erp(s, world)
-        create(s, world, url)
-    loaded = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-    return f"demo site {name} added" + (f"; loaded demo ERP data: {loaded}" if loaded else "")
-
-
-def _brandboom_demo_site(s: Session, world: DemoWorld, url: str) -> None:
-    from bobbin.demo import demo_mappings
-    from sandbox.keys import sandbox_keys
-
-    site = create_site(
-        s,
-        name=DEMO_SITE,
-        kind="brandboom",
-        base_url=url,
-        credentials=dict(zip(("public_key", "secret_key"), sandbox_keys(), strict=True)),
-        division=world.divisions[0]["code"],
-        notify_emails=["orders@harborandpine.example"],
-        settings={"default_warehouse": world.warehouses[0]["code"]},
-    )
-    for m in demo_mappings():
-        upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
-
-
-def _joor_demo_site(s: Session, world: DemoWorld, url: str) -> None:
-    from bobbin.demo_joor import extra_erp_rows, joor_mappings
-    from models import Customer, CustomerAddress
-    from sandbox.keys import joor_token
-
-    extra = extra_erp_rows(world)
-    for model, rows in ((Customer, extra.get("customers", [])), (CustomerAddress, extra.get("customer_addresses", []))):
-        if rows:
-            s.execute(pg_insert(model).on_conflict_do_nothing(), rows)
-    setup = joor_mappings()
-    site = create_site(
-        s,
-        name=JOOR_DEMO_SITE,
-        kind="joor",
-        base_url=url,
-        credentials={"api_token": joor_token()},
-        division=world.divisions[0]["code"],
-        notify_emails=["orders@harborandpine.example"],
-        settings={"default_warehouse": world.warehouses[0]["code"], **setup["settings"]},
-    )
-    for m in setup["mappings"]:
-        upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
+    return [DEMO_SITES[kind](url) for kind, url in urls.items() if kind in DEMO_SITES]
 
 
 class Child:
@@ -179,14 +129,12 @@ def run() -> None:
         redis_url = runtime.redis_url(settings)
     with console.status("Applying migrations…"):
         migrate.upgrade(db_url)
-    sandbox_port = settings.sandbox_port if _port_free(settings.sandbox_port) else free_port()
-    joor_port = settings.joor_sandbox_port if _port_free(settings.joor_sandbox_port) else free_port()
+    emulators = sandboxes(settings)
     flower_port = settings.flower_port if _port_free(settings.flower_port) else free_port()
-    sandbox_url = f"http://127.0.0.1:{sandbox_port}/api/v2"
-    joor_url = f"http://127.0.0.1:{joor_port}/v2"
+    web_port = settings.web_port if _port_free(settings.web_port) else free_port()
     with console.status("Loading demo data…"):
-        console.print(f"[green]✓[/] {load_demo(sandbox_url)}")
-        console.print(f"[green]✓[/] {load_joor_demo(joor_url)}")
+        for line in load_demo_sites({sb.kind: sb.url for sb in emulators}):
+            console.print(f"[green]✓[/] {line}")
 
     env = dict(
         os.environ,
@@ -194,6 +142,7 @@ def run() -> None:
         REDIS_URL=redis_url,
         BOBBIN_HOME=str(home),
         FLOWER_PORT=str(flower_port),
+        WEB_PORT=str(web_port),
         PYTHONUNBUFFERED="1",
     )
     env.setdefault("LOG_FORMAT", "console")
@@ -202,14 +151,14 @@ def run() -> None:
     celery = str(bindir / "celery")
     logs = home / "logs"
     children = [
-        Child("sandbox", [str(bindir / "bobbin"), "sandbox", "--port", str(sandbox_port)], env, logs, echo=False),
         Child(
-            "joor",
-            [str(bindir / "bobbin"), "sandbox", "--partner", "joor", "--port", str(joor_port)],
+            f"sandbox-{sb.kind}",
+            [str(bindir / "bobbin"), "sandbox", "--partner", sb.kind, "--port", str(sb.port)],
             env,
             logs,
             echo=False,
-        ),
+        )
+        for sb in emulators
     ]
     if not settings.smtp_url:
         smtp_port = free_port()
@@ -246,6 +195,7 @@ def run() -> None:
             logs,
             echo=False,
         ),
+        Child("web", [str(bindir / "bobbin"), "web", "--port", str(web_port)], env, logs, echo=False),
     ]
 
     def shutdown(*_: object) -> None:
@@ -256,7 +206,7 @@ def run() -> None:
             c.wait(15)
         pidfile.unlink(missing_ok=True)
         console.print(
-            "Stopped worker, beat, Flower and the sandboxes. Postgres and Redis keep running (`make stop` ends them)."
+            "Stopped worker, beat, Flower, the web app and the sandboxes. Postgres and Redis keep running (`make stop` ends them)."
         )
         sys.exit(0)
 
@@ -272,12 +222,16 @@ def run() -> None:
         for site in active_sites():
             app.send_task("tasks.orders.import_orders", args=[site.id])
     user, password = settings.flower_login()
+    sandbox_lines = "\n".join(
+        f"{'Sandboxes' if i == 0 else '':<12}{sb.url}   ({sb.label} emulator, demo credentials)"
+        for i, sb in enumerate(emulators)
+    )
     console.print(
         Panel.fit(
             f"[bold]Bobbin is running[/]\n\n"
             f"Flower      http://127.0.0.1:{flower_port}   login [bold]{user}[/] / [bold]{password}[/]\n"
-            f"Sandboxes   {sandbox_url}   (Brandboom emulator, demo keys)\n"
-            f"            {joor_url}       (JOOR emulator, demo token)\n"
+            f"{sandbox_lines}\n"
+            f"Web         http://127.0.0.1:{web_port}   (partners' events: POST /events/SITE; /healthz)\n"
             f"Mail        {mail_note}\n"
             f"Logs        {logs}/\n"
             f"Database    {_safe(db_url)}\n"

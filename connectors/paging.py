@@ -36,7 +36,7 @@ a miss.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,7 +128,7 @@ class OffsetPager:
                 return
         self.report.complete = False
 
-    def _pass(self) -> Iterator[list[Any]]:
+    def _pass(self) -> Generator[list[Any], None, bool]:
         """One read of the whole list; returns whether a boundary shifted (generator return value)."""
         shifted = False
         offset = 0

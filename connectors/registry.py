@@ -78,7 +78,7 @@ class CatalogPush:
 class Sandbox:
     """The partner's local emulator (``sandbox/<package>``), which ``bobbin run`` starts."""
 
-    module: str  # its package; serve_demo(host, port, faults, console) runs it with the demo brand
+    module: str  # its module with serve_demo(host, port, faults, console): the sandbox with the demo brand
     api_path: str  # appended to http://host:port for a site's base URL
     port_setting: str  # the core.settings.Settings field with its default port
 

@@ -38,7 +38,7 @@ def redact(value: Any) -> Any:
 
 
 def _redact_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    return redact(event_dict)  # type: ignore[no-any-return]
+    return redact(event_dict)
 
 
 def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None) -> None:

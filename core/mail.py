@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 import structlog
@@ -41,6 +41,8 @@ from core.logging import redact, register_secret
 HEADER_POLICY = policy.default.clone(max_line_length=998)
 
 if TYPE_CHECKING:
+    import asyncio
+
     from aiosmtpd.smtp import SMTP as SMTPServer
     from aiosmtpd.smtp import Envelope
     from aiosmtpd.smtp import Session as SMTPSession
@@ -254,8 +256,10 @@ class _Controller(Controller):
     it must first learn the port the OS picked."""
 
     def _trigger_server(self) -> None:
-        if self.port == 0 and self.server is not None and self.server.sockets:
-            self.port = self.server.sockets[0].getsockname()[1]
+        # aiosmtpd types its server as an AbstractServer; the one it makes (loop.create_server) is an asyncio.Server
+        server = cast("asyncio.Server | None", self.server)
+        if self.port == 0 and server is not None and server.sockets:
+            self.port = server.sockets[0].getsockname()[1]
         super()._trigger_server()
 
 

@@ -7,6 +7,7 @@ variable and what is wrong (see ``load_settings``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
     flower_port: int = Field(5555, alias="FLOWER_PORT", ge=1, le=65535)
     sandbox_port: int = Field(8801, alias="SANDBOX_PORT", ge=1, le=65535)
     joor_sandbox_port: int = Field(8802, alias="SANDBOX_JOOR_PORT", ge=1, le=65535)
+    web_port: int = Field(8800, alias="WEB_PORT", ge=1, le=65535)
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
     import_interval_minutes: int = Field(15, alias="IMPORT_INTERVAL_MINUTES", ge=1, le=60)
@@ -141,7 +143,7 @@ def _new_fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def _dev_secret(path: Path, make: callable[[], str]) -> str:  # type: ignore[valid-type]
+def _dev_secret(path: Path, make: Callable[[], str]) -> str:
     """A development-only secret kept in a 0600 file, made on first use."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,7 +157,7 @@ def _dev_secret(path: Path, make: callable[[], str]) -> str:  # type: ignore[val
 def load_settings() -> Settings:
     """Read and validate settings; on a bad value exit with one line naming the variable."""
     try:
-        return Settings()  # type: ignore[call-arg]
+        return Settings()
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -18,6 +18,7 @@ from models.erp import (
     Terms,
     Warehouse,
 )
+from models.events import InboundEvent
 from models.inventory import InventoryPushRejection, InventoryPushState
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
 from models.runs import OutboxEntry, SyncRun, WritebackAttempt
@@ -29,6 +30,7 @@ __all__ = [
     "CustomerAddress",
     "Division",
     "ErrorReport",
+    "InboundEvent",
     "InboundOrder",
     "Inventory",
     "InventoryPushRejection",

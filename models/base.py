@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, Table, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -25,6 +25,11 @@ class Base(DeclarativeBase):
         list[Any]: JSONB,
         datetime: DateTime(timezone=True),
     }
+
+    if TYPE_CHECKING:
+        # SQLAlchemy types it a FromClause (a class may be mapped to a join or a subquery); every model here
+        # is declared with __tablename__, so it is a Table.
+        __table__: ClassVar[Table]
 
 
 class Timestamps:

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Timestamps
 
-SITE_KINDS = ("brandboom", "joor", "loop", "ebay")
 # What a mapping row can translate (SPEC: mappings per site).
 MAPPING_KINDS = ("customer", "terms", "ship_via", "sales_rep", "warehouse", "style")
 
@@ -19,12 +18,12 @@ class Site(Timestamps, Base):
     __tablename__ = "site"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))  # a partner kind of connectors.registry
     base_url: Mapped[str]
     division_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
     # Fernet token of the JSON credentials (core.crypto). Never decrypted outside a connector factory.
     credentials_encrypted: Mapped[str]
-    # Import statuses, schedule, default warehouse, price types, ... (bobbin.sites.SiteSettings).
+    # Import statuses, schedule, default warehouse, price types, ... (its partner's settings model, connectors.registry).
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     notify_emails: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(default=True)

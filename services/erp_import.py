@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Address, PartnerOrder, PartnerOrderLine
 from models import InboundOrder, OrderError, SalesOrder, SalesOrderLine, Site
+from services.context import SiteContext
 from services.holding import check_order
 from services.masterdata import MasterData
-from services.outbox import queue_writeback
+from services.outbox import queue_exported
 from services.validation import Outcome
 
 
@@ -36,8 +37,16 @@ class ImportResult:
     sales_order: str | None = None
 
 
-def import_order(session: Session, order_id: int, md: MasterData, *, allow_duplicate: bool = False) -> ImportResult:
-    """Import one order in the caller's transaction (the caller commits or rolls back)."""
+def import_order(
+    session: Session,
+    order_id: int,
+    md: MasterData,
+    *,
+    allow_duplicate: bool = False,
+    ctx: SiteContext | None = None,
+) -> ImportResult:
+    """Import one order in the caller's transaction (the caller commits or rolls back). ``ctx``:
+    the order's site, when the caller has it."""
     order = session.scalar(select(InboundOrder).where(InboundOrder.id == order_id).with_for_update())
     if order is None:
         return ImportResult(order_id, False, "no such order")
@@ -47,16 +56,18 @@ def import_order(session: Session, order_id: int, md: MasterData, *, allow_dupli
     allowed = ("valid", "duplicate") if allow_duplicate else ("valid",)
     if order.state not in allowed:
         return ImportResult(order_id, False, f"order is {order.state}, not valid")
-    site = session.get(Site, order.site_id)
-    assert site is not None
-    partner, outcome = check_order(order, site, md)
+    if ctx is None or ctx.id != order.site_id:
+        site = session.get(Site, order.site_id)
+        assert site is not None
+        ctx = SiteContext.of(site)
+    partner, outcome = check_order(order, ctx, md)
     blocking = [p for p in outcome.errors if not (allow_duplicate and p.code == "duplicate_po")]
     if blocking:
         return ImportResult(order_id, False, "; ".join(p.message for p in blocking[:3]))
     assert outcome.resolved.customer_code is not None
     lines = _lines(partner)
     r = outcome.resolved
-    so = SalesOrder(**_sales_order_row(order_id, site, partner, outcome))
+    so = SalesOrder(**_sales_order_row(order_id, ctx.site, partner, outcome))
     session.add(so)
     session.flush()
     so.number = sales_order_number(so.id)
@@ -67,26 +78,28 @@ def import_order(session: Session, order_id: int, md: MasterData, *, allow_dupli
                 "sales_order_id": so.id,
                 "line_no": ln.line_no,
                 "sku": r.line_skus[ln.line_no],
-                "quantity": int(ln.quantity),
+                "quantity": int(ln.quantity or 0),  # (a valid order's lines all have one)
                 "price": ln.price,
             }
             for ln in lines
         ],
-    )  # type: ignore[arg-type]
+    )
     order.state = "imported"
-    order.imported_at = func.now()  # type: ignore[assignment]
+    order.imported_at = func.now()
     if allow_duplicate:
         session.execute(
             update(OrderError)
             .where(OrderError.order_id == order_id, OrderError.code == "duplicate_po", OrderError.resolved_at.is_(None))
             .values(resolved_at=func.now())
         )
-    queue_writeback(session, site.id, [order_id], "exported")
+    queue_exported(session, ctx, [order_id], "imported")
     session.flush()
     return ImportResult(order_id, True, sales_order=so.number)
 
 
-def import_batch(session: Session, site: Site, checked: dict[int, tuple[PartnerOrder, Outcome]]) -> list[ImportResult]:
+def import_batch(
+    session: Session, ctx: SiteContext, checked: dict[int, tuple[PartnerOrder, Outcome]]
+) -> list[ImportResult]:
     """Import many valid orders in one transaction, a few statements for the whole batch.
 
     Each order is still all or nothing: the batch commits whole or not at all, and the caller
@@ -114,12 +127,13 @@ def import_batch(session: Session, site: Site, checked: dict[int, tuple[PartnerO
                     func.generate_series(1, len(todo))
                 )
             ),
+            strict=True,
         )
     )
     numbers = {oid: sales_order_number(so_ids[oid]) for oid in todo}
     header_rows = []
     for oid in todo:
-        row = _sales_order_row(oid, site, *checked[oid])
+        row = _sales_order_row(oid, ctx.site, *checked[oid])
         row.update(id=so_ids[oid], number=numbers[oid], status="open")
         header_rows.append([None if row[c] == "" else row[c] for c in SALES_ORDER_COPY_COLUMNS])
     copy_rows(session, SalesOrder.__table__, SALES_ORDER_COPY_COLUMNS, header_rows)
@@ -136,7 +150,7 @@ def import_batch(session: Session, site: Site, checked: dict[int, tuple[PartnerO
     session.execute(
         update(InboundOrder).where(InboundOrder.id.in_(todo)).values(state="imported", imported_at=func.now())
     )
-    queue_writeback(session, site.id, todo, "exported")
+    queue_exported(session, ctx, todo, "imported")
     skipped = [ImportResult(oid, False, "not valid any more or already imported") for oid in ids if oid not in todo]
     return [ImportResult(oid, True, sales_order=numbers[oid]) for oid in todo] + skipped
 

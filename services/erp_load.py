@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, func, literal_column, select
+from sqlalchemy import Boolean, ColumnElement, Table, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -382,7 +382,7 @@ def _upsert(
     if not rows:
         return 0, 0
     stmt = insert(table)
-    set_ = {col: stmt.excluded[col] for col in update}
+    set_: dict[str, ColumnElement[Any]] = {col: stmt.excluded[col] for col in update}
     if touch:
         set_["updated_at"] = func.now()
     # xmax = 0 only on a freshly inserted row version: a cheap inserted / updated split.
@@ -391,10 +391,10 @@ def _upsert(
         if set_
         else stmt.on_conflict_do_nothing(index_elements=key)
     )
-    stmt = stmt.returning(literal_column("(xmax = 0)").label("inserted"))
+    returning = stmt.returning(literal_column("(xmax = 0)", Boolean).label("inserted"))
     inserted = total = 0
     for start in range(0, len(rows), BATCH_SIZE):
-        flags = session.execute(stmt, rows[start : start + BATCH_SIZE]).scalars().all()
+        flags = session.execute(returning, rows[start : start + BATCH_SIZE]).scalars().all()
         inserted += sum(1 for f in flags if f)
         total += len(flags)
     return inserted, total - inserted
@@ -829,9 +829,9 @@ def load_inventory(session: Session, path: Path | str) -> LoadReport:
     warehouses = _known(session.execute(select(Warehouse.code, Warehouse.name)))
     sku_ids: dict[str, str] = {}
     variants: dict[tuple[str, str, str], str] = {}
-    for sku, style, color, size in session.execute(select(Sku.sku, Sku.style_number, Sku.color_code, Sku.size)):
-        sku_ids[sku.upper()] = sku
-        variants[(style.upper(), color.upper(), size.upper())] = sku
+    for sku_id, style, color, size in session.execute(select(Sku.sku, Sku.style_number, Sku.color_code, Sku.size)):
+        sku_ids[sku_id.upper()] = sku_id
+        variants[(style.upper(), color.upper(), size.upper())] = sku_id
     has_allocated = sheet.columns.get("allocated") is not None
     has_future = "future_qty" in sheet.columns or "future_date" in sheet.columns
 

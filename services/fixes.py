@@ -15,7 +15,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from connectors.base import Address
-from connectors.registry import connector
 from core.db import session_scope
 from models import (
     Customer,
@@ -31,9 +30,10 @@ from models import (
 )
 from models.sites import MAPPING_KINDS
 from services import masterdata
+from services.context import SiteContext
 from services.holding import MAPPING_KEY_MAX, check_order, partner_order
 from services.masterdata import address_key_string
-from services.outbox import queue_writeback
+from services.outbox import queue_customer_code
 from services.pipeline import revalidate_open_orders, revalidate_site
 from services.validation import customer_key
 
@@ -95,6 +95,12 @@ def remove_mapping(site_id: int, kind: str, partner_value: str) -> bool:
     return True
 
 
+def _context(session: Session, order: InboundOrder) -> SiteContext:
+    site = session.get(Site, order.site_id)
+    assert site is not None
+    return SiteContext.of(site)
+
+
 def _order(session: Session, order_id: int) -> InboundOrder:
     order = session.get(InboundOrder, order_id)
     if order is None:
@@ -110,9 +116,9 @@ def resolve_customer(order_id: int, customer_code: str) -> dict[str, Any]:
             raise FixError(f"order {order_id} is already imported")
         if not s.scalar(select(Customer.id).where(Customer.code == customer_code)):
             raise FixError(f"{customer_code!r} is not an ERP customer code")
-        site = s.get(Site, order.site_id)
-        assert site is not None
-        key = customer_key(partner_order(order, site))
+        ctx = _context(s, order)
+        site = ctx.site
+        key = customer_key(partner_order(order, ctx))
         if not key:
             raise FixError(f"order {order_id} names no customer to map")
         upsert_mapping(s, site.id, "customer", key, customer_code, "manual")
@@ -124,9 +130,9 @@ def create_customer_from_order(order_id: int, code: str | None = None) -> tuple[
     """Create the ERP customer from the order's customer block, map it, re-validate. Returns the code."""
     with session_scope() as s:
         order = _order(s, order_id)
-        site = s.get(Site, order.site_id)
-        assert site is not None
-        partner, outcome = check_order(order, site, masterdata.load(s, site.id))
+        ctx = _context(s, order)
+        site = ctx.site
+        partner, outcome = check_order(order, ctx, masterdata.load(s, site.id))
         c = partner.customer
         key = customer_key(partner)
         if not key or not (c.name or c.email):
@@ -152,11 +158,8 @@ def create_customer_from_order(order_id: int, code: str | None = None) -> tuple[
             if addr and not addr.is_empty():
                 add_address(s, code, kind, addr)
         upsert_mapping(s, site.id, "customer", key, code, "created")
-        if "customer_code" in connector(site.kind).writeback_statuses and c.partner_id:
-            # Store the new ERP code on the partner's customer, so its next order maps by itself.
-            queue_writeback(
-                s, site.id, [order_id], "customer_code", payload={"partner_customer_id": c.partner_id, "erp_code": code}
-            )
+        if c.partner_id:  # the partner's customer carries the new code, where it can
+            queue_customer_code(s, ctx, order_id, c.partner_id, code)
         site_id = site.id
     return code, revalidate_site(site_id)
 
@@ -187,9 +190,9 @@ def add_ship_to_address(order_id: int) -> tuple[str, dict[str, Any]]:
     """A person decided the order's new ship-to is right: add it to the ERP customer, check again."""
     with session_scope() as s:
         order = _order(s, order_id)
-        site = s.get(Site, order.site_id)
-        assert site is not None
-        partner, outcome = check_order(order, site, masterdata.load(s, site.id))
+        ctx = _context(s, order)
+        site = ctx.site
+        partner, outcome = check_order(order, ctx, masterdata.load(s, site.id))
         code = outcome.resolved.customer_code
         if code is None:
             raise FixError(f"order {order_id} has no ERP customer yet; resolve the customer first")
@@ -237,19 +240,20 @@ def import_by_hand(
             missing = set(order_ids) - {r.id for r in rows}
             if missing:
                 raise FixError(f"no order {', '.join(map(str, sorted(missing)))}")
-            by_site: dict[int, list[int]] = {}
+            grouped: dict[int, list[int]] = {}
             for r in rows:
-                by_site.setdefault(r.site_id, []).append(r.id)
+                grouped.setdefault(r.site_id, []).append(r.id)
+            by_site: dict[int, list[int] | None] = dict(grouped)
         else:
             q = select(InboundOrder.site_id).where(InboundOrder.state == "valid").distinct()
             if site_id is not None:
                 q = q.where(InboundOrder.site_id == site_id)
-            by_site = {sid: None for sid in s.scalars(q)}  # type: ignore[misc]
+            by_site = dict.fromkeys(s.scalars(q))
     totals: dict[str, Any] = {"imported": 0, "validated": 0}
     for sid, ids in by_site.items():
-        r = revalidate_site(sid, ids, allow_duplicate=allow_duplicate)
-        totals["imported"] += r.get("imported", 0)
-        totals["validated"] += r.get("validated", 0)
+        result = revalidate_site(sid, ids, allow_duplicate=allow_duplicate)
+        totals["imported"] += result.get("imported", 0)
+        totals["validated"] += result.get("validated", 0)
     return totals
 
 

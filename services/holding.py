@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Integer, String, Text, bindparam, cast, column, func, literal_column, select, update, values
 from sqlalchemy.dialects.postgresql import JSONB
@@ -26,13 +26,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, load_only
 
 from connectors.base import PartnerOrder, Problem
-from connectors.registry import connector
-from models import InboundOrder, Mapping, OrderError, SalesOrder, Site
+from connectors.settings import SiteSettings
+from models import InboundOrder, Mapping, OrderError, SalesOrder
 from services import masterdata
+from services.context import SiteContext
 from services.masterdata import MasterData
-from services.outbox import queue_writeback
+from services.outbox import queue_customer_code, takes_customer_codes
 from services.problems import NOT_FROM_VALIDATION
-from services.sites import SiteSettings, site_settings
 from services.validation import Outcome, customer_key, validate
 
 OPEN_STATES = ("downloaded", "valid", "invalid", "duplicate")
@@ -43,6 +43,14 @@ VALUE_MAX = 200  # characters of an offending value kept on an error row
 # Longest partner customer key kept as an automatic mapping (mapping.partner_value is indexed, and an
 # index entry has a size limit); a longer key is still matched, order by order, just not remembered.
 MAPPING_KEY_MAX = 200
+
+
+@overload
+def _clip(text: str, length: int) -> str: ...
+@overload
+def _clip(text: None, length: int) -> None: ...
+@overload
+def _clip(text: str | None, length: int) -> str | None: ...
 
 
 def _clip(text: str | None, length: int) -> str | None:
@@ -110,7 +118,7 @@ def _plain(value: Any) -> Any:
 
 def normalized(order: PartnerOrder) -> dict[str, Any]:
     """Header and lines as the mapper read them (kept for people to read; the raw payload stays the truth)."""
-    return _plain(order)  # type: ignore[no-any-return]
+    return _plain(order)
 
 
 def _total(order: PartnerOrder) -> Decimal | None:
@@ -143,7 +151,7 @@ def header_columns(order: PartnerOrder) -> dict[str, Any]:
             "total": _total(order),
             "line_count": len(order.lines),
         }
-    )  # type: ignore[no-any-return]
+    )
 
 
 @dataclass
@@ -180,18 +188,18 @@ def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> St
                 **header_columns(o),
             }
         )
-    stmt = pg_insert(InboundOrder).values(
+    insert = pg_insert(InboundOrder).values(
         raw=cast(bindparam("raw_text", type_=Text), JSONB),
         normalized=cast(bindparam("normalized_text", type_=Text), JSONB),
     )
-    replaced = {c: stmt.excluded[c] for c in ("raw", "raw_hash", "normalized", *header_columns(orders[0]))}
-    stmt = stmt.on_conflict_do_update(
+    replaced = {c: insert.excluded[c] for c in ("raw", "raw_hash", "normalized", *header_columns(orders[0]))}
+    stmt: Any = insert.on_conflict_do_update(
         index_elements=[InboundOrder.site_id, InboundOrder.partner_order_id],
         set_={**replaced, "state": "downloaded", "last_seen_at": func.now()},
         where=(
             (InboundOrder.state != "imported")
             & (InboundOrder.state != "rejected")
-            & (InboundOrder.raw_hash != stmt.excluded.raw_hash)
+            & (InboundOrder.raw_hash != insert.excluded.raw_hash)
         ),
     ).returning(InboundOrder.id, InboundOrder.partner_order_id, literal_column("xmax = 0").label("inserted"))
     # Executed with the rows as parameters: one statement compiled once and cached for every page.
@@ -274,10 +282,10 @@ def _key(code: str, line_no: int | None, fld: str | None, value: str | None) -> 
     return (code, line_no, fld, value)
 
 
-def partner_order(order: InboundOrder, site: Site) -> PartnerOrder:
+def partner_order(order: InboundOrder, ctx: SiteContext) -> PartnerOrder:
     """The held order read again from its raw payload by its partner's mapper (the one source of
     truth), with the quantity the site imports (ordered, or shipped where the partner reports it)."""
-    return for_site(connector(site.kind).to_partner_order(order.raw), site_settings(site))
+    return for_site(ctx.spec.capability("orders").to_partner_order(order.raw), ctx.settings)
 
 
 def for_site(partner: PartnerOrder, settings: SiteSettings) -> PartnerOrder:
@@ -292,22 +300,22 @@ def for_site(partner: PartnerOrder, settings: SiteSettings) -> PartnerOrder:
     return partner
 
 
-def check(partner: PartnerOrder, order_id: int, site: Site, md: MasterData, settings: SiteSettings) -> Outcome:
-    """Every rule, with the site's settings (default warehouse, price types: parsed once by the
-    caller, not per order) and its partner's field names."""
+def check(partner: PartnerOrder, order_id: int, ctx: SiteContext, md: MasterData) -> Outcome:
+    """Every rule, with the site's settings (default warehouse, price types: parsed once per run,
+    not per order) and its partner's field names."""
     return validate(
         partner,
         md,
         order_id=order_id,
-        default_warehouse=settings.default_warehouse,
-        fields=connector(site.kind).order_fields,
-        price_types=settings.price_types,
+        default_warehouse=ctx.settings.default_warehouse,
+        fields=ctx.spec.capability("orders").order_fields,
+        price_types=ctx.settings.price_types,
     )
 
 
-def check_order(order: InboundOrder, site: Site, md: MasterData) -> tuple[PartnerOrder, Outcome]:
-    partner = partner_order(order, site)
-    return partner, check(partner, order.id, site, md, site_settings(site))
+def check_order(order: InboundOrder, ctx: SiteContext, md: MasterData) -> tuple[PartnerOrder, Outcome]:
+    partner = partner_order(order, ctx)
+    return partner, check(partner, order.id, ctx, md)
 
 
 def open_order_ids(session: Session, site_id: int, order_ids: list[int] | None = None) -> list[int]:
@@ -322,7 +330,7 @@ def open_order_ids(session: Session, site_id: int, order_ids: list[int] | None =
     return list(session.scalars(query))
 
 
-def validate_orders(session: Session, site: Site, order_ids: list[int], md: MasterData) -> ValidateResult:
+def validate_orders(session: Session, ctx: SiteContext, order_ids: list[int], md: MasterData) -> ValidateResult:
     """Validate these open orders (oldest first; at most VALIDATE_BATCH at a time is best). Caller commits."""
     result = ValidateResult()
     orders = session.scalars(
@@ -332,17 +340,19 @@ def validate_orders(session: Session, site: Site, order_ids: list[int], md: Mast
         .order_by(InboundOrder.id)
     ).all()
     if orders:
-        mapper = connector(site.kind).to_partner_order
-        _validate_batch(session, site, [(o.id, o.po_number, mapper(o.raw)) for o in orders], md, result)
+        mapper = ctx.spec.capability("orders").to_partner_order
+        _validate_batch(session, ctx, [(o.id, o.po_number, mapper(o.raw)) for o in orders], md, result)
     return result
 
 
-def validate_staged(session: Session, site: Site, fresh: dict[int, PartnerOrder], md: MasterData) -> ValidateResult:
+def validate_staged(
+    session: Session, ctx: SiteContext, fresh: dict[int, PartnerOrder], md: MasterData
+) -> ValidateResult:
     """Validate orders just staged (``StageResult.fresh``) as they were mapped from the page, without
     reading and mapping their payload again. Caller commits."""
     result = ValidateResult()
     if fresh:
-        _validate_batch(session, site, [(oid, pg_safe(p.po_number), p) for oid, p in sorted(fresh.items())], md, result)
+        _validate_batch(session, ctx, [(oid, pg_safe(p.po_number), p) for oid, p in sorted(fresh.items())], md, result)
     return result
 
 
@@ -351,7 +361,9 @@ def validate_staged(session: Session, site: Site, fresh: dict[int, PartnerOrder]
 Held = tuple[int, "str | None", PartnerOrder]
 
 
-def _validate_batch(session: Session, site: Site, orders: list[Held], md: MasterData, result: ValidateResult) -> None:
+def _validate_batch(
+    session: Session, ctx: SiteContext, orders: list[Held], md: MasterData, result: ValidateResult
+) -> None:
     open_errors: dict[int, dict[tuple[Any, ...], int]] = defaultdict(dict)
     for e in session.execute(
         select(
@@ -369,12 +381,12 @@ def _validate_batch(session: Session, site: Site, orders: list[Held], md: Master
     code_writebacks: dict[str, tuple[int, str]] = {}  # partner customer id -> (order, ERP code)
     state_rows: list[dict[str, Any]] = []
     now = datetime.now(UTC)
-    stores_codes = "customer_code" in connector(site.kind).writeback_statuses
-    settings = site_settings(site)
+    stores_codes = takes_customer_codes(ctx)
+    settings = ctx.settings
     for order_id, po_number, mapped in orders:
         masterdata.release_po(md, order_id)
         partner = for_site(mapped, settings)
-        outcome = check(partner, order_id, site, md, settings)
+        outcome = check(partner, order_id, ctx, md)
         how, key = outcome.resolved.customer_how, customer_key(partner)
         if how and how.startswith("auto:") and key and len(key) <= MAPPING_KEY_MAX and outcome.resolved.customer_code:
             # Kept as a mapping that says how it was made, so a person can see and undo it.
@@ -433,18 +445,12 @@ def _validate_batch(session: Session, site: Site, orders: list[Held], md: Master
         session.execute(
             pg_insert(Mapping).on_conflict_do_nothing(),
             [
-                {"site_id": site.id, "kind": "customer", "partner_value": k, "erp_code": code, "how": how}
+                {"site_id": ctx.id, "kind": "customer", "partner_value": k, "erp_code": code, "how": how}
                 for k, (code, how) in auto_maps.items()
             ],
         )
     for partner_customer_id, (order_id, code) in code_writebacks.items():
-        queue_writeback(
-            session,
-            site.id,
-            [order_id],
-            "customer_code",
-            payload={"partner_customer_id": partner_customer_id, "erp_code": code},
-        )
+        queue_customer_code(session, ctx, order_id, partner_customer_id, code)
     if resolved_ids:
         session.execute(update(OrderError).where(OrderError.id.in_(resolved_ids)).values(resolved_at=func.now()))
         result.resolved_problems += len(resolved_ids)

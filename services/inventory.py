@@ -62,39 +62,42 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from operator import itemgetter
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connectors.errors import PartnerRejected
-from connectors.registry import connector
+from connectors.inventory import (
+    DEFAULT_WAREHOUSE,
+    FUTURE,
+    IMMEDIATE,
+    Buckets,
+    Change,
+    InventoryPush,
+    Key,
+    Pusher,
+    SkuInfo,
+    Unit,
+)
+from connectors.settings import SiteSettings
 from core.db import session_scope
 from core.locks import advisory_lock, site_lock_name
-from models import InventoryPushRejection, Site, SyncRun, Warehouse
+from models import InventoryPushRejection, SyncRun, Warehouse
+from services.context import SiteContext
 from services.runs import recorded_run
-from services.sites import SiteError, SiteSettings, credentials, get_site, site_settings
+from services.sites import SiteError, open_site
 
 log = structlog.get_logger()
 
 TASK = "push_inventory"
-IMMEDIATE, FUTURE = "immediate", "future"
-DEFAULT_WAREHOUSE = ""  # the partner's default warehouse (JOOR's "Default"; Brandboom's only one)
 # How many gone WIP dates / unknown SKUs a run's report lists by name (the counts are always whole).
 REPORT_LIST_MAX = 200
 
 T = TypeVar("T")
 
-# (ERP SKU id, partner warehouse name, WIP date or None for immediate stock)
-Key = tuple[str, str, date | None]
 Progress = Callable[[int, int], None]  # (rows done, rows in this push)
-
-
-# (partner warehouse, WIP date or None) -> {ERP SKU id: quantity}: the shape the push works in.
-# Keyed by the SKU string, whose hash Python caches: comparing 100k SKUs is one dict lookup each,
-# with no (SKU, warehouse, date) tuple to build and hash per row.
-Buckets = dict[tuple[str, date | None], dict[str, int]]
 
 
 class StockRow(NamedTuple):
@@ -106,26 +109,6 @@ class StockRow(NamedTuple):
     free: int
     future_qty: int | None
     future_date: date | None
-
-
-class Change(NamedTuple):
-    """One bucket to send: what the partner last accepted (None: never sent) and the quantity now.
-    ``gone``: sent before, no longer in the ERP's picture — sent as 0, its state then deleted."""
-
-    sku: str
-    warehouse: str
-    available_on: date | None
-    previous: int | None
-    quantity: int
-    gone: bool = False
-
-    @property
-    def key(self) -> Key:
-        return (self.sku, self.warehouse, self.available_on)
-
-    @property
-    def bucket(self) -> str:
-        return IMMEDIATE if self.available_on is None else FUTURE
 
 
 @dataclass(frozen=True)
@@ -141,7 +124,7 @@ class PushPolicy:
     one_future_bucket: bool = False  # True: one future count and date per SKU (Brandboom)
 
     @classmethod
-    def from_settings(cls, settings: SiteSettings, partner: PartnerSpec) -> PushPolicy:
+    def from_settings(cls, settings: SiteSettings, partner: InventoryPush) -> PushPolicy:
         mode = settings.inventory_mode
         return cls(
             immediate=mode in ("immediate", "both"),
@@ -321,209 +304,9 @@ def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-# --- partners: one small table, no "if kind ==" elsewhere ----------------------------------------
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One row as the partner receives it, and what it settles once accepted: the quantity to
-    record per key, or None to forget a gone bucket. ``payload`` is the row as JSON (what a
-    rejected batch records); ``wire`` the object the client sends, when it is not the payload;
-    a unit with no payload has nothing the partner could be told (a gone SKU the ERP no longer
-    knows, so no UPC or style to name it): its state is forgotten without sending."""
-
-    payload: dict[str, Any] | None
-    settles: tuple[tuple[Key, int | None], ...]
-    wire: Any = None
-
-    @property
-    def keys(self) -> tuple[Key, ...]:
-        return tuple(key for key, _ in self.settles)
-
-
-class BatchAnswer(NamedTuple):
-    accepted: list[int]  # positions in the batch the partner took
-    not_found: list[int]  # positions it answered it does not know (their state is not written)
-
-
-class Pusher(Protocol):
-    def units(self, changes: Sequence[Change], desired: Buckets) -> list[Unit]: ...
-    def send(self, batch: Sequence[Unit], *, full: bool) -> BatchAnswer: ...
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class PartnerSpec:
-    label: str
-    per_warehouse: bool  # the partner keeps stock per warehouse
-    one_future_bucket: bool  # one future count and date per SKU
-    wip_dates_removable: bool  # False: a gone WIP date must be removed by a person (JOOR)
-    batch_rows: int
-    open: Callable[[Session, Site, SiteSettings], Pusher]
-
-
-# Rows per products/import call. One row is ~40 bytes of CSV, so a batch is ~200 KB on the wire and
-# one commit of 5,000 state rows here; a rejected batch sends those 5,000 again next time. 100,000
-# SKUs are 20 calls.
-BRANDBOOM_BATCH_ROWS = 5000
-
-
-class BrandboomPusher:
-    """products/import, mode ``inventory``, the rows as a CSV attachment [DOC seed 001]: one row per
-    SKU (``skuNumber`` = the ERP SKU id) carrying every bucket of it, so a row is complete on its
-    own; ``bypassDiff`` only on a full push (Brandboom otherwise skips rows equal to its last import)."""
-
-    def __init__(self, session: Session, site: Site, settings: SiteSettings) -> None:
-        from connectors.brandboom.client import BrandboomClient
-        from connectors.errors import AuthError
-
-        creds = credentials(site)
-        if not creds.get("public_key") or not creds.get("secret_key"):
-            raise AuthError(
-                "Brandboom site has no public_key / secret_key: check the site's credentials", partner="brandboom"
-            )
-        self.client = BrandboomClient(site.base_url, creds["public_key"], creds["secret_key"])
-        self.brand_id, self.showroom_id = settings.brand_id, settings.showroom_id
-
-    def units(self, changes: Sequence[Change], desired: Buckets) -> list[Unit]:
-        return brandboom_units(changes, desired)
-
-    def send(self, batch: Sequence[Unit], *, full: bool) -> BatchAnswer:
-        from connectors.brandboom import contract as c
-
-        value = self.client.import_products(
-            c.MODE_INVENTORY,
-            [u.payload for u in batch],
-            brand_id=self.brand_id,
-            showroom_id=self.showroom_id,
-            bypass_diff=full,
-        )
-        missing = _not_found(value, len(batch))
-        return BatchAnswer([i for i in range(len(batch)) if i not in missing], sorted(missing))
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def brandboom_units(changes: Sequence[Change], desired: Buckets) -> list[Unit]:
-    """One import row per changed SKU, in SKU order, with every bucket of it: ``inventoryCount``,
-    and ``futureInventoryCount`` + ``futureInventoryDate`` (a gone WIP bucket with no new one:
-    count 0). A row settles every key it carries once accepted.
-
-    Built bucket by bucket (a set intersection each), not SKU by SKU: a full push makes 100k rows."""
-    from connectors.brandboom import contract as c
-
-    rows: dict[str, dict[str, Any]] = {ch.sku: {c.ROW_SKU_NUMBER: ch.sku} for ch in changes}
-    settles: dict[str, list[tuple[Key, int | None]]] = {sku: [] for sku in rows}
-    wanted = rows.keys()
-    for (warehouse, day), per_sku in sorted(desired.items(), key=lambda item: item[0][1] or date.min):
-        columns = (
-            (c.SKU_INVENTORY_COUNT,) if day is None else (c.SKU_FUTURE_INVENTORY_COUNT, c.SKU_FUTURE_INVENTORY_DATE)
-        )
-        shown = None if day is None else day.isoformat()
-        for sku in wanted & per_sku.keys():
-            qty = per_sku[sku]
-            row = rows[sku]
-            row[columns[0]] = qty
-            if shown is not None:
-                row[columns[1]] = shown
-            settles[sku].append(((sku, warehouse, day), qty))
-    for ch in changes:
-        if ch.gone:
-            row = rows[ch.sku]
-            if ch.available_on is None:
-                row[c.SKU_INVENTORY_COUNT] = 0
-            else:  # the WIP bucket is gone; unless another date replaced it, its count goes to 0
-                row.setdefault(c.SKU_FUTURE_INVENTORY_COUNT, 0)
-            settles[ch.sku].append((ch.key, None))
-    return [Unit(row, tuple(settles[sku])) for sku, row in rows.items()]
-
-
-def _not_found(value: Any, size: int) -> set[int]:
-    """[INF] Brandboom does not document the import's answer; the sandbox lists the positions of
-    rows that matched no SKU under ``notFound``. Anything else reads as "all taken"."""
-    found = value.get("notFound") if isinstance(value, dict) else None
-    if not isinstance(found, list):
-        return set()
-    return {i for i in found if isinstance(i, int) and 0 <= i < size}
-
-
-# Items per bulk-inventory call. [INF] JOOR publishes no limit. Each call costs 5 of the account's
-# 300 credits per 5-minute window (60 calls a window, shared with the order import); an item is
-# ~120 bytes of JSON, so a call is ~120 KB. 100k SKUs in 3 warehouses (300k items) are 300 calls:
-# 1,500 credits, five windows, ~25 minutes, paced by the client's credit budget.
-JOOR_BATCH_ROWS = 1000
-
-
-class JoorPusher:
-    """``POST /v2/bulk-inventory`` [DOC partners §1.6]: one item per (warehouse name, WIP date,
-    SKU), keyed by UPC where the SKU has one (JOOR's recommended key), else style number, color
-    code and size; no ``inventory_date`` for immediate stock; ``dec_pending`` from the site's
-    setting; never ``overwrite`` (it would replace the account's whole inventory). JOOR answers
-    pass / fail per item; a failed item's state is not written."""
-
-    def __init__(self, session: Session, site: Site, settings: SiteSettings) -> None:
-        from connectors.errors import AuthError
-        from connectors.joor.client import JoorClient
-
-        token = credentials(site).get("api_token")
-        if not token:
-            raise AuthError("JOOR site has no api_token: check the site's API token", partner="joor")
-        self.client = JoorClient(site.base_url, token)
-        self.dec_pending = settings.inventory_dec_pending
-
-    def units(self, changes: Sequence[Change], desired: Buckets) -> list[Unit]:
-        from connectors.joor.client import InventoryItem
-
-        details = _sku_details({ch.sku for ch in changes})
-        units = []
-        for ch in changes:
-            settle = ((ch.key, None if ch.gone else ch.quantity),)
-            found = details.get(ch.sku)
-            if found is None:  # a gone SKU the ERP no longer has: nothing names it to JOOR
-                units.append(Unit(None, settle))
-                continue
-            upc, style, color, size = found
-            item = InventoryItem(
-                inventory=ch.quantity,
-                warehouse=ch.warehouse or None,
-                upc=upc or None,
-                style_number=None if upc else style,
-                color_code=None if upc else color,
-                size=None if upc else size,
-                inventory_date=ch.available_on,
-            )
-            units.append(Unit(item.to_json(), settle, item))
-        return units
-
-    def send(self, batch: Sequence[Unit], *, full: bool) -> BatchAnswer:
-        from connectors.joor import contract as c
-
-        answer = self.client.bulk_inventory([u.wire for u in batch], dec_pending=self.dec_pending)
-        log_ = answer.inventory_log
-        if len(log_) == len(batch):  # [INF] one log entry per item, in the items' order
-            failed = [i for i, entry in enumerate(log_) if not _passed(entry, c)]
-        else:  # otherwise by the SKU each entry names (its UPC, or style/color/size)
-            refused = {str(e.get(c.LOG_SKU)) for e in log_ if isinstance(e, dict) and not _passed(e, c)}
-            failed = [i for i, u in enumerate(batch) if _joor_label(u.payload or {}, c) in refused]
-        bad = set(failed)
-        return BatchAnswer([i for i in range(len(batch)) if i not in bad], failed)
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def _passed(entry: Any, c: Any) -> bool:
-    return isinstance(entry, dict) and str(entry.get(c.LOG_STATUS, "")).lower() == c.LOG_PASS
-
-
-def _joor_label(item: Mapping[str, Any], c: Any) -> str:
-    f = c.InventoryField
-    return str(item.get(f.UPC) or "/".join(str(item.get(k) or "?") for k in (f.STYLE_NUMBER, f.COLOR_CODE, f.SIZE)))
-
-
-def _sku_details(skus: set[str]) -> dict[str, tuple[str | None, str, str, str]]:
-    """UPC, style number, color code and size of the SKUs a push sends (one query)."""
+def sku_details(skus: set[str]) -> dict[str, SkuInfo]:
+    """UPC, style number, color code and size of the SKUs a push sends (one query), for partners
+    that name a SKU by them."""
     if not skus:
         return {}
     with session_scope() as s:
@@ -532,36 +315,7 @@ def _sku_details(skus: set[str]) -> dict[str, tuple[str | None, str, str, str]]:
             "SELECT sku, upc, style_number, color_code, size FROM sku WHERE sku = ANY(%(skus)s)",
             {"skus": list(skus)},
         )
-    return {sku: (upc, style, color, size) for sku, upc, style, color, size in rows}
-
-
-PARTNERS: dict[str, PartnerSpec] = {
-    "brandboom": PartnerSpec(
-        "Brandboom",
-        per_warehouse=False,
-        one_future_bucket=True,
-        wip_dates_removable=True,
-        batch_rows=BRANDBOOM_BATCH_ROWS,
-        open=BrandboomPusher,
-    ),
-    "joor": PartnerSpec(
-        "JOOR",
-        per_warehouse=True,
-        one_future_bucket=False,
-        wip_dates_removable=False,
-        batch_rows=JOOR_BATCH_ROWS,
-        open=JoorPusher,
-    ),
-}
-
-
-def partner_spec(kind: str) -> PartnerSpec:
-    try:
-        return PARTNERS[kind]
-    except KeyError:
-        raise SiteError(
-            f"inventory push is not available for {kind} sites; it is for {', '.join(sorted(PARTNERS))}"
-        ) from None
+    return {sku: SkuInfo(upc, style, color, size) for sku, upc, style, color, size in rows}
 
 
 # --- reading the ERP and the state ---------------------------------------------------------------
@@ -599,7 +353,7 @@ def _fetch(session: Session, sql: str, params: Mapping[str, Any]) -> list[tuple[
     cursor = session.connection().connection.cursor()
     try:
         cursor.execute(sql, dict(params))
-        return cursor.fetchall()
+        return list(cursor.fetchall())
     finally:
         cursor.close()
 
@@ -757,17 +511,16 @@ class PushResult:
 
 @dataclass
 class _Plan:
-    site: Site
-    settings: SiteSettings
-    spec: PartnerSpec
+    ctx: SiteContext
+    spec: InventoryPush
     stock_rows: int
     desired: Buckets
     changes: list[Change]
 
 
-def _plan(session: Session, site: Site, *, full: bool, run_id: int | None = None) -> _Plan:
-    settings = site_settings(site)
-    spec = partner_spec(site.kind)
+def _plan(session: Session, ctx: SiteContext, *, full: bool, run_id: int | None = None) -> _Plan:
+    site, settings = ctx.site, ctx.settings
+    spec = ctx.spec.capability("inventory")
     _check_warehouses(session, settings)
     policy = PushPolicy.from_settings(settings, spec)
     stock = load_stock(session, site.division_code)
@@ -780,14 +533,18 @@ def _plan(session: Session, site: Site, *, full: bool, run_id: int | None = None
         if resumed:
             skip = {k for k, run in runs.items() if run in resumed and quantity(desired, k) == quantity(state, k)}
     changes = diff(desired, state, full=full, skip=skip)
-    return _Plan(site, settings, spec, len(stock), desired, changes)
+    return _Plan(ctx, spec, len(stock), desired, changes)
+
+
+def _units(pusher: Pusher, plan: _Plan) -> list[Unit]:
+    return pusher.units(plan.changes, plan.desired, sku_details({ch.sku for ch in plan.changes}))
 
 
 def _count(buckets: Buckets) -> int:
     return sum(len(per_sku) for per_sku in buckets.values())
 
 
-def _wip_to_remove(changes: Iterable[Change], spec: PartnerSpec) -> list[Change]:
+def _wip_to_remove(changes: Iterable[Change], spec: InventoryPush) -> list[Change]:
     if spec.wip_dates_removable:
         return []
     return [ch for ch in changes if ch.gone and ch.available_on is not None]
@@ -817,16 +574,16 @@ def plan_push(site_ref: int | str, *, full: bool = False) -> PushResult:
     """A dry run: what a push would send now, sending nothing and writing nothing."""
     started = time.monotonic()
     with session_scope() as s:
-        site = get_site(s, site_ref)
-        plan = _plan(s, site, full=full)
-        result = PushResult(site.id, site.name, connector(site.kind).label, full=full, dry_run=True)
-        units: list[Unit] = []
-        if plan.changes:
-            pusher = plan.spec.open(s, site, plan.settings)
-            try:
-                units = pusher.units(plan.changes, plan.desired)
-            finally:
-                pusher.close()
+        ctx = open_site(s, site_ref)
+        plan = _plan(s, ctx, full=full)
+        result = PushResult(ctx.id, ctx.name, ctx.label, full=full, dry_run=True)
+    units: list[Unit] = []
+    if plan.changes:
+        pusher = ctx.open("inventory")
+        try:
+            units = _units(pusher, plan)
+        finally:
+            pusher.close()
     gone_wip = _wip_to_remove(plan.changes, plan.spec)
     result.stock_rows, result.desired, result.changed = plan.stock_rows, _count(plan.desired), len(plan.changes)
     result.rows_total, result.changes = len(units), plan.changes
@@ -876,17 +633,17 @@ def _push(
         # Mark the run as a full one at once: a worker killed mid-push leaves this row, and the
         # next full push reads it to pick up where this one stopped.
         s.execute(update(SyncRun).where(SyncRun.id == run_id).values(counts={"full": full}))
-        site = get_site(s, site_id)
-        result = PushResult(site.id, site.name, connector(site.kind).label, full=full, run_id=run_id)
-        if not site.active:
+        ctx = open_site(s, site_id)
+        result = PushResult(ctx.id, ctx.name, ctx.label, full=full, run_id=run_id)
+        if not ctx.site.active:
             result.skipped = "the site is paused (bobbin sites resume SITE)"
             return result
-        plan = _plan(s, site, full=full, run_id=run_id)
-        pusher = plan.spec.open(s, site, plan.settings)
+        plan = _plan(s, ctx, full=full, run_id=run_id)
+    pusher = ctx.open("inventory")
     result.stock_rows, result.desired, result.changed = plan.stock_rows, _count(plan.desired), len(plan.changes)
     gone_wip: list[tuple[Change, dict[str, Any] | None]] = []
     try:
-        units = pusher.units(plan.changes, plan.desired)
+        units = _units(pusher, plan)
         silent = [u for u in units if u.payload is None]
         if silent:
             units = [u for u in units if u.payload is not None]
@@ -938,7 +695,7 @@ def _push(
             "inventory_wip_dates_to_remove",
             site=site_id,
             count=len(gone_wip),
-            resolution=f"remove these WIP dates on {plan.spec.label} by hand: its API cannot",
+            resolution=f"remove these WIP dates on {ctx.label} by hand: its API cannot",
         )
     return result
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -127,7 +128,7 @@ def load(session: Session, site_id: int) -> MasterData:
         )
     ):
         md.po_owners[(customer, norm(po))].append((None, f"ERP order {number}"))
-    for oid, customer, po in session.execute(
+    for oid, order_customer, order_po in session.execute(
         select(InboundOrder.id, InboundOrder.customer_code, InboundOrder.po_number)
         .where(
             InboundOrder.customer_code.is_not(None),
@@ -136,7 +137,8 @@ def load(session: Session, site_id: int) -> MasterData:
         )
         .order_by(InboundOrder.id)
     ):
-        claim_po(md, customer, po, oid)
+        # (both columns are nullable, but the query keeps only orders with both set)
+        claim_po(md, cast(str, order_customer), cast(str, order_po), oid)
     return md
 
 

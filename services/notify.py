@@ -37,6 +37,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from connectors.registry import label as partner_label
 from core.logging import redact
 from core.mail import HEADER_POLICY, MailError, send_message
 from core.settings import Settings, get_settings
@@ -74,8 +75,6 @@ SETTLED_STATES = ("imported", "rejected")
 # Sync runs of the order import (tasks.orders.import_orders), whichever prefix the task name carries.
 IMPORT_TASK_PATTERN = "%import_orders"
 
-PARTNER_NAMES = {"brandboom": "Brandboom", "joor": "JOOR", "loop": "Loop", "ebay": "eBay"}
-
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -93,7 +92,7 @@ class SiteRef:
 
     @property
     def partner(self) -> str:
-        return PARTNER_NAMES.get(self.kind, self.kind)
+        return partner_label(self.kind)
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,20 @@ created), sent by ``services.writeback.flush``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Integer, String, Text, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from connectors.base import UNIDENTIFIED_PREFIX
+from connectors.base import CUSTOMER_CODE, UNIDENTIFIED_PREFIX
 from models import InboundOrder, OutboxEntry
+
+if TYPE_CHECKING:
+    from services.context import SiteContext
+
+EXPORTED = "exported"
 
 
 def queue_writeback(
@@ -49,18 +54,18 @@ def queue_writeback(
         order.c.partner_order_id.not_like(UNIDENTIFIED_PREFIX + "%"),
     )
     table = OutboxEntry.__table__  # Core: an ORM-enabled INSERT … SELECT with parameters is taken for a bulk insert
-    stmt = pg_insert(table).from_select(["site_id", "inbound_order_id", "status", "payload"], rows)
+    insert = pg_insert(table).from_select(["site_id", "inbound_order_id", "status", "payload"], rows)
     # A change that gave up (dead) or that a person held after a contract violation is queued afresh
     # when queued again (`bobbin orders mark`: the person looked).
     resend = ("dead", "held", "sent") if again else ("dead", "held")
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert.on_conflict_do_update(
         index_elements=[table.c.inbound_order_id, table.c.status],
         set_={
             "state": "pending",
             "attempts": 0,
             "next_attempt_at": func.now(),
             "last_error": None,
-            "payload": stmt.excluded.payload,
+            "payload": insert.excluded.payload,
         },
         where=table.c.state.in_(resend),
     ).returning(table.c.id)
@@ -71,3 +76,38 @@ def queue_writeback(
         "payload": json.dumps(payload or {}),
     }
     return len(session.execute(stmt, params).all())
+
+
+# When an order is taken: staged in the holding area, imported into the ERP, or seen changed on the
+# partner after it was exported.
+Moment = Literal["staged", "imported", "modified"]
+
+
+def queue_exported(session: Session, ctx: SiteContext, order_ids: list[int], moment: Moment) -> int:
+    """The one place "exported" is queued, by the partner's ``OrderPull.exported_when``:
+
+    - ``staged``: only for partners told at staging (JOOR hands an order out until it is marked,
+      so it is marked once the order is safe in the holding area, in the staging transaction);
+    - ``imported``: for every partner (the order is in the ERP; where the partner was told at
+      staging this is a no-op, unless that change gave up — then it is queued afresh);
+    - ``modified``: again, for an order the partner changed after it was exported (it lists
+      the order as changed until told again)."""
+    if not ctx.spec.offers("writeback") or EXPORTED not in ctx.spec.capability("writeback").statuses:
+        return 0
+    if moment == "staged" and ctx.spec.capability("orders").exported_when != "staged":
+        return 0
+    return queue_writeback(session, ctx.id, order_ids, EXPORTED, again=moment == "modified")
+
+
+def takes_customer_codes(ctx: SiteContext) -> bool:
+    """Whether the site's partner can carry the ERP customer code on its customer."""
+    return ctx.spec.offers("writeback") and CUSTOMER_CODE in ctx.spec.capability("writeback").statuses
+
+
+def queue_customer_code(session: Session, ctx: SiteContext, order_id: int, partner_customer_id: str, code: str) -> int:
+    """Store an ERP customer code on the partner's customer (where the partner takes one), so the
+    customer's next order maps by itself (seed 002). ``order_id``: the order it was found on."""
+    if not takes_customer_codes(ctx):
+        return 0
+    payload = {"partner_customer_id": partner_customer_id, "erp_code": code}
+    return queue_writeback(session, ctx.id, [order_id], CUSTOMER_CODE, payload=payload)

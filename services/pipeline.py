@@ -19,11 +19,11 @@ import structlog
 from sqlalchemy import select
 
 from connectors.drift import DriftCounter
-from connectors.registry import connector
 from core.db import new_session, session_scope
 from core.locks import advisory_lock, site_lock_name, writeback_hold
-from models import InboundOrder, Site
+from models import InboundOrder
 from services import masterdata
+from services.context import SiteContext
 from services.erp_import import ImportResult, import_batch, import_order
 from services.holding import (
     OPEN_STATES,
@@ -36,10 +36,10 @@ from services.holding import (
     validate_orders,
     validate_staged,
 )
-from services.outbox import queue_writeback
+from services.outbox import queue_exported
 from services.prefetch import prefetched
 from services.runs import recorded_run
-from services.sites import get_site, open_source
+from services.sites import open_site
 
 log = structlog.get_logger()
 
@@ -52,8 +52,8 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
             return {"site_id": site_id, "skipped": "another import of this site is running"}
         with recorded_run("import_orders", site_id, celery_task_id, holds_lock=True) as run:
             with session_scope() as s:
-                site = get_site(s, site_id)
-                if not site.active:
+                ctx = open_site(s, site_id)  # the site, its settings and its partner, for the whole run
+                if not ctx.site.active:
                     run.outcome = "skipped"
                     return {"site_id": site_id, "skipped": "site is inactive"}
             counts = run.counts
@@ -61,10 +61,10 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
             with session_scope() as s:
                 md = masterdata.load(s, site_id)  # once for the run, kept current as it goes
             # Orders held from earlier runs first (oldest first, as a duplicate PO goes to the oldest).
-            totals = Counter(validate_and_import(site_id, md=md))
-            source = open_source(site)
-            staged_marking = source.exported_when == "staged"
-            drift = DriftCounter(connector(site.kind).payload)  # fed in the prefetch thread only
+            totals = Counter(validate_and_import(ctx, md=md))
+            orders = ctx.spec.capability("orders")
+            source = ctx.open("orders")
+            drift = DriftCounter(orders.payload)  # fed in the prefetch thread only
 
             def staged_pages() -> Iterator[StageResult]:
                 for page in source.iter_order_pages():
@@ -72,8 +72,8 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                         drift.add(order.raw)
                     with session_scope() as s:  # committed before anything is done with it
                         staged = stage_page(s, site_id, page)
-                        if staged_marking:  # marked on the partner only once it is safe here
-                            queue_writeback(s, site_id, staged.all_ids, "exported")
+                        # Where the partner is told at staging: only once it is safe here.
+                        queue_exported(s, ctx, staged.all_ids, "staged")
                     yield staged
 
             modified_ids: list[int] = []
@@ -97,11 +97,11 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                             counts["fetched"] += staged.seen
                             counts["new"] += staged.new
                             counts["changed"] += staged.changed
-                            totals.update(validate_and_import_staged(site, staged.fresh, md))
+                            totals.update(validate_and_import_staged(ctx, staged.fresh, md))
                     for page in source.iter_modified_pages():
                         with session_scope() as s:
                             modified = note_modified(s, site_id, page)
-                            queue_writeback(s, site_id, modified.all_ids, "exported", again=True)
+                            queue_exported(s, ctx, modified.all_ids, "modified")
                         counts["modified"] += modified.seen
                         modified_ids += modified.ids
             finally:
@@ -119,7 +119,7 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                     run.outcome, run.note = "incomplete", read_note
                     log.warning("import_read_incomplete", site=site_id, note=read_note, **report.as_counts())
             if modified_ids:
-                totals.update(validate_and_import(site_id, modified_ids, md=md))
+                totals.update(validate_and_import(ctx, modified_ids, md=md))
             counts.update({k: totals[k] for k in SUMMARY_KEYS})
             return {"site_id": site_id, "run_id": run.id, **counts}
 
@@ -128,37 +128,37 @@ SUMMARY_KEYS = ("validated", "valid", "invalid", "duplicate", "imported", "new_e
 
 
 def validate_and_import(
-    site_id: int,
+    site: SiteContext | int,
     order_ids: list[int] | None = None,
     *,
     allow_duplicate: bool = False,
     md: masterdata.MasterData | None = None,
 ) -> dict[str, Any]:
     """Validate the site's open orders (or some) with master data loaded once, a bounded batch
-    at a time, and import each batch's valid orders right after it (memory stays flat)."""
+    at a time, and import each batch's valid orders right after it (memory stays flat). ``site``:
+    the run's context, or a site id for a caller that has none (a context is then built)."""
     with session_scope() as s:
-        site = s.get(Site, site_id)
-        assert site is not None
+        ctx = site if isinstance(site, SiteContext) else open_site(s, site)
         if md is None:
-            md = masterdata.load(s, site_id)
-        ids = open_order_ids(s, site_id, order_ids)
+            md = masterdata.load(s, ctx.id)
+        ids = open_order_ids(s, ctx.id, order_ids)
     totals: Counter[str] = Counter()
     for start in range(0, len(ids), VALIDATE_BATCH):
         with session_scope() as s:
-            v = validate_orders(s, site, ids[start : start + VALIDATE_BATCH], md)
-        _count(totals, v, import_checked(site, v.checked, md))
+            v = validate_orders(s, ctx, ids[start : start + VALIDATE_BATCH], md)
+        _count(totals, v, import_checked(ctx, v.checked, md))
     if allow_duplicate and order_ids:
-        totals["imported"] += sum(r.imported for r in import_orders(order_ids, md, allow_duplicate=True))
+        totals["imported"] += sum(r.imported for r in import_orders(order_ids, md, allow_duplicate=True, ctx=ctx))
     return {k: totals[k] for k in SUMMARY_KEYS}
 
 
-def validate_and_import_staged(site: Site, fresh: dict[int, Any], md: masterdata.MasterData) -> Counter[str]:
+def validate_and_import_staged(ctx: SiteContext, fresh: dict[int, Any], md: masterdata.MasterData) -> Counter[str]:
     """Validate and import a page's new and changed orders as they were mapped from the page."""
     totals: Counter[str] = Counter()
     if fresh:
         with session_scope() as s:
-            v = validate_staged(s, site, fresh, md)
-        _count(totals, v, import_checked(site, v.checked, md))
+            v = validate_staged(s, ctx, fresh, md)
+        _count(totals, v, import_checked(ctx, v.checked, md))
     return totals
 
 
@@ -172,19 +172,19 @@ def _count(totals: Counter[str], v: ValidateResult, imported: list[ImportResult]
     )
 
 
-def import_checked(site: Site, checked: dict[int, Any], md: masterdata.MasterData) -> list[ImportResult]:
+def import_checked(ctx: SiteContext, checked: dict[int, Any], md: masterdata.MasterData) -> list[ImportResult]:
     """Import a batch of just-checked valid orders in one transaction; if the batch fails (a row
     changed under us, a constraint), import its orders one by one so one cannot block the rest."""
     if not checked:
         return []
     session = new_session()
     try:
-        results = import_batch(session, site, checked)
+        results = import_batch(session, ctx, checked)
         session.commit()
     except Exception:
         session.rollback()
         log.warning("import_batch_failed_falling_back", orders=len(checked), exc_info=True)
-        return import_orders(sorted(checked), md)
+        return import_orders(sorted(checked), md, ctx=ctx)
     finally:
         session.close()
     done = {r.order_id: r.sales_order for r in results if r.imported}
@@ -194,13 +194,17 @@ def import_checked(site: Site, checked: dict[int, Any], md: masterdata.MasterDat
 
 
 def import_orders(
-    order_ids: list[int], md: masterdata.MasterData, *, allow_duplicate: bool = False
+    order_ids: list[int],
+    md: masterdata.MasterData,
+    *,
+    allow_duplicate: bool = False,
+    ctx: SiteContext | None = None,
 ) -> list[ImportResult]:
     results = []
     for oid in order_ids:
         session = new_session()
         try:
-            result = import_order(session, oid, md, allow_duplicate=allow_duplicate)
+            result = import_order(session, oid, md, allow_duplicate=allow_duplicate, ctx=ctx)
             session.commit()
         except Exception:
             session.rollback()

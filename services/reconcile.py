@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from connectors.registry import connector
+from connectors.registry import label as partner_label
 from core.db import session_scope
 from core.locks import advisory_lock, site_lock_name
 from core.mail import HEADER_POLICY, send_message
@@ -148,10 +148,14 @@ def reconcile(now: datetime | None = None, settings: Settings | None = None) -> 
     with session_scope() as s:
         running = s.execute(
             select(SyncRun.id, SyncRun.site_id).where(
-                SyncRun.task == IMPORT_TASK, SyncRun.outcome == "running", SyncRun.started_at < now - RUN_GRACE
+                SyncRun.task == IMPORT_TASK,
+                SyncRun.outcome == "running",
+                SyncRun.started_at < now - RUN_GRACE,
+                SyncRun.site_id.is_not(None),
             )
         ).all()
     for run_id, site_id in running:
+        assert site_id is not None  # (the query keeps site runs only)
         with advisory_lock(site_lock_name("import_orders", site_id)) as free:
             if not free:
                 continue  # a live run holds the lock: not stuck, just long
@@ -217,7 +221,7 @@ def _mail_alarm_once(alarm: Alarm, settings: Settings) -> bool:
             return False
         recipients = list(site.notify_emails)
         msg = EmailMessage()
-        label = connector(site.kind).label
+        label = partner_label(site.kind)
         msg["Subject"] = f'[Bobbin] ALARM: {label} site "{site.name}" has stopped importing orders'
         msg["From"] = settings.mail_from
         msg["To"] = ", ".join(recipients)

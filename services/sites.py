@@ -1,98 +1,37 @@
 """Sites: one partner account each. Creating, listing, settings, and opening a connector.
 
-Credentials are encrypted before they reach the database and decrypted only in ``open_source``,
+Credentials are encrypted before they reach the database and decrypted only in ``SiteContext.client``,
 right before a connector is built; they are registered with the log filter so that no log line
 can carry them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.base import OrderSource
-from connectors.registry import connector
+from connectors.registry import PartnerSpec, UnknownPartner, partner
+from connectors.settings import SiteSettings
 from core import crypto
 from core.logging import register_secret
 from models import Division, Site, Warehouse
+from services.context import SiteContext, SiteError, parse_settings
+
+__all__ = ["SiteContext", "SiteError", "SiteSettings", "create_site", "get_site", "open_site", "update_settings"]
 
 
-class SiteError(ValueError):
-    """A site cannot be created or used as asked; the message says why in words."""
+def site_settings(site: Site) -> SiteSettings:
+    """The site's settings, parsed by its partner's model."""
+    return SiteContext.of(site).settings
 
 
-class SiteSettings(BaseModel):
-    """Per-site settings (SPEC: order-import statuses, schedule, inventory push mode, ...)."""
-
-    model_config = ConfigDict(extra="forbid")
-    import_statuses: list[str] = Field(default_factory=lambda: ["export"])
-    import_minutes: int | None = Field(
-        None, ge=1, le=60, description="import interval; default IMPORT_INTERVAL_MINUTES"
-    )
-    default_warehouse: str | None = None
-    inventory_mode: Literal["immediate", "future", "both"] = "immediate"
-    split_by_color: bool = False
-    price_types: dict[str, str] = Field(default_factory=dict, description="currency -> ERP price type")
-    page_size: int = Field(
-        100,
-        ge=2,
-        le=300,
-        description="orders per partner page (one of each page overlaps the page before, connectors/paging.py)",
-    )
-    order_types: list[int] = Field(
-        default_factory=lambda: [6], description="JOOR order types to import (6 approved, 7 shipped)"
-    )
-    quantity: Literal["ordered", "shipped"] = "ordered"
-    credits: int = Field(
-        300,
-        ge=5,
-        description="JOOR: API credits the account is granted per window (JOOR's "
-        "default 300; some accounts are granted more)",
-    )
-    credit_window_seconds: int = Field(300, ge=1, description="JOOR: length of the credit window in seconds")
-    # Inventory push (services/inventory.py); inventory_mode above picks the buckets.
-    inventory_warehouses: dict[str, str] = Field(
-        default_factory=dict,
-        description=(
-            "inventory push: ERP warehouse code -> the partner's warehouse name ('' = its default); only these "
-            "warehouses are pushed, several may add up into one; empty = every ERP warehouse into the default"
-        ),
-    )
-    inventory_cap: int | None = Field(
-        None, ge=0, description="inventory push: never send more than this per SKU, warehouse and bucket"
-    )
-    inventory_floor: int | None = Field(
-        None, ge=1, description="inventory push: send 0 when fewer than this are available (the last units stay back)"
-    )
-    inventory_dec_pending: bool = Field(
-        False, description="JOOR inventory push: dec_pending=1, JOOR subtracts its pending orders from what is sent"
-    )
-    inventory_push_minutes: int | None = Field(
-        None,
-        ge=5,
-        le=1440,
-        description=("push inventory (changed rows only) on a schedule every N minutes; unset = by hand only"),
-    )
-    brand_id: int | None = Field(None, description="Brandboom brandID sent with products/import (Account page)")
-    showroom_id: int | None = Field(None, description="Brandboom showroomID sent with products/import")
-
-    @field_validator("import_minutes")
-    @classmethod
-    def _divides_hour(cls, v: int | None) -> int | None:
-        if v is not None and 60 % v:
-            raise ValueError("must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60) so runs stay on the clock")
-        return v
-
-
-def parse_settings(raw: dict[str, Any] | None) -> SiteSettings:
+def _partner(kind: str) -> PartnerSpec:
     try:
-        return SiteSettings.model_validate(raw or {})
-    except ValidationError as exc:
-        msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise SiteError(f"bad site settings: {msgs}") from None
+        return partner(kind)
+    except UnknownPartner as exc:
+        raise SiteError(str(exc)) from None
 
 
 def check_new_site(
@@ -106,18 +45,15 @@ def check_new_site(
     settings: dict[str, Any] | None = None,
 ) -> SiteSettings:
     """Everything about a new site but its credentials, checked before anyone is asked for secrets."""
-    connector(kind)
+    spec = _partner(kind)
     if not base_url.startswith(("http://", "https://")):
         raise SiteError(f"base URL must start with http:// or https://, got {base_url!r}")
     if session.scalar(select(Site.id).where(Site.name == name)):
         raise SiteError(f"a site named {name!r} already exists")
     if division and not session.scalar(select(Division.id).where(Division.code == division)):
         raise SiteError(f"ERP division {division!r} does not exist")
-    parsed = parse_settings(settings)
-    if parsed.default_warehouse and not session.scalar(
-        select(Warehouse.id).where(Warehouse.code == parsed.default_warehouse)
-    ):
-        raise SiteError(f"default warehouse {parsed.default_warehouse!r} is not an ERP warehouse")
+    parsed = parse_settings(spec, settings)
+    _check_warehouse(session, parsed)
     for email in notify_emails:
         if "@" not in email:
             raise SiteError(f"{email!r} is not an e-mail address")
@@ -144,7 +80,7 @@ def create_site(
         notify_emails=notify_emails,
         settings=settings,
     )
-    spec = connector(kind)
+    spec = _partner(kind)
     missing = [f for f in spec.credential_fields if not credentials.get(f)]
     if missing:
         raise SiteError(f"{spec.label} needs credentials: {', '.join(missing)}")
@@ -176,8 +112,13 @@ def get_site(session: Session, ref: int | str) -> Site:
     return site
 
 
-def site_settings(site: Site) -> SiteSettings:
-    return parse_settings(site.settings)
+def open_site(session: Session, ref: int | str) -> SiteContext:
+    """A site by id or name with its parsed settings and partner spec (SiteError when there is none)."""
+    site = get_site(session, ref)
+    try:
+        return SiteContext.of(site)
+    except UnknownPartner as exc:
+        raise SiteError(f"site {site.name}: {exc}") from None
 
 
 def credentials(site: Site) -> dict[str, str]:
@@ -187,11 +128,6 @@ def credentials(site: Site) -> dict[str, str]:
     return creds
 
 
-def open_source(site: Site) -> OrderSource:
-    spec = connector(site.kind)
-    return spec.make_source(site.base_url, credentials(site), site_settings(site).model_dump())
-
-
 def update_settings(session: Session, site: Site, values: dict[str, Any]) -> SiteSettings:
     """Change some settings of a site (maps such as ``price_types`` are merged key by key)."""
     current = dict(site.settings or {})
@@ -199,10 +135,14 @@ def update_settings(session: Session, site: Site, values: dict[str, Any]) -> Sit
         if isinstance(value, dict) and isinstance(current.get(key), dict):
             value = {**current[key], **value}
         current[key] = value
-    parsed = parse_settings(current)
+    parsed = parse_settings(_partner(site.kind), current)
+    _check_warehouse(session, parsed)
+    site.settings = parsed.model_dump(exclude_defaults=True)
+    return parsed
+
+
+def _check_warehouse(session: Session, parsed: SiteSettings) -> None:
     if parsed.default_warehouse and not session.scalar(
         select(Warehouse.id).where(Warehouse.code == parsed.default_warehouse)
     ):
         raise SiteError(f"default warehouse {parsed.default_warehouse!r} is not an ERP warehouse")
-    site.settings = parsed.model_dump(exclude_defaults=True)
-    return parsed

@@ -292,19 +292,23 @@ def validate(
                 )
             )
 
-    if customer and order.ship_to and not order.ship_to.is_empty():
-        if address_key_string(order.ship_to.key()) not in md.customer_addresses.get(customer.code, set()):
-            a = order.ship_to
-            shown = ", ".join(x for x in (a.line1, a.city, a.state, a.postal_code) if x)
-            problems.append(
-                Problem(
-                    "address_new",
-                    f"Ship-to {shown} is not on file for customer {customer.code}.",
-                    field=f["ship_to"],
-                    value=shown,
-                    severity="warning",
-                )
+    if (
+        customer
+        and order.ship_to
+        and not order.ship_to.is_empty()
+        and address_key_string(order.ship_to.key()) not in md.customer_addresses.get(customer.code, set())
+    ):
+        a = order.ship_to
+        shown = ", ".join(x for x in (a.line1, a.city, a.state, a.postal_code) if x)
+        problems.append(
+            Problem(
+                "address_new",
+                f"Ship-to {shown} is not on file for customer {customer.code}.",
+                field=f["ship_to"],
+                value=shown,
+                severity="warning",
             )
+        )
 
     resolved = Resolved(
         customer.code if customer else None,

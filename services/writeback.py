@@ -11,7 +11,7 @@ transaction. ``flush`` sends what is due, one row at a time:
    partner, or may have, and no outcome was recorded (the answer was lost: read timeout,
    connection closed, body cut short — ``OutcomeUnknown`` from the HTTP layer — or the worker
    died while it waited). Before sending it again the partner is asked whether it already shows
-   the change (``OrderSource.writeback_applied``); if it does, the row is marked sent with the
+   the change (``StatusWriter.writeback_applied``); if it does, the row is marked sent with the
    note "already applied on the partner" and nothing is sent. A partner that cannot tell
    (NotSupported) gets the change again, as before;
 4. the outcome is committed: sent; or a retryable failure waits with exponential backoff and
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,18 +42,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from connectors.base import CUSTOMER_CODE, WRITEBACK_STATUSES, OrderSource, identified
+from connectors.base import CUSTOMER_CODE, WRITEBACK_STATUSES, StatusWriter, identified
 from connectors.errors import ContractViolation, NotSupported, OutcomeUnknown, PartnerError
 from connectors.payload import excerpt
-from connectors.registry import connector
+from connectors.registry import NotOffered, PartnerSpec, UnknownPartner, partner
 from core.crypto import CredentialsError
 from core.db import get_engine, session_scope
 from core.locks import hold_key
 from core.settings import get_settings
 from models import InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, WritebackAttempt
+from services.context import SiteContext
 from services.holding import VALUE_MAX, stage_page
 from services.outbox import queue_writeback
-from services.sites import open_source
 
 log = structlog.get_logger()
 
@@ -71,6 +71,13 @@ ALREADY_APPLIED = "already applied on the partner: not sent again"
 
 class MarkError(ValueError):
     pass
+
+
+def _spec(kind: str) -> PartnerSpec | None:
+    try:
+        return partner(kind)
+    except UnknownPartner:
+        return None
 
 
 @dataclass
@@ -91,10 +98,10 @@ def mark(session: Session, order_ids: list[int], status: str) -> MarkResult:
     by_site: dict[int, list[int]] = {}
     for oid in order_ids:
         order = orders.get(oid)
-        spec = connector(kinds[order.site_id]) if order else None
+        spec = _spec(kinds[order.site_id]) if order else None
         if order is None or spec is None:
-            result.skipped[oid] = "no such order"
-        elif status not in spec.writeback_statuses:
+            result.skipped[oid] = "no such order" if order is None else "its site's partner is not installed"
+        elif spec.writeback is None or status not in spec.writeback.statuses:
             result.skipped[oid] = (
                 f"{spec.label} takes no '{status}' status through its API; change it on the partner by hand"
             )
@@ -103,7 +110,7 @@ def mark(session: Session, order_ids: list[int], status: str) -> MarkResult:
         elif (
             status == "exported"
             and order.state != "imported"
-            and (spec.exported_when != "staged" or order.state == "rejected")
+            and (spec.orders is None or spec.orders.exported_when != "staged" or order.state == "rejected")
         ):
             # A partner told "exported" at staging (JOOR) takes it for any held order a person has
             # not rejected; the others only once the order is in the ERP.
@@ -218,7 +225,7 @@ def flush(
     the import sends when it ends."""
     deadline = clock() + budget_seconds
     result = FlushResult()
-    sources: dict[int, OrderSource] = {}
+    sources: dict[int, StatusWriter] = {}
     held_sites: set[int] = set()
     locks: _RowLocks | None = None
     after: int | None = None
@@ -284,7 +291,7 @@ class _Claim:
     uncertain: bool  # the previous attempt has no recorded outcome
 
 
-def _claim(outbox_id: int, sources: dict[int, OrderSource]) -> tuple[_Claim, Site | None] | None:
+def _claim(outbox_id: int, sources: dict[int, StatusWriter]) -> tuple[_Claim, Site | None] | None:
     """Record the attempt as in flight, committed before the partner is called. Returns None
     when the row was sent, gave up or was put off meanwhile; the site when no source is open."""
     with session_scope() as session:
@@ -318,7 +325,7 @@ def _claim(outbox_id: int, sources: dict[int, OrderSource]) -> tuple[_Claim, Sit
         return claim, site
 
 
-def _send_one(outbox_id: int, sources: dict[int, OrderSource], result: FlushResult) -> None:
+def _send_one(outbox_id: int, sources: dict[int, StatusWriter], result: FlushResult) -> None:
     claimed = _claim(outbox_id, sources)
     if claimed is None:
         return
@@ -331,7 +338,7 @@ def _send_one(outbox_id: int, sources: dict[int, OrderSource], result: FlushResu
     try:
         if claim.site_id not in sources:  # inside the try: a site with bad keys fails its own rows only
             assert site is not None
-            sources[claim.site_id] = open_source(site)
+            sources[claim.site_id] = SiteContext.of(site).open("writeback")
         source = sources[claim.site_id]
         if claim.uncertain:
             applied_before = _already_applied(source, claim)
@@ -348,6 +355,8 @@ def _send_one(outbox_id: int, sources: dict[int, OrderSource], result: FlushResu
         return
     except (PartnerError, CredentialsError) as exc:
         error = exc
+    except (NotOffered, UnknownPartner) as exc:  # the site's partner takes no writebacks (any more)
+        error = NotSupported(str(exc))
     _record(claim, error, maybe_applied=maybe_applied, applied_before=applied_before, result=result)
 
 
@@ -379,8 +388,8 @@ def _hold(claim: _Claim, exc: ContractViolation, result: FlushResult) -> None:
                 }
             ],
         )
-        spec = connector(site.kind)
-        kept = [spec.to_partner_order(record) for record in exc.records]
+        orders = partner(site.kind).capability("orders")
+        kept = [orders.to_partner_order(record) for record in exc.records if isinstance(record, Mapping)]
         kept = [order for order in kept if identified(order.partner_order_id)]
         if kept:
             stage_page(session, claim.site_id, kept)
@@ -397,7 +406,7 @@ def _hold(claim: _Claim, exc: ContractViolation, result: FlushResult) -> None:
     )
 
 
-def _already_applied(source: OrderSource, claim: _Claim) -> bool:
+def _already_applied(source: StatusWriter, claim: _Claim) -> bool:
     """Ask the partner whether the uncertain row's change is there already. False when the
     partner cannot tell (NotSupported): the change is then sent again, as before this check."""
     try:

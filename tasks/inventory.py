@@ -6,18 +6,14 @@ from typing import Any
 
 from celery import Task
 
-from connectors.errors import RetryableError
 from services import inventory
 from worker import app
 
 
-@app.task(name="tasks.inventory.push_inventory", bind=True, max_retries=3)
+@app.task(name="tasks.inventory.push_inventory", bind=True, site_arg=True)
 def push_inventory(self: Task, site_id: int, full: bool = False) -> dict[str, Any]:
     """Send the site's partner the stock that changed (``full``: all of it); one push per site at
     a time. A partner that is down retries later with backoff, and the retry resumes: batches
     already accepted are recorded and not sent again."""
-    try:
-        result = inventory.push_inventory(int(site_id), full=bool(full), celery_task_id=self.request.id)
-    except RetryableError as exc:
-        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 900)) from exc
+    result = inventory.push_inventory(int(site_id), full=bool(full), celery_task_id=self.request.id)
     return result.summary()

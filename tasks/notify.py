@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from core.db import session_scope
 from core.locks import advisory_lock, site_lock_name
@@ -14,8 +15,8 @@ from services import notify
 from worker import app
 
 
-@app.task(name="tasks.notify.send_error_report", autoretry_for=(MailError,), retry_backoff=60, max_retries=5)
-def send_error_report(site_id: int, kind: str = "errors") -> dict[str, Any]:
+@app.task(name="tasks.notify.send_error_report", site_arg=True, autoretry_for=(MailError, OperationalError))
+def send_error_report(site_id: int, kind: notify.ReportKind = "errors") -> dict[str, Any]:
     """E-mail the site's contacts the errors not reported yet (kind="errors") or all open ones ("digest")."""
     with advisory_lock(site_lock_name(f"notify_{kind}", int(site_id))) as got:
         if not got:

@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
-from sqlalchemy.exc import InterfaceError, OperationalError
 
-from connectors.errors import RetryableError
 from services import fixes, pipeline
 from worker import app
 
 
-@app.task(name="tasks.orders.import_orders", bind=True, max_retries=3)
+@app.task(name="tasks.orders.import_orders", bind=True, site_arg=True)
 def import_orders(self: Task, site_id: int) -> dict[str, Any]:
-    """Fetch, stage, validate and import a site's orders; then send writebacks and new-error mail."""
-    try:
-        summary = pipeline.import_site_orders(int(site_id), celery_task_id=self.request.id)
-    except RetryableError as exc:  # the partner is down for now: try again later, with backoff
-        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 900)) from exc
-    except (OperationalError, InterfaceError) as exc:  # the database went away (a restart): try again soon
-        raise self.retry(exc=exc, countdown=min(10 * 2**self.request.retries, 300)) from exc
+    """Fetch, stage, validate and import a site's orders; then send writebacks and new-error mail.
+    A partner down for now or the database gone away: retried with backoff (worker.base)."""
+    summary = pipeline.import_site_orders(int(site_id), celery_task_id=self.request.id)
     if summary.get("fetched") or summary.get("modified"):  # writebacks queued by the run go out now
         app.send_task("tasks.status.flush_outbox", kwargs={"site_id": int(site_id)})
     if summary.get("new_errors"):

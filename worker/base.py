@@ -1,4 +1,11 @@
-"""The base task: a bound on redeliveries, so a poison message ends in a dead letter.
+"""The base task: retries in one style, and a bound on redeliveries so a poison message ends in a
+dead letter.
+
+Retries: a task that meets a partner down for now (``RetryableError``) or the database gone away
+(a restart: ``OperationalError`` / ``InterfaceError``) is retried by Celery's own ``autoretry_for``
+with exponential backoff and full jitter (``retry_backoff`` seconds doubling per retry, at most
+``retry_backoff_max``), up to ``max_retries`` times; every task is idempotent, so a retry is safe.
+A task may narrow or widen ``autoretry_for`` in its decorator (the notifier adds ``MailError``).
 
 With ``acks_late`` and ``task_reject_on_worker_lost``, a task whose run kills its worker (out of
 memory, a segfault in a library, a kill by the platform) is redelivered — forever, unless
@@ -14,6 +21,9 @@ from typing import Any
 import redis
 import structlog
 from celery import Task
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from connectors.errors import RetryableError
 
 log = structlog.get_logger()
 
@@ -21,7 +31,16 @@ MAX_DELIVERIES = 5
 DELIVERY_KEY_TTL = 7 * 24 * 3600  # a counter outlives any redelivery cycle, then expires
 
 
-class BobbinTask(Task):  # type: ignore[misc]
+class BobbinTask(Task):
+    autoretry_for = (RetryableError, OperationalError, InterfaceError)
+    retry_backoff = 30
+    retry_backoff_max = 900
+    retry_jitter = True
+    max_retries = 5
+    # Whether the first argument is a site id (a dead letter is then shown on that site). Set in
+    # the task's decorator: @app.task(..., site_arg=True).
+    site_arg = False
+
     @cached_property
     def _redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.app.conf.broker_url)
@@ -45,7 +64,7 @@ class BobbinTask(Task):  # type: ignore[misc]
         from core.db import session_scope
         from models import SyncRun
 
-        site_id = args[0] if args and self.name in SITE_TASKS and isinstance(args[0], int) else None
+        site_id = args[0] if args and self.site_arg and isinstance(args[0], int) else None
         error = (
             f"gave up: {deliveries - 1} deliveries of this task ended with its worker dying; "
             "it is not run again (see the worker log around that time)"
@@ -63,7 +82,3 @@ class BobbinTask(Task):  # type: ignore[misc]
             )
         log.error("task_dead_lettered", task=self.name, task_id=task_id, deliveries=deliveries)
         return {"dead_letter": True, "error": error}
-
-
-# Tasks whose first argument is a site id (so a dead letter is shown on that site).
-SITE_TASKS = {"tasks.orders.import_orders", "tasks.inventory.push_inventory", "tasks.notify.send_error_report"}

@@ -3,12 +3,10 @@ partner sandbox, and the run / demo commands (``bobbin/runner.py`` does that wor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from enum import Enum
 from typing import Annotated, Any
 
 import typer
-from rich.text import Text
 
 from bobbin.cli.output import console, ensure_database, err_console, fail, plural, print_json, warn
 
@@ -34,11 +32,11 @@ def run() -> None:
 
 
 def demo_load() -> None:
-    """Load the demo brand's ERP data and add sites for the Brandboom and JOOR sandboxes (`bobbin sandbox`)."""
+    """Load the demo brand's ERP data and add a site for each partner sandbox (`bobbin sandbox`)."""
     runner = _runner()
     ensure_database()
-    console().print(runner.load_demo())
-    console().print(runner.load_joor_demo())
+    for line in runner.load_demo_sites(dict.fromkeys(_sandbox_kinds())):
+        console().print(line)
 
 
 def migrate() -> None:
@@ -121,116 +119,55 @@ def down() -> None:
         console().print("No embedded server was running.")
 
 
-class Partner(str, Enum):
-    brandboom = "brandboom"
-    joor = "joor"
+def _sandbox_kinds() -> list[str]:
+    from connectors.registry import specs
+
+    return [spec.kind for spec in specs() if spec.sandbox is not None]
+
+
+# The partners with a sandbox, as typer's choices (connectors.registry says which).
+SandboxPartner = Enum("SandboxPartner", {kind: kind for kind in _sandbox_kinds()}, type=str)  # type: ignore[misc]
+
+
+DEFAULT_SANDBOX = next(iter(SandboxPartner))
 
 
 def sandbox(
-    partner: Annotated[Partner, typer.Option("--partner", help="Which partner's sandbox.")] = Partner.brandboom,
+    partner: Annotated[SandboxPartner, typer.Option("--partner", help="Which partner's sandbox.")] = DEFAULT_SANDBOX,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
         int | None,
-        typer.Option(
-            "--port",
-            min=0,
-            max=65535,
-            help="Port (default SANDBOX_PORT 8801 for Brandboom, SANDBOX_JOOR_PORT 8802 for JOOR).",
-        ),
+        typer.Option("--port", min=0, max=65535, help="Port (default: the partner's sandbox port setting)."),
     ] = None,
     fault: Annotated[
         list[str] | None,
         typer.Option(
-            "--fault", help='Misbehave, e.g. "500@20%" or "429:retry_after=2@3rd" (repeatable; docs/faults.md).'
+            "--fault",
+            help='Misbehave, e.g. "500@20%" or "429:retry_after=2@3rd" (repeatable; docs/faults.md).',
         ),
     ] = None,
 ) -> None:
     """Run a partner sandbox in the foreground, seeded with the demo brand's products and orders.
 
-    Brandboom's keys are the demo keys (sandbox/keys.py) unless SANDBOX_PUBLIC_KEY / SANDBOX_SECRET_KEY
-    are set; JOOR's token is the demo token unless SANDBOX_JOOR_TOKEN is set. --fault makes API
-    requests fail at a rate or by script (POST /_sandbox/faults takes the same specs)."""
+    The demo credentials (sandbox/keys.py) unless the SANDBOX_* variables name others.
+    --fault makes API requests fail at a rate or by script (POST /_sandbox/faults takes the same specs)."""
+    import importlib
+
+    from connectors.registry import partner as partner_spec
+    from core.settings import get_settings
     from sandbox.common import FaultSpecError, parse_faults
 
     try:
         faults = parse_faults(list(fault)) if fault else []
     except FaultSpecError as exc:
         fail(str(exc))
-    if partner is Partner.joor:
-        _serve_joor(host, port, faults)
-    else:
-        _serve_brandboom(host, port, faults)
-
-
-def _announce_faults(sb: Any, faults: Sequence[Any]) -> None:
-    for f in faults:
-        sb.faults.inject(f)
-        console().print(f"  [yellow]Fault[/yellow] {', '.join(f'{k}={v}' for k, v in f.describe().items())}")
-
-
-def _serve_joor(host: str, port: int | None, faults: Sequence[Any] = ()) -> None:
-    from bobbin.demo import build_world
-    from bobbin.demo_joor import joor_seed
-    from core.settings import get_settings
-    from sandbox.joor.server import JoorSandbox
-    from sandbox.keys import joor_token
-
-    port = get_settings().joor_sandbox_port if port is None else port
-    seed = joor_seed(build_world())
+    spec = partner_spec(partner.value)
+    assert spec.sandbox is not None
+    port = int(getattr(get_settings(), spec.sandbox.port_setting)) if port is None else port
     try:
-        sb = JoorSandbox(host, port, token=joor_token(), seed=seed)
+        importlib.import_module(spec.sandbox.module).serve_demo(host, port, faults, console())
     except OSError as exc:
         fail(f"the sandbox cannot listen on {host}:{port}: {exc.strerror or exc}")
-    out = console()
-    out.print(Text.assemble(("JOOR sandbox ", "bold"), "listening at ", (sb.url, "bold green"), "  (Ctrl+C stops it)"))
-    out.print(
-        f"  Add it as a site: [bold]BOBBIN_CRED_API_TOKEN=<token> bobbin sites add joor-sandbox --kind joor "
-        f"--url {sb.url} --division WHSL[/bold]",
-        soft_wrap=True,
-    )
-    _announce_faults(sb, faults)
-    try:
-        sb.serve_forever()
-    except KeyboardInterrupt:
-        out.print("Sandbox stopped.")
-
-
-def _serve_brandboom(host: str, port: int | None, faults: Sequence[Any] = ()) -> None:
-    from bobbin.demo import brandboom_seed
-    from core.crypto import mask
-    from core.settings import get_settings
-    from sandbox.brandboom import BrandboomSandbox
-    from sandbox.keys import are_demo_keys, sandbox_keys
-
-    public_key, secret_key = sandbox_keys()
-    port = get_settings().sandbox_port if port is None else port
-    seed = brandboom_seed()
-    try:
-        sb = BrandboomSandbox(host, port, public_key=public_key, secret_key=secret_key, seed=seed)
-    except OSError as exc:
-        fail(f"the sandbox cannot listen on {host}:{port}: {exc.strerror or exc}")
-    demo = are_demo_keys(public_key, secret_key)
-    waiting = sum(1 for o in seed.get("orders", []) if o.get("status") == "export")
-    out = console()
-    out.print(
-        Text.assemble(("Brandboom sandbox ", "bold"), "listening at ", (sb.url, "bold green"), "  (Ctrl+C stops it)")
-    )
-    out.print(
-        f"  {plural(len(seed.get('products', [])), 'product')}, {plural(len(seed.get('orders', [])), 'order')} "
-        f'({waiting} waiting in status "export") from the demo brand.'
-    )
-    out.print(f"  Public key {public_key}   Secret key {secret_key if demo else mask(secret_key)}")
-    env = f"BOBBIN_CRED_PUBLIC_KEY={public_key} BOBBIN_CRED_SECRET_KEY={secret_key} " if demo else ""
-    out.print(
-        f"  Add it as a site: [bold]{env}bobbin sites add sandbox --kind brandboom --url {sb.url} "
-        "--division WHSL[/bold]",
-        soft_wrap=True,
-    )
-    _announce_faults(sb, faults)
-    try:
-        sb.serve_forever()
-    except KeyboardInterrupt:
-        out.print("Sandbox stopped.")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bobbin.cli import admin, customers, erp, inventory, mapping, orders, sites, status
+from bobbin.cli import admin, customers, erp, inventory, mapping, orders, sites, status, web
 from bobbin.cli.output import BobbinGroup
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(inventory.app, name="inventory")
 app.command("status")(status.status)
 admin.register(app)
+web.register(app)
 
 
 def _version(value: bool) -> None:

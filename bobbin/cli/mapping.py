@@ -3,7 +3,8 @@ warehouses) into ERP codes, per site. Adding a mapping checks the held orders ag
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, TypedDict
 
 import typer
 from rich.text import Text
@@ -45,6 +46,16 @@ BLOCKING_CODES = {
 CODE_KINDS = {code: kind for kind, code in BLOCKING_CODES.items()}
 OPEN_STATES = ("downloaded", "valid", "invalid", "duplicate")
 SHOW_ERP_CODES_UP_TO = 30  # `map list` names the ERP codes to choose from when there are few
+
+
+class MappingRow(TypedDict):
+    """One mapping as `map list` shows it (and prints it with --json)."""
+
+    kind: str
+    partner_value: str
+    erp_code: str
+    how: str
+    created_at: datetime
 
 
 def cli_kind(kind: str) -> str:
@@ -103,16 +114,17 @@ def erp_codes(session: Session, kind: str) -> list[tuple[str, str]] | None:
     (customers: `bobbin orders resolve` is the way there)."""
     from models import SalesRep, ShipVia, Terms, Warehouse
 
-    model, label = {
-        "terms": (Terms, Terms.description),
-        "ship_via": (ShipVia, ShipVia.description),
-        "sales_rep": (SalesRep, SalesRep.name),
-        "warehouse": (Warehouse, Warehouse.name),
-    }.get(kind, (None, None))
-    if model is None:
+    columns = {
+        "terms": (Terms.code, Terms.description),
+        "ship_via": (ShipVia.code, ShipVia.description),
+        "sales_rep": (SalesRep.code, SalesRep.name),
+        "warehouse": (Warehouse.code, Warehouse.name),
+    }.get(kind)
+    if columns is None:
         return None
-    rows = session.execute(select(model.code, label).order_by(model.code).limit(SHOW_ERP_CODES_UP_TO + 1)).all()
-    return None if len(rows) > SHOW_ERP_CODES_UP_TO else list(rows)
+    code, label = columns
+    rows = session.execute(select(code, label).order_by(code).limit(SHOW_ERP_CODES_UP_TO + 1)).all()
+    return None if len(rows) > SHOW_ERP_CODES_UP_TO else [(c, d) for c, d in rows]
 
 
 def _add(kind: str, site_ref: str, partner_value: str, erp_code: str, as_json: bool) -> None:
@@ -197,7 +209,7 @@ def list_mappings(
         q = select(Mapping).where(Mapping.site_id == st.id).order_by(Mapping.kind, Mapping.partner_value)
         if kinds:
             q = q.where(Mapping.kind.in_(kinds))
-        mappings = [
+        mappings: list[MappingRow] = [
             {
                 "kind": m.kind,
                 "partner_value": m.partner_value,

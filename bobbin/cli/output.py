@@ -311,7 +311,7 @@ def describe_error(exc: BaseException) -> str | None:
     from sqlalchemy import exc as sa_exc
 
     from connectors.errors import AuthError, PartnerError
-    from connectors.registry import UnknownPartner
+    from connectors.registry import NotOffered, UnknownPartner
     from core.crypto import CredentialsError
     from services.fixes import FixError
     from services.sites import SiteError
@@ -324,6 +324,7 @@ def describe_error(exc: BaseException) -> str | None:
         MarkError,
         CredentialsError,
         UnknownPartner,
+        NotOffered,
     )
     try:
         from services.erp_load import LoadError

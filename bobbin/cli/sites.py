@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import sys
 import typing
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from connectors.registry import PartnerSpec
 
 from bobbin.cli.output import (
     DASH,
@@ -31,6 +34,17 @@ SiteArg = Annotated[str, typer.Argument(metavar="SITE", help="Site name or id.")
 IMPORT_TASK = "%import_orders"  # sync_run.task of the order import, whatever prefix the task name has
 
 
+def _kinds_help() -> tuple[str, str]:
+    from connectors.registry import specs
+
+    known = specs()
+    return ", ".join(f"{spec.kind} ({spec.doc or spec.label})" for spec in known), known[0].kind
+
+
+# The partner kinds `sites add --kind` takes, from the registry.
+_KINDS_HELP, _DEFAULT_KIND = _kinds_help()
+
+
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values or []:
@@ -41,20 +55,18 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
-def parse_setting_values(raw: dict[str, str]) -> dict[str, Any]:
-    """``--setting`` values as the settings model wants them: lists comma-separated
+def parse_setting_values(raw: dict[str, str], spec: PartnerSpec) -> dict[str, Any]:
+    """``--setting`` values as the partner's settings model wants them: lists comma-separated
     (``import_statuses=export,processing``), maps as ``USD:WHL,EUR:WHLE``, else JSON when it
-    parses (``split_by_color=true``, ``page_size=50``), else text."""
+    parses (``inventory_dec_pending=true``, ``page_size=50``), else text."""
     import json
 
-    from services.sites import SiteSettings
-
-    fields = SiteSettings.model_fields
+    fields = spec.settings.model_fields
     out: dict[str, Any] = {}
     for key, text in raw.items():
         field = fields.get(key)
         if field is None:
-            raise UserError(f"unknown site setting {key!r}; settings: {', '.join(fields)}")
+            raise UserError(f"{key!r} is not a setting of {spec.label} sites; their settings: {', '.join(fields)}")
         origin = typing.get_origin(field.annotation)
         if text.lstrip().startswith(("[", "{")):
             try:
@@ -239,7 +251,7 @@ def show_site(record: dict[str, Any]) -> None:
 def add(
     name: Annotated[str, typer.Argument(help="A short name for the site, used in every other command.")],
     url: Annotated[str, typer.Option("--url", help="The partner API's base URL (the sandbox prints its own).")],
-    kind: Annotated[str, typer.Option("--kind", help="Partner: brandboom.")] = "brandboom",
+    kind: Annotated[str, typer.Option("--kind", help=f"The partner: {_KINDS_HELP}.")] = _DEFAULT_KIND,
     division: Annotated[
         str | None, typer.Option("--division", help="ERP division code the site's orders belong to.")
     ] = None,
@@ -251,8 +263,8 @@ def add(
         typer.Option(
             "--setting",
             metavar="KEY=VALUE",
-            help="A site setting, e.g. import_statuses=export,processing  default_warehouse=MAIN  split_by_color=true  "
-            "import_minutes=15  inventory_mode=future  price_types=USD:WHL,EUR:WHLE  page_size=100.",
+            help="A site setting, e.g. default_warehouse=MAIN  import_minutes=15  inventory_mode=future  "
+            "price_types=USD:WHL,EUR:WHLE  page_size=100 (each partner adds its own: README, Site settings).",
         ),
     ] = None,
     credential: Annotated[
@@ -270,24 +282,36 @@ def add(
 
     Credentials are asked for with hidden input (or read from BOBBIN_CRED_<FIELD>, e.g.
     BOBBIN_CRED_PUBLIC_KEY), stored encrypted, and only ever shown masked."""
-    from connectors.registry import connector
+    from connectors.registry import UnknownPartner, partner
     from core.db import session_scope
     from services.sites import check_new_site, create_site
 
-    spec = connector(kind)
-    settings = parse_setting_values(_pairs(setting, "--setting"))
+    try:
+        spec = partner(kind)
+    except UnknownPartner as exc:
+        raise typer.BadParameter(str(exc), param_hint="--kind") from None
+    settings = parse_setting_values(_pairs(setting, "--setting"), spec)
     given = _pairs(credential, "--credential")
     ensure_database()
-    fields = dict(
-        name=name, kind=kind, base_url=url, division=division, notify_emails=list(notify or []), settings=settings
-    )
+    emails = list(notify or [])
     if missing_credentials(spec.credential_fields, given, spec.label):
         # Find a wrong name, division or setting before asking for secrets.
         with session_scope() as s:
-            check_new_site(s, **fields)
+            check_new_site(
+                s, name=name, kind=kind, base_url=url, division=division, notify_emails=emails, settings=settings
+            )
     creds = ask_credentials(spec.credential_fields, given, spec.label)
     with session_scope() as s:
-        site = create_site(s, credentials=creds, **fields)
+        site = create_site(
+            s,
+            name=name,
+            kind=kind,
+            base_url=url,
+            credentials=creds,
+            division=division,
+            notify_emails=emails,
+            settings=settings,
+        )
         s.flush()
         record = site_record(s, site, credentials=creds)
     if as_json:
@@ -314,7 +338,9 @@ def list_sites(as_json: JsonOpt = False) -> None:
         print_json({"sites": records})
         return
     if not records:
-        console().print("No sites yet. Add one with [bold]bobbin sites add NAME --kind brandboom --url URL[/bold].")
+        console().print(
+            f"No sites yet. Add one with [bold]bobbin sites add NAME --kind {_DEFAULT_KIND} --url URL[/bold]."
+        )
         return
     nowrap = {"no_wrap": True}
     columns: list[tuple[str, dict[str, Any], int]] = [
@@ -412,10 +438,12 @@ def set_settings(
     """Change a site's settings; the held orders are checked again with them."""
     from core.db import session_scope
     from services.pipeline import revalidate_site
-    from services.sites import get_site, update_settings
+    from services.sites import get_site, open_site, update_settings
 
     ensure_database()
-    changes = parse_setting_values(_pairs(values, "KEY=VALUE"))
+    with session_scope() as s:
+        spec = open_site(s, site).spec
+    changes = parse_setting_values(_pairs(values, "KEY=VALUE"), spec)
     with session_scope() as s:
         target = get_site(s, site)
         update_settings(s, target, changes)

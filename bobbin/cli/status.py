@@ -21,6 +21,7 @@ from bobbin.cli.output import (
     print_error,
     print_json,
 )
+from connectors.registry import kinds
 
 DEAD_SHOWN = 5  # dead writebacks listed per site; the count covers all
 STATE_ORDER = ("downloaded", "valid", "invalid", "duplicate", "imported", "rejected")
@@ -202,7 +203,10 @@ def status(
         print_error(health["postgres"]["detail"])
         raise typer.Exit(1)
     if not sites:
-        out.print("No sites yet. Add one with [bold]bobbin sites add NAME --kind brandboom --url URL[/bold].")
+        out.print(
+            "No sites yet. Add one with [bold]bobbin sites add NAME --kind KIND --url URL[/bold] (KIND: "
+            f"{', '.join(kinds())})."
+        )
         return
     table = new_table("Site", "Active", "Last import", "Orders", "Writebacks", ("Open problems", {"justify": "right"}))
     for st in sites:

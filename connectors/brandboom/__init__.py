@@ -59,6 +59,6 @@ SPEC = PartnerSpec(
     ),
     writeback=StatusWriteback(open=open_source, statuses=WRITEBACK_STATUSES),
     inventory=INVENTORY,
-    sandbox=Sandbox(module="sandbox.brandboom", api_path="/api/v2", port_setting="sandbox_port"),
+    sandbox=Sandbox(module="sandbox.brandboom.demo", api_path="/api/v2", port_setting="sandbox_port"),
     doc="Brandboom API v2 (public and secret key from the Account page)",
 )

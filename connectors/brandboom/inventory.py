@@ -54,7 +54,7 @@ def brandboom_units(changes: Sequence[Change], desired: Buckets) -> list[Unit]:
     settles: dict[str, list[tuple[Key, int | None]]] = {sku: [] for sku in rows}
     wanted = rows.keys()
     for (warehouse, day), per_sku in sorted(desired.items(), key=lambda item: item[0][1] or date.min):
-        columns = (
+        columns: tuple[str, ...] = (
             (c.SKU_INVENTORY_COUNT,) if day is None else (c.SKU_FUTURE_INVENTORY_COUNT, c.SKU_FUTURE_INVENTORY_DATE)
         )
         shown = None if day is None else day.isoformat()

@@ -88,12 +88,10 @@ def to_partner_order(raw: Any) -> PartnerOrder:
 
 
 def _customer(reader: wire.Reader, value: Any, payload: Mapping[Any, Any]) -> PartnerCustomer:
-    addresses = {
-        "shipping": _placed_address(reader, payload, c.SHIP_TO_PLACES),
-        "billing": _placed_address(reader, payload, c.BILL_TO_PLACES),
-    }
+    shipping = _placed_address(reader, payload, c.SHIP_TO_PLACES)
+    billing = _placed_address(reader, payload, c.BILL_TO_PLACES)
     if value is None:
-        return PartnerCustomer(**addresses)
+        return PartnerCustomer(shipping=shipping, billing=billing)
     if not isinstance(value, Mapping):
         reader.problem(
             PAYLOAD_INVALID, f"customer is not an object but {wire.kind(value)}", field=F.CUSTOMER, value=value
@@ -104,7 +102,8 @@ def _customer(reader: wire.Reader, value: Any, payload: Mapping[Any, Any]) -> Pa
     name = reader.text(value, CF.NAME, F.CUSTOMER) or reader.text(value, CF.COMPANY_NAME, F.CUSTOMER)
     return PartnerCustomer(
         name=name,
-        **addresses,
+        shipping=shipping,
+        billing=billing,
         **fields,
     )
 
@@ -155,7 +154,13 @@ def _line(reader: wire.Reader, item: Mapping[Any, Any], line_no: int) -> Partner
     quantity, raw_quantity = wire.number(item.get(IF.QUANTITY))
     price, raw_price = wire.number(item.get(IF.PRICE))
     return PartnerOrderLine(
-        line_no=line_no, quantity=quantity, price=price, raw_quantity=raw_quantity, raw_price=raw_price, **fields
+        line_no=line_no,
+        quantity=quantity,
+        price=price,
+        raw_quantity=raw_quantity,
+        raw_price=raw_price,
+        shipped_quantity=None,  # Brandboom orders carry no shipped units
+        **fields,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from connectors.base import WRITEBACK_STATUSES, PartnerOrder
+from connectors.base import PartnerOrder
 from connectors.brandboom import contract as c
 from connectors.brandboom.client import DEFAULT_ORDER_PAGE, BrandboomClient
 from connectors.brandboom.mapper import to_partner_order

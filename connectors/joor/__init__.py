@@ -59,6 +59,6 @@ SPEC = PartnerSpec(
     ),
     writeback=StatusWriteback(open=open_source, statuses=WRITEBACK_STATUSES),
     inventory=INVENTORY,
-    sandbox=Sandbox(module="sandbox.joor", api_path="/v2", port_setting="joor_sandbox_port"),
+    sandbox=Sandbox(module="sandbox.joor.demo", api_path="/v2", port_setting="joor_sandbox_port"),
     doc="JOOR API v2 (the API token from JOOR's integration manager)",
 )

@@ -18,7 +18,9 @@ class JoorSettings(SiteSettings):
         ge=5,
         description="API credits the account is granted per window (JOOR's default 300; some accounts are granted more)",
     )
-    credit_window_seconds: int = Field(int(c.WINDOW_SECONDS), ge=1, description="length of the credit window in seconds")
+    credit_window_seconds: int = Field(
+        int(c.WINDOW_SECONDS), ge=1, description="length of the credit window in seconds"
+    )
     inventory_dec_pending: bool = Field(
         False, description="inventory push: dec_pending=1, JOOR subtracts its pending orders from what is sent"
     )

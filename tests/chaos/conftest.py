@@ -302,7 +302,7 @@ def demo_site(db: str, brandboom: Any) -> int:
     """The demo brand in the ERP and its Brandboom site on the sandbox, read in pages of 20."""
     from sqlalchemy import select
 
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
     from core.db import session_scope
     from models import Site
 
@@ -333,7 +333,7 @@ def joor(bobbin_home: Any) -> Iterator[Any]:
 def joor_site(db: str, joor: Any) -> int:
     from sqlalchemy import select
 
-    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
+    from bobbin.demo_sites import JOOR_DEMO_SITE, load_joor_demo
     from core.db import session_scope
     from models import Site
 

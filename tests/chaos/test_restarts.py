@@ -154,7 +154,7 @@ def own_worker(own_servers: OwnServers, on_own_servers: Any, bobbin_home: Path, 
 
 @pytest.fixture()
 def own_site(on_own_servers: Any, brandboom: Any) -> int:
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
 
     load_demo(brandboom.url)
     with session_scope() as s:

@@ -124,7 +124,9 @@ def test_worker_sigkilled_mid_import_20_times_loses_and_doubles_nothing(
         what, reached = kill_point(fresh, brandboom.faults.requests)
         # (an import that ends before the point — a round that needed fewer requests — ends the wait too)
         wait_until(
-            lambda: reached() or result.backend.get_task_meta(result.id)["status"] != "STARTED",
+            lambda reached=reached, result=result: (
+                reached() or result.backend.get_task_meta(result.id)["status"] != "STARTED"
+            ),
             timeout=120,
             interval=0.01,
             what=f"the import to reach {what}",

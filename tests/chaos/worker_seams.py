@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import text
 
-from services import inventory
 from worker import app
 
 
@@ -30,4 +29,8 @@ def canary(tag: str) -> dict[str, Any]:
 
 _rows = os.environ.get("CHAOS_INVENTORY_BATCH_ROWS")
 if _rows:
-    inventory.PARTNERS["brandboom"] = replace(inventory.PARTNERS["brandboom"], batch_rows=int(_rows))
+    from connectors import registry
+
+    _spec = registry.partner("brandboom")
+    assert _spec.inventory is not None
+    registry._loaded["brandboom"] = replace(_spec, inventory=replace(_spec.inventory, batch_rows=int(_rows)))

@@ -42,7 +42,7 @@ from sqlalchemy import func, select, text, update
 
 from bobbin import demo
 from bobbin.demo_joor import make_joor_order
-from connectors.registry import connector
+from connectors.registry import partner
 from models import InboundOrder, OrderError, SalesOrder, SalesOrderLine, Site
 from sandbox.brandboom import api as bb
 from sandbox.joor import api as jc
@@ -142,7 +142,7 @@ def hub(pg_url: str) -> Iterator[Hub]:
     """The demo ERP loaded once, a Brandboom and a JOOR site with the brand's mappings (``bobbin run``'s
     demo sites, via ``demo.load_erp`` and ``services.sites.create_site``), for the whole module."""
     import services.pipeline
-    from bobbin.runner import load_demo, load_joor_demo
+    from bobbin.demo_sites import load_demo, load_joor_demo
     from core.db import session_scope
 
     truncate_all(pg_url)
@@ -545,7 +545,7 @@ def check_page(hub: Hub, kind: str, raws: list[Any]) -> None:
     from services.pipeline import validate_and_import
 
     site_id = hub.sites[kind]
-    mapper = connector(kind).to_partner_order
+    mapper = partner(kind).capability("orders").to_partner_order
     orders = [mapper(raw) for raw in raws]
     last = {pg_safe(o.partner_order_id): o for o in orders}
     pids = list(last)

@@ -91,7 +91,7 @@ def joor_site(db: str, joor_sandbox: Any) -> int:
     A test module that needs more (an import, settings) overrides it, asking for this one by name."""
     from sqlalchemy import select
 
-    from bobbin.runner import JOOR_DEMO_SITE, load_joor_demo
+    from bobbin.demo_sites import JOOR_DEMO_SITE, load_joor_demo
     from core.db import session_scope
     from models import Site
 

@@ -29,7 +29,7 @@ def bobbin(*args: str) -> Any:
 
 @pytest.fixture()
 def imported(db: str, sandbox: Any) -> int:
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
 
     load_demo(sandbox.url)
     with session_scope() as s:
@@ -79,7 +79,7 @@ def test_price_types_per_currency_hold_orders_in_a_currency_the_site_does_not_pr
 def test_unknown_setting_is_one_clear_line(imported: int) -> None:
     result = bobbin("sites", "set", "brandboom-demo", "colour=blue")
     assert result.exit_code == 1
-    assert "unknown site setting 'colour'" in result.output
+    assert "'colour' is not a setting of Brandboom sites; their settings: " in result.output
 
 
 def test_customers_auto_map_by_email_then_name_and_postal_and_say_how(imported: int, sandbox: Any) -> None:

@@ -23,10 +23,10 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_failing_batch_falls_back_to_one_order_at_a_time(db: str, sandbox: Any) -> None:
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
     from connectors.brandboom import make_source
     from services.holding import stage_page
-    from services.sites import credentials
+    from services.sites import credentials, open_site
 
     load_demo(sandbox.url)
     with session_scope() as s:
@@ -36,13 +36,14 @@ def test_a_failing_batch_falls_back_to_one_order_at_a_time(db: str, sandbox: Any
             stage_page(s, site.id, page)
     with session_scope() as s:
         md = masterdata.load(s, site.id)
-        checked = validate_orders(s, site, open_order_ids(s, site.id), md).checked
+        ctx = open_site(s, site.id)
+        checked = validate_orders(s, ctx, open_order_ids(s, site.id), md).checked
     assert len(checked) >= 3
     victim = min(checked)
     partner, outcome = checked[victim]
     checked[victim] = (partner, replace(outcome, resolved=replace(outcome.resolved, customer_code="NOPE1")))
 
-    results = import_checked(site, checked, md)
+    results = import_checked(ctx, checked, md)
 
     assert all(r.imported for r in results), [r for r in results if not r.imported]
     with session_scope() as s:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from connectors.errors import RetryableError
+from connectors.joor.inventory import BATCH_ROWS as JOOR_BATCH_ROWS
 from core.db import session_scope
 from models import (
     Customer,
@@ -43,7 +44,7 @@ BATCH = 100  # rows per products/import call in these tests: the demo's 686 SKUs
 def site_id(db: str, sandbox: Any) -> int:
     """The demo brand and its Brandboom site (mode "both"), with every ERP count moved away from
     what the sandbox was seeded with, so a push that does nothing cannot pass."""
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
 
     load_demo(sandbox.url)
     with session_scope() as s:
@@ -415,7 +416,7 @@ def test_joor_gets_one_item_per_warehouse_date_and_sku_within_its_credits(joor_s
     # And it took ceil(items / batch) writes, paced within JOOR's credits (no 429)
     (used,) = joor_sandbox.credits_used().values()
     assert used["throttled"] == 0 and used["spent"] == 5 * result.batches
-    assert result.batches == -(-len(expected) // inventory.JOOR_BATCH_ROWS)
+    assert result.batches == -(-len(expected) // JOOR_BATCH_ROWS)
     # And a normal push right after has nothing to send
     assert inventory.push_inventory(joor_site).rows_sent == 0
 

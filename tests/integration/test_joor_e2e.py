@@ -244,7 +244,7 @@ def test_worker_killed_between_joor_answer_and_commit_loses_nothing(
         worker = start_worker(f"victim{round_no}")
         victim["worker"] = worker
         celery_app.send_task("tasks.orders.import_orders", args=[joor_site])
-        wait_until(lambda: worker.proc.poll() is not None, timeout=60, what="the worker to be killed")
+        wait_until(lambda worker=worker: worker.proc.poll() is not None, timeout=60, what="the worker to be killed")
     joor_sandbox.handle = original
 
     start_worker("survivor")

@@ -46,7 +46,7 @@ def _runs() -> int:
 
 @pytest.fixture()
 def demo_site(db: str, sandbox: Any) -> int:
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
 
     load_demo(sandbox.url)
     with session_scope() as s:

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bobbin.cli.status import site_status
-from bobbin.runner import load_demo
+from bobbin.demo_sites import load_demo
 from connectors.base import identified
 from connectors.brandboom.client import BrandboomClient
 from connectors.errors import ContractViolation

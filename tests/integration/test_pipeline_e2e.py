@@ -58,7 +58,7 @@ def _changes(sandbox: Any, status: str) -> set[str]:
 
 @pytest.fixture()
 def demo_site(db: str, sandbox: Any) -> int:
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
 
     load_demo(sandbox.url)
     return _site_id()
@@ -80,7 +80,7 @@ def test_import_validate_notify_fix_mark(
     assert set(orders) == export_orders
 
     # And each broken order holds exactly the expected error rows, in the expected state
-    for pid, code in BROKEN_ORDERS.items():
+    for pid in BROKEN_ORDERS:
         order = orders[pid]
         assert order.state == ("imported" if EXPECTED_STATE[pid] == "valid" else EXPECTED_STATE[pid]), pid
         got = _open_errors(order.id)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture()
 def site(db: str, sandbox: Any) -> int:
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
 
     load_demo(sandbox.url)
     with session_scope() as s:

@@ -26,7 +26,7 @@ EXTRA_ORDERS = 240
 
 @pytest.fixture()
 def busy_site(db: str, sandbox: Any) -> int:
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
 
     load_demo(sandbox.url)
     world = build_world()

@@ -308,9 +308,11 @@ def test_sandboxes_refuse_a_credential_one_character_off(sandbox: Any, joor_sand
     for at in (0, -1):
         # Brandboom: the public key one character off (signed with it), or the signature one off
         wrong_key = _one_off(DEMO_PUBLIC_KEY, at)
-        answer = brandboom(public_key=wrong_key, signature=lambda ts: bb.signature(wrong_key, DEMO_SECRET_KEY, ts))
+        answer = brandboom(
+            public_key=wrong_key, signature=lambda ts, key=wrong_key: bb.signature(key, DEMO_SECRET_KEY, ts)
+        )
         assert (answer["status"], answer["value"]) == ("error", bb.PERMISSION_DENIED), (at, answer)
-        answer = brandboom(signature=lambda ts: _one_off(bb.signature(DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, ts), at))
+        answer = brandboom(signature=lambda ts, at=at: _one_off(bb.signature(DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, ts), at))
         assert (answer["status"], answer["value"]) == ("error", bb.PERMISSION_DENIED), (at, answer)
         # JOOR: the token one character off
         refused = joor(_one_off(DEMO_JOOR_TOKEN, at))
@@ -385,7 +387,7 @@ def test_no_secret_in_the_logs_or_the_error_mail(
     the clients log retries) and then refuse one request's signature, when both sites import (the
     demo orders include broken ones) and the error e-mails go out, then neither the sandbox keys,
     the JOOR token (nor its base64 header form) nor the Fernet key is in any log line or message."""
-    from bobbin.runner import load_demo, load_joor_demo
+    from bobbin.demo_sites import load_demo, load_joor_demo
     from core.db import session_scope
     from core.settings import get_settings
     from models import Site

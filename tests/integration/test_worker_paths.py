@@ -44,7 +44,7 @@ from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 
-CONTACT = "orders@harborandpine.example"  # the demo sites' notify address (bobbin/runner.py)
+CONTACT = "orders@harborandpine.example"  # the demo sites' notify address (bobbin/demo_sites.py)
 IMPORT_TASK = "import_orders"  # sync_run.task of an order import
 
 
@@ -54,7 +54,7 @@ IMPORT_TASK = "import_orders"  # sync_run.task of an order import
 @pytest.fixture()
 def bb_site(db: str, sandbox: Any) -> int:
     """The Brandboom demo site (ERP data, mappings) pointing at ``sandbox``: its id."""
-    from bobbin.runner import DEMO_SITE, load_demo
+    from bobbin.demo_sites import DEMO_SITE, load_demo
 
     load_demo(sandbox.url)
     with session_scope() as s:
@@ -116,13 +116,12 @@ def n_of(n: int, word: str) -> str:
 def stage_unimported(site_id: int, kind: str, payloads: list[dict[str, Any]]) -> list[int]:
     """Hold partner orders the way an import's first step does (staged, committed), and stop there:
     no validation, no import. Returns their holding-area ids."""
-    from connectors.registry import connector
+    from connectors.registry import partner
     from services.holding import stage_page
 
-    spec = connector(kind)
-    assert spec is not None
+    mapper = partner(kind).capability("orders").to_partner_order
     with session_scope() as s:
-        staged = stage_page(s, site_id, [spec.to_partner_order(p) for p in payloads])
+        staged = stage_page(s, site_id, [mapper(p) for p in payloads])
     return staged.all_ids
 
 
@@ -320,6 +319,7 @@ def test_import_order_and_import_valid_through_a_worker_import_and_send_exported
     from services.fixes import upsert_mapping
     from services.holding import validate_orders
     from services.pipeline import import_site_orders
+    from services.sites import open_site
 
     world = build_world()
     # Given the site's orders are held: the one with unmapped terms is invalid
@@ -350,8 +350,8 @@ def test_import_order_and_import_valid_through_a_worker_import_and_send_exported
     sandbox.add_orders([new_order])
     [new_inbound] = stage_unimported(bb_site, "brandboom", [new_order])
     with session_scope() as s:
-        site = s.get_one(Site, bb_site)
-        validate_orders(s, site, [new_inbound], masterdata.load(s, bb_site))
+        ctx = open_site(s, bb_site)
+        validate_orders(s, ctx, [new_inbound], masterdata.load(s, bb_site))
     assert order_row(bb_site, new_id).state == "valid" and sales_orders_of(new_inbound) == []
     # ... and an invalid one whose shipping method a person mapped in the database
     ship_order = order_row(bb_site, O_SHIP_VIA_UNMAPPED)

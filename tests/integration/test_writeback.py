@@ -46,7 +46,7 @@ def fast_http_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture()
 def imported_site(db: str, sandbox: Any, fast_http_retries: None) -> int:
     """Given the demo brand loaded and its Brandboom orders imported (writebacks not sent yet)."""
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
     from services.pipeline import import_site_orders
 
     load_demo(sandbox.url)

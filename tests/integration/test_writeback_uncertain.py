@@ -78,7 +78,7 @@ def _assert_uncertain(outbox_id: int, result: writeback.FlushResult) -> None:
 @pytest.fixture()
 def brandboom_site(db: str, sandbox: Any) -> int:
     """The demo brand loaded and its Brandboom orders imported ("exported" writebacks waiting)."""
-    from bobbin.runner import load_demo
+    from bobbin.demo_sites import load_demo
     from services.pipeline import import_site_orders
 
     load_demo(sandbox.url)

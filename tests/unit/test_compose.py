@@ -31,7 +31,7 @@ REQUIRED = {
     "BOBBIN_SECRET_KEYS": "test-secret-keys",
     "FLOWER_PASSWORD": "test-flower-password",
 }
-APP_SERVICES = {"migrate", "worker", "beat", "flower", "sandbox"}
+APP_SERVICES = {"migrate", "worker", "beat", "flower", "web", "sandbox", "sandbox-joor"}
 _VAR = re.compile(r"\$\{(\w+)(?:(:?[?-])([^}]*))?\}|\$(\w+)")
 
 
@@ -86,7 +86,7 @@ def test_services_and_start_order(compose: dict) -> None:
     for name in ("postgres", "redis"):
         assert services[name]["healthcheck"]["test"]
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    for name in ("worker", "beat", "flower"):
+    for name in ("worker", "beat", "flower", "web"):
         assert services[name]["depends_on"] == {
             "migrate": {"condition": "service_completed_successfully"},
             "redis": {"condition": "service_healthy"},
@@ -119,6 +119,27 @@ def test_flower_requires_auth(compose: dict) -> None:
     assert "5555:5555" in flower["ports"]
     # Flower reads flowerconfig.py from the working directory; the image must carry it.
     assert re.search(r"^COPY .*\bflowerconfig\.py\b", (ROOT / "Dockerfile").read_text(), re.M)
+
+
+def test_web_serves_the_app_on_its_port(compose: dict) -> None:
+    web = compose["services"]["web"]
+    command = web["command"]
+    assert command[:2] == ["bobbin", "web"]
+    assert command[command.index("--host") + 1] == "0.0.0.0"  # reachable from outside the container
+    port = command[command.index("--port") + 1]
+    assert any(str(p).endswith(f":{port}") for p in web["ports"])
+    assert f"{port}/healthz" in " ".join(web["healthcheck"]["test"])
+    # the image carries the web package (and core, which everything imports)
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("web", "core"):
+        assert re.search(rf"^COPY {package} \./{package}$", dockerfile, re.M), package
+
+
+def test_sandboxes_are_the_partners_there_are(compose: dict) -> None:
+    services = compose["services"]
+    assert "--partner" not in services["sandbox"]["command"]  # Brandboom, the default
+    joor = services["sandbox-joor"]["command"]
+    assert joor[joor.index("--partner") + 1] == "joor"
 
 
 def test_no_secret_values_in_the_file() -> None:

@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 
+from connectors.brandboom.inventory import brandboom_units
 from services.inventory import (
     Change,
     PushPolicy,
     StockRow,
     batched,
-    brandboom_units,
     desired_quantities,
     diff,
     limited,

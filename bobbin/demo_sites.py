@@ -1,0 +1,98 @@
+"""The demo brand's sites: one per partner whose sandbox ``bobbin run`` starts, each pointed at its
+sandbox. Demo data, like ``bobbin/demo.py``: the one place outside ``connectors/`` and
+``sandbox/`` that names partners, because the demo brand sells through them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from bobbin.demo import DemoWorld
+from core.db import session_scope
+from core.settings import get_settings
+from models import Site
+from services.fixes import upsert_mapping
+from services.sites import create_site
+
+DEMO_SITE = "brandboom-demo"
+JOOR_DEMO_SITE = "joor-demo"
+
+
+def load_demo(sandbox_url: str | None = None) -> str:
+    """Load the demo ERP data and the demo Brandboom site (once); point the site at the sandbox."""
+    url = sandbox_url or f"http://127.0.0.1:{get_settings().sandbox_port}/api/v2"
+    return _load_site(DEMO_SITE, url, _brandboom_demo_site)
+
+
+def load_joor_demo(joor_url: str | None = None) -> str:
+    """The same for the demo JOOR site (and the ERP rows only the JOOR demo needs)."""
+    url = joor_url or f"http://127.0.0.1:{get_settings().joor_sandbox_port}/v2"
+    return _load_site(JOOR_DEMO_SITE, url, _joor_demo_site)
+
+
+# Partner kind -> its demo site's loader (given the sandbox's base URL). A partner without one
+# has its sandbox started but no demo site.
+DEMO_SITES: dict[str, Callable[[str | None], str]] = {"brandboom": load_demo, "joor": load_joor_demo}
+
+
+def _load_site(name: str, url: str, create: Callable[[Session, DemoWorld, str], None]) -> str:
+    from bobbin.demo import build_world, load_erp
+
+    with session_scope() as s:
+        site = s.scalar(select(Site).where(Site.name == name))
+        if site is not None:
+            site.base_url = url
+            return f"demo site {name} already there"
+        world = build_world()
+        counts = load_erp(s, world)
+        create(s, world, url)
+    loaded = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    return f"demo site {name} added" + (f"; loaded demo ERP data: {loaded}" if loaded else "")
+
+
+def _brandboom_demo_site(s: Session, world: DemoWorld, url: str) -> None:
+    from bobbin.demo import demo_mappings
+    from sandbox.keys import sandbox_keys
+
+    site = create_site(
+        s,
+        name=DEMO_SITE,
+        kind="brandboom",
+        base_url=url,
+        credentials=dict(zip(("public_key", "secret_key"), sandbox_keys(), strict=True)),
+        division=world.divisions[0]["code"],
+        notify_emails=["orders@harborandpine.example"],
+        settings={"default_warehouse": world.warehouses[0]["code"]},
+    )
+    for m in demo_mappings():
+        upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
+
+
+def _joor_demo_site(s: Session, world: DemoWorld, url: str) -> None:
+    from bobbin.demo_joor import extra_erp_rows, joor_mappings
+    from models import Customer, CustomerAddress
+    from sandbox.keys import joor_token
+
+    extra = extra_erp_rows(world)
+    for model, rows in (
+        (Customer, extra.get("customers", [])),
+        (CustomerAddress, extra.get("customer_addresses", [])),
+    ):
+        if rows:
+            s.execute(pg_insert(model).on_conflict_do_nothing(), rows)
+    setup = joor_mappings()
+    site = create_site(
+        s,
+        name=JOOR_DEMO_SITE,
+        kind="joor",
+        base_url=url,
+        credentials={"api_token": joor_token()},
+        division=world.divisions[0]["code"],
+        notify_emails=["orders@harborandpine.example"],
+        settings={"default_warehouse": world.warehouses[0]["code"], **setup["settings"]},
+    )
+    for m in setup["mappings"]:
+        upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
