@@ -67,8 +67,17 @@ class _Receiver:
     secret: str | None = field(repr=False)  # the signing secret: never in a repr, log or traceback
 
 
-def receive(site_name: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None) -> Outcome:
-    """Check, parse and store one pushed event for the site named ``site_name``; enqueue it if new."""
+def receive(
+    site_name: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    now: float | None = None,
+    enqueue: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Check, parse and store one pushed event for the site named ``site_name``; hand a new one's
+    row id to ``enqueue`` (the web app passes the worker's; None: stored only, for tests and
+    callers that process by themselves)."""
     headers = {k.lower(): v for k, v in headers.items()}
     bound = log.bind(site=site_name, bytes=len(body))
     with session_scope() as s:
@@ -93,7 +102,8 @@ def receive(site_name: str, body: bytes, headers: Mapping[str, str], *, now: flo
         bound.info("event_duplicate")
         return Outcome("duplicate", 200, {"duplicate": True})
     bound.info("event_received", id=row_id)
-    _enqueue(row_id, bound)
+    if enqueue is not None:
+        _enqueue(row_id, enqueue, bound)
     return Outcome("received", 200, {"received": True, "id": row_id}, row_id=row_id)
 
 
@@ -224,14 +234,12 @@ def _keep_malformed(found: _Receiver, body: bytes, reason: str, bound: Any) -> O
     return Outcome("malformed", 400, {"error": reason}, row_id=row_id)
 
 
-def _enqueue(row_id: int, bound: Any) -> None:
+def _enqueue(row_id: int, enqueue: Callable[[int], None], bound: Any) -> None:
     """Hand the row to a worker. Should the broker be down, the event stays stored as ``received``
     (the partner is still told it arrived: it did) and is processed by hand:
     ``celery -A worker call tasks.events.process_event --args='[ID]'``."""
     try:
-        from worker import app
-
-        app.send_task(TASK, args=[row_id])
+        enqueue(row_id)
     except Exception:
         bound.error("event_enqueue_failed", id=row_id, hint=f"run {TASK} with [{row_id}] by hand", exc_info=True)
 

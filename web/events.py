@@ -21,6 +21,13 @@ log = structlog.get_logger()
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: far above any webhook a partner documents
 
 
+def _send_to_worker(row_id: int) -> None:
+    """Only the event's row id goes on the queue (the payload stays in Postgres)."""
+    from worker import app
+
+    app.send_task(events.TASK, args=[row_id])
+
+
 def _too_large(site: str) -> Response:
     log.warning("event_refused", site=site, result="too_large", limit=MAX_BODY_BYTES)
     return JSONResponse({"error": f"the body is larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
@@ -38,7 +45,9 @@ async def receive(request: Request) -> Response:
         if size > MAX_BODY_BYTES:
             return _too_large(site)
         chunks.append(chunk)
-    outcome = await run_in_threadpool(events.receive, site, b"".join(chunks), dict(request.headers))
+    outcome = await run_in_threadpool(
+        events.receive, site, b"".join(chunks), dict(request.headers), enqueue=_send_to_worker
+    )
     return JSONResponse(outcome.body, status_code=outcome.status)
 
 

@@ -9,12 +9,13 @@ import typer
 
 from bobbin.cli import admin, customers, erp, inventory, mapping, orders, sites, status, web
 from bobbin.cli.output import BobbinGroup
+from connectors.registry import specs
 
 app = typer.Typer(
     cls=BobbinGroup,
     name="bobbin",
-    help="Bobbin keeps the ERP in step with Brandboom and JOOR: import and fix orders, map partner values, "
-    "load ERP data, send order statuses back.",
+    help=f"Bobbin keeps the ERP in step with {' and '.join(spec.label for spec in specs())}: import and fix "
+    "orders, map partner values, load ERP data, send order statuses back.",
     epilog="Every list and show command takes --json. Errors print one line and exit 1 (2 for a mistyped command).",
     no_args_is_help=True,
     add_completion=False,

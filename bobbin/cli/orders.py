@@ -1,21 +1,23 @@
 """``bobbin orders``: the holding area — list, look at, fix, import, reject, and mark orders.
 
 The views are the ones staff know from the vendor module (seed 000): all, invalid, valid,
-duplicated, imported (and rejected).
+duplicated, imported (and rejected). What the commands read comes from ``services.orders`` and what
+they change from ``services.fixes`` / ``services.writeback``; this module parses the arguments and
+renders the answers (tables, text, JSON).
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.json import JSON
 from rich.padding import Padding
 from rich.text import Text
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bobbin.cli.output import (
@@ -38,6 +40,9 @@ from bobbin.cli.output import (
     revalidation_line,
     state_text,
 )
+
+if TYPE_CHECKING:
+    from services.orders import OrderOutcome
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -78,81 +83,14 @@ class MarkStatus(str, Enum):
 # --- reading -------------------------------------------------------------------------------------
 
 
-def open_problem_codes(session: Session, order_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    """order id -> [(code, severity)] of its open problems, errors first, each code once."""
-    from models import OrderError
+def order_outcomes(session: Session, order_ids: list[int]) -> list[OrderOutcome]:
+    """Where the given orders stand now (``services.orders.order_outcomes``; `bobbin map` takes it from here)."""
+    from services import orders as queries
 
-    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    if not order_ids:
-        return out
-    rows = session.execute(
-        select(OrderError.order_id, OrderError.code, OrderError.severity)
-        .where(OrderError.order_id.in_(order_ids), OrderError.resolved_at.is_(None))
-        .order_by(
-            OrderError.order_id, (OrderError.severity != "error"), OrderError.line_no.nulls_first(), OrderError.id
-        )
-    )
-    for oid, code, severity in rows:
-        if (code, severity) not in out[oid]:
-            out[oid].append((code, severity))
-    return out
+    return queries.order_outcomes(session, order_ids)
 
 
-def sales_order_numbers(session: Session, order_ids: list[int]) -> dict[int, str]:
-    from models import SalesOrder
-
-    if not order_ids:
-        return {}
-    return dict(
-        session.execute(
-            select(SalesOrder.inbound_order_id, SalesOrder.number).where(SalesOrder.inbound_order_id.in_(order_ids))
-        ).all()
-    )
-
-
-def order_outcomes(session: Session, order_ids: list[int]) -> list[dict[str, Any]]:
-    """Where the given orders stand now: state, ERP order number, open error codes."""
-    from models import InboundOrder, Site
-
-    rows = {
-        o.id: (o, name)
-        for o, name in session.execute(
-            select(InboundOrder, Site.name)
-            .join(Site, Site.id == InboundOrder.site_id)
-            .where(InboundOrder.id.in_(order_ids))
-        )
-    }
-    codes = open_problem_codes(session, order_ids)
-    numbers = sales_order_numbers(session, order_ids)
-    out = []
-    for oid in order_ids:
-        if oid not in rows:
-            out.append(
-                {
-                    "id": oid,
-                    "state": None,
-                    "site": None,
-                    "partner_order_id": None,
-                    "sales_order": None,
-                    "error_codes": [],
-                }
-            )
-            continue
-        order, site = rows[oid]
-        out.append(
-            {
-                "id": oid,
-                "site": site,
-                "partner_order_id": order.partner_order_id,
-                "state": order.state,
-                "sales_order": numbers.get(oid),
-                "error_codes": [c for c, sev in codes.get(oid, []) if sev == "error"],
-            }
-        )
-    return out
-
-
-def outcome_text(o: dict[str, Any], before: str | None = None) -> Text:
+def outcome_text(o: OrderOutcome, before: str | None = None) -> Text:
     state = o["state"]
     if state is None:
         return Text("no such order", style="red")
@@ -168,7 +106,7 @@ def outcome_text(o: dict[str, Any], before: str | None = None) -> Text:
     return state_text(state)
 
 
-def print_outcomes(outcomes: list[dict[str, Any]], before: dict[int, str] | None = None) -> None:
+def print_outcomes(outcomes: Sequence[OrderOutcome], before: dict[int, str] | None = None) -> None:
     table = new_table(("Order", {"justify": "right"}), "Site", "Partner #", "Now")
     for o in outcomes:
         table.add_row(
@@ -195,50 +133,12 @@ def list_orders(
 ) -> None:
     """Orders in the holding area, newest first. Invalid ones show their first problems."""
     from core.db import session_scope
-    from models import InboundOrder, Site
+    from services import orders as queries
 
     ensure_database()
     with session_scope() as s:
-        site_id = _site_id(s, site)
-        where = []
-        if site_id is not None:
-            where.append(InboundOrder.site_id == site_id)
-        states = VIEW_STATES[view]
-        if states:
-            where.append(InboundOrder.state.in_(states))
-        total = s.scalar(select(func.count()).select_from(InboundOrder).where(*where)) or 0
-        query = (
-            select(InboundOrder, Site.name)
-            .join(Site, Site.id == InboundOrder.site_id)
-            .where(*where)
-            .order_by(InboundOrder.id.desc())
-        )
-        if limit:
-            query = query.limit(limit)
-        rows = s.execute(query).all()
-        ids = [o.id for o, _ in rows]
-        codes = open_problem_codes(s, ids)
-        numbers = sales_order_numbers(s, ids)
-    records = [
-        {
-            "id": o.id,
-            "site": name,
-            "site_id": o.site_id,
-            "partner_order_id": o.partner_order_id,
-            "po_number": o.po_number,
-            "customer_ref": o.customer_ref,
-            "customer_code": o.customer_code,
-            "order_date": o.order_date,
-            "lines": o.line_count,
-            "total": o.total,
-            "currency": o.currency,
-            "state": o.state,
-            "error_codes": [c for c, sev in codes.get(o.id, []) if sev == "error"],
-            "warning_codes": [c for c, sev in codes.get(o.id, []) if sev != "error"],
-            "sales_order": numbers.get(o.id),
-        }
-        for o, name in rows
-    ]
+        page = queries.list_orders(s, site_id=_site_id(s, site), states=VIEW_STATES[view], limit=limit or None)
+    records, total = page.rows, page.total
     if as_json:
         print_json({"view": view.value, "site": site, "total": total, "count": len(records), "orders": records})
         return
@@ -295,143 +195,6 @@ def list_orders(
 
 
 # --- show ----------------------------------------------------------------------------------------
-
-
-def _hint(code: str, order_id: int, site_name: str, value: str | None) -> str:
-    from services import problems
-
-    hint = problems.kind(code).resolution
-    try:
-        from services.notify import fill_in
-    except ImportError:  # the notifier is optional here: the bare hint is still right
-        return hint
-    return fill_in(hint, order_id=order_id, site_name=site_name, value=value)
-
-
-def order_record(session: Session, order_id: int, *, raw: bool = False) -> dict[str, Any]:
-    from models import InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, WritebackAttempt
-    from services import problems
-    from services.fixes import FixError
-
-    order = session.get(InboundOrder, order_id)
-    if order is None:
-        raise FixError(f"no order {order_id}")
-    site = session.get(Site, order.site_id)
-    assert site is not None
-    norm = order.normalized or {}
-    customer = norm.get("customer") or {}
-    errors = session.scalars(
-        select(OrderError)
-        .where(OrderError.order_id == order_id)
-        .order_by(OrderError.resolved_at.desc().nulls_first(), OrderError.line_no.nulls_first(), OrderError.id)
-    ).all()
-
-    def problem(e: Any) -> dict[str, Any]:
-        return {
-            "id": e.id,
-            "code": e.code,
-            "title": problems.kind(e.code).title,
-            "severity": e.severity,
-            "line_no": e.line_no,
-            "field": e.field,
-            "value": e.value,
-            "message": e.message,
-            "resolution": _hint(e.code, order.id, site.name, e.value),
-            "first_seen_at": e.first_seen_at,
-            **({"resolved_at": e.resolved_at} if e.resolved_at else {}),
-        }
-
-    so = session.scalar(select(SalesOrder).where(SalesOrder.inbound_order_id == order_id))
-    outbox = session.scalars(
-        select(OutboxEntry).where(OutboxEntry.inbound_order_id == order_id).order_by(OutboxEntry.id)
-    ).all()
-    attempts: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if outbox:
-        for a in session.scalars(
-            select(WritebackAttempt)
-            .where(WritebackAttempt.outbox_id.in_([w.id for w in outbox]))
-            .order_by(WritebackAttempt.id)
-        ):
-            attempts[a.outbox_id].append({"at": a.attempted_at, "ok": a.ok, "error": a.error, "note": a.note})
-    lines = []
-    for ln in norm.get("lines") or []:
-        amount = None
-        try:
-            if ln.get("quantity") is not None and ln.get("price") is not None:
-                from decimal import Decimal
-
-                amount = Decimal(str(ln["quantity"])) * Decimal(str(ln["price"]))
-        except ArithmeticError:
-            amount = None
-        lines.append(
-            {
-                "line_no": ln.get("line_no"),
-                "style_number": ln.get("style_number"),
-                "color_code": ln.get("color_code"),
-                "size": ln.get("size"),
-                "sku_number": ln.get("sku_number"),
-                "upc": ln.get("upc"),
-                "quantity": ln.get("quantity") if ln.get("quantity") is not None else ln.get("raw_quantity"),
-                "price": ln.get("price") if ln.get("price") is not None else ln.get("raw_price"),
-                "amount": amount,
-            }
-        )
-    record: dict[str, Any] = {
-        "id": order.id,
-        "site": site.name,
-        "site_id": site.id,
-        "partner_order_id": order.partner_order_id,
-        "partner_status": order.partner_status,
-        "state": order.state,
-        "po_number": order.po_number,
-        "customer": {
-            "ref": order.customer_ref,
-            "code": order.customer_code,
-            "partner_id": customer.get("partner_id"),
-            "partner_code": customer.get("code"),
-            "name": customer.get("name"),
-            "email": customer.get("email"),
-        },
-        "billing_address": customer.get("billing"),
-        "ship_to": norm.get("ship_to"),
-        "sales_rep": norm.get("sales_rep"),
-        "payment_method": norm.get("payment_method"),
-        "shipping_method": norm.get("shipping_method"),
-        "warehouse": norm.get("warehouse"),
-        "order_date": order.order_date,
-        "ship_date": order.ship_date,
-        "cancel_date": order.cancel_date,
-        "currency": order.currency,
-        "total": order.total,
-        "line_count": order.line_count,
-        "first_seen_at": order.first_seen_at,
-        "last_seen_at": order.last_seen_at,
-        "validated_at": order.validated_at,
-        "imported_at": order.imported_at,
-        "sales_order": None
-        if so is None
-        else {"number": so.number, "status": so.status, "total": so.total, "created_at": so.created_at},
-        "lines": lines,
-        "problems": [problem(e) for e in errors if e.resolved_at is None],
-        "resolved_problems": [problem(e) for e in errors if e.resolved_at is not None],
-        "writebacks": [
-            {
-                "id": w.id,
-                "status": w.status,
-                "state": w.state,
-                "attempts": w.attempts,
-                "last_error": w.last_error,
-                "next_attempt_at": w.next_attempt_at,
-                "created_at": w.created_at,
-                "sent_at": w.sent_at,
-                "attempt_log": attempts.get(w.id, []),
-            }
-            for w in outbox
-        ],
-    }
-    if raw:
-        record["raw"] = order.raw
-    return record
 
 
 def _address_text(a: dict[str, Any] | None) -> str | None:
@@ -622,10 +385,11 @@ def show(
 ) -> None:
     """One order: header, lines, open problems with what to do, resolved ones, ERP order, writebacks."""
     from core.db import session_scope
+    from services import orders as queries
 
     ensure_database()
     with session_scope() as s:
-        record = order_record(s, order_id, raw=raw)
+        record = queries.order_detail(s, order_id, raw=raw)
     if as_json:
         print_json(record)
         return
@@ -694,8 +458,8 @@ def import_orders(
 ) -> None:
     """Check orders again and import the valid ones into the ERP (each at most once, ever)."""
     from core.db import session_scope
-    from models import InboundOrder
     from services import fixes
+    from services import orders as queries
 
     if bool(order_ids) == all_valid:
         raise UsageError("give order ids, or --all-valid")
@@ -704,12 +468,8 @@ def import_orders(
     ensure_database()
     with session_scope() as s:
         site_id = _site_id(s, site)
-        if order_ids:
-            ids = list(dict.fromkeys(order_ids))
-        else:
-            q = select(InboundOrder.id).where(InboundOrder.state == "valid").order_by(InboundOrder.id)
-            ids = list(s.scalars(q if site_id is None else q.where(InboundOrder.site_id == site_id)))
-        before = dict(s.execute(select(InboundOrder.id, InboundOrder.state).where(InboundOrder.id.in_(ids))).all())
+        ids = list(dict.fromkeys(order_ids)) if order_ids else queries.valid_order_ids(s, site_id)
+        before = queries.states_of(s, ids)
     if not ids:
         if as_json:
             print_json({"imported": 0, "validated": 0, "orders": []})
@@ -779,7 +539,7 @@ def mark(
     from connectors.errors import PartnerError
     from core.crypto import CredentialsError
     from core.db import session_scope
-    from models import OutboxEntry
+    from services import orders as queries
     from services import writeback
 
     ensure_database()
@@ -789,15 +549,7 @@ def mark(
     send_error = None
     if result.queued:
         with session_scope() as s:
-            outbox_ids = list(
-                s.scalars(
-                    select(OutboxEntry.id).where(
-                        OutboxEntry.inbound_order_id.in_(result.queued),
-                        OutboxEntry.status == status.value,
-                        OutboxEntry.state == "pending",
-                    )
-                )
-            )
+            outbox_ids = queries.pending_outbox_ids(s, result.queued, status.value)
         if outbox_ids:
             try:
                 with err_console().status(f"Sending {plural(len(outbox_ids), 'status change')} to the partner…"):
@@ -805,14 +557,7 @@ def mark(
             except (PartnerError, CredentialsError) as exc:
                 send_error = str(exc)
     with session_scope() as s:
-        rows = {
-            w.inbound_order_id: w
-            for w in s.scalars(
-                select(OutboxEntry).where(
-                    OutboxEntry.inbound_order_id.in_(result.queued or [-1]), OutboxEntry.status == status.value
-                )
-            )
-        }
+        rows = queries.outbox_rows(s, result.queued, status.value)
     orders: list[dict[str, Any]] = []
     for oid in ids:
         if oid in result.skipped:
