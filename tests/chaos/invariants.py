@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
+from connectors.registry import partner as partner_spec
 from core.db import session_scope
 from models import InboundOrder, OutboxEntry, SalesOrder, SalesOrderLine, Site
 from sandbox.brandboom import api as bb
@@ -189,7 +190,7 @@ def measure(
     with session_scope() as s:
         site = s.get(Site, site_id)
         assert site is not None
-        exported_when = partner(site.kind).capability("orders").exported_when
+        exported_when = partner_spec(site.kind).capability("orders").exported_when
         held = Counter(s.scalars(select(InboundOrder.partner_order_id).where(InboundOrder.site_id == site_id)))
         orders = {o.partner_order_id: o for o in s.scalars(select(InboundOrder).where(InboundOrder.site_id == site_id))}
         per_inbound = Counter(s.scalars(select(SalesOrder.inbound_order_id).where(SalesOrder.site_id == site_id)))
