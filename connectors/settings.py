@@ -48,6 +48,17 @@ class SiteSettings(BaseModel):
         le=1440,
         description="push inventory (changed rows only) on a schedule every N minutes; unset = by hand only",
     )
+    # ERP hand-off (services/erp_handoff.py): each imported order is written once to a file the ERP imports.
+    erp_drop_folder: str | None = Field(
+        None,
+        description=(
+            "ERP hand-off: the folder the site's order files are written to (absolute, or relative to "
+            "BOBBIN_HOME); unset = <BOBBIN_HOME>/erp/outbox/<site name>/"
+        ),
+    )
+    erp_export_format: Literal["csv", "xlsx"] = Field(
+        "csv", description="ERP hand-off: the order file's format, csv (UTF-8) or xlsx"
+    )
 
     @field_validator("import_minutes")
     @classmethod

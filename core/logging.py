@@ -3,6 +3,10 @@
 Context (task id, task name, site, run id) is bound with ``structlog.contextvars`` once per task
 (``worker`` signals and ``services.runs``) and appears on every line the task logs. Standard
 library loggers (Celery's, kombu's) go through the same processors.
+
+``configure()`` takes its level and format from the settings (``LOG_LEVEL``, ``LOG_FORMAT``) unless
+the caller names them, so a script that uses the services from Python and configures logging gets
+the level the environment asks for, as the worker and ``bobbin web`` do.
 """
 
 from __future__ import annotations
@@ -41,7 +45,19 @@ def _redact_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> d
     return redact(event_dict)
 
 
-def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None) -> None:
+def configure(level: str | None = None, fmt: str | None = None, stream: Any = None) -> None:
+    """Send structlog and standard-library logs through one handler on ``stream`` (stderr).
+    ``level`` / ``fmt`` default to the ``LOG_LEVEL`` / ``LOG_FORMAT`` settings; a name given here
+    wins (the CLI logs warnings only, whatever ``LOG_LEVEL`` says)."""
+    if level is None or fmt is None:
+        from core.settings import get_settings
+
+        settings = get_settings()
+        level = level or settings.log_level
+        fmt = fmt or settings.log_format
+    level = level.upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise ValueError(f"unknown log level {level!r}: use DEBUG, INFO, WARNING or ERROR")
     stream = stream or sys.stderr
     json_out = fmt == "json" or (fmt == "auto" and not stream.isatty())
     shared: list[Any] = [

@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     alarm_after_intervals: int = Field(4, alias="ALARM_AFTER_INTERVALS", ge=1, le=1000)
     reconcile_minutes: int = Field(5, alias="RECONCILE_MINUTES", ge=1, le=60)
 
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, v: object) -> object:
+        # LOG_LEVEL=debug means DEBUG; the values are matched in their documented case.
+        if not isinstance(v, str):
+            return v
+        v = v.strip()
+        return v.upper() if v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR") else v.lower()
+
     @field_validator("import_interval_minutes")
     @classmethod
     def _divides_hour(cls, v: int) -> int:

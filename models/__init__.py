@@ -19,6 +19,7 @@ from models.erp import (
     Warehouse,
 )
 from models.events import InboundEvent
+from models.handoff import ErpHandoff, Shipment
 from models.inventory import InventoryPushRejection, InventoryPushState
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
 from models.runs import OutboxEntry, SyncRun, WritebackAttempt
@@ -29,6 +30,7 @@ __all__ = [
     "Customer",
     "CustomerAddress",
     "Division",
+    "ErpHandoff",
     "ErrorReport",
     "InboundEvent",
     "InboundOrder",
@@ -44,6 +46,7 @@ __all__ = [
     "SalesOrderLine",
     "SalesRep",
     "ShipVia",
+    "Shipment",
     "Site",
     "Sku",
     "Style",

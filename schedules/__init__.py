@@ -2,7 +2,9 @@
 
 Each active site imports every ``IMPORT_INTERVAL_MINUTES`` (or its own ``import_minutes``) on
 minutes that divide the hour (0/15/30/45 by default), so runs never drift; the outbox is flushed
-every ``OUTBOX_FLUSH_SECONDS``; the digest goes out daily at ``DIGEST_HOUR``.
+every ``OUTBOX_FLUSH_SECONDS``; the digest goes out daily at ``DIGEST_HOUR``. Each site's imported
+orders are handed to the ERP every import interval (``erp-export:SITE``; an import that imported
+orders also sends it), and the ERP's shipment files are picked up as often (``erp-shipments``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def build_schedule(sites: list[SiteEntry], settings: Settings) -> dict[str, dict
         },
         "daily-digest": {"task": "tasks.notify.send_digests", "schedule": crontab(minute=0, hour=settings.digest_hour)},
         "reconcile": {"task": "tasks.maintenance.reconcile", "schedule": timedelta(minutes=settings.reconcile_minutes)},
+        # The ERP's shipment / invoice files dropped in <BOBBIN_HOME>/erp/inbox/ (services/erp_handoff.py).
+        "erp-shipments": {
+            "task": "tasks.erp.load_shipment_files",
+            "schedule": timedelta(minutes=settings.import_interval_minutes),
+            "options": {"expires": settings.import_interval_minutes * 60},
+        },
     }
     for site in sites:
         interval = site.import_minutes or settings.import_interval_minutes
@@ -47,6 +55,13 @@ def build_schedule(sites: list[SiteEntry], settings: Settings) -> dict[str, dict
             "schedule": crontab(minute=minute_spec(interval)),
             "args": (site.id,),
             # An import not started within one interval is superseded by the next one.
+            "options": {"expires": interval * 60},
+        }
+        # Each import that imports orders sends the export; this catches orders imported by hand.
+        schedule[f"erp-export:{site.name}"] = {
+            "task": "tasks.erp.export_orders",
+            "schedule": timedelta(minutes=interval),
+            "args": (site.id,),
             "options": {"expires": interval * 60},
         }
         if site.inventory_push_minutes:  # optional: a normal push (changed rows only) every N minutes

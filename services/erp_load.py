@@ -1,8 +1,12 @@
 """Load the ERP's own exports (CSV or .xlsx) into the master-data tables.
 
-Three files, one loader each: customers (one row per address), styles (one row per SKU, with a
-price column per price type) and inventory (one row per SKU and warehouse). The formats are
-documented in docs/erp-files.md.
+One loader per file: customers (one row per address), styles (one row per SKU, with a price
+column per price type), inventory (one row per SKU and warehouse), and the codes orders are
+checked against, one row per code: terms, ship-via, reps, divisions, warehouses, price-types. The
+formats are documented in docs/erp-files.md. Each kind's columns are one table (``FILE_COLUMNS``),
+read by its loader and written as the header of its empty sheet (``write_template``); ``LOADERS``
+and ``FILE_COLUMNS`` are keyed by the kind as ``bobbin erp load KIND`` spells it, and another
+module adds a kind with ``register_kind``.
 
 Every row is checked against the file itself and against the codes already in the ERP (loaded
 once per file into sets and dicts). A bad row becomes a :class:`RowProblem` that says the row
@@ -49,6 +53,7 @@ from models.erp import (
     Terms,
     Warehouse,
 )
+from services.problems import load_command
 
 # Rows per INSERT ... ON CONFLICT statement. A batch of 1000 customer rows is ~10k bound
 # parameters (Postgres allows 65535) and one round trip; bigger batches gain little.
@@ -82,14 +87,14 @@ class RowProblem:
 
 @dataclass
 class LoadReport:
-    kind: str  # customers | styles | inventory
+    kind: str  # customers | styles | inventory | terms | ship-via | reps | divisions | warehouses | price-types
     path: str
     rows_read: int = 0  # data rows (blank rows are not counted)
     rows_loaded: int = 0
     inserted: int = 0  # customers / SKUs / inventory rows that are new
     updated: int = 0  # ... that existed and were updated
     problems: list[RowProblem] = field(default_factory=list)
-    keys: set[str] = field(default_factory=set)  # customer codes / SKU ids loaded
+    keys: set[str] = field(default_factory=set)  # customer codes / SKU ids / codes loaded
     ignored_columns: list[str] = field(default_factory=list)
 
     @property
@@ -116,6 +121,12 @@ class Column:
     name: str  # the field name the loader uses
     aliases: tuple[str, ...]  # header keys accepted (header_key form); the first is the documented one
     required: bool = False
+    header: str = ""  # the header a template writes, when not the first alias in title case
+
+    @property
+    def title(self) -> str:
+        """The documented header ("Customer Code"): what a template writes and the docs show."""
+        return self.header or self.aliases[0].replace("_", " ").title()
 
 
 @dataclass
@@ -418,8 +429,8 @@ CUSTOMER_COLUMNS = (
     Column("rep", ("rep", "sales_rep", "rep_code", "salesrep", "sales_rep_code", "salesman")),
     Column("division", ("division", "division_code", "div")),
     Column("type", ("address_type", "type", "addr_type")),
-    Column("address1", ("address1", "address_1", "address_line_1", "street", "address")),
-    Column("address2", ("address2", "address_2", "address_line_2")),
+    Column("address1", ("address1", "address_1", "address_line_1", "street", "address"), header="Address 1"),
+    Column("address2", ("address2", "address_2", "address_line_2"), header="Address 2"),
     Column("city", ("city",)),
     Column("state", ("state", "province", "state_province")),
     Column("zip", ("zip", "zip_code", "postal_code", "postcode")),
@@ -471,13 +482,26 @@ def load_customers(session: Session, path: Path | str) -> LoadReport:
             "name": name,
             "email": email or None,
             "phone": r.get("phone") or None,
-            "terms_code": r.code("terms", "terms code", terms, "add it to the ERP terms first, or correct it."),
-            "ship_via_code": r.code(
-                "ship_via", "ship-via code", ship_vias, "add it to the ERP ship-vias first, or correct it."
+            "terms_code": r.code(
+                "terms",
+                "terms code",
+                terms,
+                f"add it to the ERP terms first with {load_command('terms')}, or correct it.",
             ),
-            "rep_code": r.code("rep", "sales rep", reps, "add the rep to the ERP first, or correct it."),
+            "ship_via_code": r.code(
+                "ship_via",
+                "ship-via code",
+                ship_vias,
+                f"add it to the ERP ship-vias first with {load_command('ship-via')}, or correct it.",
+            ),
+            "rep_code": r.code(
+                "rep", "sales rep", reps, f"add the rep to the ERP first with {load_command('reps')}, or correct it."
+            ),
             "division_code": r.code(
-                "division", "division", divisions, "add the division to the ERP first, or correct it."
+                "division",
+                "division",
+                divisions,
+                f"add the division to the ERP first with {load_command('divisions')}, or correct it.",
             ),
         }
         seen = customers.get(code)
@@ -593,8 +617,8 @@ STYLE_COLUMNS = (
     Column("color", ("color_code", "color", "colour_code", "option_code"), True),
     Column("color_name", ("color_name", "colour_name", "color_description")),
     Column("size", ("size",), True),
-    Column("sku", ("sku", "sku_id", "sku_number", "sku_no"), True),
-    Column("upc", ("upc", "upc_code", "barcode", "ean", "gtin")),
+    Column("sku", ("sku", "sku_id", "sku_number", "sku_no"), True, header="SKU"),
+    Column("upc", ("upc", "upc_code", "barcode", "ean", "gtin"), header="UPC"),
 )
 PRICE_PREFIX = "price:"
 
@@ -660,7 +684,8 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
                     1,
                     header,
                     ptype,
-                    f'unknown price type "{ptype}": add it to the ERP price types first; this column was not loaded.',
+                    f'unknown price type "{ptype}": add it to the ERP price types first with '
+                    f"{load_command('price-types')}; this column was not loaded.",
                 )
             )
 
@@ -679,7 +704,12 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
         size = r.required("size", "The size")
         sku = r.required("sku", "The SKU id")
         upc = check_upc(r, r.get("upc"))
-        division = r.code("division", "division", divisions, "add the division to the ERP first, or correct it.")
+        division = r.code(
+            "division",
+            "division",
+            divisions,
+            f"add the division to the ERP first with {load_command('divisions')}, or correct it.",
+        )
         variant = (style, color, size)
         label = "/".join(variant)
         if sku and all(variant):
@@ -806,7 +836,7 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
 # --- Inventory ----------------------------------------------------------------------------------
 
 INVENTORY_COLUMNS = (
-    Column("sku", ("sku", "sku_id", "sku_number", "sku_no")),
+    Column("sku", ("sku", "sku_id", "sku_number", "sku_no"), header="SKU"),
     Column("style", ("style", "style_number", "style_no")),
     Column("color", ("color_code", "color", "colour_code", "option_code")),
     Column("size", ("size",)),
@@ -840,7 +870,12 @@ def load_inventory(session: Session, path: Path | str) -> LoadReport:
     for r in _rows(sheet, report):
         sku = _inventory_sku(r, sku_ids, variants)
         warehouse_text = r.get("warehouse")
-        warehouse = r.code("warehouse", "warehouse", warehouses, "add it to the ERP warehouses first, or correct it.")
+        warehouse = r.code(
+            "warehouse",
+            "warehouse",
+            warehouses,
+            f"add it to the ERP warehouses first with {load_command('warehouses')}, or correct it.",
+        )
         if not warehouse_text:
             r.problem("warehouse", warehouse_text, "the warehouse is empty.")
         on_hand_text = r.get("on_hand")
@@ -898,7 +933,11 @@ def _inventory_sku(r: RowReader, sku_ids: dict[str, str], variants: dict[tuple[s
     if text:
         sku = sku_ids.get(text.upper())
         if sku is None:
-            r.problem("sku", text, f"SKU {text} is not in the ERP: load it with the styles file first.")
+            r.problem(
+                "sku",
+                text,
+                f"SKU {text} is not in the ERP: load it with the styles file first ({load_command('styles')}).",
+            )
         return sku
     style, color, size = r.get("style"), r.get("color"), r.get("size")
     if not (style and color and size):
@@ -913,13 +952,275 @@ def _inventory_sku(r: RowReader, sku_ids: dict[str, str], variants: dict[tuple[s
         r.problem(
             "style",
             f"{style}/{color}/{size}",
-            f"{style}/{color}/{size} is not an ERP SKU: load it with the styles file first.",
+            f"{style}/{color}/{size} is not an ERP SKU: load it with the styles file first ({load_command('styles')}).",
         )
     return sku
 
 
-LOADERS: dict[str, Callable[[Session, Path | str], LoadReport]] = {
+# --- Codes: terms, ship-via, reps, divisions, warehouses, price types ----------------------------
+
+CURRENCY_RE = re.compile(r"[A-Za-z]{3}")
+
+# What one column of a codes file becomes in its table: (row, field, the row's code) -> value,
+# with any problem noted on the row. A column the file lacks reads as "" (the value a new code gets).
+CodeValue = Callable[[RowReader, str, str], Any]
+
+
+def _text_or_code(r: RowReader, name: str, code: str) -> str:
+    """Description / name: blank is the code itself (the table needs one, and the code reads as one)."""
+    return r.get(name) or code
+
+
+def _text_or_none(r: RowReader, name: str, code: str) -> str | None:
+    return r.get(name) or None
+
+
+def _name_given(r: RowReader, name: str, code: str) -> str:
+    value = r.get(name)
+    if not value:
+        r.problem(name, value, f"the name is empty: partners send the rep's name, so {code} needs one.")
+    return value
+
+
+def _email(r: RowReader, name: str, code: str) -> str | None:
+    value = r.get(name)
+    if value and (len(value) > MAX_EMAIL_CHARS or not EMAIL_RE.match(value)):
+        r.problem(name, value, f'"{value}" is not an e-mail address.')
+    return value or None
+
+
+def _currency(r: RowReader, name: str, code: str) -> str:
+    value = r.get(name)
+    if not value:
+        r.problem(name, value, f"the currency is empty: price type {code} needs its currency (USD, EUR, ...).")
+    elif not CURRENCY_RE.fullmatch(value):
+        r.problem(name, value, f'currency "{value}" must be a 3-letter currency code (USD, EUR, GBP, ...).')
+    return value.upper()
+
+
+@dataclass(frozen=True)
+class CodeFile:
+    """A file of ERP codes, one row per code, upserted on the code. The first column is the code;
+    each other column names the table's field it fills and how it is read."""
+
+    kind: str  # as `bobbin erp load KIND` spells it
+    what: str  # one code in a message: "terms", "ship-via", "sales rep", ...
+    table: Table
+    columns: tuple[Column, ...]
+    values: dict[str, CodeValue]  # field -> reader, for every column but the code
+
+    def __post_init__(self) -> None:
+        if self.columns[0].name != "code" or set(self.values) != {c.name for c in self.columns[1:]}:
+            raise ValueError(f"{self.kind}: the code comes first, then one reader per other column")
+
+
+CODE_FILES: dict[str, CodeFile] = {
+    f.kind: f
+    for f in (
+        CodeFile(
+            "terms",
+            "terms",
+            Terms.__table__,
+            (
+                Column("code", ("code", "terms_code", "terms_id"), True),
+                Column("description", ("description", "terms_description", "desc")),
+            ),
+            {"description": _text_or_code},
+        ),
+        CodeFile(
+            "ship-via",
+            "ship-via",
+            ShipVia.__table__,
+            (
+                Column("code", ("code", "ship_via_code", "shipvia_code", "ship_via", "shipvia", "carrier_code"), True),
+                Column("description", ("description", "ship_via_description", "desc", "carrier", "method")),
+            ),
+            {"description": _text_or_code},
+        ),
+        CodeFile(
+            "reps",
+            "sales rep",
+            SalesRep.__table__,
+            (
+                Column("code", ("code", "rep_code", "sales_rep_code", "salesrep_code"), True),
+                Column("name", ("name", "rep_name", "sales_rep_name"), True),
+                Column("email", ("email", "e_mail", "email_address")),
+            ),
+            {"name": _name_given, "email": _email},
+        ),
+        CodeFile(
+            "divisions",
+            "division",
+            Division.__table__,
+            (
+                Column("code", ("code", "division_code", "division", "div"), True),
+                Column("name", ("name", "division_name")),
+            ),
+            {"name": _text_or_code},
+        ),
+        CodeFile(
+            "warehouses",
+            "warehouse",
+            Warehouse.__table__,
+            (
+                Column("code", ("code", "warehouse_code", "warehouse", "whse"), True),
+                Column("name", ("name", "warehouse_name")),
+            ),
+            {"name": _text_or_code},
+        ),
+        CodeFile(
+            "price-types",
+            "price type",
+            PriceType.__table__,
+            (
+                Column("code", ("code", "price_type", "price_type_code", "price_code"), True),
+                Column("currency", ("currency", "currency_code", "curr"), True),
+                Column("description", ("description", "price_type_description", "desc")),
+            ),
+            {"currency": _currency, "description": _text_or_none},
+        ),
+    )
+}
+
+
+def load_codes(session: Session, path: Path | str, kind: str) -> LoadReport:
+    """Load a file of ERP codes (``kind``: a key of ``CODE_FILES``). A code the ERP has in another
+    case is that code (codes match ignoring case everywhere), so it is updated, not doubled; each
+    code once per file; codes are never deleted."""
+    spec = CODE_FILES[kind]
+    sheet = open_sheet(path, kind, spec.columns)
+    report = LoadReport(kind, str(path), ignored_columns=sheet.ignored)
+    existing = {code.upper(): code for code in session.scalars(select(spec.table.c.code))}
+
+    rows: dict[str, dict[str, Any]] = {}  # code (upper case) -> row, in file order
+    seen: dict[str, tuple[int, str]] = {}  # code (upper case) -> the first row that has it (good or bad), as written
+    for r in _rows(sheet, report):
+        text = r.required("code", f"The {spec.what} code")
+        code = existing.get(text.upper(), text)
+        if text and text.upper() in seen:
+            first_row, first_text = seen[text.upper()]
+            same = "" if first_text == text else " (codes match ignoring case)"
+            r.problem(
+                "code",
+                text,
+                f"{spec.what} code {first_text} is already on row {first_row}{same}; each code once per file.",
+            )
+        elif text:
+            seen[text.upper()] = (r.row_no, text)
+        row = {"code": code} | {name: read(r, name, code) for name, read in spec.values.items()}
+        if r.problems:
+            report.problems += r.problems
+            continue
+        rows[code.upper()] = row
+        report.rows_loaded += 1
+
+    # Columns the file does not have keep their ERP values (a new code gets the column's blank value).
+    update = [name for name in spec.values if name in sheet.columns]
+
+    def steps() -> None:
+        report.inserted, report.updated = _upsert(session, spec.table, list(rows.values()), ["code"], update)
+
+    _write(session, steps)
+    report.keys = {row["code"] for row in rows.values()}
+    return report
+
+
+def load_terms(session: Session, path: Path | str) -> LoadReport:
+    return load_codes(session, path, "terms")
+
+
+def load_ship_vias(session: Session, path: Path | str) -> LoadReport:
+    return load_codes(session, path, "ship-via")
+
+
+def load_reps(session: Session, path: Path | str) -> LoadReport:
+    return load_codes(session, path, "reps")
+
+
+def load_divisions(session: Session, path: Path | str) -> LoadReport:
+    return load_codes(session, path, "divisions")
+
+
+def load_warehouses(session: Session, path: Path | str) -> LoadReport:
+    return load_codes(session, path, "warehouses")
+
+
+def load_price_types(session: Session, path: Path | str) -> LoadReport:
+    return load_codes(session, path, "price-types")
+
+
+# --- Every kind: its loader and its columns ------------------------------------------------------
+
+Loader = Callable[[Session, Path | str], LoadReport]
+
+LOADERS: dict[str, Loader] = {
     "customers": load_customers,
     "styles": load_styles,
     "inventory": load_inventory,
+    "terms": load_terms,
+    "ship-via": load_ship_vias,
+    "reps": load_reps,
+    "divisions": load_divisions,
+    "warehouses": load_warehouses,
+    "price-types": load_price_types,
 }
+# The columns each loader reads, in the order a template writes them.
+FILE_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "customers": CUSTOMER_COLUMNS,
+    "styles": STYLE_COLUMNS,
+    "inventory": INVENTORY_COLUMNS,
+    **{kind: spec.columns for kind, spec in CODE_FILES.items()},
+}
+# Headers a kind reads besides its columns, as a template shows them (styles: a price per price type).
+EXTRA_HEADERS: dict[str, str] = {"styles": PRICE_PREFIX + "<PRICE TYPE>"}
+
+
+def register_kind(kind: str, loader: Loader, columns: tuple[Column, ...]) -> None:
+    """Add a kind of file (``bobbin erp load KIND`` and ``bobbin erp template KIND`` take it)."""
+    LOADERS[kind] = loader
+    FILE_COLUMNS[kind] = columns
+
+
+# --- Templates: the empty sheet of a kind ---------------------------------------------------------
+
+TEMPLATE_FORMATS = ("csv", "xlsx")
+
+
+def template_headers(kind: str, extra: Iterable[str] = ()) -> list[str]:
+    """The header row of ``kind``'s empty sheet: each column the loader reads, by its documented
+    name, then ``extra`` headers (styles: ``price:WHL`` ...)."""
+    if kind not in FILE_COLUMNS:
+        raise LoadError(f"there is no {kind!r} file: Bobbin loads {', '.join(FILE_COLUMNS)}.")
+    return [c.title for c in FILE_COLUMNS[kind]] + list(extra)
+
+
+def write_template(kind: str, path: Path | str, fmt: str = "csv", extra: Iterable[str] = ()) -> Path:
+    """Write ``kind``'s empty sheet (its header row) to ``path`` as CSV (UTF-8) or .xlsx. In the
+    workbook the header is bold and frozen and every column is formatted as text, so Excel keeps
+    what is typed as typed (leading zeros of a zip or a UPC, codes like 1E5)."""
+    headers = template_headers(kind, extra)
+    path = Path(path)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(headers)
+        path.write_text(buffer.getvalue(), encoding="utf-8")
+    elif fmt == "xlsx":
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.title = kind[:31]
+        ws.append(headers)
+        for idx, header in enumerate(headers, start=1):
+            ws.cell(row=1, column=idx).font = Font(bold=True)
+            dim = ws.column_dimensions[get_column_letter(idx)]
+            dim.width = max(12, len(header) + 4)
+            dim.number_format = "@"
+        ws.freeze_panes = "A2"
+        wb.save(path)
+    else:
+        raise LoadError(f"a template is written as {' or '.join(TEMPLATE_FORMATS)}, not {fmt!r}.")
+    return path

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session, load_only
 
 from connectors.base import PartnerOrder, Problem
 from connectors.settings import SiteSettings
-from models import InboundOrder, Mapping, OrderError, SalesOrder
+from models import InboundOrder, Mapping, OrderError, OutboxEntry, SalesOrder, WritebackAttempt
 from services import masterdata
 from services.context import SiteContext
 from services.masterdata import MasterData
-from services.outbox import queue_customer_code, takes_customer_codes
+from services.outbox import EXPORTED, queue_customer_code, queue_exported, takes_customer_codes
 from services.problems import NOT_FROM_VALIDATION
 from services.validation import Outcome, customer_key, validate
 
@@ -163,6 +163,8 @@ class StageResult:
     fresh: dict[int, PartnerOrder] = field(default_factory=dict)  # those, as mapped from this page
     all_ids: list[int] = field(default_factory=list)  # every order of the page
     imported_ids: list[int] = field(default_factory=list)  # already imported: left untouched
+    exported_again: int = 0  # of those, "exported" queued once more (note_still_listed)
+    not_taken: int = 0  # of those, given up on now: an ``exported_not_taken`` warning recorded
 
 
 def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> StageResult:
@@ -264,6 +266,72 @@ def note_modified(session: Session, site_id: int, orders: list[PartnerOrder]) ->
                 for oid in staged.imported_ids
             ],
         )
+    return staged
+
+
+# How many times "exported" is sent for an imported order the partner keeps listing as waiting
+# (the first send included) before Bobbin stops and records ``exported_not_taken`` for a person.
+EXPORTED_SENDS = 3
+
+
+def note_still_listed(
+    session: Session, ctx: SiteContext, staged: StageResult, read_from: datetime | None = None
+) -> StageResult:
+    """Imported orders the partner still lists as waiting (``staged.imported_ids``): it did not take
+    the "exported" Bobbin sent, or a person put the order back. Staging leaves them alone, so
+    without this they would be read on every run for ever. "exported" is sent once more, on the
+    same outbox row — only when the last one was sent before this sighting and before
+    ``read_from`` (when the run began to read its lists: a send that landed while the list was
+    read proves nothing); a pending or retrying one is left to the outbox — and at most
+    ``EXPORTED_SENDS`` times in all, counted from the successful attempts in ``writeback_attempt``.
+    After that, one ``exported_not_taken`` warning for a person, and nothing more is sent.
+    Caller commits."""
+    ids = staged.imported_ids
+    if not ids or not ctx.spec.offers("writeback") or EXPORTED not in ctx.spec.capability("writeback").statuses:
+        return staged
+    sends = (
+        select(func.count())
+        .where(WritebackAttempt.outbox_id == OutboxEntry.id, WritebackAttempt.ok.is_(True))
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(OutboxEntry.inbound_order_id, sends.label("sends"), OutboxEntry.sent_at).where(
+            OutboxEntry.inbound_order_id.in_(ids),
+            OutboxEntry.status == EXPORTED,
+            OutboxEntry.state == "sent",
+            OutboxEntry.inbound_order_id == InboundOrder.id,
+            OutboxEntry.sent_at < InboundOrder.last_seen_at,  # staging just set last_seen_at: seen after the send
+            *([OutboxEntry.sent_at < read_from] if read_from is not None else []),
+        )
+    ).all()
+    again = [r.inbound_order_id for r in rows if r.sends < EXPORTED_SENDS]
+    staged.exported_again = queue_exported(session, ctx, again, "modified") if again else 0
+    given_up = [r for r in rows if r.sends >= EXPORTED_SENDS]
+    if given_up:
+        numbers = dict(
+            session.execute(
+                select(SalesOrder.inbound_order_id, SalesOrder.number).where(
+                    SalesOrder.inbound_order_id.in_([r.inbound_order_id for r in given_up])
+                )
+            ).all()
+        )
+        inserted = session.execute(
+            pg_insert(OrderError).on_conflict_do_nothing().returning(OrderError.id),  # one open warning per order
+            [
+                {
+                    "order_id": r.inbound_order_id,
+                    "code": "exported_not_taken",
+                    "field": None,
+                    "value": None,
+                    "severity": "warning",
+                    "message": f"{ctx.label} still lists the order as waiting to be exported after Bobbin sent "
+                    f'"exported" {r.sends} times (the last at {r.sent_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC); '
+                    f"Bobbin sends it no more. It is ERP order {numbers.get(r.inbound_order_id)}, imported once.",
+                }
+                for r in given_up
+            ],
+        ).all()
+        staged.not_taken = len(inserted)
     return staged
 
 

@@ -10,6 +10,8 @@ lists, which the CLI (``bobbin orders``) renders as tables or JSON and the web c
   partner with every attempt.
 - ``order_outcomes`` says where given orders stand after a fix or an import (state, ERP order,
   open error codes); an id with no order is kept, with no state.
+- ``resolve_order_refs`` turns what people type for an order — a Bobbin id, or
+  ``SITE:PARTNER_ORDER_ID`` (the site's name and the order's number on the partner) — into ids.
 - The smaller reads (``states_of``, ``valid_order_ids``, ``pending_outbox_ids``, ``outbox_rows``)
   are what a command needs around a change it asks of ``services.fixes`` or ``services.writeback``.
 """
@@ -33,6 +35,10 @@ from services.fixes import FixError
 
 class OrderNotFound(FixError):
     """No order has this id."""
+
+
+class OrderRefError(FixError):
+    """An order reference names no order: an unknown site, or no such partner order on it."""
 
 
 class OrderRow(TypedDict):
@@ -85,6 +91,74 @@ class OutboxRow:
     last_error: str | None
     next_attempt_at: datetime
     sent_at: datetime | None
+
+
+# --- naming orders ------------------------------------------------------------------------------
+
+REF_HELP = "a Bobbin order id (the ID column of `bobbin orders list`) or SITE:PARTNER_ORDER_ID"
+
+
+def ref_syntax_error(ref: str) -> str | None:
+    """Why ``ref`` cannot name an order (None when it can): a Bobbin order id (digits) or
+    ``SITE:PARTNER_ORDER_ID``."""
+    text = ref.strip()
+    if text.isdigit():
+        return None
+    site, colon, partner_id = text.partition(":")
+    if colon and site.strip() and partner_id.strip():
+        return None
+    return f"{ref!r} is not an order: give {REF_HELP}"
+
+
+def resolve_order_refs(session: Session, refs: Sequence[str | int]) -> list[int]:
+    """Bobbin order ids for ``refs``, in the order given, each once. A ref is a Bobbin order id
+    (taken as it is: a command says itself when there is no such order) or
+    ``SITE:PARTNER_ORDER_ID`` — the site's name (or id) and the order's id on the partner, as
+    ``orders list`` shows them (e.g. ``shop:9012``). Raises OrderRefError, one line,
+    for a malformed ref, an unknown site (naming the sites) or a partner id the site does not hold."""
+    from services.sites import SiteError, get_site
+
+    parsed: list[int | tuple[int, str]] = []  # a Bobbin id, or (site id, partner order id)
+    names: dict[int, str] = {}
+    for ref in refs:
+        if isinstance(ref, int):
+            parsed.append(ref)
+            continue
+        why = ref_syntax_error(ref)
+        if why:
+            raise OrderRefError(why)
+        text = ref.strip()
+        if text.isdigit():
+            parsed.append(int(text))
+            continue
+        site_ref, _, partner_id = text.partition(":")
+        try:
+            site = get_site(session, site_ref.strip())
+        except SiteError as exc:
+            raise OrderRefError(f"{text}: {exc}") from None
+        names[site.id] = site.name
+        parsed.append((site.id, partner_id.strip()))
+    found: dict[tuple[int, str], int] = {}
+    for site_id, name in names.items():
+        pids = [p[1] for p in parsed if isinstance(p, tuple) and p[0] == site_id]
+        for oid, pid in session.execute(
+            select(InboundOrder.id, InboundOrder.partner_order_id).where(
+                InboundOrder.site_id == site_id, InboundOrder.partner_order_id.in_(pids)
+            )
+        ):
+            found[(site_id, pid)] = oid
+        missing = [pid for pid in pids if (site_id, pid) not in found]
+        if missing:
+            held = (
+                session.scalar(select(func.count()).select_from(InboundOrder).where(InboundOrder.site_id == site_id))
+                or 0
+            )
+            raise OrderRefError(
+                f"{name} holds no order with partner order id {', '.join(dict.fromkeys(missing))} "
+                f"({held:,} order{'' if held == 1 else 's'} held there: `bobbin orders list --site {name}`; "
+                f"one still waiting on the partner is held by its next import: `bobbin import {name}`)"
+            )
+    return list(dict.fromkeys(p if isinstance(p, int) else found[p] for p in parsed))
 
 
 # --- problems and ERP orders of many orders -------------------------------------------------------

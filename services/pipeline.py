@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -31,6 +32,7 @@ from services.holding import (
     StageResult,
     ValidateResult,
     note_modified,
+    note_still_listed,
     open_order_ids,
     stage_page,
     validate_orders,
@@ -65,6 +67,7 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
             orders = ctx.spec.capability("orders")
             source = ctx.open("orders")
             drift = DriftCounter(orders.payload)  # fed in the prefetch thread only
+            read_from = datetime.now(UTC)  # when the lists began to be read: set again once the hold is taken
 
             def staged_pages() -> Iterator[StageResult]:
                 for page in source.iter_order_pages():
@@ -74,6 +77,8 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                         staged = stage_page(s, site_id, page)
                         # Where the partner is told at staging: only once it is safe here.
                         queue_exported(s, ctx, staged.all_ids, "staged")
+                        # Imported orders the partner still lists: "exported" once more, a bounded number of times.
+                        note_still_listed(s, ctx, staged, read_from)
                     yield staged
 
             modified_ids: list[int] = []
@@ -82,6 +87,7 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                 # order off the list under the reader (connectors/paging.py). Queued ones go out
                 # with the flush the task sends when the run ends.
                 with writeback_hold(site_id) as held:
+                    read_from = datetime.now(UTC)
                     if not held:
                         log.warning(
                             "writeback_hold_waited_out",
@@ -97,6 +103,10 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                             counts["fetched"] += staged.seen
                             counts["new"] += staged.new
                             counts["changed"] += staged.changed
+                            if staged.exported_again or staged.not_taken:
+                                counts["exported_again"] = counts.get("exported_again", 0) + staged.exported_again
+                                counts["exported_not_taken"] = counts.get("exported_not_taken", 0) + staged.not_taken
+                                totals["new_errors"] += staged.not_taken  # the warning goes in the error e-mail
                             totals.update(validate_and_import_staged(ctx, staged.fresh, md))
                     for page in source.iter_modified_pages():
                         with session_scope() as s:

@@ -310,6 +310,19 @@ def validate(
             )
         )
 
+    if order.ship_to is None or order.ship_to.is_empty():
+        # The mappers read every documented placement; none held an address. The order still
+        # imports (a warning): its ERP order has no ship-to until a person adds one.
+        problems.append(
+            Problem(
+                "address_missing",
+                "The order carries no ship-to address Bobbin can read; its ERP order will have none.",
+                field=f["ship_to"],
+                value=None,
+                severity="warning",
+            )
+        )
+
     resolved = Resolved(
         customer.code if customer else None,
         codes["sales_rep"],

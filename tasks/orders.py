@@ -19,6 +19,8 @@ def import_orders(self: Task, site_id: int) -> dict[str, Any]:
         app.send_task("tasks.status.flush_outbox", kwargs={"site_id": int(site_id)})
     if summary.get("new_errors"):
         app.send_task("tasks.notify.send_error_report", args=[int(site_id)])
+    if summary.get("imported"):  # the new ERP orders go to the ERP's drop folder (tasks.erp)
+        app.send_task("tasks.erp.export_orders", args=[int(site_id)])
     return summary
 
 

@@ -57,7 +57,15 @@ app.conf.update(
     beat_scheduler="schedules.scheduler:SiteScheduler",
     beat_schedule_filename=str(settings.home / "celerybeat-schedule"),
     beat_max_loop_interval=30,
-    imports=("tasks.orders", "tasks.status", "tasks.notify", "tasks.inventory", "tasks.maintenance", "tasks.events"),
+    imports=(
+        "tasks.orders",
+        "tasks.status",
+        "tasks.notify",
+        "tasks.inventory",
+        "tasks.maintenance",
+        "tasks.events",
+        "tasks.erp",
+    ),
 )
 
 from worker import signals  # noqa: E402,F401  (connects logging and per-task context)

@@ -1,13 +1,22 @@
 """``bobbin erp load``: read the ERP's own exports (CSV / Excel) into the master data, then check
-the held orders again — a new customer or style may be what they were waiting for."""
+the held orders again — a new customer, style or code may be what they were waiting for.
+``bobbin erp template``: the empty sheet of a kind, headed with exactly the columns its loader reads.
+
+The kinds are the keys of ``services.erp_load.LOADERS`` (and ``FILE_COLUMNS`` for templates), read
+when a command runs: a module that registers a kind there (``erp_load.register_kind``) needs no
+change here. Other modules may add commands to ``app``.
+"""
 
 from __future__ import annotations
 
+import csv
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.text import Text
 
 from bobbin.cli.output import (
@@ -23,28 +32,42 @@ from bobbin.cli.output import (
 )
 
 app = typer.Typer(
-    no_args_is_help=True, help="ERP master data: load customers, styles or inventory from the ERP's exports."
+    no_args_is_help=True,
+    help="ERP master data: load the ERP's exports (customers, styles, inventory and the codes orders are "
+    "checked against), or write the empty sheet of one.",
 )
 
 BAD_ROWS_SHOWN = 50  # rows of the bad-row table printed; --json lists them all
+# The kinds this module's help names; the commands take whatever services.erp_load knows.
+KINDS_HELP = "customers, styles, inventory, terms, ship-via, reps, divisions, warehouses or price-types"
 
 
-class What(str, Enum):
-    customers = "customers"
-    styles = "styles"
-    inventory = "inventory"
+class TemplateFormat(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
 
 
-def _loader(what: What) -> Any:
-    try:
-        from services import erp_load
-    except ImportError:
-        fail("the ERP file loader (services/erp_load.py) is not installed in this version")
-    return {
-        What.customers: erp_load.load_customers,
-        What.styles: erp_load.load_styles,
-        What.inventory: erp_load.load_inventory,
-    }[what]
+def _kinds(table: str) -> dict[str, Any]:
+    from services import erp_load
+
+    kinds: dict[str, Any] = getattr(erp_load, table)
+    return kinds
+
+
+def _complete_kind(incomplete: str) -> list[str]:
+    return [k for k in _kinds("LOADERS") if k.startswith(incomplete)]
+
+
+def _kind(kind: str, table: str = "LOADERS") -> str:
+    """The kind as the loaders key it (case and _ / - ignored), or a usage error naming them all."""
+    kinds = _kinds(table)
+    wanted = kind.strip().lower().replace("_", "-")
+    found = next((k for k in kinds if k == wanted or k.replace("-", "") == wanted.replace("-", "")), None)
+    if found is None:
+        raise typer.BadParameter(
+            f"{kind!r} is not a kind of ERP file: use one of {', '.join(kinds)}.", param_hint="KIND"
+        )
+    return found
 
 
 def _problem_dict(p: Any) -> dict[str, Any]:
@@ -70,25 +93,29 @@ def _sum_revalidation(results: dict[int, dict[str, Any]]) -> dict[str, Any]:
 
 @app.command("load")
 def load(
-    what: Annotated[What, typer.Argument(help="customers, styles or inventory.")],
+    what: Annotated[
+        str, typer.Argument(metavar="KIND", help=f"{KINDS_HELP}.", autocompletion=_complete_kind, show_default=False)
+    ],
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The ERP export: .csv or .xlsx.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
-    """Load an ERP export (customers, styles or inventory).
+    """Load an ERP export: customers, styles, inventory, terms, ship-via, reps, divisions, warehouses, price-types.
 
     Good rows are kept and bad rows are listed (row, column, value, problem);
     the command fails only when the file cannot be read at all. Then every held order is checked
-    again and the ones that became valid are imported."""
+    again and the ones that became valid are imported. The columns of each kind:
+    `bobbin erp template KIND` writes its empty sheet."""
     from core.db import session_scope
     from services import fixes
 
-    loader = _loader(what)
+    kind = _kind(what)
+    loader = _kinds("LOADERS")[kind]
     if not file.exists():
         fail(f"cannot read {file}: no such file")
     if file.is_dir():
         fail(f"cannot read {file}: it is a folder")
     ensure_database()
-    with err_console().status(f"Loading {what.value} from {file.name}…"):
+    with err_console().status(f"Loading {kind} from {file.name}…"):
         with session_scope() as s:
             report = loader(s, file)
     with err_console().status("Checking held orders again…"):
@@ -99,7 +126,7 @@ def load(
     if as_json:
         print_json(
             {
-                "what": what.value,
+                "what": kind,
                 "file": str(file),
                 "rows_read": report.rows_read,
                 "rows_loaded": report.rows_loaded,
@@ -124,10 +151,80 @@ def load(
                 str(p["row"]) if p["row"] is not None else DASH,
                 p["column"] or DASH,
                 Text(str(p["value"]) if p["value"] not in (None, "") else DASH),
-                Text(p["message"], style="red"),
+                Text(p["message"].replace("`", ""), style="red"),  # commands read as typed, as `orders show` does
             )
         out.print(table)
         if len(bad) > BAD_ROWS_SHOWN:
             out.print(f"[dim]… and {len(bad) - BAD_ROWS_SHOWN:,} more (--json lists them all).[/dim]")
         out.print("[dim]Fix those rows in the ERP export and load the file again: good rows load as updates.[/dim]")
     out.print(revalidation_line(revalidation) if per_site else "No held orders to check again.")
+
+
+@app.command("template")
+def template(
+    what: Annotated[
+        str, typer.Argument(metavar="KIND", help=f"{KINDS_HELP}.", autocompletion=_complete_kind, show_default=False)
+    ],
+    fmt: Annotated[
+        TemplateFormat | None,
+        typer.Option("--format", help="csv or xlsx (default: from --output's suffix, else csv).", show_default=False),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Where to write it (default: KIND.csv or KIND.xlsx here; - prints the CSV)."
+        ),
+    ] = None,
+    price_types: Annotated[
+        list[str] | None,
+        typer.Option("--price-type", help="styles: add a price:TYPE column for this ERP price type (repeatable)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a file that is already there.")] = False,
+) -> None:
+    """Write the empty sheet of a kind of ERP file: the header row `bobbin erp load KIND` reads.
+
+    Every column the loader reads, under its documented name; the command lists which are
+    required. Fill one row per record and load it."""
+    from services import erp_load
+
+    kind = _kind(what, "FILE_COLUMNS")
+    if price_types and kind != "styles":
+        raise typer.BadParameter("only the styles file has price columns", param_hint="--price-type")
+    extra = [f"{erp_load.PRICE_PREFIX}{t.strip().upper()}" for t in price_types or [] if t.strip()]
+    if output is not None and str(output) == "-":
+        if fmt is TemplateFormat.xlsx:
+            raise typer.BadParameter("an .xlsx workbook cannot be printed: give a file", param_hint="--output")
+        csv.writer(sys.stdout, lineterminator="\n").writerow(erp_load.template_headers(kind, extra))
+        return
+    suffix_format = {".xlsx": TemplateFormat.xlsx, ".csv": TemplateFormat.csv}.get(
+        output.suffix.lower() if output else ""
+    )
+    if fmt is None:
+        fmt = suffix_format or TemplateFormat.csv
+    elif suffix_format is not None and suffix_format is not fmt:
+        raise typer.BadParameter(f"{output} is not a .{fmt.value} file", param_hint="--output")
+    path = output or Path(f"{kind}.{fmt.value}")
+    if path.is_dir():
+        fail(f"cannot write {path}: it is a folder")
+    if path.exists() and not force:
+        fail(f"{path} is already there: give another --output, or --force to overwrite it")
+    try:
+        erp_load.write_template(kind, path, fmt.value, extra)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    columns = erp_load.FILE_COLUMNS[kind]
+    out = console()
+    out.print(f"Wrote {escape(str(path))}: the {kind} template, {plural(len(columns) + len(extra), 'column')}.")
+    table = new_table("Column", "Required", ("Also read as", {"overflow": "fold"}))
+    for c in columns:
+        others = [a for a in c.aliases if a != erp_load.header_key(c.title)]
+        table.add_row(c.title, "yes" if c.required else "", ", ".join(others) or DASH)
+    for header in extra:
+        table.add_row(header, "", DASH)
+    out.print(table)
+    if kind in erp_load.EXTRA_HEADERS and not extra:
+        out.print(
+            f"[dim]Also read: {erp_load.EXTRA_HEADERS[kind]} columns, one per ERP price type "
+            "(--price-type adds them).[/dim]"
+        )
+    out.print(f"Fill one row per record, then load it: [bold]bobbin erp load {kind} {escape(str(path))}[/bold]")

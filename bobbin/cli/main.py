@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bobbin.cli import admin, customers, erp, inventory, mapping, orders, sites, status, web
+import bobbin.cli.erp_handoff  # noqa: F401  (its commands join `bobbin erp`: export, shipments)
+from bobbin.cli import admin, customers, erp, importing, inventory, mapping, orders, report, sites, status, web
 from bobbin.cli.output import BobbinGroup
 from connectors.registry import specs
 
@@ -28,7 +29,9 @@ app.add_typer(mapping.app, name="map")
 app.add_typer(erp.app, name="erp")
 app.add_typer(customers.app, name="customers")
 app.add_typer(inventory.app, name="inventory")
+app.add_typer(report.app, name="report")
 app.command("status")(status.status)
+importing.register(app)
 admin.register(app)
 web.register(app)
 

@@ -50,7 +50,37 @@ app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ISO dates).")]
-OrderIds = Annotated[list[int], typer.Argument(metavar="ID", help="Bobbin order ids (the ID column of `orders list`).")]
+ORDER_HELP = "Bobbin order ids (the ID column of `orders list`) or SITE:PARTNER_ORDER_ID (e.g. brandboom-demo:9012)."
+
+
+def order_ref(value: str) -> str:
+    """The ORDER argument's parser: a Bobbin order id or SITE:PARTNER_ORDER_ID, checked for its form
+    here (a usage error otherwise); looked up by :func:`resolve_refs` once the database is reached."""
+    from services.orders import ref_syntax_error
+
+    why = ref_syntax_error(value)
+    if why:
+        raise typer.BadParameter(why)
+    return value.strip()
+
+
+def resolve_refs(refs: Sequence[str]) -> list[int]:
+    """Bobbin order ids for ORDER arguments, in the order given, each once (services.orders.resolve_order_refs:
+    an unknown site or partner order id is one line, exit 1)."""
+    from core.db import session_scope
+    from services.orders import resolve_order_refs
+
+    with session_scope() as s:
+        return resolve_order_refs(s, refs)
+
+
+OrderIds = Annotated[list[str], typer.Argument(metavar="ORDER", parser=order_ref, help=ORDER_HELP)]
+OrderRef = Annotated[
+    str,
+    typer.Argument(
+        metavar="ORDER", parser=order_ref, help="A Bobbin order id or SITE:PARTNER_ORDER_ID (e.g. brandboom-demo:9012)."
+    ),
+]
 
 
 class View(str, Enum):
@@ -379,7 +409,7 @@ def show_order(r: dict[str, Any]) -> None:
 
 @app.command("show")
 def show(
-    order_id: Annotated[int, typer.Argument(metavar="ID", help="Bobbin order id.")],
+    order: OrderRef,
     raw: Annotated[bool, typer.Option("--raw", help="Also print the payload exactly as the partner sent it.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -388,6 +418,7 @@ def show(
     from services import orders as queries
 
     ensure_database()
+    (order_id,) = resolve_refs([order])
     with session_scope() as s:
         record = queries.order_detail(s, order_id, raw=raw)
     if as_json:
@@ -401,7 +432,12 @@ def show(
 
 @app.command("resolve")
 def resolve(
-    order_id: Annotated[int, typer.Argument(metavar="ID", help="The order whose customer is unknown.")],
+    order: Annotated[
+        str,
+        typer.Argument(
+            metavar="ORDER", parser=order_ref, help="The order whose customer is unknown (id or SITE:PARTNER_ORDER_ID)."
+        ),
+    ],
     customer: Annotated[
         str | None, typer.Option("--customer", help="Map the order's customer to this ERP customer code.")
     ] = None,
@@ -424,6 +460,7 @@ def resolve(
     if code and not create_customer:
         raise UsageError("--code goes with --create-customer")
     ensure_database()
+    (order_id,) = resolve_refs([order])
     if customer:
         result = fixes.resolve_customer(order_id, customer.strip())
         made, message = customer.strip(), f"Mapped the customer of order {order_id} to ERP customer {customer.strip()}."
@@ -442,7 +479,9 @@ def resolve(
 
 @app.command("import")
 def import_orders(
-    order_ids: Annotated[list[int] | None, typer.Argument(metavar="ID", help="Orders to import.")] = None,
+    orders: Annotated[
+        list[str] | None, typer.Argument(metavar="ORDER", parser=order_ref, help="Orders to import: " + ORDER_HELP)
+    ] = None,
     all_valid: Annotated[
         bool, typer.Option("--all-valid", help="Import every valid order (of --site, or all sites).")
     ] = False,
@@ -461,11 +500,12 @@ def import_orders(
     from services import fixes
     from services import orders as queries
 
-    if bool(order_ids) == all_valid:
+    if bool(orders) == all_valid:
         raise UsageError("give order ids, or --all-valid")
     if site and not all_valid:
         raise UsageError("--site goes with --all-valid")
     ensure_database()
+    order_ids = resolve_refs(orders) if orders else None
     with session_scope() as s:
         site_id = _site_id(s, site)
         ids = list(dict.fromkeys(order_ids)) if order_ids else queries.valid_order_ids(s, site_id)
@@ -499,15 +539,101 @@ def import_orders(
         raise typer.Exit(1)
 
 
+class ReplayState(str, Enum):
+    downloaded = "downloaded"
+    valid = "valid"
+    invalid = "invalid"
+    duplicate = "duplicate"
+
+
+@app.command("replay")
+def replay(
+    orders: Annotated[
+        list[str] | None, typer.Argument(metavar="ORDER", parser=order_ref, help="Orders to replay: " + ORDER_HELP)
+    ] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Replay this site's held orders (name or id).")] = None,
+    state: Annotated[
+        list[ReplayState] | None,
+        typer.Option("--state", help="With --site: only orders in this state (repeat it; default: every open one)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read held orders' payloads again through the partner's mapper (after a mapper fix), check
+    them again and import the valid ones: the same rules as an import, each order at most once, ever.
+
+    Imported and rejected orders are never replayed."""
+    from services import replay as replaying
+
+    if bool(orders) == bool(site):
+        raise UsageError("give order ids, or --site SITE [--state STATE]")
+    if state and not site:
+        raise UsageError("--state goes with --site")
+    ensure_database()
+    with err_console().status("Replaying…"):
+        if orders:
+            results = replaying.replay_orders(resolve_refs(orders))
+        else:
+            assert site is not None
+            results = [replaying.replay(site, states=[st.value for st in state] if state else None)]
+    if as_json:
+        print_json({"sites": [r.as_dict() for r in results]})
+    else:
+        for r in results:
+            _print_replay(r)
+    postponed = [r.site for r in results if r.postponed]
+    asked = [oid for r in results for oid in r.skipped] if orders else []
+    if postponed:
+        fail(f"not replayed: an import of {', '.join(postponed)} is still running; replay again once it ends")
+    if asked:
+        if not as_json:  # each one was said, with why
+            raise typer.Exit(1)
+        fail(f"{plural(len(asked), 'order')} not replayed: {', '.join(map(str, asked))}")
+
+
+def _print_replay(r: Any) -> None:
+    out = console()
+    c = r.counts
+    if not r.orders and not r.skipped:
+        out.print(f"No held orders of {r.site} to replay.")
+        return
+    if r.orders:
+        parts = [f"{c.get('valid', 0)} valid", f"{c.get('invalid', 0)} invalid"]
+        if c.get("duplicate"):
+            parts.append(f"{c['duplicate']} duplicate")
+        out.print(
+            f"Replayed {plural(len(r.orders), 'order')} of {r.site}: {', '.join(parts)}; "
+            f"{plural(int(c.get('imported', 0)), 'order')} imported, {plural(len(r.changed), 'state')} changed."
+        )
+        table = new_table(("Order", {"justify": "right"}), "Partner #", "Before", "Now", title=f"Replay of {r.site}")
+        for o in r.orders:
+            now: OrderOutcome = {
+                "id": o.id,
+                "state": o.after,
+                "site": r.site,
+                "partner_order_id": o.partner_order_id,
+                "sales_order": o.sales_order,
+                "error_codes": o.error_codes,
+            }
+            table.add_row(
+                str(o.id),
+                o.partner_order_id,
+                state_text(o.before),
+                outcome_text(now, o.before) if o.changed else Text.assemble(outcome_text(now), (" (as before)", "dim")),
+            )
+        out.print(table)
+    for oid, why in r.skipped.items():
+        print_error(f"order {oid} not replayed: {why}")
+
+
 @app.command("reject")
-def reject(order_ids: OrderIds, as_json: JsonOpt = False) -> None:
+def reject(orders: OrderIds, as_json: JsonOpt = False) -> None:
     """Reject orders: they are never imported (a partner re-send does not bring them back)."""
     from services import fixes
 
     ensure_database()
     rejected: list[int] = []
     failed: dict[int, str] = {}
-    for oid in dict.fromkeys(order_ids):
+    for oid in resolve_refs(orders):
         try:
             fixes.reject(oid)
             rejected.append(oid)
@@ -529,7 +655,7 @@ def reject(order_ids: OrderIds, as_json: JsonOpt = False) -> None:
 @app.command("mark")
 def mark(
     status: Annotated[MarkStatus, typer.Argument(help="shipped, paid, void or exported.")],
-    order_ids: OrderIds,
+    refs: OrderIds,
     as_json: JsonOpt = False,
 ) -> None:
     """Tell the partner orders are shipped, paid or void (or exported).
@@ -543,7 +669,7 @@ def mark(
     from services import writeback
 
     ensure_database()
-    ids = list(dict.fromkeys(order_ids))
+    ids = resolve_refs(refs)
     with session_scope() as s:
         result = writeback.mark(s, ids, status.value)
     send_error = None

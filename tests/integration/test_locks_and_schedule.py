@@ -289,7 +289,16 @@ def test_schedule_imports_each_site_on_the_clock() -> None:
     schedule = build_schedule(sites, settings)
 
     # Then each site imports on wall-clock minutes, with its id, expiring after one interval
-    assert set(schedule) == {"flush-outbox", "daily-digest", "reconcile", "import-orders:bb-us", "import-orders:bb-eu"}
+    assert set(schedule) == {
+        "flush-outbox",
+        "daily-digest",
+        "reconcile",
+        "import-orders:bb-us",
+        "import-orders:bb-eu",
+        "erp-export:bb-us",
+        "erp-export:bb-eu",
+        "erp-shipments",
+    }
     us, eu = schedule["import-orders:bb-us"], schedule["import-orders:bb-eu"]
     assert us["task"] == eu["task"] == "tasks.orders.import_orders"
     assert (us["args"], eu["args"]) == ((1,), (2,))

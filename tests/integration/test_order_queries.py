@@ -183,7 +183,9 @@ def test_order_detail_of_an_invalid_order_says_what_to_do(held: Held, session: S
     assert (problem["code"], problem["severity"], problem["value"]) == ("terms_unmapped", "error", demo.UNMAPPED_TERMS)
     assert problem["title"] == "Payment terms not mapped" and "resolved_at" not in problem
     assert problem["resolution"] == (
-        f'Map the payment method to ERP terms: `bobbin map terms {SITE} "{demo.UNMAPPED_TERMS}" TERMS_CODE`.'
+        f'Map the payment method to ERP terms: `bobbin map terms {SITE} "{demo.UNMAPPED_TERMS}" TERMS_CODE`. '
+        "Terms the ERP does not have yet are added with `bobbin erp load terms FILE` "
+        "(template: `bobbin erp template terms`)."
     )
     assert detail["payment_method"] == demo.UNMAPPED_TERMS
     assert detail["raw"]["id"] == demo.O_TERMS_UNMAPPED
