@@ -19,13 +19,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import structlog
 from requests.auth import AuthBase
 
 from connectors.brandboom import contract as c
-from connectors.errors import AuthError, ContractViolation, NotSupported, PartnerRejected, RetryableError
+from connectors.errors import AuthError, NotSupported, PartnerRejected, RetryableError
 from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, body_excerpt, send
 from connectors.paging import OffsetPager
-from connectors.payload import excerpt as body_excerpt_value
+
+log = structlog.get_logger()
 
 # [INF] The doc gives no order page size; 100 orders of a few dozen lines each keeps one page
 # (one holding-area commit) to a few hundred KB.
@@ -107,17 +109,21 @@ class BrandboomClient(PartnerClient):
         orders = _result_list(self._call("GET", path), c.R_ORDERS, c.ORDER)
         if not orders:
             raise PartnerRejected(f"Brandboom has no order {order_id}", partner=c.PARTNER)
-        # The answer must be that order and only it: a read-back that looked at another order
-        # would say a writeback is there (or not) for the wrong reason.
-        got = [str(o.get(c.OrderField.ID)) if isinstance(o, dict) else repr(o) for o in orders]
-        if got != [str(order_id)]:
-            raise ContractViolation(
-                f"Brandboom answered GET {path} with order(s) {', '.join(got)}, not order {order_id} alone",
-                request=f"GET {path}",
-                answer=body_excerpt_value(orders),
+        # The order whose id is the one asked for, wherever it is in the answer: a server that
+        # answers with more than that order must not make another order's status count as this
+        # one's. None of them being that order means Brandboom cannot tell us about it now.
+        wanted = str(order_id)
+        mine = [o for o in orders if isinstance(o, dict) and str(o.get(c.OrderField.ID)) == wanted]
+        if not mine:
+            got = [str(o.get(c.OrderField.ID)) if isinstance(o, dict) else repr(o) for o in orders]
+            shown = ", ".join(got[:5]) + (f" and {len(got) - 5} more" if len(got) > 5 else "")
+            raise NotSupported(
+                f"Brandboom answered GET {path} with order(s) {shown}, not order {order_id}: cannot tell",
                 partner=c.PARTNER,
             )
-        return orders[0]
+        if len(orders) > 1:
+            log.warning("brandboom_read_back_extra_orders", order_id=wanted, answered=len(orders))
+        return mine[0]
 
     def update_order_status(self, order_id: str | int, status: str) -> None:
         """[INF] POST orders/{id} with ``status``: the one place the writeback call is shaped.

@@ -78,6 +78,8 @@ class BrandboomSandbox(PartnerSandbox):
         # Top-level order keys served under other names (ours -> theirs), as a partner whose real
         # payload differs from our reading of its document would: {"shipDate": "startShipDate"}.
         self.renamed_keys: dict[str, str] = {}
+        # True: GET orders/{id} answers with every order, as a server that ignores the id would.
+        self.ignore_order_id = False
         self._showrooms: list[Obj] = []
         self._products: list[Obj] = []
         self._orders: dict[str, Obj] = {}
@@ -93,6 +95,7 @@ class BrandboomSandbox(PartnerSandbox):
         """Back to the seed: data, recorded changes, imports and queued faults."""
         self.faults.clear()
         self.renamed_keys = {}
+        self.ignore_order_id = False
         self._load(self._seed)
 
     def add_orders(self, orders: Obj | Sequence[Obj]) -> list[str]:
@@ -197,7 +200,7 @@ class BrandboomSandbox(PartnerSandbox):
             if searching:
                 return self._search_orders(params, listing_fault)
             if by_id and request.method == "GET":
-                return self._search_orders({**params, F.ID: explicit})
+                return self._search_orders({**params, F.ID: None if self.ignore_order_id else explicit})
             if by_id and request.method in ("POST", "PUT"):  # the doc names both for update
                 return self._update_order(str(explicit), params)
         elif model == c.SHOWROOMS and (searching or (by_id and request.method == "GET")):

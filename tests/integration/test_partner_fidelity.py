@@ -24,7 +24,7 @@ from bobbin.cli.status import site_status
 from bobbin.demo_sites import load_demo
 from connectors.base import identified
 from connectors.brandboom.client import BrandboomClient
-from connectors.errors import ContractViolation
+from connectors.errors import NotSupported
 from core.db import session_scope
 from models import InboundOrder, OrderError, OutboxEntry, Site
 from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
@@ -180,13 +180,23 @@ def test_a_renamed_optional_field_raises_a_drift_warning_naming_both(
     assert theirs in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-def test_a_brandboom_read_back_answered_with_another_order_is_a_contract_violation(sandbox: Any) -> None:
+def test_a_brandboom_read_back_picks_the_order_asked_for_or_cannot_tell(sandbox: Any) -> None:
     client = BrandboomClient(sandbox.url, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY)
     try:
-        some = [str(o["id"]) for o in sandbox.orders()][:2]
-        assert client.get_order(some[0])["id"] in (int(some[0]), some[0])
-        sandbox.renamed_keys = {"id": "orderId"}  # the answer no longer says which order it is
-        with pytest.raises(ContractViolation, match=f"not order {some[0]} alone"):
-            client.get_order(some[0])
+        waiting = [str(o["id"]) for o in sandbox.orders() if o["status"] == "export"]
+        target, other = waiting[0], waiting[1]
+        client.update_order_status(other, "exported")
+        # Given a server that answers GET orders/{id} with every order, whatever the id
+        sandbox.ignore_order_id = True
+        # Then the read-back picks the order asked for: another order's "exported" is not this one's
+        assert str(client.get_order(target)["id"]) == target
+        assert client.writeback_applied(target, "exported", {}) is False
+        assert client.writeback_applied(other, "exported", {}) is True
+        # And an answer that does not carry the order at all cannot tell (the change is then sent)
+        sandbox.renamed_keys = {"id": "orderId"}
+        with pytest.raises(NotSupported, match=f"not order {target}: cannot tell"):
+            client.writeback_applied(target, "exported", {})
     finally:
+        sandbox.ignore_order_id = False
+        sandbox.renamed_keys = {}
         client.close()
