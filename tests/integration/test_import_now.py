@@ -98,11 +98,14 @@ def test_import_by_name_here_prints_the_run_and_a_second_run_creates_nothing(
     )
     assert summary["imported"] == len(valid)
     assert summary["new_errors"] == sum(len(rows) for rows in world.expected_errors.values())
-    # one sync-run row for it, and the writebacks it queued were sent from here
+    # one import run for it, and what the task leaves to others done from here: the writebacks it
+    # queued sent, the new ERP orders written to the drop folder (a run of its own)
     with session_scope() as s:
-        assert s.scalar(select(func.count()).select_from(SyncRun)) == 1
+        runs = sorted(s.scalars(select(SyncRun.task)))
+        assert runs == ["export_orders", "import_orders"], runs
         assert s.scalar(select(func.count()).select_from(SalesOrder)) == len(valid)
     assert summary["writebacks"]["sent"] == len(valid)
+    assert summary["erp_export"]["orders"] == len(valid), summary["erp_export"]
     assert {c["order_id"] for c in sandbox.status_changes() if c["status"] == "exported"} == valid
 
     # When it is imported again without --here and no worker runs
