@@ -8,6 +8,7 @@ finds the same servers (the port is read back from the data directory). ``stop()
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -15,6 +16,8 @@ import stat
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import structlog
@@ -41,6 +44,21 @@ def _wait_port(port: int, timeout: float) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing answered on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+@contextmanager
+def starting(datadir: Path) -> Iterator[None]:
+    """One process at a time starts the server of a data directory: `make run` and a `bobbin
+    status` typed in another terminal at the same moment would otherwise both find it down and both
+    start it (the second fails on the first's lock file). An exclusive lock on a file beside the
+    data directory, held while checking and starting; the other waits, then finds it running."""
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    with open(datadir.parent / f".{datadir.name}.start.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class EmbeddedPostgres:
@@ -95,6 +113,10 @@ class EmbeddedPostgres:
         return port
 
     def start(self, port: int | None = None) -> int:
+        with starting(self.datadir):
+            return self._start(port)
+
+    def _start(self, port: int | None = None) -> int:
         running = self.running_port()
         if running:
             return running
@@ -141,6 +163,7 @@ class EmbeddedPostgres:
 
     def ensure_database(self, port: int, name: str) -> str:
         import psycopg2
+        from psycopg2 import errors as pg_errors
 
         conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
         conn.autocommit = True
@@ -148,7 +171,10 @@ class EmbeddedPostgres:
             with conn.cursor() as cur:
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
                 if cur.fetchone() is None:
-                    cur.execute(f'CREATE DATABASE "{name}"')
+                    try:
+                        cur.execute(f'CREATE DATABASE "{name}"')
+                    except (pg_errors.DuplicateDatabase, pg_errors.UniqueViolation):  # made by another just now
+                        pass
         finally:
             conn.close()
         return self.url(port, name)
@@ -184,6 +210,10 @@ class EmbeddedRedis:
             return None
 
     def start(self, port: int | None = None) -> int:
+        with starting(self.datadir):
+            return self._start(port)
+
+    def _start(self, port: int | None = None) -> int:
         running = self.running_port()
         if running:
             return running
