@@ -135,6 +135,7 @@ def run() -> None:
     with console.status("Loading demo data…"):
         for line in load_demo_sites({sb.kind: sb.url for sb in emulators}):
             console.print(f"[green]✓[/] {line}")
+    first_admin = first_console_admin()
 
     env = dict(
         os.environ,
@@ -222,6 +223,11 @@ def run() -> None:
         for site in active_sites():
             app.send_task("tasks.orders.import_orders", args=[site.id])
     user, password = settings.flower_login()
+    console_login = (
+        f"login [bold]{first_admin[0]}[/] / [bold]{first_admin[1]}[/] (new admin: shown once)"
+        if first_admin
+        else "sign in with your console account (bobbin users add NAME --role ROLE)"
+    )
     sandbox_lines = "\n".join(
         f"{'Sandboxes' if i == 0 else '':<12}{sb.url}   ({sb.label} emulator, demo credentials)"
         for i, sb in enumerate(emulators)
@@ -231,6 +237,7 @@ def run() -> None:
             f"[bold]Bobbin is running[/]\n\n"
             f"Flower      http://127.0.0.1:{flower_port}   login [bold]{user}[/] / [bold]{password}[/]\n"
             f"{sandbox_lines}\n"
+            f"Console     http://127.0.0.1:{web_port}   {console_login}\n"
             f"Web         http://127.0.0.1:{web_port}   (partners' events: POST /events/SITE; /healthz)\n"
             f"Mail        {mail_note}\n"
             f"Logs        {logs}/\n"
@@ -248,6 +255,16 @@ def run() -> None:
                 console.print(f"[red]{c.name} exited with code {c.proc.returncode}; see {c.logfile}[/]")
                 shutdown()
         time.sleep(1)
+
+
+def first_console_admin() -> tuple[str, str] | None:
+    """On the first run (no console account yet), an admin with a generated password: (name,
+    password) to show once in the panel; later runs change nothing and return None."""
+    from core.db import session_scope
+    from services.users import ensure_first_admin
+
+    with session_scope() as s:
+        return ensure_first_admin(s, actor="bobbin run")
 
 
 def _safe(url: str) -> str:

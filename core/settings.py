@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     writeback_max_attempts: int = Field(8, alias="WRITEBACK_MAX_ATTEMPTS", ge=1, le=50)
     alarm_after_intervals: int = Field(4, alias="ALARM_AFTER_INTERVALS", ge=1, le=1000)
     reconcile_minutes: int = Field(5, alias="RECONCILE_MINUTES", ge=1, le=60)
+    # Signs the operator console's session cookie and CSRF tokens; unset: derived from the first
+    # BOBBIN_SECRET_KEYS key (or the development key file), so rotating that key signs everyone out.
+    console_secret: str | None = Field(None, alias="CONSOLE_SECRET")
+    # The console's address as people reach it (links in e-mails; https makes the cookie Secure).
+    console_base_url: str | None = Field(None, alias="CONSOLE_BASE_URL")
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -96,6 +101,27 @@ class Settings(BaseSettings):
             raise ValueError("must look like smtp://user:password@host:port (or smtps://, smtp+starttls://)")
         return v
 
+    @field_validator("console_secret")
+    @classmethod
+    def _console_secret(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if len(v.strip()) < 32:
+            raise ValueError(
+                "must be at least 32 characters (make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return v.strip()
+
+    @field_validator("console_base_url")
+    @classmethod
+    def _console_base_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, e.g. https://bobbin.brand.com")
+        return v.strip().rstrip("/")
+
     @field_validator("secret_keys")
     @classmethod
     def _fernet_keys(cls, v: str | None) -> str | None:
@@ -140,6 +166,16 @@ class Settings(BaseSettings):
         if self.secret_keys:
             return [k.strip() for k in self.secret_keys.split(",") if k.strip()]
         return [_dev_secret(self.home / "secret.key", lambda: _new_fernet_key())]
+
+    def console_signing_key(self) -> bytes:
+        """The key the console signs its session cookie and CSRF tokens with: CONSOLE_SECRET, or
+        one derived from the first encryption key (never the key itself)."""
+        import hashlib
+        import hmac
+
+        if self.console_secret:
+            return self.console_secret.encode()
+        return hmac.new(self.fernet_keys()[0].encode(), b"bobbin-console-session-v1", hashlib.sha256).digest()
 
     def flower_login(self) -> tuple[str, str]:
         password = self.flower_password or _dev_secret(self.home / "flower.password", lambda: secrets.token_urlsafe(12))

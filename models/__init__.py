@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2.0 models; one module per concern. Importing this package registers them all."""
 
 from models.base import Base
+from models.console import ConsoleAction, ConsoleUser
 from models.erp import (
     Customer,
     CustomerAddress,
@@ -27,6 +28,8 @@ from models.sites import Mapping, Site
 
 __all__ = [
     "Base",
+    "ConsoleAction",
+    "ConsoleUser",
     "Customer",
     "CustomerAddress",
     "Division",

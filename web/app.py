@@ -1,7 +1,9 @@
 """The ASGI app: ``create_app()`` is the factory uvicorn serves (``web.app:create_app``).
 
-Each part of the web side is a list of routes mounted at its own prefix, so the operator console
-joins as one more ``Mount`` next to the event receiver without touching it.
+Each part of the web side is a list of routes mounted at its own prefix: the event receiver at
+``/events``, the console's static files at ``/static``, and the operator console's pages (sign-in
+form, dashboard…) at the root. A path nobody serves is the console's 404 page; an error in the
+code is its 500 page, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from web import events
+from web import console, events
+from web.console.errors import exception_handlers
+from web.console.render import STATIC
 
 
 async def healthz(request: Request) -> Response:
@@ -23,9 +28,10 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/events", routes=events.routes),
-        # the operator console mounts here next (Mount("/", routes=console.routes) or similar)
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        *console.routes,
     ]
 
 
 def create_app() -> Starlette:
-    return Starlette(routes=routes())
+    return Starlette(routes=routes(), exception_handlers=exception_handlers)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import bobbin.cli.erp_handoff  # noqa: F401  (its commands join `bobbin erp`: export, shipments)
-from bobbin.cli import admin, customers, erp, importing, inventory, mapping, orders, report, sites, status, web
+from bobbin.cli import admin, customers, erp, importing, inventory, mapping, orders, report, sites, status, users, web
 from bobbin.cli.output import BobbinGroup
 from connectors.registry import specs
 
@@ -30,6 +30,7 @@ app.add_typer(erp.app, name="erp")
 app.add_typer(customers.app, name="customers")
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(report.app, name="report")
+app.add_typer(users.app, name="users")
 app.command("status")(status.status)
 importing.register(app)
 admin.register(app)

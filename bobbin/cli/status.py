@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from bobbin.cli.output import (
     OUTBOX_STYLES,
@@ -22,10 +20,6 @@ from bobbin.cli.output import (
     print_json,
 )
 from connectors.registry import kinds
-
-DEAD_SHOWN = 5  # dead writebacks listed per site; the count covers all
-STATE_ORDER = ("downloaded", "valid", "invalid", "duplicate", "imported", "rejected")
-IMPORT_TASK = "%import_orders"
 
 
 def _first_line(text: str) -> str:
@@ -80,95 +74,11 @@ def redis_health() -> dict[str, Any]:
     return {"ok": True, "detail": f"{where} ({source})"}
 
 
-def site_status(session: Session, site: Any) -> dict[str, Any]:
-    from models import InboundOrder, OrderError, OutboxEntry, SyncRun
+def site_status(session: Any, site: Any) -> dict[str, Any]:
+    """One site's state (services/status.py: the dashboard of the console reads the same)."""
+    from services.status import site_status as read
 
-    def run(outcome: str) -> dict[str, Any] | None:
-        r = session.scalars(
-            select(SyncRun)
-            .where(SyncRun.site_id == site.id, SyncRun.task.like(IMPORT_TASK), SyncRun.outcome == outcome)
-            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-            .limit(1)
-        ).first()
-        if r is None:
-            return None
-        return {
-            "run_id": r.id,
-            "started_at": r.started_at,
-            "finished_at": r.finished_at,
-            "counts": r.counts or {},
-            "error": r.error,
-        }
-
-    orders = dict(
-        session.execute(
-            select(InboundOrder.state, func.count()).where(InboundOrder.site_id == site.id).group_by(InboundOrder.state)
-        ).all()
-    )
-    wb = session.execute(
-        select(
-            func.count().filter(OutboxEntry.state == "pending", OutboxEntry.attempts == 0),
-            func.count().filter(OutboxEntry.state == "pending", OutboxEntry.attempts > 0),
-            func.count().filter(OutboxEntry.state == "dead"),
-            func.count().filter(OutboxEntry.state == "held"),
-        ).where(OutboxEntry.site_id == site.id)
-    ).one()
-    dead = [
-        {
-            "outbox_id": w.id,
-            "order_id": w.inbound_order_id,
-            "status": w.status,
-            "attempts": w.attempts,
-            "last_error": w.last_error,
-        }
-        for w in session.scalars(
-            select(OutboxEntry)
-            .where(OutboxEntry.site_id == site.id, OutboxEntry.state == "dead")
-            .order_by(OutboxEntry.id.desc())
-            .limit(DEAD_SHOWN)
-        )
-    ]
-    unresolved = (
-        session.scalar(
-            select(func.count())
-            .select_from(OrderError)
-            .join(InboundOrder, InboundOrder.id == OrderError.order_id)
-            .where(
-                InboundOrder.site_id == site.id,
-                InboundOrder.state.in_(("downloaded", "invalid", "duplicate")),
-                OrderError.resolved_at.is_(None),
-                OrderError.severity == "error",
-            )
-        )
-        or 0
-    )
-    from datetime import datetime
-
-    from core.settings import get_settings
-    from services.reconcile import dead_letters, site_alarm, site_warnings
-
-    alarm = site_alarm(session, site, get_settings(), datetime.now(UTC))
-    return {
-        "id": site.id,
-        "name": site.name,
-        "kind": site.kind,
-        "active": site.active,
-        "alarm": alarm.sentence() if alarm else None,
-        "dead_letters": dead_letters(session, site.id),
-        "warnings": site_warnings(session, site.id),
-        "last_import": run("ok"),
-        "last_failure": run("failed"),
-        "last_incomplete": run("incomplete"),
-        "orders": {state: int(orders.get(state, 0)) for state in STATE_ORDER},
-        "writebacks": {
-            "pending": int(wb[0]),
-            "retrying": int(wb[1]),
-            "dead": int(wb[2]),
-            "held": int(wb[3]),
-            "dead_rows": dead,
-        },
-        "unresolved_errors": int(unresolved),
-    }
+    return dict(read(session, site))
 
 
 def _health_text(name: str, h: dict[str, Any]) -> Text:

@@ -1,5 +1,5 @@
-"""``bobbin web``: the web app under uvicorn — the inbound event receiver (``POST /events/SITE``)
-and ``GET /healthz``; the operator console joins the same app later."""
+"""``bobbin web``: the web app under uvicorn — the operator console (``/``), the inbound event
+receiver (``POST /events/SITE``) and ``GET /healthz``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ def web(
     host: Annotated[str, typer.Option("--host", help="Address to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Port (default WEB_PORT, 8800).")] = None,
 ) -> None:
-    """Serve the web app in the foreground: partners' events (webhooks) at POST /events/SITE.
+    """Serve the web app in the foreground: the operator console at /, partners' events (webhooks)
+    at POST /events/SITE.
 
     Put it behind the brand's TLS proxy; partners sign each event, and a request whose signature
     does not match the site's secret is refused and not stored. Ctrl+C stops it."""

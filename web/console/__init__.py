@@ -1,0 +1,30 @@
+"""The operator console: server-drawn pages (Jinja2, ``web/templates``) with a little htmx.
+
+Its parts, for whoever adds a page:
+
+- ``auth``: signing in and out, and ``require(role)`` — wrap every endpoint in it (viewer <
+  operator < admin); it checks the session, the CSRF token of every POST, and the role.
+- ``render``: ``render(request, template, context)`` draws a page with the common context (user,
+  ``csrf_token`` for forms, navigation, flash message) and the security headers;
+  ``error_page(request, status, title, message)`` for refusals. ``NAV`` lists the sections.
+- ``sessions``: sessions and CSRF tokens in Redis, ``flash(session, message)`` for the next page,
+  the sign-in rate limit.
+- ``dashboard``: ``/`` and the work started from it; ``pending``: the sections still to build.
+
+Every change a page makes goes through a service function and is recorded with
+``services.users.record_action(session, visitor(request).user, action, order_id=…, site_id=…)``.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from web.console import auth, dashboard, pending
+
+routes: list[BaseRoute] = [
+    Route("/login", auth.login_page, methods=["GET"]),
+    Route("/login", auth.login, methods=["POST"]),
+    Route("/logout", auth.logout, methods=["POST"]),
+    *dashboard.routes,
+    *pending.routes,
+]
