@@ -10,10 +10,18 @@ lists, which the CLI (``bobbin orders``) renders as tables or JSON and the web c
   partner with every attempt.
 - ``order_outcomes`` says where given orders stand after a fix or an import (state, ERP order,
   open error codes); an id with no order is kept, with no state.
+- ``list_orders`` also searches (``q``: partner order number, PO, customer), filters (an open
+  problem's ``code``, the order date ``date_from`` / ``date_to``) and sorts (``SORTS``), for the
+  console's holding area; ``order_history`` is an order's life in time order (held, problems found
+  and resolved, imported, each status sent back, each change a person made in the console).
+- What a fix chooses from: ``erp_codes`` (terms, ship-via, reps, warehouses, price types),
+  ``division_customers`` and ``customer_candidates``; ``state_stamps`` and ``open_order_states``
+  let a caller tell whether an order changed since it was shown, and what a fix released.
 - ``resolve_order_refs`` turns what people type for an order — a Bobbin id, or
   ``SITE:PARTNER_ORDER_ID`` (the site's name and the order's number on the partner) — into ids.
-- The smaller reads (``states_of``, ``valid_order_ids``, ``pending_outbox_ids``, ``outbox_rows``)
-  are what a command needs around a change it asks of ``services.fixes`` or ``services.writeback``.
+- The smaller reads (``states_of``, ``sites_of``, ``site_choices``, ``valid_order_ids``,
+  ``pending_outbox_ids``, ``outbox_rows``) are what a command needs around a change it asks of
+  ``services.fixes`` or ``services.writeback``.
 """
 
 from __future__ import annotations
@@ -25,12 +33,28 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select
+from sqlalchemy.orm import Session, load_only
 
-from models import InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, WritebackAttempt
+from models import (
+    ConsoleAction,
+    Customer,
+    InboundOrder,
+    OrderError,
+    OutboxEntry,
+    PriceType,
+    SalesOrder,
+    SalesRep,
+    ShipVia,
+    Site,
+    Terms,
+    Warehouse,
+    WritebackAttempt,
+)
+from models.orders import ORDER_SEARCH_TEXT
 from services import problems
 from services.fixes import FixError
+from services.holding import OPEN_STATES
 
 
 class OrderNotFound(FixError):
@@ -199,6 +223,60 @@ def _codes(codes: dict[int, list[tuple[str, str]]], order_id: int, *, errors: bo
 # --- lists ---------------------------------------------------------------------------------------
 
 
+# The orders a list can be sorted by: name -> column (a name with a leading "-" sorts descending).
+# Ties go by id in the same direction; orders with no value come last going up, first going down.
+SORTS: dict[str, Any] = {
+    "id": InboundOrder.id,
+    "date": InboundOrder.order_date,
+    "partner": InboundOrder.partner_order_id,
+    "po": InboundOrder.po_number,
+    "customer": InboundOrder.customer_ref,
+    "state": InboundOrder.state,
+    "site": Site.name,
+}
+DEFAULT_SORT = "-id"
+LIST_COLUMNS = (
+    InboundOrder.id,
+    InboundOrder.site_id,
+    InboundOrder.partner_order_id,
+    InboundOrder.po_number,
+    InboundOrder.customer_ref,
+    InboundOrder.customer_code,
+    InboundOrder.order_date,
+    InboundOrder.line_count,
+    InboundOrder.total,
+    InboundOrder.currency,
+    InboundOrder.state,
+)
+SEARCH_MAX = 100  # characters of a search that are used
+
+
+class OrderQueryError(FixError):
+    """A list was asked for in a way it cannot be (an unknown sort, dates the wrong way round)."""
+
+
+def check_sort(sort: str) -> str:
+    """``sort`` if it names a column of ``SORTS`` (optionally with a leading "-"), else OrderQueryError."""
+    if sort.removeprefix("-") not in SORTS:
+        names = ", ".join(sorted(SORTS))
+        raise OrderQueryError(
+            f"cannot sort by {sort!r}: sort by one of {names} (a leading - sorts newest/highest first)"
+        )
+    return sort
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_condition(q: str) -> ColumnElement[bool]:
+    """Orders whose partner order number, PO, customer (as the partner names it) or ERP customer
+    code contains ``q``, ignoring case (the trigram index ``ix_inbound_order_search`` answers it)."""
+    return literal_column(ORDER_SEARCH_TEXT).ilike(_like(q.strip()[:SEARCH_MAX]), escape="\\")
+
+
 def list_orders(
     session: Session,
     *,
@@ -206,20 +284,53 @@ def list_orders(
     states: Collection[str] | None = None,
     limit: int | None = None,
     offset: int = 0,
+    q: str | None = None,
+    code: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    sort: str = DEFAULT_SORT,
 ) -> OrderPage:
-    """Orders of one site (or all) in the given states (or any), newest first: ``limit`` of them
-    (None: all) after the first ``offset``, and the total that matched."""
-    where = []
+    """Orders of one site (or all) in the given states (or any), sorted by ``sort`` (newest first
+    by default): ``limit`` of them (None: all) after the first ``offset``, and the total that matched.
+
+    ``q`` keeps the orders whose partner order number, PO or customer contains it (any case);
+    ``code`` those with an open problem of that code; ``date_from`` / ``date_to`` those ordered on
+    or after / on or before that day (an order with no date is left out when either is given)."""
+    check_sort(sort)
+    if date_from and date_to and date_from > date_to:
+        raise OrderQueryError(f"the dates are the wrong way round: {date_from} is after {date_to}")
+    where: list[ColumnElement[bool]] = []
     if site_id is not None:
         where.append(InboundOrder.site_id == site_id)
     if states:
         where.append(InboundOrder.state.in_(states))
+    if q and q.strip():
+        where.append(search_condition(q))
+    if code:
+        where.append(
+            exists().where(
+                OrderError.order_id == InboundOrder.id, OrderError.code == code, OrderError.resolved_at.is_(None)
+            )
+        )
+    if date_from:
+        where.append(InboundOrder.order_date >= date_from)
+    if date_to:
+        where.append(InboundOrder.order_date <= date_to)
     total = session.scalar(select(func.count()).select_from(InboundOrder).where(*where)) or 0
+    column = SORTS[sort.removeprefix("-")]
+    descending = sort.startswith("-")
+    # Postgres's own placing of empty values (last going up, first going down), and ties by id in
+    # the same direction: what an index on (column, id) gives by reading it forwards or backwards.
+    order_by = [column.desc() if descending else column.asc()]
+    if column is not InboundOrder.id:
+        order_by.append(InboundOrder.id.desc() if descending else InboundOrder.id.asc())
+    # Only the columns a list shows: the payloads (raw and normalized JSONB) stay on disk.
     query = (
         select(InboundOrder, Site.name)
+        .options(load_only(*LIST_COLUMNS, raiseload=True))
         .join(Site, Site.id == InboundOrder.site_id)
         .where(*where)
-        .order_by(InboundOrder.id.desc())
+        .order_by(*order_by)
     )
     if limit is not None:
         query = query.limit(limit)
@@ -303,6 +414,23 @@ def states_of(session: Session, order_ids: Sequence[int]) -> dict[int, str]:
             select(InboundOrder.id, InboundOrder.state).where(InboundOrder.id.in_(order_ids))
         )
     }
+
+
+def sites_of(session: Session, order_ids: Sequence[int]) -> dict[int, int]:
+    """order id -> its site's id (ids with no order are left out)."""
+    if not order_ids:
+        return {}
+    return {
+        oid: site_id
+        for oid, site_id in session.execute(
+            select(InboundOrder.id, InboundOrder.site_id).where(InboundOrder.id.in_(order_ids))
+        )
+    }
+
+
+def site_choices(session: Session) -> list[tuple[int, str]]:
+    """(id, name) of every site, by name: what a list of orders can be narrowed to."""
+    return [(sid, name) for sid, name in session.execute(select(Site.id, Site.name).order_by(Site.name))]
 
 
 def valid_order_ids(session: Session, site_id: int | None = None) -> list[int]:
@@ -485,3 +613,182 @@ def order_detail(session: Session, order_id: int, *, raw: bool = False) -> dict[
     if raw:
         record["raw"] = order.raw
     return record
+
+
+# --- an order's history --------------------------------------------------------------------------
+
+
+class HistoryEvent(TypedDict):
+    """One thing that happened to an order: when, what (in words), and who (a person's name, or
+    ``Bobbin`` for what the pipeline did by itself)."""
+
+    at: datetime
+    what: str
+    who: str
+    kind: str  # held, problem, resolved, checked, imported, writeback, attempt, action
+
+
+def order_history(session: Session, order_id: int) -> list[HistoryEvent]:
+    """What happened to the order, oldest first (OrderNotFound when there is none): held, each
+    problem found and resolved, last checked, imported, each status queued for the partner and
+    each try to send it, and each change a person made to it (``console_action``, with who)."""
+    order = session.get(InboundOrder, order_id)
+    if order is None:
+        raise OrderNotFound(f"no order {order_id}")
+    bobbin = "Bobbin"
+    events: list[HistoryEvent] = [
+        {"at": order.first_seen_at, "what": "held in the holding area (downloaded)", "who": bobbin, "kind": "held"}
+    ]
+    for e in session.scalars(select(OrderError).where(OrderError.order_id == order_id).order_by(OrderError.id)):
+        where = f" (line {e.line_no})" if e.line_no is not None else ""
+        value = f": {e.value}" if e.value else ""
+        word = "warning" if e.severity == "warning" else "problem"
+        events.append(
+            {"at": e.first_seen_at, "what": f"{word} {e.code}{where}{value}", "who": bobbin, "kind": "problem"}
+        )
+        if e.resolved_at is not None:
+            events.append({"at": e.resolved_at, "what": f"{e.code}{where} resolved", "who": bobbin, "kind": "resolved"})
+    if order.validated_at is not None:
+        events.append({"at": order.validated_at, "what": "checked (last validation)", "who": bobbin, "kind": "checked"})
+    so = session.scalar(select(SalesOrder).where(SalesOrder.inbound_order_id == order_id))
+    if order.imported_at is not None or so is not None:
+        at = order.imported_at or (so.created_at if so is not None else order.first_seen_at)
+        number = f" as ERP order {so.number}" if so is not None else ""
+        events.append({"at": at, "what": f"imported{number}", "who": bobbin, "kind": "imported"})
+    outbox = session.scalars(select(OutboxEntry).where(OutboxEntry.inbound_order_id == order_id)).all()
+    statuses = {w.id: w.status for w in outbox}
+    for w in outbox:
+        events.append(
+            {"at": w.created_at, "what": f'"{w.status}" queued for the partner', "who": bobbin, "kind": "writeback"}
+        )
+    if statuses:
+        for a in session.scalars(
+            select(WritebackAttempt).where(WritebackAttempt.outbox_id.in_(list(statuses))).order_by(WritebackAttempt.id)
+        ):
+            if a.ok is None:
+                said = "no answer recorded"
+            elif a.ok:
+                said = f"sent ({a.note})" if a.note else "sent"
+            else:
+                said = f"failed: {a.error or '?'}"
+            events.append(
+                {"at": a.attempted_at, "what": f'"{statuses[a.outbox_id]}" {said}', "who": bobbin, "kind": "attempt"}
+            )
+    for act in session.scalars(
+        select(ConsoleAction).where(ConsoleAction.order_id == order_id).order_by(ConsoleAction.at, ConsoleAction.id)
+    ):
+        detail = act.detail if isinstance(act.detail, dict) else {}
+        at = act.at
+        try:  # a change recorded once made is placed when the person asked for it, before what it caused
+            at = min(at, datetime.fromisoformat(str(detail["asked_at"])))
+        except (KeyError, ValueError, TypeError):
+            pass
+        events.append({"at": at, "what": str(detail.get("summary") or act.action), "who": act.actor, "kind": "action"})
+    # what a person did comes before what Bobbin did at the same moment (the same transaction)
+    events.sort(key=lambda ev: (ev["at"], ev["kind"] != "action"))
+    return events
+
+
+# --- what a fix chooses from ---------------------------------------------------------------------
+
+# mapping kind (and "price_type") -> the ERP table's code and the words shown beside it
+_CODE_TABLES: dict[str, tuple[Any, Any]] = {
+    "terms": (Terms.code, Terms.description),
+    "ship_via": (ShipVia.code, ShipVia.description),
+    "sales_rep": (SalesRep.code, SalesRep.name),
+    "warehouse": (Warehouse.code, Warehouse.name),
+    "price_type": (PriceType.code, PriceType.description),
+}
+ERP_CODE_KINDS = tuple(_CODE_TABLES)
+CODES_MAX = 1000  # codes offered in one list (an ERP has tens of each)
+
+
+def erp_codes(session: Session, kind: str) -> list[tuple[str, str]]:
+    """(code, words) of the ERP's terms, ship-vias, sales reps, warehouses or price types (a price
+    type says its currency), sorted by code: what a mapping of that kind may point at."""
+    if kind not in _CODE_TABLES:
+        raise OrderQueryError(f"no ERP codes of kind {kind!r}: use one of {', '.join(ERP_CODE_KINDS)}")
+    code, label = _CODE_TABLES[kind]
+    columns = [code, label] + ([PriceType.currency] if kind == "price_type" else [])
+    out = []
+    for row in session.execute(select(*columns).order_by(code).limit(CODES_MAX)):
+        words = row[1] or ""
+        if kind == "price_type":
+            words = f"{words} ({row[2]})" if words else row[2]
+        out.append((row[0], words))
+    return out
+
+
+class CustomerChoice(TypedDict):
+    code: str
+    name: str
+    email: str | None
+    why: str  # why it is offered: "same e-mail", "same name", "division WHSL"
+
+
+def division_customers(session: Session, division_code: str | None, limit: int = 500) -> list[CustomerChoice]:
+    """The ERP customers of a division (all, when the site has none), by name: at most ``limit``."""
+    query = select(Customer.code, Customer.name, Customer.email).order_by(Customer.name, Customer.code).limit(limit)
+    if division_code:
+        query = query.where(Customer.division_code == division_code)
+    why = f"division {division_code}" if division_code else "ERP customer"
+    return [{"code": c, "name": n, "email": e, "why": why} for c, n, e in session.execute(query)]
+
+
+def customer_candidates(session: Session, order_id: int, limit: int = 20) -> list[CustomerChoice]:
+    """ERP customers the order's customer may be: the same e-mail, or the same name (any case) —
+    the matches that were not taken by themselves because they were not unique, or not exact."""
+    order = session.get(InboundOrder, order_id)
+    if order is None:
+        raise OrderNotFound(f"no order {order_id}")
+    customer = (order.normalized or {}).get("customer") or {}
+    email = str(customer.get("email") or "").strip().lower()
+    name = str(customer.get("name") or order.customer_ref or "").strip().lower()
+    conditions = []
+    if email:
+        conditions.append(func.lower(Customer.email) == email)
+    if name:
+        conditions.append(func.lower(Customer.name) == name)
+    if not conditions:
+        return []
+    out: list[CustomerChoice] = []
+    for code, cname, cemail in session.execute(
+        select(Customer.code, Customer.name, Customer.email)
+        .where(or_(*conditions))
+        .order_by(Customer.code)
+        .limit(limit)
+    ):
+        same_email = bool(email) and (cemail or "").strip().lower() == email
+        out.append({"code": code, "name": cname, "email": cemail, "why": "same e-mail" if same_email else "same name"})
+    return out
+
+
+# --- did it change? ------------------------------------------------------------------------------
+
+
+def state_stamps(session: Session, order_ids: Sequence[int]) -> dict[int, tuple[str, datetime | None]]:
+    """order id -> (state, validated_at) now: what changes whenever the order is checked, fixed,
+    imported or rejected (ids with no order are left out)."""
+    if not order_ids:
+        return {}
+    return {
+        oid: (state, validated_at)
+        for oid, state, validated_at in session.execute(
+            select(InboundOrder.id, InboundOrder.state, InboundOrder.validated_at).where(InboundOrder.id.in_(order_ids))
+        )
+    }
+
+
+def open_order_states(session: Session, site_ids: Collection[int]) -> dict[int, str]:
+    """order id -> state of the sites' orders still open (not imported, not rejected): taken
+    before a fix, it tells which orders the fix released."""
+    if not site_ids:
+        return {}
+    return {
+        oid: state
+        for oid, state in session.execute(
+            select(InboundOrder.id, InboundOrder.state).where(
+                InboundOrder.site_id.in_(list(site_ids)), InboundOrder.state.in_(OPEN_STATES)
+            )
+        )
+    }

@@ -9,7 +9,10 @@ Its parts, for whoever adds a page:
   ``error_page(request, status, title, message)`` for refusals. ``NAV`` lists the sections.
 - ``sessions``: sessions and CSRF tokens in Redis, ``flash(session, message)`` for the next page,
   the sign-in rate limit.
-- ``dashboard``: ``/`` and the work started from it; ``pending``: the sections still to build.
+- ``dashboard``: ``/`` and the work started from it; ``holding``: ``/holding``, the orders of a
+  view with search, filters and actions on a selection; ``orders``: ``/orders/{id}``, one order
+  and the fixes made on it; ``changes``: what those pages change, through the services, and the
+  sentence that says what it did; ``pending``: the sections still to build.
 
 Every change a page makes goes through a service function and is recorded with
 ``services.users.record_action(session, visitor(request).user, action, order_id=…, site_id=…)``.
@@ -19,12 +22,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from web.console import auth, dashboard, pending
+from web.console import auth, dashboard, holding, orders, pending
 
 routes: list[BaseRoute] = [
     Route("/login", auth.login_page, methods=["GET"]),
     Route("/login", auth.login, methods=["POST"]),
     Route("/logout", auth.logout, methods=["POST"]),
     *dashboard.routes,
+    *holding.routes,
+    *orders.routes,
     *pending.routes,
 ]

@@ -15,11 +15,6 @@ from web.console.render import render
 
 # path: (title, least role, the CLI commands meanwhile)
 PENDING: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "/holding": (
-        "Holding area",
-        "viewer",
-        ("bobbin orders list --view invalid", "bobbin orders show ID", "bobbin orders resolve ID --customer CODE"),
-    ),
     "/writebacks": ("Writebacks", "viewer", ("bobbin status", "bobbin orders mark shipped|paid|void ID…")),
     "/mappings": ("Mappings", "viewer", ("bobbin map list SITE", 'bobbin map terms SITE "PARTNER VALUE" CODE')),
     "/sites": ("Sites", "admin", ("bobbin sites list", "bobbin sites show SITE", "bobbin sites set SITE KEY=VALUE")),
