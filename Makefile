@@ -27,8 +27,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	BIN=$(BIN) bash .ci/lint
 
+# ONLY=holding (or a comma-separated list) runs some of them; QUICK=1 at 1/10 scale
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)
 
 # Mutation testing of connectors/ and services/validation.py against the unit and client tests
 # (about an hour on 2 cores); the survivors are listed by `mutmut results`, shown with `mutmut show NAME`.

@@ -30,6 +30,7 @@ BENCHES = (
     ("memory", "4", "bench.bench_memory", "Memory: worker peak RSS for 1,000 and 10,000 orders"),
     ("inventory", "2", "bench.bench_inventory", "Inventory push: 100,000 SKUs × 3 warehouses"),
     ("latency", "3", "bench.bench_latency", "Latency: order on the sandbox → ERP sales order"),
+    ("holding", "6", "bench.bench_holding", "Holding area: a console page at 100,000 held orders (issue 13)"),
 )
 
 

@@ -41,6 +41,7 @@ from bench.common import (
     StackSampler,
     share_lines,
 )
+from services.erp_import import SALES_ORDER_COPY_COLUMNS
 
 BENCH = "1"
 ORDERS = 10_000
@@ -158,73 +159,46 @@ def fetch_pages(sb: Any) -> tuple[float, int]:
         client.close()
 
 
-SO_COLUMNS = (
-    "id",
-    "number",
-    "site_id",
-    "division_code",
-    "customer_code",
-    "po_number",
-    "order_date",
-    "start_date",
-    "cancel_date",
-    "terms_code",
-    "ship_via_code",
-    "rep_code",
-    "warehouse_code",
-    "currency",
-    "ship_to_name",
-    "ship_to_line1",
-    "ship_to_line2",
-    "ship_to_city",
-    "ship_to_state",
-    "ship_to_postal_code",
-    "ship_to_country",
-    "status",
-    "total",
-    "created_at",
-)
-CREATED_AT = "2026-11-23 12:00:00"
 LINE_COLUMNS = ("id", "sales_order_id", "line_no", "sku", "quantity", "price")
 
 
 def copy_buffers(orders: list[dict[str, Any]]) -> tuple[str, str, int, int]:
-    """The orders as the CSV a COPY into sales_order / sales_order_line would read."""
+    """The orders as the CSV a COPY into sales_order / sales_order_line would read: the sales-order
+    columns an import writes (services.erp_import.SALES_ORDER_COPY_COLUMNS; created_at keeps its
+    default), order n pointing at inbound order n."""
     so_buf, line_buf = io.StringIO(), io.StringIO()
     so_w, line_w = csv.writer(so_buf), csv.writer(line_buf)
     line_id = 0
     for n, o in enumerate(orders, start=1):
         a = o["customer"]["shippingAddress"]
         items = o["items"]
-        total = sum(Decimal(str(i["price"])) * int(i["quantity"]) for i in items)
-        so_w.writerow(
-            [
-                n,
-                f"SO{n:07d}",
-                1,
-                "WHSL",
-                o["customer"]["code"],
-                o["poNumber"],
-                o["dateCreated"][:10],
-                o["shipDate"],
-                o["cancelDate"],
-                "N30",
-                "UPSG",
-                "KM",
-                "MAIN",
-                o["currency"],
-                a["name"],
-                a["address1"],
-                a["address2"],
-                a["city"],
-                a["state"],
-                a["zip"],
-                a["country"],
-                "open",
-                total,
-                CREATED_AT,
-            ]
-        )
+        row = {
+            "id": n,
+            "number": f"SO{n:07d}",
+            "inbound_order_id": n,
+            "site_id": 1,
+            "division_code": "WHSL",
+            "customer_code": o["customer"]["code"],
+            "po_number": o["poNumber"],
+            "order_date": o["dateCreated"][:10],
+            "start_date": o["shipDate"],
+            "cancel_date": o["cancelDate"],
+            "terms_code": "N30",
+            "ship_via_code": "UPSG",
+            "rep_code": "KM",
+            "warehouse_code": "MAIN",
+            "currency": o["currency"],
+            "ship_to_name": a["name"],
+            "ship_to_line1": a["address1"],
+            "ship_to_line2": a["address2"],
+            "ship_to_city": a["city"],
+            "ship_to_state": a["state"],
+            "ship_to_postal_code": a["zip"],
+            "ship_to_country": a["country"],
+            "status": "open",
+            "total": sum(Decimal(str(i["price"])) * int(i["quantity"]) for i in items),
+        }
+        so_w.writerow([row[c] for c in SALES_ORDER_COPY_COLUMNS])
         for line_no, i in enumerate(items, start=1):
             line_id += 1
             line_w.writerow([line_id, n, line_no, i["skuNumber"], int(i["quantity"]), i["price"]])
@@ -237,12 +211,14 @@ def copy_floor(h: Harness, so_csv: str, line_csv: str) -> float:
     try:
         cur = raw.cursor()
         cur.execute(
-            "CREATE TEMP TABLE bench_so (LIKE sales_order) ON COMMIT PRESERVE ROWS;"
+            "CREATE TEMP TABLE bench_so (LIKE sales_order INCLUDING DEFAULTS) ON COMMIT PRESERVE ROWS;"
             "CREATE TEMP TABLE bench_so_line (LIKE sales_order_line) ON COMMIT PRESERVE ROWS"
         )
         raw.commit()
         t0 = time.perf_counter()
-        cur.copy_expert(f"COPY bench_so ({', '.join(SO_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(so_csv))
+        cur.copy_expert(
+            f"COPY bench_so ({', '.join(SALES_ORDER_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(so_csv)
+        )
         cur.copy_expert(
             f"COPY bench_so_line ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(line_csv)
         )
@@ -301,9 +277,10 @@ def table_buffers(orders: list[dict[str, Any]], site_id: int, so_csv: str) -> tu
                 *(head[c] for c in INBOUND_COLUMNS[7:]),
             ]
         )
-    for n, row in enumerate(csv.reader(io.StringIO(so_csv)), start=1):
-        row[2] = str(site_id)
-        so_w.writerow([*row, n])  # inbound_order_id
+    site_column = SALES_ORDER_COPY_COLUMNS.index("site_id")
+    for row in csv.reader(io.StringIO(so_csv)):
+        row[site_column] = str(site_id)
+        so_w.writerow(row)
     return inbound_buf.getvalue(), so_buf.getvalue()
 
 
@@ -318,7 +295,7 @@ def copy_floor_tables(h: Harness, inbound_csv: str, so_csv: str, line_csv: str) 
             f"COPY inbound_order ({', '.join(INBOUND_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(inbound_csv)
         )
         cur.copy_expert(
-            f"COPY sales_order ({', '.join(SO_COLUMNS)}, inbound_order_id) FROM STDIN WITH (FORMAT csv)",
+            f"COPY sales_order ({', '.join(SALES_ORDER_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
             io.StringIO(so_csv),
         )
         cur.copy_expert(

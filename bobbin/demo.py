@@ -408,6 +408,10 @@ ERP_TABLES = (
     "style_colors",
     "skus",
     "style_prices",
+    "style_color_prices",
+    "style_images",
+    "linesheets",
+    "linesheet_styles",
     "inventory",
 )
 
@@ -428,6 +432,10 @@ class DemoWorld:
     style_colors: list[dict[str, Any]] = field(default_factory=list)
     skus: list[dict[str, Any]] = field(default_factory=list)
     style_prices: list[dict[str, Any]] = field(default_factory=list)
+    style_color_prices: list[dict[str, Any]] = field(default_factory=list)
+    style_images: list[dict[str, Any]] = field(default_factory=list)
+    linesheets: list[dict[str, Any]] = field(default_factory=list)
+    linesheet_styles: list[dict[str, Any]] = field(default_factory=list)
     inventory: list[dict[str, Any]] = field(default_factory=list)
     # Brandboom payloads (JSON-ready: numbers, strings, lists, dicts, null).
     brandboom_showrooms: list[dict[str, Any]] = field(default_factory=list)
@@ -557,6 +565,7 @@ def build_world(seed: int = 7, styles: int = 40, customers: int = 30, orders: in
     world.brandboom_showrooms = _showrooms(len(world.styles))
     world.brandboom_products = _products(world)
     _build_orders(world, rng, orders)
+    _build_catalog_extras(world)
     return world
 
 
@@ -604,6 +613,63 @@ def _build_catalog(world: DemoWorld, rng: random.Random, n_styles: int) -> None:
                 )
                 counter += 1
                 _add_inventory(world, rng, sku, size, season)
+
+
+IMAGE_HOST = f"https://images.{BRAND_NAME.lower().replace(' & ', 'and')}.example"
+LINESHEET_FA26 = {
+    "name": "Fall 2026 Wholesale",
+    "season": "FA26",
+    "delivery_start": date(2026, 7, 15),
+    "delivery_end": date(2026, 9, 30),
+}
+COLOR_PREMIUM = Decimal("4.00")  # the demo's one colour that costs more than its style
+
+
+def _build_catalog_extras(world: DemoWorld) -> None:
+    """Retail prices, a colour's own price, two images and a linesheet. Drawn from the catalog
+    without the random generator, so the orders built from it stay as they are."""
+    msrp = {p["style_number"]: p["price"] for p in world.style_prices if p["price_type_code"] == "MSRP"}
+    for p in world.style_prices:
+        usd = msrp[p["style_number"]]
+        p["retail"] = {"WHL": usd, "WHLE": money((usd * EUR_PER_USD).to_integral_value())}.get(p["price_type_code"])
+    first = world.styles[0]["number"]
+    colors = [c["color_code"] for c in world.style_colors if c["style_number"] == first]
+    whl = next(p for p in world.style_prices if p["style_number"] == first and p["price_type_code"] == "WHL")
+    world.style_color_prices = [
+        {
+            "style_number": first,
+            "color_code": colors[-1],
+            "price_type_code": "WHL",
+            "wholesale": whl["price"] + COLOR_PREMIUM,
+            "retail": whl["retail"] + 2 * COLOR_PREMIUM,
+        }
+    ]
+    world.style_images = [
+        {
+            "style_number": first,
+            "color_code": None,
+            "kind": "style",
+            "source": f"{IMAGE_HOST}/{first}/front.jpg",
+            "folder": None,
+            "position": 1,
+            "alt_text": f"{world.styles[0]['description']}, front",
+        },
+        {
+            "style_number": first,
+            "color_code": colors[0],
+            "kind": "style_color",
+            "source": f"{IMAGE_HOST}/{first}/{colors[0]}.jpg",
+            "folder": None,
+            "position": 1,
+            "alt_text": None,
+        },
+    ]
+    world.linesheets = [dict(LINESHEET_FA26)]
+    on_sheet = [s["number"] for s in world.styles if s["season"] == LINESHEET_FA26["season"]]
+    world.linesheet_styles = [
+        {"linesheet_name": LINESHEET_FA26["name"], "style_number": number, "position": i}
+        for i, number in enumerate(on_sheet, start=1)
+    ]
 
 
 # Core sizes sell deeper: the stock a brand holds per size.
@@ -1150,12 +1216,16 @@ def _models() -> dict[str, Any]:
         CustomerAddress,
         Division,
         Inventory,
+        Linesheet,
+        LinesheetStyle,
         PriceType,
         SalesRep,
         ShipVia,
         Sku,
         Style,
         StyleColor,
+        StyleColorPrice,
+        StyleImage,
         StylePrice,
         Terms,
         Warehouse,
@@ -1174,6 +1244,10 @@ def _models() -> dict[str, Any]:
         "style_colors": StyleColor,
         "skus": Sku,
         "style_prices": StylePrice,
+        "style_color_prices": StyleColorPrice,
+        "style_images": StyleImage,
+        "linesheets": Linesheet,
+        "linesheet_styles": LinesheetStyle,
         "inventory": Inventory,
     }
 

@@ -17,6 +17,11 @@ capability      object                                      used by
 
 A service asks :meth:`PartnerSpec.capability` and gets :class:`NotOffered` ("JOOR sites do not
 push events") when the partner lacks it. Tests may add a partner with :func:`registered`.
+
+What the ``bobbin`` command needs before any work (the kinds, how people call them, which have a
+sandbox: its help and its choices) is plain data here, :data:`PARTNERS` (:func:`info`), so a
+command does not import every partner's package, HTTP client and models to start; the package is
+imported when its spec is asked for (:func:`partner`), and must agree with its entry.
 """
 
 from __future__ import annotations
@@ -34,11 +39,41 @@ from connectors.events import EventSource
 from connectors.inventory import InventoryPush
 from connectors.settings import SiteSettings
 
-# kind -> the module whose SPEC describes it. One line per partner.
-PARTNERS: dict[str, str] = {
-    "brandboom": "connectors.brandboom",
-    "joor": "connectors.joor",
-}
+
+@dataclass(frozen=True)
+class PartnerInfo:
+    """A partner as known without importing its package; its SPEC says the same (:func:`partner`
+    checks it when the package is loaded)."""
+
+    kind: str  # the site kind (PartnerSpec.kind)
+    package: str  # the module whose SPEC describes it ("" for a partner added with registered())
+    label: str  # PartnerSpec.label
+    doc: str = ""  # PartnerSpec.doc
+    sandbox: str | None = None  # the module of its sandbox (PartnerSpec.sandbox.module); None: it has none
+
+    @classmethod
+    def of(cls, spec: PartnerSpec, package: str) -> PartnerInfo:
+        return cls(spec.kind, package, spec.label, spec.doc, spec.sandbox.module if spec.sandbox else None)
+
+
+# One entry per partner.
+PARTNERS: tuple[PartnerInfo, ...] = (
+    PartnerInfo(
+        "brandboom",
+        "connectors.brandboom",
+        "Brandboom",
+        doc="Brandboom API v2 (public and secret key from the Account page)",
+        sandbox="sandbox.brandboom.demo",
+    ),
+    PartnerInfo(
+        "joor",
+        "connectors.joor",
+        "JOOR",
+        doc="JOOR API v2 (the API token from JOOR's integration manager)",
+        sandbox="sandbox.joor.demo",
+    ),
+)
+_LISTED = {entry.kind: entry for entry in PARTNERS}
 
 # More partners from outside this repository: BOBBIN_PARTNERS="kind=package,kind2=package2" (each
 # package exports SPEC like the ones above; the test suite's toy partner is added to workers this way).
@@ -91,6 +126,10 @@ CAPABILITIES = {
     "events": "push events",
 }
 Capability = Literal["orders", "writeback", "inventory", "catalog", "events"]
+# The capabilities opened on the partner's client (``open(client, settings)``); events are not:
+# the receiver verifies and parses a request with the site's secret alone.
+Opened = Literal["orders", "writeback", "inventory", "catalog"]
+OPENED: tuple[Opened, ...] = ("orders", "writeback", "inventory", "catalog")
 
 
 class UnknownPartner(ValueError):
@@ -138,23 +177,32 @@ class PartnerSpec:
     def offers(self, name: Capability) -> bool:
         return getattr(self, name) is not None
 
+    def opener(self, name: Opened) -> Callable[[Any, Any], Any]:
+        """How the capability is opened on the partner's client: ``(client, settings) -> object``.
+        NotOffered when the partner lacks it; ValueError for a capability not opened on a client."""
+        if name not in OPENED:
+            raise ValueError(f"the {name} capability is not opened on a client; these are: {', '.join(OPENED)}")
+        opener: Callable[[Any, Any], Any] = self.capability(name).open
+        return opener
+
 
 _loaded: dict[str, PartnerSpec] = {}
 _extra: dict[str, PartnerSpec] = {}
 
 
 def _modules() -> dict[str, str]:
+    """kind -> package: :data:`PARTNERS`, then those named in ``BOBBIN_PARTNERS``."""
     extra = {}
     for item in filter(None, (p.strip() for p in os.environ.get(EXTRA_PARTNERS_ENV, "").split(","))):
         kind, _, module = item.partition("=")
         if not module:
             raise RuntimeError(f"{EXTRA_PARTNERS_ENV}: {item!r} is not kind=package")
         extra[kind.strip()] = module.strip()
-    return {**PARTNERS, **extra}
+    return {**{entry.kind: entry.package for entry in PARTNERS}, **extra}
 
 
 def partner(kind: str) -> PartnerSpec:
-    """The spec of a site kind, or UnknownPartner naming the kinds there are."""
+    """The spec of a site kind (its package imported), or UnknownPartner naming the kinds there are."""
     if kind in _extra:
         return _extra[kind]
     modules = _modules()
@@ -164,6 +212,12 @@ def partner(kind: str) -> PartnerSpec:
         spec = importlib.import_module(modules[kind]).SPEC
         if not isinstance(spec, PartnerSpec) or spec.kind != kind:
             raise RuntimeError(f"{modules[kind]}.SPEC must be the PartnerSpec of kind {kind!r}")
+        listed = _LISTED.get(kind)
+        if listed is not None and listed.package == modules[kind] and PartnerInfo.of(spec, listed.package) != listed:
+            raise RuntimeError(
+                f"connectors.registry.PARTNERS says {listed}, but {listed.package}.SPEC says "
+                f"{PartnerInfo.of(spec, listed.package)}: make them agree"
+            )
         _loaded[kind] = spec
     return _loaded[kind]
 
@@ -173,15 +227,54 @@ def kinds() -> list[str]:
 
 
 def specs() -> list[PartnerSpec]:
+    """Every partner's spec: imports every partner's package (for what is named only, see :func:`infos`)."""
     return [partner(kind) for kind in kinds()]
+
+
+def info(kind: str) -> PartnerInfo:
+    """A partner's kind, label, doc and sandbox without importing its package when
+    :data:`PARTNERS` lists it (one named in ``BOBBIN_PARTNERS`` is imported); UnknownPartner else."""
+    modules = _modules()
+    listed = _LISTED.get(kind)
+    if kind not in _extra and listed is not None and modules.get(kind) == listed.package:
+        return listed
+    return PartnerInfo.of(partner(kind), "" if kind in _extra else modules[kind])
+
+
+def infos() -> list[PartnerInfo]:
+    """:func:`info` of every kind, in the order of :func:`kinds`."""
+    return [info(kind) for kind in kinds()]
 
 
 def label(kind: str) -> str:
     """The partner's name for people; the kind itself for a kind no package serves (old rows)."""
     try:
-        return partner(kind).label
+        return info(kind).label
     except UnknownPartner:
         return kind
+
+
+def open_on(client: Any, opener: Callable[[Any, Any], Any], settings: SiteSettings) -> Any:
+    """``opener(client, settings)`` (a :meth:`PartnerSpec.opener`): the object's ``close()``
+    closes the client; when opening fails, the client is closed here."""
+    try:
+        return opener(client, settings)
+    except BaseException:
+        close = getattr(client, "close", None)
+        if close:
+            close()
+        raise
+
+
+def order_source(
+    spec: PartnerSpec, base_url: str, credentials: Mapping[str, Any], settings: Mapping[str, Any] | None = None
+) -> Any:
+    """The order source of one site of the partner from plain values (settings as stored on a
+    site, validated by the partner's model): for tools and tests that have no site row. Each
+    partner package's ``make_source`` is this, typed with its own source class."""
+    opener = spec.opener("orders")
+    parsed = spec.settings.model_validate(dict(settings or {}))
+    return open_on(spec.client(base_url, credentials, parsed), opener, parsed)
 
 
 @contextmanager

@@ -69,7 +69,12 @@ class SiteSettings(BaseModel):
 
 
 class SettingsError(ValueError):
-    """Settings that do not validate; the message names each bad field in words."""
+    """Settings that do not validate; the message names each bad field in words, and ``problems``
+    holds each field's own (field name -> what is wrong with it), for a form to show beside it."""
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: dict[str, str] = dict(problems or {})
 
 
 def validate_settings(model: type[SiteSettings], raw: dict[str, Any] | None, label: str) -> SiteSettings:
@@ -77,11 +82,15 @@ def validate_settings(model: type[SiteSettings], raw: dict[str, Any] | None, lab
         return model.model_validate(raw or {})
     except ValidationError as exc:
         msgs = []
+        problems: dict[str, str] = {}
         for e in exc.errors():
             where = ".".join(map(str, e["loc"]))
             if e["type"] == "extra_forbidden":
                 known = ", ".join(sorted(model.model_fields))
-                msgs.append(f"{where}: not a setting of {label} sites (they have: {known})")
+                said = f"not a setting of {label} sites (they have: {known})"
             else:
-                msgs.append(f"{where}: {e['msg']}")
-        raise SettingsError(f"bad site settings: {'; '.join(msgs)}") from None
+                said = e["msg"]
+            msgs.append(f"{where}: {said}")
+            field = str(e["loc"][0]) if e["loc"] else ""
+            problems[field] = f"{problems[field]}; {said}" if field in problems else said
+        raise SettingsError(f"bad site settings: {'; '.join(msgs)}", problems) from None

@@ -41,6 +41,14 @@ def decrypt_json(token: str, settings: Settings | None = None) -> dict[str, Any]
         ) from None
 
 
+def decrypt_credentials(token: str, settings: Settings | None = None) -> dict[str, str]:
+    """A site's credentials, decrypted; each value is registered as a secret (never in a log line)."""
+    creds = {str(key): str(value) for key, value in decrypt_json(token, settings).items()}
+    for value in creds.values():
+        register_secret(value)
+    return creds
+
+
 def rotate(token: str, settings: Settings | None = None) -> str:
     return _fernet(settings).rotate(token.encode()).decode()
 

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The address ``bobbin web`` listens on unless told otherwise (``--host``).
+LOCAL_WEB_HOST = "127.0.0.1"
+
 
 class SettingsError(SystemExit):
     """Raised (and shown as one line) when a setting is missing or malformed."""
@@ -176,6 +179,12 @@ class Settings(BaseSettings):
         if self.console_secret:
             return self.console_secret.encode()
         return hmac.new(self.fernet_keys()[0].encode(), b"bobbin-console-session-v1", hashlib.sha256).digest()
+
+    def console_url(self, reached_at: str | None = None) -> str:
+        """The console's address as people reach it, without a trailing slash: ``CONSOLE_BASE_URL``;
+        unset, ``reached_at`` (the address a request came to, when there is one), else the address
+        ``bobbin web`` listens on by default (``http://127.0.0.1:WEB_PORT``). E-mails link to it."""
+        return (self.console_base_url or reached_at or f"http://{LOCAL_WEB_HOST}:{self.web_port}").rstrip("/")
 
     def flower_login(self) -> tuple[str, str]:
         password = self.flower_password or _dev_secret(self.home / "flower.password", lambda: secrets.token_urlsafe(12))

@@ -9,8 +9,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from models.base import Base, Timestamps
 
@@ -100,6 +109,7 @@ class Style(Timestamps, Base):
     division_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
     season: Mapped[str | None]
     category: Mapped[str | None]
+    # False: the ERP no longer sells the style; a catalog push removes or deactivates it on partners.
     active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -125,12 +135,102 @@ class Sku(Base):
 
 
 class StylePrice(Base):
+    """A style's price in one price type: ``price`` is the wholesale price (also read as
+    ``wholesale``), ``retail`` the suggested retail price in the same currency, when the ERP has one."""
+
     __tablename__ = "style_price"
     __table_args__ = (UniqueConstraint("style_number", "price_type_code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     style_number: Mapped[str] = mapped_column(ForeignKey("style.number", ondelete="CASCADE"))
     price_type_code: Mapped[str] = mapped_column(ForeignKey("price_type.code"))
     price: Mapped[Decimal] = mapped_column(Money)
+    retail: Mapped[Decimal | None] = mapped_column(Money)
+    wholesale: Mapped[Decimal] = synonym("price")
+
+
+class StyleColorPrice(Timestamps, Base):
+    """A colour's own price in one price type, where it differs from its style's (``StylePrice``).
+    A colour without a row here sells at the style's price."""
+
+    __tablename__ = "style_color_price"
+    __table_args__ = (
+        UniqueConstraint("style_number", "color_code", "price_type_code"),
+        ForeignKeyConstraint(
+            ["style_number", "color_code"],
+            ["style_color.style_number", "style_color.color_code"],
+            ondelete="CASCADE",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    style_number: Mapped[str] = mapped_column(String(30))
+    color_code: Mapped[str] = mapped_column(String(20))
+    price_type_code: Mapped[str] = mapped_column(ForeignKey("price_type.code"))
+    wholesale: Mapped[Decimal] = mapped_column(Money)
+    retail: Mapped[Decimal | None] = mapped_column(Money)
+
+
+# What an image shows: the style, one colour of it, or a colour's swatch (the small square a
+# buyer picks the colour by). Style images have no colour; the other two always have one.
+IMAGE_KINDS = ("style", "style_color", "swatch")
+
+
+class StyleImage(Timestamps, Base):
+    """One image of a style (or of one of its colours), in display order.
+
+    ``source`` is an http(s) URL, or a file path relative to the images folder the manifest was
+    loaded with; ``folder`` is that folder (absolute) for a file, NULL for a URL, so the file is
+    ``folder / source``. One image per slot: style, colour, kind and position."""
+
+    __tablename__ = "style_image"
+    __table_args__ = (
+        UniqueConstraint("style_number", "color_code", "kind", "position", postgresql_nulls_not_distinct=True),
+        ForeignKeyConstraint(
+            ["style_number", "color_code"],
+            ["style_color.style_number", "style_color.color_code"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in IMAGE_KINDS)})", name="kind"),
+        CheckConstraint("(kind = 'style') = (color_code IS NULL)", name="color_for_kind"),
+        CheckConstraint("position >= 1", name="position"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    style_number: Mapped[str] = mapped_column(ForeignKey("style.number", ondelete="CASCADE"))
+    color_code: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(12))
+    source: Mapped[str] = mapped_column(Text)
+    folder: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int]
+    alt_text: Mapped[str | None] = mapped_column(Text)
+
+
+class Linesheet(Timestamps, Base):
+    """A linesheet: a named selection of styles shown to buyers, for a season and a delivery window."""
+
+    __tablename__ = "linesheet"
+    __table_args__ = (
+        CheckConstraint(
+            "delivery_start IS NULL OR delivery_end IS NULL OR delivery_start <= delivery_end", name="delivery_window"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    season: Mapped[str | None]
+    delivery_start: Mapped[date | None]
+    delivery_end: Mapped[date | None]
+
+
+class LinesheetStyle(Base):
+    """A style on a linesheet, at its position (1 = first)."""
+
+    __tablename__ = "linesheet_style"
+    __table_args__ = (
+        UniqueConstraint("linesheet_name", "style_number"),
+        CheckConstraint("position >= 1", name="position"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    linesheet_name: Mapped[str] = mapped_column(ForeignKey("linesheet.name", ondelete="CASCADE", onupdate="CASCADE"))
+    style_number: Mapped[str] = mapped_column(ForeignKey("style.number", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
 
 
 class Inventory(Base):

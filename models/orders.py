@@ -37,6 +37,13 @@ class InboundOrder(Base):
             postgresql_ops={"search": "gin_trgm_ops"},
         ),
         Index("ix_inbound_order_order_date_id", "order_date", "id"),
+        # ... and its sorts, each read from an index in either direction, ties by id (the site's
+        # by (site_id, id), one site after another in the order of their names)
+        Index("ix_inbound_order_site_id_id", "site_id", "id"),
+        Index("ix_inbound_order_partner_order_id_id", "partner_order_id", "id"),
+        Index("ix_inbound_order_po_number_id", "po_number", "id"),
+        Index("ix_inbound_order_customer_ref_id", "customer_ref", "id"),
+        Index("ix_inbound_order_state_id", "state", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))

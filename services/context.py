@@ -12,8 +12,9 @@ from typing import Any, Literal, overload
 
 from connectors.base import OrderSource, StatusWriter
 from connectors.inventory import Pusher
-from connectors.registry import Capability, PartnerSpec, partner
+from connectors.registry import Opened, PartnerSpec, open_on, partner
 from connectors.settings import SettingsError, SiteSettings, validate_settings
+from core import crypto
 from models import Site
 
 
@@ -53,10 +54,10 @@ class SiteContext:
         return self.spec.label
 
     def client(self) -> Any:
-        """The partner's client, built from the site's decrypted credentials."""
-        from services.sites import credentials
-
-        return self.spec.client(self.site.base_url, credentials(self.site), self.settings)
+        """The partner's client, built from the site's decrypted credentials (core.crypto keeps
+        each value out of the logs)."""
+        credentials = crypto.decrypt_credentials(self.site.credentials_encrypted)
+        return self.spec.client(self.site.base_url, credentials, self.settings)
 
     @overload
     def open(self, name: Literal["orders"]) -> OrderSource: ...
@@ -67,17 +68,8 @@ class SiteContext:
     @overload
     def open(self, name: Literal["catalog"]) -> Any: ...
 
-    def open(self, name: Capability) -> Any:
-        """Open a capability of the site's partner on a new client (NotOffered when it has none).
-        The object's ``close()`` closes the client."""
-        capability = self.spec.capability(name)
-        if not hasattr(capability, "open"):
-            raise TypeError(f"the {name} capability is not opened on a client")
-        client = self.client()
-        try:
-            return capability.open(client, self.settings)
-        except BaseException:
-            close = getattr(client, "close", None)
-            if close:
-                close()
-            raise
+    def open(self, name: Opened) -> Any:
+        """Open a capability of the site's partner on a new client (NotOffered when it has none;
+        ValueError for one not opened on a client). The object's ``close()`` closes the client."""
+        opener = self.spec.opener(name)  # asked first: a partner without it is told so, credentials or not
+        return open_on(self.client(), opener, self.settings)

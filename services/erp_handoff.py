@@ -1359,17 +1359,3 @@ def _load_one(path: Path, inbox: Path) -> InboxFile:
     moved = _move(path, inbox / "done")
     log.info("erp_shipments_file_loaded", file=path.name, summary=report.summary())
     return InboxFile(path.name, str(moved), True, report=report)
-
-
-def _register() -> None:
-    """``bobbin erp load shipments FILE``: the ERP loaders' table takes this kind too."""
-    from services import erp_load
-
-    register = getattr(erp_load, "register_kind", None)
-    if register is not None:
-        register("shipments", load_shipments, SHIPMENT_COLUMNS)
-    else:  # an older loader module: its table of loaders alone
-        erp_load.LOADERS["shipments"] = load_shipments
-
-
-_register()

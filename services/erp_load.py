@@ -1,12 +1,16 @@
 """Load the ERP's own exports (CSV or .xlsx) into the master-data tables.
 
 One loader per file: customers (one row per address), styles (one row per SKU, with a price
-column per price type), inventory (one row per SKU and warehouse), and the codes orders are
-checked against, one row per code: terms, ship-via, reps, divisions, warehouses, price-types. The
+column per price type), inventory (one row per SKU and warehouse), the rest of the catalog the
+partners are sent (prices: wholesale and retail per price type, for a style or one of its colours;
+images: the manifest of style, colour and swatch images; linesheets: one row per linesheet and
+style), and the codes orders are checked against, one row per code: terms, ship-via, reps,
+divisions, warehouses, price-types. The
 formats are documented in docs/erp-files.md. Each kind's columns are one table (``FILE_COLUMNS``),
-read by its loader and written as the header of its empty sheet (``write_template``); ``LOADERS``
-and ``FILE_COLUMNS`` are keyed by the kind as ``bobbin erp load KIND`` spells it, and another
-module adds a kind with ``register_kind``.
+read by its loader and written as the header of its empty sheet (``write_template``); ``loaders()``
+and ``file_columns()`` are keyed by the kind as ``bobbin erp load KIND`` spells it. A kind another
+service loads (shipments: ``services.erp_handoff``) is named in ``ELSEWHERE`` and its module
+imported the first time the kinds are looked up; ``register_kind`` adds one at run time.
 
 Every row is checked against the file itself and against the codes already in the ERP (loaded
 once per file into sets and dicts). A bad row becomes a :class:`RowProblem` that says the row
@@ -21,6 +25,7 @@ transaction, so a failure half-way through leaves no half-loaded file behind.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import re
 from collections import defaultdict
@@ -30,8 +35,9 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import Boolean, ColumnElement, Table, func, literal_column, select
+from sqlalchemy import Boolean, ColumnElement, Table, delete, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -43,12 +49,16 @@ from models.erp import (
     CustomerAddress,
     Division,
     Inventory,
+    Linesheet,
+    LinesheetStyle,
     PriceType,
     SalesRep,
     ShipVia,
     Sku,
     Style,
     StyleColor,
+    StyleColorPrice,
+    StyleImage,
     StylePrice,
     Terms,
     Warehouse,
@@ -87,12 +97,13 @@ class RowProblem:
 
 @dataclass
 class LoadReport:
-    kind: str  # customers | styles | inventory | terms | ship-via | reps | divisions | warehouses | price-types
+    kind: str  # a key of LOADERS: customers | styles | inventory | prices | images | linesheets | terms | ...
     path: str
     rows_read: int = 0  # data rows (blank rows are not counted)
     rows_loaded: int = 0
     inserted: int = 0  # customers / SKUs / inventory rows that are new
     updated: int = 0  # ... that existed and were updated
+    removed: int = 0  # images / linesheet styles no longer in a file that lists all of a style's / linesheet's
     problems: list[RowProblem] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)  # customer codes / SKU ids / codes loaded
     ignored_columns: list[str] = field(default_factory=list)
@@ -355,6 +366,24 @@ def parse_money(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+def read_money(r: RowReader, name: str, what: str) -> Decimal | None:
+    """The row's amount in column ``name`` (blank: None), to the cent; a problem when it is not a
+    number, is negative or does not fit the ERP's prices."""
+    text = r.get(name)
+    if not text:
+        return None
+    value = parse_money(text)
+    if value is None:
+        r.problem(name, text, f'{what} "{text}" is not a number.')
+    elif value < 0:
+        r.problem(name, text, f"{what} {text} is negative.")
+    elif value > MAX_PRICE:
+        r.problem(name, text, f"{what} {text} is too large (at most {MAX_PRICE:,}).")
+    else:
+        return value.quantize(Decimal("0.01"))
+    return None
+
+
 def parse_date(text: str) -> date | None:
     for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S"):
         try:
@@ -614,13 +643,20 @@ STYLE_COLUMNS = (
     Column("season", ("season",)),
     Column("category", ("category", "class")),
     Column("division", ("division", "division_code", "div")),
+    Column("active", ("active", "is_active")),
     Column("color", ("color_code", "color", "colour_code", "option_code"), True),
     Column("color_name", ("color_name", "colour_name", "color_description")),
     Column("size", ("size",), True),
     Column("sku", ("sku", "sku_id", "sku_number", "sku_no"), True, header="SKU"),
     Column("upc", ("upc", "upc_code", "barcode", "ean", "gtin"), header="UPC"),
 )
-PRICE_PREFIX = "price:"
+PRICE_PREFIX = "price:"  # price:WHL = the style's wholesale price in price type WHL
+# A style's Active cell: yes (it sells) or no (the ERP no longer sells it: partners drop it).
+ACTIVE_WORDS = {
+    **dict.fromkeys(("y", "yes", "true", "t", "1", "active", "a"), True),
+    **dict.fromkeys(("n", "no", "false", "f", "0", "inactive", "i", "discontinued", "d"), False),
+}
+RETAIL_PREFIX = "retail:"  # retail:WHL = its suggested retail price in the same price type
 
 
 def gtin_check_digit(body: str) -> int:
@@ -657,7 +693,9 @@ def check_upc(r: RowReader, value: str) -> str | None:
 
 
 def load_styles(session: Session, path: Path | str) -> LoadReport:
-    sheet = open_sheet(path, "styles", STYLE_COLUMNS, extra=lambda key: key.startswith(PRICE_PREFIX))
+    sheet = open_sheet(
+        path, "styles", STYLE_COLUMNS, extra=lambda key: key.startswith(PRICE_PREFIX) or key.startswith(RETAIL_PREFIX)
+    )
     report = LoadReport("styles", str(path), ignored_columns=sheet.ignored)
     divisions = _known(session.execute(select(Division.code, Division.name)))
     price_types = {code.upper(): code for code in session.scalars(select(PriceType.code))}
@@ -674,8 +712,13 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
             db_upc[upc] = sku
 
     price_columns: dict[str, str] = {}  # header -> price type code
+    retail_columns: dict[str, str] = {}  # price type code -> its retail: header
+    retail_headers: list[str] = []
     for header in sheet.extra:
-        ptype = header[len(PRICE_PREFIX) :].strip().upper() if header.lower().startswith(PRICE_PREFIX) else ""
+        if header.lower().startswith(RETAIL_PREFIX):
+            retail_headers.append(header)
+            continue
+        ptype = header[len(PRICE_PREFIX) :].strip().upper()
         if ptype in price_types:
             price_columns[header] = price_types[ptype]
         else:
@@ -688,15 +731,33 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
                     f"{load_command('price-types')}; this column was not loaded.",
                 )
             )
+    for header in retail_headers:
+        ptype = header[len(RETAIL_PREFIX) :].strip().upper()
+        if ptype not in price_types:
+            message = (
+                f'unknown price type "{ptype}": add it to the ERP price types first with '
+                f"{load_command('price-types')}; this column was not loaded."
+            )
+        elif price_types[ptype] not in price_columns.values():
+            message = (
+                f"retail prices are kept beside wholesale ones: add a {PRICE_PREFIX}{ptype} column "
+                "with the wholesale prices; this column was not loaded."
+            )
+        else:
+            retail_columns[price_types[ptype]] = header
+            continue
+        report.problems.append(RowProblem(1, header, ptype, message))
 
     styles: dict[str, dict[str, Any]] = {}
     colors: dict[tuple[str, str], dict[str, Any]] = {}
     skus: dict[str, dict[str, Any]] = {}
     prices: dict[tuple[str, str], dict[str, Any]] = {}
     sku_row: dict[str, int] = {}
+    active_row: dict[str, tuple[bool, int]] = {}
     variant_row: dict[tuple[str, str, str], tuple[str, int]] = {}
     upc_row: dict[str, tuple[str, int]] = {}
     price_row: dict[tuple[str, str], tuple[Decimal, int]] = {}
+    retail_row: dict[tuple[str, str], tuple[Decimal, int]] = {}
     size_order: dict[str, list[str]] = defaultdict(list)
     for r in _rows(sheet, report):
         style = r.required("style", "The style number", 30)
@@ -747,32 +808,52 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
                 )
             elif upc in db_upc and db_upc[upc] != sku:
                 r.problem("upc", upc, f"UPC {upc} belongs to SKU {db_upc[upc]} in the ERP.")
-        row_prices: dict[str, Decimal] = {}
+        active_text = r.get("active")
+        active = ACTIVE_WORDS.get(active_text.lower()) if active_text else None
+        if active_text and active is None:
+            r.problem("active", active_text, f'active "{active_text}" must be yes or no (blank: yes).')
+        elif active is not None and style in active_row and active_row[style][0] is not active:
+            r.problem(
+                "active",
+                active_text,
+                f"style {style} is {'active' if active_row[style][0] else 'inactive'} on row "
+                f"{active_row[style][1]}; a style's rows must agree.",
+            )
+        row_prices: dict[str, tuple[Decimal, Decimal | None]] = {}  # price type -> (wholesale, retail)
         for header, ptype in price_columns.items():
-            text = r.get(header)
-            if not text:
+            before = len(r.problems)
+            retail_header = retail_columns.get(ptype)
+            price = read_money(r, header, "price")
+            retail = read_money(r, retail_header, "retail price") if retail_header else None
+            if len(r.problems) > before:
                 continue
-            price = parse_money(text)
             if price is None:
-                r.problem(header, text, f'price "{text}" is not a number.')
+                if retail is not None and retail_header:
+                    r.problem(
+                        retail_header,
+                        r.get(retail_header),
+                        f"retail price {retail} has no wholesale price: fill {header} on this row too.",
+                    )
                 continue
-            if price < 0:
-                r.problem(header, text, f"price {text} is negative.")
-                continue
-            if price > MAX_PRICE:
-                r.problem(header, text, f"price {text} is too large (at most {MAX_PRICE:,}).")
-                continue
-            price = price.quantize(Decimal("0.01"))
             first = price_row.get((style, ptype))
             if first is not None and first[0] != price:
                 r.problem(
                     header,
-                    text,
+                    r.get(header),
                     f"style {style} has {ptype} price {first[0]} on row {first[1]}; the ERP "
                     "keeps one price per style and price type.",
                 )
                 continue
-            row_prices[ptype] = price
+            first_retail = retail_row.get((style, ptype))
+            if first_retail is not None and retail is not None and first_retail[0] != retail and retail_header:
+                r.problem(
+                    retail_header,
+                    r.get(retail_header),
+                    f"style {style} has {ptype} retail price {first_retail[0]} on row {first_retail[1]}; "
+                    "the ERP keeps one retail price per style and price type.",
+                )
+                continue
+            row_prices[ptype] = (price, retail)
         if r.problems:
             report.problems += r.problems
             continue
@@ -785,6 +866,10 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
         s["division_code"] = s["division_code"] or division
         s["season"] = s["season"] or r.get("season") or None
         s["category"] = s["category"] or r.get("category") or None
+        if "active" in sheet.columns:
+            if active is not None:
+                active_row.setdefault(style, (active, r.row_no))
+            s["active"] = active_row.get(style, (True, 0))[0]
         colors.setdefault(
             (style, color), {"style_number": style, "color_code": color, "color_name": r.get("color_name") or color}
         )
@@ -802,9 +887,15 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
         variant_row.setdefault(variant, (sku, r.row_no))
         if upc:
             upc_row.setdefault(upc, (sku, r.row_no))
-        for ptype, price in row_prices.items():
+        for ptype, (price, retail) in row_prices.items():
             price_row.setdefault((style, ptype), (price, r.row_no))
-            prices[(style, ptype)] = {"style_number": style, "price_type_code": ptype, "price": price}
+            row = prices.setdefault((style, ptype), {"style_number": style, "price_type_code": ptype, "price": price})
+            if ptype in retail_columns:
+                # The first row that gives a retail price sets it; none given clears it.
+                if retail is not None:
+                    retail_row.setdefault((style, ptype), (retail, r.row_no))
+                if row.get("retail") is None:
+                    row["retail"] = retail
     for s in styles.values():
         s["description"] = s["description"] or s["number"]
 
@@ -816,6 +907,7 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
             ("division_code", "division"),
             ("season", "season"),
             ("category", "category"),
+            ("active", "active"),
         )
         if col in sheet.columns
     ]
@@ -826,7 +918,15 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
         _upsert(session, Style.__table__, list(styles.values()), ["number"], style_update, touch=True)
         _upsert(session, StyleColor.__table__, list(colors.values()), ["style_number", "color_code"], color_update)
         report.inserted, report.updated = _upsert(session, Sku.__table__, list(skus.values()), ["sku"], sku_update)
-        _upsert(session, StylePrice.__table__, list(prices.values()), ["style_number", "price_type_code"], ["price"])
+        # A price type with a retail: column sets the retail price too; the others keep theirs.
+        for with_retail in (False, True):
+            _upsert(
+                session,
+                StylePrice.__table__,
+                [p for p in prices.values() if ("retail" in p) is with_retail],
+                ["style_number", "price_type_code"],
+                ["price", "retail"] if with_retail else ["price"],
+            )
 
     _write(session, steps)
     report.keys = set(skus)
@@ -955,6 +1055,529 @@ def _inventory_sku(r: RowReader, sku_ids: dict[str, str], variants: dict[tuple[s
             f"{style}/{color}/{size} is not an ERP SKU: load it with the styles file first ({load_command('styles')}).",
         )
     return sku
+
+
+# --- Catalog: prices, images, linesheets ----------------------------------------------------------
+
+STYLE_ALIASES = ("style", "style_number", "style_no", "style_code")
+COLOR_ALIASES = ("color_code", "color", "colour_code", "colour", "option_code")
+POSITION_ALIASES = ("position", "display_order", "order", "sort_order", "sequence", "seq")
+
+
+def _erp_styles(session: Session) -> dict[str, str]:
+    """Each ERP style number, as written and in upper case, to the style number."""
+    numbers = list(session.scalars(select(Style.number)))
+    out = {n.upper(): n for n in numbers}
+    out.update({n: n for n in numbers})  # a number as written wins over another's upper case
+    return out
+
+
+def _erp_colors(session: Session) -> dict[tuple[str, str], str]:
+    """(style number, colour code in upper case) -> the ERP's colour code."""
+    return {(s, c.upper()): c for s, c in session.execute(select(StyleColor.style_number, StyleColor.color_code))}
+
+
+def _style_of(r: RowReader, styles: dict[str, str]) -> str | None:
+    """The row's ERP style (case ignored); a problem when it is blank or not in the ERP."""
+    text = r.get("style")
+    if not text:
+        r.problem("style", text, "the style number is empty.")
+        return None
+    style = styles.get(text) or styles.get(text.upper())
+    if style is None:
+        r.problem(
+            "style",
+            text,
+            f"style {text} is not in the ERP: load it with the styles file first "
+            f"({load_command('styles')}), or correct the style number.",
+        )
+    return style
+
+
+def _color_of(r: RowReader, style: str | None, colors: dict[tuple[str, str], str]) -> str | None:
+    """The row's colour of ``style`` (blank: None); a problem when the style has no such colour."""
+    text = r.get("color")
+    if not text or style is None:
+        return None
+    color = colors.get((style, text.upper()))
+    if color is None:
+        r.problem(
+            "color",
+            text,
+            f"style {style} has no colour {text} in the ERP: load the colour with the styles file "
+            f"first ({load_command('styles')}), or correct the colour code.",
+        )
+    return color
+
+
+def _position(r: RowReader) -> int | None:
+    """A display position: a whole number from 1 (first); blank: None (the file's order)."""
+    text = r.get("position")
+    if not text:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = Decimal(0)
+    if not number.is_finite() or number != number.to_integral_value() or not 1 <= number <= MAX_WHOLE:
+        r.problem("position", text, f'position "{text}" must be a whole number from 1 (first), or blank.')
+        return None
+    return int(number)
+
+
+def _remove_others(
+    session: Session, table: Table, parent: str, parents: Iterable[str], key: list[str], keep: set[tuple[Any, ...]]
+) -> int:
+    """Delete the rows of ``parents`` (values of the column ``parent``) whose ``key`` columns are not
+    in ``keep``; returns how many were deleted."""
+    listed = sorted(parents)
+    doomed: list[int] = []
+    for start in range(0, len(listed), BATCH_SIZE):
+        found = session.execute(
+            select(table.c.id, *(table.c[k] for k in key)).where(
+                table.c[parent].in_(listed[start : start + BATCH_SIZE])
+            )
+        )
+        doomed += [row[0] for row in found if tuple(row[1:]) not in keep]
+    for start in range(0, len(doomed), BATCH_SIZE):
+        session.execute(delete(table).where(table.c.id.in_(doomed[start : start + BATCH_SIZE])))
+    return len(doomed)
+
+
+# --- Prices: wholesale and retail per price type, for a style or one of its colours ---------------
+
+PRICE_COLUMNS = (
+    Column("style", STYLE_ALIASES, True),
+    Column("color", COLOR_ALIASES),
+    Column("price_type", ("price_type", "price_type_code", "price_code", "price_label", "price_tier"), True),
+    Column("wholesale", ("wholesale", "wholesale_price", "price", "whl"), True),
+    Column("retail", ("retail", "retail_price", "msrp", "suggested_retail")),
+)
+
+
+def load_prices(session: Session, path: Path | str) -> LoadReport:
+    """One row per style (or style colour) and price type: its wholesale and retail price. A row
+    with a colour is that colour's own price, where it differs from the style's."""
+    sheet = open_sheet(path, "prices", PRICE_COLUMNS)
+    report = LoadReport("prices", str(path), ignored_columns=sheet.ignored)
+    styles = _erp_styles(session)
+    colors = _erp_colors(session)
+    price_types = _known(session.execute(select(PriceType.code, PriceType.description)))
+    has_retail = "retail" in sheet.columns
+
+    style_prices: dict[tuple[str, str], dict[str, Any]] = {}
+    color_prices: dict[tuple[str, str, str], dict[str, Any]] = {}
+    seen: dict[tuple[str, str, str], int] = {}  # (style, colour or "", price type) -> its row
+    for r in _rows(sheet, report):
+        style = _style_of(r, styles)
+        color = _color_of(r, style, colors)
+        ptype_text = r.get("price_type")
+        ptype = r.code(
+            "price_type",
+            "price type",
+            price_types,
+            f"add it to the ERP price types first with {load_command('price-types')}, or correct it.",
+        )
+        if not ptype_text:
+            r.problem("price_type", ptype_text, "the price type is empty: name the ERP price type (WHL, ...).")
+        wholesale = read_money(r, "wholesale", "wholesale price")
+        retail = read_money(r, "retail", "retail price")
+        if not r.get("wholesale"):
+            if r.get("retail"):
+                r.problem(
+                    "wholesale",
+                    "",
+                    f"retail price {r.get('retail')} has no wholesale price: give the wholesale price "
+                    f"in {ptype or 'the price type'} too.",
+                )
+            else:
+                r.problem("wholesale", "", "the wholesale price is empty.")
+        if style and ptype and not r.problems:
+            key = (style, color or "", ptype)
+            if key in seen:
+                what = f"style {style}" + (f" colour {color}" if color else "")
+                r.problem(
+                    "price_type",
+                    ptype_text,
+                    f"{what} has a {ptype} price on row {seen[key]}; each style, colour and price type once per file.",
+                )
+            else:
+                seen[key] = r.row_no
+        if r.problems:
+            report.problems += r.problems
+            continue
+        assert style and ptype and wholesale is not None
+        report.rows_loaded += 1
+        report.keys.add(style)
+        retail_value = {"retail": retail} if has_retail else {}
+        if color:
+            color_prices[(style, color, ptype)] = {
+                "style_number": style,
+                "color_code": color,
+                "price_type_code": ptype,
+                "wholesale": wholesale,
+            } | retail_value
+        else:
+            style_prices[(style, ptype)] = {
+                "style_number": style,
+                "price_type_code": ptype,
+                "price": wholesale,
+            } | retail_value
+
+    # Without a Retail column, retail prices stay as they are; a blank cell in one clears a price.
+    retail_update = ["retail"] if has_retail else []
+
+    def steps() -> None:
+        counts = [
+            _upsert(
+                session,
+                StylePrice.__table__,
+                list(style_prices.values()),
+                ["style_number", "price_type_code"],
+                ["price", *retail_update],
+            ),
+            _upsert(
+                session,
+                StyleColorPrice.__table__,
+                list(color_prices.values()),
+                ["style_number", "color_code", "price_type_code"],
+                ["wholesale", *retail_update],
+                touch=True,
+            ),
+        ]
+        report.inserted = sum(i for i, _ in counts)
+        report.updated = sum(u for _, u in counts)
+
+    _write(session, steps)
+    return report
+
+
+# --- Images: the manifest of a style's images, its colours' and their swatches ------------------
+
+IMAGE_COLUMNS = (
+    Column("style", STYLE_ALIASES, True),
+    Column("color", COLOR_ALIASES),
+    Column("kind", ("kind", "image_kind", "image_type", "type", "level")),
+    Column(
+        "source",
+        ("file_or_url", "file", "url", "source", "image", "path", "file_name", "filename", "image_file", "image_url"),
+        True,
+        header="File or URL",
+    ),
+    Column("position", POSITION_ALIASES),
+    Column("alt", ("alt_text", "alt", "caption"), header="Alt Text"),
+)
+IMAGE_KIND_NAMES = {
+    "style": "style",
+    "style_color": "style_color",
+    "style_colour": "style_color",
+    "stylecolor": "style_color",
+    "color": "style_color",
+    "colour": "style_color",
+    "swatch": "swatch",
+}
+URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+MAX_URL_CHARS = 2000
+
+
+def _image_kind(r: RowReader) -> str | None:
+    """style | style_color | swatch; blank: style_color for a row with a colour, else style."""
+    text, color = r.get("kind"), r.get("color")
+    key = header_key(text)
+    kind = IMAGE_KIND_NAMES.get(key) if key else ("style_color" if color else "style")
+    if kind is None:
+        r.problem(
+            "kind",
+            text,
+            f'image kind "{text}" must be style, style_color or swatch '
+            "(blank: style, or style_color when the row gives a colour).",
+        )
+    elif kind == "style" and color:
+        r.problem(
+            "kind",
+            text,
+            f"a style image shows the whole style, so it has no colour: clear the colour, "
+            f"or write style_color for an image of colour {color}.",
+        )
+    elif kind != "style" and not color:
+        r.problem("color", color, f"a {kind} image needs the colour code it shows.")
+    return kind
+
+
+def _image_source(r: RowReader, folder: Path) -> str | None:
+    """The row's http(s) URL, or its file's path relative to ``folder`` (with ``/``); a problem
+    when the URL is not http(s), or the file is not in the folder."""
+    text = r.get("source")
+    style = r.get("style") or "(no style)"
+    if not text:
+        r.problem(
+            "source",
+            text,
+            "the file or URL is empty: give the image's path under the images folder, or its http(s) URL.",
+        )
+        return None
+    if URL_RE.match(text):
+        parts = urlsplit(text)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+            r.problem(
+                "source",
+                text,
+                f'"{text}" for style {style} is not an http(s) URL: give an http:// or https:// address, '
+                "or the image's path under the images folder.",
+            )
+        elif len(text) > MAX_URL_CHARS:
+            r.problem("source", text, f"the URL is longer than {MAX_URL_CHARS:,} characters.")
+        return text
+    relative = text.replace("\\", "/")
+    if relative.startswith("/") or re.match(r"^[A-Za-z]:", relative):
+        r.problem(
+            "source",
+            text,
+            f'image file "{text}" for style {style} is an absolute path: write its path relative to '
+            f"the images folder {folder}.",
+        )
+        return None
+    found = (folder / relative).resolve()
+    if not found.is_relative_to(folder):
+        r.problem(
+            "source",
+            text,
+            f'image file "{text}" for style {style} is outside the images folder {folder}: '
+            "move it into the folder and write its path from there.",
+        )
+        return None
+    if not found.is_file():
+        r.problem(
+            "source",
+            text,
+            f'image file "{text}" for style {style} is not in the images folder {folder}: '
+            "copy the file there, correct its path, or give its URL instead.",
+        )
+        return None
+    return found.relative_to(folder).as_posix()
+
+
+def load_images(session: Session, path: Path | str, images_dir: Path | str | None = None) -> LoadReport:
+    """The images manifest: one row per image (style, colour, kind, file or URL, position, alt
+    text). A file's path is relative to ``images_dir`` (default: the manifest's own folder).
+
+    A style the file names gets exactly the images the file lists for it, once all its rows are
+    good: its other images are removed. A style with a bad row keeps its other images until the
+    file is corrected; styles the file does not name keep theirs."""
+    sheet = open_sheet(path, "images", IMAGE_COLUMNS)
+    folder = Path(images_dir) if images_dir is not None else sheet.path.parent
+    if not folder.is_dir():
+        raise LoadError(f"the images folder {folder} does not exist: give the folder that holds the image files.")
+    folder = folder.resolve()
+    report = LoadReport("images", str(path), ignored_columns=sheet.ignored)
+    styles = _erp_styles(session)
+    colors = _erp_colors(session)
+
+    images: dict[tuple[str, str | None, str, int], dict[str, Any]] = {}  # slot -> row, in file order
+    slot_row: dict[tuple[str, str | None, str, int], int] = {}
+    source_row: dict[tuple[str, str | None, str, str], int] = {}
+    swatch_row: dict[tuple[str, str], int] = {}
+    last_position: dict[tuple[str, str | None, str], int] = {}
+    bad_styles: set[str] = set()
+    for r in _rows(sheet, report):
+        style = _style_of(r, styles)
+        color = _color_of(r, style, colors)
+        kind = _image_kind(r)
+        source = _image_source(r, folder)
+        position = _position(r)
+        if style and kind and source and not r.problems:
+            group = (style, color, kind)
+            position = position or last_position.get(group, 0) + 1
+            what = f"style {style}" + (f" colour {color}" if color else "")
+            if (style, color, kind, position) in slot_row:
+                r.problem(
+                    "position",
+                    r.get("position") or str(position),
+                    f"{what} has a {kind} image at position {position} on row "
+                    f"{slot_row[(style, color, kind, position)]}; give each image its own position.",
+                )
+            elif (style, color, kind, source) in source_row:
+                r.problem(
+                    "source",
+                    r.get("source"),
+                    f"{what} has this {kind} image on row {source_row[(style, color, kind, source)]}; "
+                    "list each image once.",
+                )
+            elif kind == "swatch" and color and (style, color) in swatch_row:
+                r.problem(
+                    "kind",
+                    r.get("kind"),
+                    f"{what} has its swatch on row {swatch_row[(style, color)]}; a colour has one swatch.",
+                )
+        if r.problems:
+            report.problems += r.problems
+            if style:
+                bad_styles.add(style)
+            continue
+        assert style and kind and source and position
+        slot = (style, color, kind, position)
+        slot_row[slot] = r.row_no
+        source_row[(style, color, kind, source)] = r.row_no
+        if kind == "swatch" and color:
+            swatch_row[(style, color)] = r.row_no
+        last_position[(style, color, kind)] = max(position, last_position.get((style, color, kind), 0))
+        images[slot] = {
+            "style_number": style,
+            "color_code": color,
+            "kind": kind,
+            "position": position,
+            "source": source,
+            "folder": None if URL_RE.match(source) else str(folder),
+            "alt_text": r.get("alt") or None,
+        }
+        report.rows_loaded += 1
+        report.keys.add(style)
+
+    update = ["source", "folder"] + (["alt_text"] if "alt" in sheet.columns else [])
+
+    def steps() -> None:
+        report.inserted, report.updated = _upsert(
+            session,
+            StyleImage.__table__,
+            list(images.values()),
+            ["style_number", "color_code", "kind", "position"],
+            update,
+            touch=True,
+        )
+        report.removed = _remove_others(
+            session,
+            StyleImage.__table__,
+            "style_number",
+            report.keys - bad_styles,
+            ["style_number", "color_code", "kind", "position"],
+            set(images),
+        )
+
+    _write(session, steps)
+    return report
+
+
+# --- Linesheets: a named selection of styles, in order, for a season and a delivery window ------
+
+LINESHEET_COLUMNS = (
+    Column("linesheet", ("linesheet", "linesheet_name", "line_sheet", "line_sheet_name"), True),
+    Column("season", ("season",)),
+    Column("delivery_start", ("delivery_start", "start_ship", "ship_start", "delivery_from", "start_date")),
+    Column("delivery_end", ("delivery_end", "end_ship", "ship_end", "delivery_to", "end_date", "cancel_date")),
+    Column("style", STYLE_ALIASES, True),
+    Column("position", POSITION_ALIASES),
+)
+LINESHEET_FIELDS = ("season", "delivery_start", "delivery_end")  # each read from the column of its name
+MAX_LINESHEET_NAME = 100
+
+
+def load_linesheets(session: Session, path: Path | str) -> LoadReport:
+    """One row per linesheet and style: the linesheet (name, season, delivery window, from the first
+    row that gives each) and the style at its position.
+
+    A linesheet the file names holds exactly the styles the file lists for it, once all its rows
+    are good; a linesheet with a bad row keeps its other styles until the file is corrected. Names
+    match ignoring case."""
+    sheet = open_sheet(path, "linesheets", LINESHEET_COLUMNS)
+    report = LoadReport("linesheets", str(path), ignored_columns=sheet.ignored)
+    styles = _erp_styles(session)
+    existing = {name.upper(): name for name in session.scalars(select(Linesheet.name))}
+
+    heads: dict[str, dict[str, Any]] = {}  # linesheet (upper case) -> its row, in file order
+    first_row: dict[str, int] = {}
+    members: dict[tuple[str, str], dict[str, Any]] = {}  # (linesheet, style) -> row
+    style_row: dict[tuple[str, str], int] = {}
+    position_row: dict[tuple[str, int], int] = {}
+    last_position: dict[str, int] = {}
+    bad_sheets: set[str] = set()
+    for r in _rows(sheet, report):
+        text = r.required("linesheet", "The linesheet name", MAX_LINESHEET_NAME)
+        name = existing.get(text.upper(), text)
+        key = name.upper()
+        style = _style_of(r, styles)
+        head: dict[str, Any] = {
+            "name": name,
+            "season": r.get("season") or None,
+            "delivery_start": r.date("delivery_start", "the delivery start"),
+            "delivery_end": r.date("delivery_end", "the delivery end"),
+        }
+        position = _position(r)
+        seen = heads.get(key)
+        if seen is not None:
+            for fld in LINESHEET_FIELDS:
+                if head[fld] and seen[fld] and head[fld] != seen[fld]:
+                    r.problem(
+                        fld,
+                        r.get(fld),
+                        f"linesheet {name} has {seen[fld]} on row {first_row[key]}; a linesheet's rows must agree.",
+                    )
+        start: date | None = head["delivery_start"] or (seen or {}).get("delivery_start")
+        end: date | None = head["delivery_end"] or (seen or {}).get("delivery_end")
+        if start and end and end < start:
+            r.problem(
+                "delivery_end" if head["delivery_end"] else "delivery_start",
+                r.get("delivery_end") or r.get("delivery_start"),
+                f"linesheet {name}'s delivery window ends ({end}) before it starts ({start}).",
+            )
+        if text and style and not r.problems:
+            position = position or last_position.get(key, 0) + 1
+            if (key, style) in style_row:
+                r.problem(
+                    "style",
+                    r.get("style"),
+                    f"style {style} is on linesheet {name} on row {style_row[(key, style)]}; "
+                    "list each style once per linesheet.",
+                )
+            elif (key, position) in position_row:
+                r.problem(
+                    "position",
+                    r.get("position") or str(position),
+                    f"linesheet {name} has a style at position {position} on row "
+                    f"{position_row[(key, position)]}; give each style its own position.",
+                )
+        if r.problems:
+            report.problems += r.problems
+            if text:
+                bad_sheets.add(key)
+            continue
+        assert style and position
+        if seen is None:
+            heads[key] = head
+            first_row[key] = r.row_no
+        else:
+            for fld in LINESHEET_FIELDS:
+                seen[fld] = seen[fld] or head[fld]
+        style_row[(key, style)] = r.row_no
+        position_row[(key, position)] = r.row_no
+        last_position[key] = max(position, last_position.get(key, 0))
+        members[(key, style)] = {"linesheet_name": heads[key]["name"], "style_number": style, "position": position}
+        report.rows_loaded += 1
+
+    # Columns the file does not have keep their ERP values; a blank cell in one it has clears one.
+    update = [fld for fld in LINESHEET_FIELDS if fld in sheet.columns]
+    names = {heads[key]["name"] for key in heads}
+
+    def steps() -> None:
+        _upsert(session, Linesheet.__table__, list(heads.values()), ["name"], update, touch=True)
+        report.inserted, report.updated = _upsert(
+            session,
+            LinesheetStyle.__table__,
+            list(members.values()),
+            ["linesheet_name", "style_number"],
+            ["position"],
+        )
+        report.removed = _remove_others(
+            session,
+            LinesheetStyle.__table__,
+            "linesheet_name",
+            {heads[key]["name"] for key in heads if key not in bad_sheets},
+            ["linesheet_name", "style_number"],
+            {(m["linesheet_name"], m["style_number"]) for m in members.values()},
+        )
+
+    _write(session, steps)
+    report.keys = names
+    return report
 
 
 # --- Codes: terms, ship-via, reps, divisions, warehouses, price types ----------------------------
@@ -1157,6 +1780,9 @@ LOADERS: dict[str, Loader] = {
     "customers": load_customers,
     "styles": load_styles,
     "inventory": load_inventory,
+    "prices": load_prices,
+    "images": load_images,
+    "linesheets": load_linesheets,
     "terms": load_terms,
     "ship-via": load_ship_vias,
     "reps": load_reps,
@@ -1169,16 +1795,46 @@ FILE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "customers": CUSTOMER_COLUMNS,
     "styles": STYLE_COLUMNS,
     "inventory": INVENTORY_COLUMNS,
+    "prices": PRICE_COLUMNS,
+    "images": IMAGE_COLUMNS,
+    "linesheets": LINESHEET_COLUMNS,
     **{kind: spec.columns for kind, spec in CODE_FILES.items()},
 }
 # Headers a kind reads besides its columns, as a template shows them (styles: a price per price type).
-EXTRA_HEADERS: dict[str, str] = {"styles": PRICE_PREFIX + "<PRICE TYPE>"}
+EXTRA_HEADERS: dict[str, str] = {"styles": f"{PRICE_PREFIX}<PRICE TYPE> and {RETAIL_PREFIX}<PRICE TYPE>"}
+
+
+# Kinds another service module loads: kind -> (its module, its loader, its columns), by name. The
+# module is imported the first time the kinds are looked up (loaders(), file_columns()), not with
+# this one, so a program that loads none of them (every `bobbin` command at start) does without it.
+ELSEWHERE: dict[str, tuple[str, str, str]] = {
+    "shipments": ("services.erp_handoff", "load_shipments", "SHIPMENT_COLUMNS"),
+}
 
 
 def register_kind(kind: str, loader: Loader, columns: tuple[Column, ...]) -> None:
     """Add a kind of file (``bobbin erp load KIND`` and ``bobbin erp template KIND`` take it)."""
     LOADERS[kind] = loader
     FILE_COLUMNS[kind] = columns
+
+
+def _add_elsewhere() -> None:
+    for kind, (module, loader, columns) in ELSEWHERE.items():
+        if kind not in LOADERS:
+            found = importlib.import_module(module)
+            register_kind(kind, getattr(found, loader), getattr(found, columns))
+
+
+def loaders() -> dict[str, Loader]:
+    """Every kind's loader (``ELSEWHERE``'s included), keyed as ``bobbin erp load KIND`` spells it."""
+    _add_elsewhere()
+    return LOADERS
+
+
+def file_columns() -> dict[str, tuple[Column, ...]]:
+    """Every kind's columns (``ELSEWHERE``'s included), in the order its template writes them."""
+    _add_elsewhere()
+    return FILE_COLUMNS
 
 
 # --- Templates: the empty sheet of a kind ---------------------------------------------------------
@@ -1189,9 +1845,10 @@ TEMPLATE_FORMATS = ("csv", "xlsx")
 def template_headers(kind: str, extra: Iterable[str] = ()) -> list[str]:
     """The header row of ``kind``'s empty sheet: each column the loader reads, by its documented
     name, then ``extra`` headers (styles: ``price:WHL`` ...)."""
-    if kind not in FILE_COLUMNS:
-        raise LoadError(f"there is no {kind!r} file: Bobbin loads {', '.join(FILE_COLUMNS)}.")
-    return [c.title for c in FILE_COLUMNS[kind]] + list(extra)
+    columns = file_columns()
+    if kind not in columns:
+        raise LoadError(f"there is no {kind!r} file: Bobbin loads {', '.join(columns)}.")
+    return [c.title for c in columns[kind]] + list(extra)
 
 
 def write_template(kind: str, path: Path | str, fmt: str = "csv", extra: Iterable[str] = ()) -> Path:

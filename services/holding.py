@@ -121,7 +121,9 @@ def normalized(order: PartnerOrder) -> dict[str, Any]:
     return _plain(order)
 
 
-def _total(order: PartnerOrder) -> Decimal | None:
+def order_total(order: PartnerOrder) -> Decimal | None:
+    """The order's total as Bobbin holds it: the sum of quantity × price over the lines that have
+    both, to the cent; None when it cannot be told (an overflow, or beyond ``MAX_TOTAL``)."""
     try:
         total = sum(
             (ln.quantity * ln.price for ln in order.lines if ln.quantity is not None and ln.price is not None),
@@ -148,7 +150,7 @@ def header_columns(order: PartnerOrder) -> dict[str, Any]:
             "ship_date": order.ship_date,
             "cancel_date": order.cancel_date,
             "currency": _short(order.currency, 3),
-            "total": _total(order),
+            "total": order_total(order),
             "line_count": len(order.lines),
         }
     )

@@ -8,6 +8,9 @@ Two kinds, modelled on the partners' "detailed error report" e-mails (seed 002):
 - ``digest`` — the daily list of everything still open, reported before or not, with counts by kind
   and how long each order has waited.
 
+Each order, problem and view in a report links to its page in the operator console (``services.links``,
+under ``CONSOLE_BASE_URL``), beside the CLI command that does the same.
+
 Building (``new_errors_report`` / ``digest_report``), rendering (``render``) and sending
 (``send_error_report``) are separate plain functions; the Celery task is a thin wrapper. A report is
 recorded only after the mail went out: a failed send marks nothing, so the next run tries again.
@@ -44,7 +47,7 @@ from core.settings import Settings, get_settings
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
 from models.runs import SyncRun
 from models.sites import Site
-from services import problems, reconcile
+from services import links, problems, reconcile
 
 log = structlog.get_logger()
 
@@ -156,6 +159,16 @@ class CodeCount:
     severity: str
     problems: int
     orders: int
+    states: tuple[str, ...] = ()  # the states of those orders (which view of the holding area shows them)
+
+
+@dataclass(frozen=True)
+class Further:
+    """One place to look further: a page of the console, and the CLI command that shows the same."""
+
+    label: str
+    url: str
+    command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -339,15 +352,23 @@ def _assemble(
 
     code_problems: Counter[str] = Counter()
     code_orders: Counter[str] = Counter()
+    code_states: dict[str, set[str]] = {}
     for order_rows in grouped.values():
         codes = [r.code for r in order_rows]
         code_problems.update(codes)
         code_orders.update(set(codes))
+        for c in codes:
+            code_states.setdefault(c, set()).add(order_rows[0].state)
     by_code = tuple(
         sorted(
             (
                 CodeCount(
-                    code=c, title=problems.kind(c).title, severity=_severity(rows, c), problems=n, orders=code_orders[c]
+                    code=c,
+                    title=problems.kind(c).title,
+                    severity=_severity(rows, c),
+                    problems=n,
+                    orders=code_orders[c],
+                    states=tuple(sorted(code_states[c])),
                 )
                 for c, n in code_problems.items()
             ),
@@ -448,12 +469,14 @@ def render(report: Report, *, settings: Settings | None = None) -> EmailMessage:
     """The report as a multipart/alternative mail: a plain-text part and an HTML part."""
     settings = settings or get_settings()
     tz = _zone(settings.timezone)
+    console = links.console(settings)
     context = {
         "r": report,
         "subject": subject_for(report),
         "tz_name": settings.timezone,
         "generated": _when(report.generated_at, tz),
-        "commands": look_further_commands(report),
+        "console": console,
+        "further": look_further(report, console),
     }
     env = _environment(tz, report.generated_at)
     text = env.get_template("error_report.txt.j2").render(context)
@@ -476,12 +499,27 @@ def render(report: Report, *, settings: Settings | None = None) -> EmailMessage:
     return msg
 
 
-def look_further_commands(report: Report) -> list[str]:
-    cmds = ["bobbin orders list --view invalid"]
+def look_further(report: Report, console: links.Console) -> list[Further]:
+    """The holding area's views of the site (beside the ``bobbin orders list`` that shows the same),
+    the orders with each kind of problem, and the site on the dashboard (beside ``bobbin status``).
+    Each order's own page and command are under its heading."""
+    site = report.site.name
+    where = f"--site {_shell_word(site)}"
+    out = [Further("Invalid orders", console.holding(site, "invalid"), f"bobbin orders list --view invalid {where}")]
     if "duplicate" in report.states:
-        cmds.append("bobbin orders list --view duplicated")
-    cmds += [f"bobbin orders show {o.order_id}" for o in report.orders]
-    return cmds
+        out.append(
+            Further(
+                "Duplicated orders",
+                console.holding(site, "duplicated"),
+                f"bobbin orders list --view duplicated {where}",
+            )
+        )
+    out += [
+        Further(f'Orders with "{c.title}"', console.holding(site, links.view_for(c.states), c.code))
+        for c in report.by_code
+    ]
+    out.append(Further(f"{site} on the dashboard", console.dashboard(report.site.id), "bobbin status"))
+    return out
 
 
 def _sender(mail_from: str) -> Address:

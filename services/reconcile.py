@@ -29,6 +29,7 @@ from core.locks import advisory_lock, site_lock_name
 from core.mail import HEADER_POLICY, send_message
 from core.settings import Settings, get_settings
 from models import ErrorReport, InboundOrder, OutboxEntry, Site, SyncRun
+from services import links
 from services.runs import ABANDONED
 from services.sites import site_settings
 
@@ -230,7 +231,8 @@ def _mail_alarm_once(alarm: Alarm, settings: Settings) -> bool:
             f"{'since ' + format(alarm.since, '%Y-%m-%d %H:%M UTC') if alarm.since else 'ever since it was added'} "
             f"— {alarm.intervals} import intervals.\n\n"
             + (f"The last attempt failed with:\n  {alarm.last_error}\n\n" if alarm.last_error else "")
-            + "What to check:\n"
+            + f"The site on the console's dashboard:\n  {links.console(settings).dashboard(site.id)}\n\n"
+            "What to check:\n"
             f"  bobbin status                  (what failed, and whether the workers run)\n"
             f"  bobbin sites show {site.name}   (the site's URL; are its credentials still valid?)\n"
             "  celery -A worker inspect ping  (is a worker answering?)\n\n"

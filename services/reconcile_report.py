@@ -29,7 +29,7 @@ order on the partner that was never held; one held but not imported, with its st
 problems; one imported but not in an ERP file; one in an ERP file not shipped, partly shipped or
 void), and for each imported order whose ERP total — the sum of its ``sales_order_line`` quantity
 × price — differs by more than 0.01 from the partner's: the sum of quantity × price of the partner
-order's lines (``services.holding._total``, with the quantity the site imports), as read from the
+order's lines (``services.holding.order_total``, with the quantity the site imports), as read from the
 partner now when the order is on its list, else as the holding area holds it.
 """
 
@@ -51,7 +51,7 @@ from core.db import session_scope
 from core.settings import get_settings
 from models import ErpHandoff, InboundOrder, SalesOrder, SalesOrderLine, Shipment
 from services.context import SiteContext, SiteError
-from services.holding import _total, for_site, partner_order, pg_safe
+from services.holding import for_site, order_total, partner_order, pg_safe
 from services.orders import open_problem_codes
 from services.sites import open_site
 
@@ -425,17 +425,17 @@ def build_report(
     partner_totals: dict[str, Decimal | None] = {}
     for pid, h in held.items():
         if pid in listed_orders:
-            partner_totals[pid] = _total(listed_orders[pid])
+            partner_totals[pid] = order_total(listed_orders[pid])
         else:
             partner_totals[pid] = _money(h.total)
     if ctx.settings.quantity != "ordered":
         again = [h.id for pid, h in held.items() if pid not in listed_orders]
         for chunk in _chunks(again, 1000):
             for inbound in session.scalars(select(InboundOrder).where(InboundOrder.id.in_(chunk))):
-                partner_totals[inbound.partner_order_id] = _total(partner_order(inbound, ctx))
+                partner_totals[inbound.partner_order_id] = order_total(partner_order(inbound, ctx))
     for pid, order in listed_orders.items():
         if pid in on_partner and pid not in held:
-            partner_totals[pid] = _total(order)
+            partner_totals[pid] = order_total(order)
 
     # The stages.
     members: dict[str, list[str]] = {k: [] for k in STAGE_KEYS}

@@ -16,7 +16,8 @@ transaction. ``flush`` sends what is due, one row at a time:
    (NotSupported) gets the change again, as before;
 4. the outcome is committed: sent; or a retryable failure waits with exponential backoff and
    jitter; or a refusal (4xx, bad credentials) or too many failures leaves the row ``dead`` with
-   its last error, shown by ``bobbin status`` until a person re-queues it. ``sending_since`` is
+   its last error, shown by ``bobbin status`` until a person re-queues it (``bobbin writebacks
+   retry``, the console's Writebacks page: ``services.writebacks``). ``sending_since`` is
    cleared only when the outcome says the partner cannot have applied the change;
 5. an answer about another record than the one the write named (``ContractViolation``) leaves
    the row ``held`` — not sent, not dead, not retried by itself — with a ``contract_violation``

@@ -120,9 +120,9 @@ def down() -> None:
 
 
 def _sandbox_kinds() -> list[str]:
-    from connectors.registry import specs
+    from connectors.registry import infos
 
-    return [spec.kind for spec in specs() if spec.sandbox is not None]
+    return [partner.kind for partner in infos() if partner.sandbox is not None]
 
 
 # The partners with a sandbox, as typer's choices (connectors.registry says which).

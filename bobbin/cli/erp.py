@@ -2,9 +2,9 @@
 the held orders again — a new customer, style or code may be what they were waiting for.
 ``bobbin erp template``: the empty sheet of a kind, headed with exactly the columns its loader reads.
 
-The kinds are the keys of ``services.erp_load.LOADERS`` (and ``FILE_COLUMNS`` for templates), read
-when a command runs: a module that registers a kind there (``erp_load.register_kind``) needs no
-change here. Other modules may add commands to ``app``.
+The kinds are the keys of ``services.erp_load.loaders()`` (and ``file_columns()`` for templates),
+read when a command runs: a kind services.erp_load learns of (``ELSEWHERE``, ``register_kind``)
+needs no change here. Other modules may add commands to ``app``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import csv
 import sys
 from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
@@ -33,13 +34,18 @@ from bobbin.cli.output import (
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="ERP master data: load the ERP's exports (customers, styles, inventory and the codes orders are "
-    "checked against), or write the empty sheet of one.",
+    help="ERP master data: load the ERP's exports (customers, styles, prices, images, linesheets, inventory "
+    "and the codes orders are checked against), or write the empty sheet of one.",
 )
 
 BAD_ROWS_SHOWN = 50  # rows of the bad-row table printed; --json lists them all
+# What a kind that replaces a style's / linesheet's rows removes, in the summary line.
+REMOVED_WHAT = {"images": "image", "linesheets": "linesheet style"}
 # The kinds this module's help names; the commands take whatever services.erp_load knows.
-KINDS_HELP = "customers, styles, inventory, terms, ship-via, reps, divisions, warehouses or price-types"
+KINDS_HELP = (
+    "customers, styles, prices, images, linesheets, inventory, terms, ship-via, reps, divisions, warehouses "
+    "or price-types"
+)
 
 
 class TemplateFormat(str, Enum):
@@ -47,18 +53,19 @@ class TemplateFormat(str, Enum):
     xlsx = "xlsx"
 
 
-def _kinds(table: str) -> dict[str, Any]:
+def _kinds(table: Literal["loaders", "file_columns"]) -> dict[str, Any]:
+    """``services.erp_load``'s kinds: their loaders ("loaders") or their columns ("file_columns")."""
     from services import erp_load
 
-    kinds: dict[str, Any] = getattr(erp_load, table)
+    kinds: dict[str, Any] = erp_load.loaders() if table == "loaders" else erp_load.file_columns()
     return kinds
 
 
 def _complete_kind(incomplete: str) -> list[str]:
-    return [k for k in _kinds("LOADERS") if k.startswith(incomplete)]
+    return [k for k in _kinds("loaders") if k.startswith(incomplete)]
 
 
-def _kind(kind: str, table: str = "LOADERS") -> str:
+def _kind(kind: str, table: Literal["loaders", "file_columns"] = "loaders") -> str:
     """The kind as the loaders key it (case and _ / - ignored), or a usage error naming them all."""
     kinds = _kinds(table)
     wanted = kind.strip().lower().replace("_", "-")
@@ -98,8 +105,16 @@ def load(
     ],
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The ERP export: .csv or .xlsx.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+    images_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--images-dir",
+            help="images: the folder the manifest's file paths are relative to (default: the manifest's folder).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Load an ERP export: customers, styles, inventory, terms, ship-via, reps, divisions, warehouses, price-types.
+    """Load an ERP export: customers, styles, prices, images, linesheets, inventory, or a file of codes.
 
     Good rows are kept and bad rows are listed (row, column, value, problem);
     the command fails only when the file cannot be read at all. Then every held order is checked
@@ -109,7 +124,13 @@ def load(
     from services import fixes
 
     kind = _kind(what)
-    loader = _kinds("LOADERS")[kind]
+    loader = _kinds("loaders")[kind]
+    if images_dir is not None:
+        if kind != "images":
+            raise typer.BadParameter("only the images manifest has image files", param_hint="--images-dir")
+        if not images_dir.is_dir():
+            fail(f"cannot read images from {images_dir}: no such folder")
+        loader = partial(loader, images_dir=images_dir)
     if not file.exists():
         fail(f"cannot read {file}: no such file")
     if file.is_dir():
@@ -131,6 +152,7 @@ def load(
                 "rows_read": report.rows_read,
                 "rows_loaded": report.rows_loaded,
                 "rows_not_loaded": max(report.rows_read - report.rows_loaded, 0),
+                "removed": getattr(report, "removed", 0),
                 "problems": bad,
                 "ignored_columns": list(getattr(report, "ignored_columns", None) or []),
                 "revalidation": revalidation,
@@ -142,6 +164,9 @@ def load(
     ignored = list(getattr(report, "ignored_columns", None) or [])
     if ignored:
         out.print(f"[dim]Columns not used: {', '.join(ignored)}[/dim]")
+    removed = getattr(report, "removed", 0)
+    if removed:
+        out.print(f"Removed {plural(removed, REMOVED_WHAT.get(kind, 'row'))} the file no longer lists.")
     if bad:
         not_loaded = max(report.rows_read - report.rows_loaded, 0) or bad_rows
         out.print(f"[yellow]{plural(not_loaded, 'row was', 'rows were')} not loaded:[/yellow]")
@@ -187,7 +212,7 @@ def template(
     required. Fill one row per record and load it."""
     from services import erp_load
 
-    kind = _kind(what, "FILE_COLUMNS")
+    kind = _kind(what, "file_columns")
     if price_types and kind != "styles":
         raise typer.BadParameter("only the styles file has price columns", param_hint="--price-type")
     extra = [f"{erp_load.PRICE_PREFIX}{t.strip().upper()}" for t in price_types or [] if t.strip()]
@@ -212,7 +237,7 @@ def template(
         erp_load.write_template(kind, path, fmt.value, extra)
     except OSError as exc:
         fail(f"cannot write {path}: {exc.strerror or exc}")
-    columns = erp_load.FILE_COLUMNS[kind]
+    columns = erp_load.file_columns()[kind]
     out = console()
     out.print(f"Wrote {escape(str(path))}: the {kind} template, {plural(len(columns) + len(extra), 'column')}.")
     table = new_table("Column", "Required", ("Also read as", {"overflow": "fold"}))
@@ -225,6 +250,6 @@ def template(
     if kind in erp_load.EXTRA_HEADERS and not extra:
         out.print(
             f"[dim]Also read: {erp_load.EXTRA_HEADERS[kind]} columns, one per ERP price type "
-            "(--price-type adds them).[/dim]"
+            "(--price-type TYPE adds price:TYPE).[/dim]"
         )
     out.print(f"Fill one row per record, then load it: [bold]bobbin erp load {kind} {escape(str(path))}[/bold]")

@@ -7,7 +7,7 @@ The commands join the ``bobbin erp`` group (``bobbin.cli.erp.app``) when this mo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -28,9 +28,8 @@ from bobbin.cli.output import (
     warn,
 )
 
-# Imported here, not in the commands: the module registers the "shipments" kind with the ERP
-# loaders (services.erp_load.register_kind), so `bobbin erp load shipments FILE` takes it too.
-from services import erp_handoff
+if TYPE_CHECKING:
+    from services.erp_handoff import ExportOrder
 
 ROWS_SHOWN = 50  # orders / bad rows printed; --json lists them all
 
@@ -40,7 +39,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable summary.
 # --- bobbin erp export ---------------------------------------------------------------------------
 
 
-def _order_dict(order: erp_handoff.ExportOrder) -> dict[str, Any]:
+def _order_dict(order: ExportOrder) -> dict[str, Any]:
     return order.summary()
 
 
@@ -92,6 +91,7 @@ def export(
     layout (an H row per order, an L row per line) is in docs/erp-handoff.md; the folder is the
     site's erp_drop_folder setting (default BOBBIN_HOME/erp/outbox/SITE/)."""
     from core.db import session_scope
+    from services import erp_handoff
     from services.sites import get_site
 
     if (site is None) == (again is None):
@@ -180,6 +180,7 @@ def shipments(
     rows are kept, bad rows listed (row, column, value, problem); an order with a bad row is not
     loaded at all. Loading the same file again changes nothing and sends nothing."""
     from core.db import session_scope
+    from services import erp_handoff
 
     if not file.exists():
         fail(f"cannot read {file}: no such file")

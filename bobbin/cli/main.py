@@ -8,14 +8,28 @@ from typing import Annotated
 import typer
 
 import bobbin.cli.erp_handoff  # noqa: F401  (its commands join `bobbin erp`: export, shipments)
-from bobbin.cli import admin, customers, erp, importing, inventory, mapping, orders, report, sites, status, users, web
+from bobbin.cli import (
+    admin,
+    customers,
+    erp,
+    importing,
+    inventory,
+    mapping,
+    orders,
+    report,
+    sites,
+    status,
+    users,
+    web,
+    writebacks,
+)
 from bobbin.cli.output import BobbinGroup
-from connectors.registry import specs
+from connectors.registry import infos
 
 app = typer.Typer(
     cls=BobbinGroup,
     name="bobbin",
-    help=f"Bobbin keeps the ERP in step with {' and '.join(spec.label for spec in specs())}: import and fix "
+    help=f"Bobbin keeps the ERP in step with {' and '.join(partner.label for partner in infos())}: import and fix "
     "orders, map partner values, load ERP data, send order statuses back.",
     epilog="Every list and show command takes --json. Errors print one line and exit 1 (2 for a mistyped command).",
     no_args_is_help=True,
@@ -31,6 +45,7 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(report.app, name="report")
 app.add_typer(users.app, name="users")
+app.add_typer(writebacks.app, name="writebacks")
 app.command("status")(status.status)
 importing.register(app)
 admin.register(app)

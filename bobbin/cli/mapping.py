@@ -1,18 +1,15 @@
 """``bobbin map``: translate a partner's values (payment terms, shipping methods, reps, customers,
-warehouses) into ERP codes, per site. Adding a mapping checks the held orders again at once."""
+warehouses) into ERP codes, per site. Adding a mapping checks the held orders again at once. The work
+is ``services.mappings``'s (the console's Mappings page calls the same functions); this prints it."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, TypedDict
+from typing import Annotated
 
 import typer
 from rich.text import Text
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bobbin.cli.output import (
-    UserError,
     console,
     ensure_database,
     fail,
@@ -35,27 +32,7 @@ ValueArg = Annotated[
 ]
 CodeArg = Annotated[str, typer.Argument(metavar="ERP_CODE", help="The ERP code it stands for.")]
 
-# mapping kind -> the order-error code an unmapped value of that kind produces (services/validation.py)
-BLOCKING_CODES = {
-    "terms": "terms_unmapped",
-    "ship_via": "ship_via_unmapped",
-    "sales_rep": "sales_rep_unknown",
-    "customer": "customer_unknown",
-    "warehouse": "warehouse_unmapped",
-}
-CODE_KINDS = {code: kind for kind, code in BLOCKING_CODES.items()}
-OPEN_STATES = ("downloaded", "valid", "invalid", "duplicate")
 SHOW_ERP_CODES_UP_TO = 30  # `map list` names the ERP codes to choose from when there are few
-
-
-class MappingRow(TypedDict):
-    """One mapping as `map list` shows it (and prints it with --json)."""
-
-    kind: str
-    partner_value: str
-    erp_code: str
-    how: str
-    created_at: datetime
 
 
 def cli_kind(kind: str) -> str:
@@ -63,108 +40,44 @@ def cli_kind(kind: str) -> str:
 
 
 def db_kind(text: str) -> str:
-    from models.sites import MAPPING_KINDS
+    from services.mappings import kind_of
 
-    kind = text.strip().lower().replace("-", "_")
-    if kind not in MAPPING_KINDS:
-        raise UserError(f"mapping kind must be one of {', '.join(cli_kind(k) for k in MAPPING_KINDS)}, not {text!r}")
-    return kind
-
-
-def _norm(value: str | None) -> str:
-    return " ".join((value or "").split()).lower()
-
-
-def blocked_values(session: Session, site_id: int, kinds: list[str] | None = None) -> list[dict[str, Any]]:
-    """Partner values no mapping covers, from open orders' errors, with the orders each blocks."""
-    from models import InboundOrder, OrderError
-
-    codes = [BLOCKING_CODES[k] for k in (kinds or BLOCKING_CODES) if k in BLOCKING_CODES]
-    rows = session.execute(
-        select(OrderError.code, OrderError.value, OrderError.order_id, InboundOrder.customer_ref)
-        .join(InboundOrder, InboundOrder.id == OrderError.order_id)
-        .where(
-            InboundOrder.site_id == site_id,
-            InboundOrder.state.in_(OPEN_STATES),
-            OrderError.resolved_at.is_(None),
-            OrderError.code.in_(codes),
-        )
-        .order_by(OrderError.order_id)
-    )
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for code, value, order_id, customer_ref in rows:
-        key = (code, _norm(value))
-        g = groups.setdefault(
-            key,
-            {
-                "kind": CODE_KINDS[code],
-                "partner_value": value,
-                "orders": [],
-                "customer_name": customer_ref if code == "customer_unknown" else None,
-            },
-        )
-        if order_id not in g["orders"]:
-            g["orders"].append(order_id)
-    out = [{**g, "order_count": len(g["orders"])} for g in groups.values()]
-    return sorted(out, key=lambda g: (-g["order_count"], g["kind"], g["partner_value"] or ""))
-
-
-def erp_codes(session: Session, kind: str) -> list[tuple[str, str]] | None:
-    """(code, description) of a small ERP table, to choose from; None when there are too many
-    (customers: `bobbin orders resolve` is the way there)."""
-    from models import SalesRep, ShipVia, Terms, Warehouse
-
-    columns = {
-        "terms": (Terms.code, Terms.description),
-        "ship_via": (ShipVia.code, ShipVia.description),
-        "sales_rep": (SalesRep.code, SalesRep.name),
-        "warehouse": (Warehouse.code, Warehouse.name),
-    }.get(kind)
-    if columns is None:
-        return None
-    code, label = columns
-    rows = session.execute(select(code, label).order_by(code).limit(SHOW_ERP_CODES_UP_TO + 1)).all()
-    return None if len(rows) > SHOW_ERP_CODES_UP_TO else [(c, d) for c, d in rows]
+    return kind_of(text)
 
 
 def _add(kind: str, site_ref: str, partner_value: str, erp_code: str, as_json: bool) -> None:
     from core.db import session_scope
-    from services import fixes
+    from services import mappings
     from services.sites import get_site
 
-    if not partner_value.strip():
-        raise UserError("the partner value is empty")
+    mappings.check_value(partner_value)
     ensure_database()
     with session_scope() as s:
         site = get_site(s, site_ref)
-        site_id, site_name = site.id, site.name
-        waiting = [g for g in blocked_values(s, site_id, [kind]) if _norm(g["partner_value"]) == _norm(partner_value)]
-    order_ids = sorted({oid for g in waiting for oid in g["orders"]})
-    result = fixes.add_mapping(site_id, kind, partner_value, erp_code.strip())
-    from bobbin.cli.orders import order_outcomes, print_outcomes
-
-    with session_scope() as s:
-        outcomes = order_outcomes(s, order_ids) if order_ids else []
+        site_id = site.id
+    added = mappings.add_mapping(site_id, kind, partner_value, erp_code)
     if as_json:
         print_json(
             {
-                "site": site_name,
-                "kind": kind,
-                "partner_value": partner_value.strip(),
-                "erp_code": erp_code.strip(),
-                "revalidation": result,
-                "orders": outcomes,
+                "site": added.site_name,
+                "kind": added.kind,
+                "partner_value": added.partner_value,
+                "erp_code": added.erp_code,
+                "revalidation": added.revalidation,
+                "orders": added.outcomes,
             }
         )
         return
+    from bobbin.cli.orders import print_outcomes
+
     out = console()
     out.print(
-        f'[green]Mapped {cli_kind(kind)} "{partner_value.strip()}" → {erp_code.strip()} on site {site_name}.[/green]'
+        f'[green]Mapped {cli_kind(kind)} "{added.partner_value}" → {added.erp_code} on site {added.site_name}.[/green]'
     )
-    out.print(revalidation_line(result))
-    if outcomes:
+    out.print(revalidation_line(added.revalidation))
+    if added.outcomes:
         out.print("Orders that were waiting for this mapping:")
-        print_outcomes(outcomes)
+        print_outcomes(added.outcomes)
 
 
 def _register_add(kind: str, what: str) -> None:
@@ -199,28 +112,16 @@ def list_mappings(
 ) -> None:
     """A site's mappings, and the partner values nothing maps yet with how many orders each blocks."""
     from core.db import session_scope
-    from models import Mapping
+    from services import mappings as service
     from services.sites import get_site
 
     kinds = [db_kind(kind)] if kind else None
     ensure_database()
     with session_scope() as s:
         st = get_site(s, site)
-        q = select(Mapping).where(Mapping.site_id == st.id).order_by(Mapping.kind, Mapping.partner_value)
-        if kinds:
-            q = q.where(Mapping.kind.in_(kinds))
-        mappings: list[MappingRow] = [
-            {
-                "kind": m.kind,
-                "partner_value": m.partner_value,
-                "erp_code": m.erp_code,
-                "how": m.how,
-                "created_at": m.created_at,
-            }
-            for m in s.scalars(q)
-        ]
-        unmapped = blocked_values(s, st.id, kinds)
-        choices = {k: erp_codes(s, k) for k in sorted({u["kind"] for u in unmapped})}
+        mappings = service.list_mappings(s, st.id, kinds)
+        unmapped = service.blocked_values(s, st.id, kinds)
+        choices = {k: service.code_choices(s, k, SHOW_ERP_CODES_UP_TO) for k in sorted({u["kind"] for u in unmapped})}
         site_name = st.name
     if as_json:
         print_json({"site": site_name, "mappings": mappings, "unmapped": unmapped})
@@ -273,7 +174,7 @@ def remove(
 ) -> None:
     """Remove a mapping; the held orders are checked again (imported orders are not touched)."""
     from core.db import session_scope
-    from services import fixes
+    from services import mappings
     from services.sites import get_site
 
     k = db_kind(kind)
@@ -281,7 +182,7 @@ def remove(
     with session_scope() as s:
         st = get_site(s, site)
         site_id, site_name = st.id, st.name
-    if not fixes.remove_mapping(site_id, k, partner_value):
+    if mappings.remove_mapping(site_id, k, partner_value) is None:
         fail(
             f'site {site_name} has no {cli_kind(k)} mapping for "{partner_value.strip()}" '
             f"(see bobbin map list {site_name})"

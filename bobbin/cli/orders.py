@@ -113,13 +113,6 @@ class MarkStatus(str, Enum):
 # --- reading -------------------------------------------------------------------------------------
 
 
-def order_outcomes(session: Session, order_ids: list[int]) -> list[OrderOutcome]:
-    """Where the given orders stand now (``services.orders.order_outcomes``; `bobbin map` takes it from here)."""
-    from services import orders as queries
-
-    return queries.order_outcomes(session, order_ids)
-
-
 def outcome_text(o: OrderOutcome, before: str | None = None) -> Text:
     state = o["state"]
     if state is None:
@@ -454,6 +447,7 @@ def resolve(
     Every held order of that customer is checked again, and the valid ones are imported."""
     from core.db import session_scope
     from services import fixes
+    from services import orders as queries
 
     if bool(customer) == create_customer:
         raise UsageError("give either --customer CODE or --create-customer")
@@ -468,7 +462,7 @@ def resolve(
         made, result = fixes.create_customer_from_order(order_id, code)
         message = f"Created ERP customer {made} from order {order_id} and mapped the partner customer to it."
     with session_scope() as s:
-        outcomes = order_outcomes(s, [order_id])
+        outcomes = queries.order_outcomes(s, [order_id])
     if as_json:
         print_json({"customer_code": made, "created": create_customer, "revalidation": result, "orders": outcomes})
         return
@@ -519,7 +513,7 @@ def import_orders(
     with err_console().status("Importing…"):
         totals = fixes.import_by_hand(ids if order_ids else None, site_id=site_id, allow_duplicate=allow_duplicate)
     with session_scope() as s:
-        outcomes = order_outcomes(s, ids)
+        outcomes = queries.order_outcomes(s, ids)
     not_imported = [o for o in outcomes if o["state"] != "imported"]
     if as_json:
         print_json({**totals, "orders": outcomes})

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-import typing
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-if TYPE_CHECKING:
-    from connectors.registry import PartnerSpec
+from sqlalchemy import select
 
 from bobbin.cli.output import (
     DASH,
@@ -31,14 +26,13 @@ app = typer.Typer(no_args_is_help=True, help="Partner sites: add one, list them,
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ISO dates).")]
 SiteArg = Annotated[str, typer.Argument(metavar="SITE", help="Site name or id.")]
-IMPORT_TASK = "%import_orders"  # sync_run.task of the order import, whatever prefix the task name has
 
 
 def _kinds_help() -> tuple[str, str]:
-    from connectors.registry import specs
+    from connectors.registry import infos
 
-    known = specs()
-    return ", ".join(f"{spec.kind} ({spec.doc or spec.label})" for spec in known), known[0].kind
+    known = infos()  # plain data: no partner package is imported for the help
+    return ", ".join(f"{p.kind} ({p.doc or p.label})" for p in known), known[0].kind
 
 
 # The partner kinds `sites add --kind` takes, from the registry.
@@ -52,42 +46,6 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
         if not sep or not key.strip():
             raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=what)
         out[key.strip()] = value
-    return out
-
-
-def parse_setting_values(raw: dict[str, str], spec: PartnerSpec) -> dict[str, Any]:
-    """``--setting`` values as the partner's settings model wants them: lists comma-separated
-    (``import_statuses=export,processing``), maps as ``USD:WHL,EUR:WHLE``, else JSON when it
-    parses (``inventory_dec_pending=true``, ``page_size=50``), else text."""
-    import json
-
-    fields = spec.settings.model_fields
-    out: dict[str, Any] = {}
-    for key, text in raw.items():
-        field = fields.get(key)
-        if field is None:
-            raise UserError(f"{key!r} is not a setting of {spec.label} sites; their settings: {', '.join(fields)}")
-        origin = typing.get_origin(field.annotation)
-        if text.lstrip().startswith(("[", "{")):
-            try:
-                out[key] = json.loads(text)
-                continue
-            except ValueError:
-                pass
-        if origin is list:
-            out[key] = [v.strip() for v in text.split(",") if v.strip()]
-        elif origin is dict:
-            pairs = [p.partition(":") for p in text.split(",") if p.strip()]
-            out[key] = {k.strip(): v.strip() for k, _sep, v in pairs}
-        elif text.strip().lower() in ("true", "false", "yes", "no", "on", "off"):
-            out[key] = text.strip().lower() in ("true", "yes", "on")
-        elif text.strip() == "":
-            out[key] = None
-        else:
-            try:
-                out[key] = json.loads(text)
-            except ValueError:
-                out[key] = text
     return out
 
 
@@ -114,84 +72,6 @@ def ask_credentials(fields: tuple[str, ...], given: dict[str, str], label: str) 
     return creds
 
 
-def schedule_text(site_settings: dict[str, Any], active: bool) -> str:
-    from core.settings import get_settings
-
-    if not active:
-        return "paused"
-    minutes = (site_settings or {}).get("import_minutes") or get_settings().import_interval_minutes
-    return f"every {minutes} min"
-
-
-def last_import(session: Session, site_id: int) -> dict[str, Any] | None:
-    from models import SyncRun
-
-    run = session.scalars(
-        select(SyncRun)
-        .where(SyncRun.site_id == site_id, SyncRun.task.like(IMPORT_TASK))
-        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-        .limit(1)
-    ).first()
-    if run is None:
-        return None
-    return {
-        "run_id": run.id,
-        "outcome": run.outcome,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "counts": run.counts or {},
-        "error": run.error,
-    }
-
-
-def site_record(
-    session: Session, site: Any, *, credentials: dict[str, str] | None = None, detail: bool = False
-) -> dict[str, Any]:
-    """The site as people and scripts see it; credentials only masked."""
-    from core import crypto
-    from models import InboundOrder, Mapping
-
-    record: dict[str, Any] = {
-        "id": site.id,
-        "name": site.name,
-        "kind": site.kind,
-        "url": site.base_url,
-        "division": site.division_code,
-        "active": site.active,
-        "notify": list(site.notify_emails or []),
-        "schedule": schedule_text(site.settings, site.active),
-        "last_import": last_import(session, site.id),
-    }
-    if detail or credentials is not None:
-        from services.sites import credentials as decrypt
-        from services.sites import site_settings
-
-        if credentials is None:
-            try:
-                credentials = decrypt(site)
-                record["credentials"] = {k: crypto.mask(str(v)) for k, v in credentials.items()}
-            except crypto.CredentialsError as exc:
-                record["credentials"] = {"error": str(exc)}
-        else:
-            record["credentials"] = {k: crypto.mask(v) for k, v in credentials.items()}
-        record["settings"] = site_settings(site).model_dump()
-    if detail:
-        record["created_at"] = site.created_at
-        record["orders"] = dict(
-            session.execute(
-                select(InboundOrder.state, func.count())
-                .where(InboundOrder.site_id == site.id)
-                .group_by(InboundOrder.state)
-            ).all()
-        )
-        record["mappings"] = dict(
-            session.execute(
-                select(Mapping.kind, func.count()).where(Mapping.site_id == site.id).group_by(Mapping.kind)
-            ).all()
-        )
-    return record
-
-
 def _last_import_text(run: dict[str, Any] | None) -> Text:
     if run is None:
         return Text("never", style="dim")
@@ -200,15 +80,9 @@ def _last_import_text(run: dict[str, Any] | None) -> Text:
     return Text.assemble(fmt_time(when), " ", (run["outcome"], style))
 
 
-def _setting_text(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(map(str, value))
-    if isinstance(value, dict):
-        return ",".join(f"{k}:{v}" for k, v in value.items())
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
 def show_site(record: dict[str, Any]) -> None:
+    from services.sites import setting_text
+
     out = console()
     active = Text("active", style="green") if record["active"] else Text("paused", style="yellow")
     rows: list[tuple[str, Any]] = [
@@ -235,7 +109,7 @@ def show_site(record: dict[str, Any]) -> None:
         rows.append(
             (
                 "Settings",
-                "  ".join(f"{k}={_setting_text(v)}" for k, v in record["settings"].items() if v not in (None, {}, [])),
+                "  ".join(f"{k}={setting_text(v)}" for k, v in record["settings"].items() if v not in (None, {}, [])),
             )
         )
     if "orders" in record:
@@ -284,7 +158,7 @@ def add(
     BOBBIN_CRED_PUBLIC_KEY), stored encrypted, and only ever shown masked."""
     from connectors.registry import UnknownPartner, partner
     from core.db import session_scope
-    from services.sites import check_new_site, create_site
+    from services.sites import check_new_site, create_site, parse_setting_values, site_record
 
     try:
         spec = partner(kind)
@@ -330,6 +204,7 @@ def list_sites(as_json: JsonOpt = False) -> None:
     """Every site: partner, URL, division, active, who gets error e-mails, schedule, last import."""
     from core.db import session_scope
     from models import Site
+    from services.sites import site_record
 
     ensure_database()
     with session_scope() as s:
@@ -377,7 +252,7 @@ def list_sites(as_json: JsonOpt = False) -> None:
 def show(site: SiteArg, as_json: JsonOpt = False) -> None:
     """One site in full: settings, masked credentials, orders per state, mappings, last import."""
     from core.db import session_scope
-    from services.sites import get_site
+    from services.sites import get_site, site_record
 
     ensure_database()
     with session_scope() as s:
@@ -390,13 +265,12 @@ def show(site: SiteArg, as_json: JsonOpt = False) -> None:
 
 def _set_active(site_ref: str, active: bool, as_json: bool) -> None:
     from core.db import session_scope
-    from services.sites import get_site
+    from services.sites import get_site, set_active
 
     ensure_database()
     with session_scope() as s:
         site = get_site(s, site_ref)
-        changed = site.active != active
-        site.active = active
+        changed = set_active(s, site, active)
         name = site.name
     if as_json:
         print_json({"site": name, "active": active, "changed": changed})
@@ -438,7 +312,7 @@ def set_settings(
     """Change a site's settings; the held orders are checked again with them."""
     from core.db import session_scope
     from services.pipeline import revalidate_site
-    from services.sites import get_site, open_site, update_settings
+    from services.sites import get_site, open_site, parse_setting_values, site_record, update_settings
 
     ensure_database()
     with session_scope() as s:

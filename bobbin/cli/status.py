@@ -206,7 +206,7 @@ def status(
                     (f"{st['name']}: ", "bold"),
                     (f"gave up sending {d['status']} ", "red"),
                     f"for order {d['order_id']} after {d['attempts']} tries: {d['last_error'] or '?'}",
-                    (f"  (send again: bobbin orders mark {d['status']} {d['order_id']})", "dim"),
+                    (f"  (send again: bobbin writebacks retry {d['outbox_id']})", "dim"),
                 )
             )
         if st["unresolved_errors"]:

@@ -8,10 +8,13 @@ from typing import Annotated
 import typer
 
 from bobbin.cli.output import ensure_database, fail
+from core.settings import LOCAL_WEB_HOST
 
 
 def web(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (0.0.0.0 in a container).")
+    ] = LOCAL_WEB_HOST,
     port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Port (default WEB_PORT, 8800).")] = None,
 ) -> None:
     """Serve the web app in the foreground: the operator console at /, partners' events (webhooks)

@@ -15,7 +15,7 @@ from connectors.brandboom.mapper import to_partner_order
 from connectors.brandboom.settings import BrandboomSettings
 from connectors.brandboom.source import BrandboomOrderSource
 from connectors.errors import AuthError
-from connectors.registry import OrderPull, PartnerSpec, Sandbox, StatusWriteback
+from connectors.registry import OrderPull, PartnerSpec, Sandbox, StatusWriteback, order_source
 
 __all__ = ["SPEC", "BrandboomClient", "BrandboomOrderSource", "BrandboomSettings", "make_source"]
 
@@ -40,8 +40,8 @@ def make_source(
     base_url: str, credentials: Mapping[str, Any], settings: Mapping[str, Any] | None = None
 ) -> BrandboomOrderSource:
     """The order source of one Brandboom site from plain values (settings as stored on a site)."""
-    parsed = BrandboomSettings.model_validate(dict(settings or {}))
-    return open_source(make_client(base_url, credentials, parsed), parsed)
+    source: BrandboomOrderSource = order_source(SPEC, base_url, credentials, settings)
+    return source
 
 
 SPEC = PartnerSpec(

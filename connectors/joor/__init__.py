@@ -14,7 +14,7 @@ from connectors.joor.inventory import INVENTORY
 from connectors.joor.mapper import to_partner_order
 from connectors.joor.settings import JoorSettings
 from connectors.joor.source import WRITEBACK_STATUSES, JoorOrderSource
-from connectors.registry import OrderPull, PartnerSpec, Sandbox, StatusWriteback
+from connectors.registry import OrderPull, PartnerSpec, Sandbox, StatusWriteback, order_source
 
 __all__ = ["SPEC", "InventoryItem", "JoorClient", "JoorOrderSource", "JoorSettings", "make_source"]
 
@@ -40,8 +40,8 @@ def make_source(
     base_url: str, credentials: Mapping[str, Any], settings: Mapping[str, Any] | None = None
 ) -> JoorOrderSource:
     """The order source of one JOOR site from plain values (settings as stored on a site)."""
-    parsed = JoorSettings.model_validate(dict(settings or {}))
-    return open_source(make_client(base_url, credentials, parsed), parsed)
+    source: JoorOrderSource = order_source(SPEC, base_url, credentials, settings)
+    return source
 
 
 SPEC = PartnerSpec(

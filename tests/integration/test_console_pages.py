@@ -226,6 +226,29 @@ def test_pages_of_fifty_with_the_total_and_sorting(web: Served, held: Held) -> N
     assert client.get(f"{web.url}/holding", params={"sort": "colour"}, timeout=30).status_code == 400
 
 
+def test_a_total_past_the_count_limit_says_more_than(web: Served, held: Held, monkeypatch: pytest.MonkeyPatch) -> None:
+    from web.console import holding
+
+    # Given a list counted up to 50 orders (10,000 in use: counting every match of a broad search
+    # reads most of the table) and more orders than that
+    monkeypatch.setattr(holding, "COUNT_LIMIT", 50)
+    add_user("victor", "viewer")
+    client = sign_in(web.url, "victor")
+    total = len(held.ids)
+    # when the first page is opened, then it says "more than", and there is a next page
+    first = client.get(f"{web.url}/holding", timeout=30)
+    assert "Showing 1–50 of more than 50 orders" in first.text and "Page 1 of more than 1" in first.text
+    assert 'rel="next"' in first.text
+    second = client.get(f"{web.url}/holding", params={"page": 2}, timeout=30)
+    assert f"Showing 51–{total} of more than 50 orders" in second.text
+    # a page past the end counts them all to say how many pages there are
+    past = client.get(f"{web.url}/holding", params={"page": 9}, timeout=30)
+    assert f"No orders on page 9: there are 2 pages of {total} orders." in past.text
+    # under the limit, the total is exact
+    invalid = client.get(f"{web.url}/holding", params={"view": "invalid"}, timeout=30)
+    assert "Showing 1–" in invalid.text and "more than" not in invalid.text
+
+
 # --- one order ----------------------------------------------------------------------------------------
 
 

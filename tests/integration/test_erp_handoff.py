@@ -42,7 +42,7 @@ from models import (
     SyncRun,
 )
 from services import erp_handoff
-from services.erp_load import LOADERS, LoadError
+from services.erp_load import LoadError, loaders
 from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -542,7 +542,7 @@ def test_shipments_mark_orders_and_queue_each_writeback_once(imported: int, tmp_
         + ship_all(paid, "1ZPAID", status="Paid")
     )
     path = shipments_csv(tmp_path / "shipments.csv", rows)
-    assert "shipments" in LOADERS  # `bobbin erp load shipments FILE` takes it too
+    assert loaders()["shipments"] is erp_handoff.load_shipments  # `bobbin erp load shipments FILE` takes it too
 
     # When the ERP's shipments file is loaded
     out = as_json(bobbin("erp", "shipments", str(path), "--json"))

@@ -8,10 +8,12 @@ tests/integration/test_order_queries.py: twelve invalid, one duplicate, the rest
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Select, select, text, update
+from sqlalchemy import Select, event, select, text, update
 from sqlalchemy.orm import Session
 
 from bobbin import demo
@@ -48,8 +50,11 @@ def test_search_finds_partner_order_number_po_and_customer_anywhere_in_any_case(
     assert _ids(orders.list_orders(session, q=f"  {demo.O_TERMS_UNMAPPED} ")) == [terms.id]
     assert orders.list_orders(session, q="   ").total == len(held.exported)
     # % and _ are themselves, not wildcards
-    assert orders.list_orders(session, q="%").total == 0
-    assert orders.list_orders(session, q="_").total == 0
+    assert orders.list_orders(session, q="%%%").total == 0
+    assert orders.list_orders(session, q="___").total == 0
+    # a search needs 3 characters (the trigram index cannot answer fewer; all would be read)
+    with pytest.raises(orders.OrderQueryError, match="search for at least 3 characters"):
+        orders.list_orders(session, q=" 90 ")
 
 
 def test_search_combines_with_view_site_code_and_dates(held: Held, session: Session) -> None:
@@ -97,12 +102,109 @@ def test_sorts_with_ties_by_id_and_pages(held: Held, session: Session) -> None:
         orders.list_orders(session, sort="colour")
 
 
+def test_sort_by_site_goes_site_by_site_and_its_pages_hold_every_order_once(held: Held, session: Session) -> None:
+    # Given the orders held in two sites ("bb" and "other", every third one moved there)
+    moved = sorted(held.ids.values())[::3]
+    session.execute(update(InboundOrder).where(InboundOrder.id.in_(moved)).values(site_id=held.other_site_id))
+    session.commit()
+    everything = orders.list_orders(session).rows
+    by_site = sorted((r["site"], r["id"]) for r in everything)
+    assert {name for name, _ in by_site} == {SITE, "other"}
+
+    # pages of 4 sorted by site, up and down, are the orders by site name, then id, each once
+    for sort, expected in (("site", by_site), ("-site", by_site[::-1])):
+        pages = [orders.list_orders(session, sort=sort, limit=4, offset=n) for n in range(0, len(everything) + 8, 4)]
+        assert [(r["site"], r["id"]) for p in pages for r in p.rows] == expected, sort
+        assert all(p.total == len(everything) for p in pages)
+    # within a view, and within one site (where it is the sort by id)
+    invalid = [(r["site"], r["id"]) for r in everything if r["state"] == "invalid"]
+    pages = [orders.list_orders(session, sort="-site", states=("invalid",), limit=3, offset=n) for n in range(0, 15, 3)]
+    assert [(r["site"], r["id"]) for p in pages for r in p.rows] == sorted(invalid, reverse=True)
+    one_site = orders.list_orders(session, sort="site", site_id=held.other_site_id, limit=5, offset=2)
+    assert _ids(one_site) == sorted(moved)[2:7]
+
+
+def test_total_counted_up_to_a_limit(held: Held, session: Session) -> None:
+    everything = len(held.ids)
+    exact = orders.list_orders(session, limit=5)
+    assert (exact.total, exact.capped) == (everything, False)
+    # counted up to as many as there are: exact; up to fewer: that many and "more"
+    assert orders.list_orders(session, limit=5, count_limit=everything) == exact
+    capped = orders.list_orders(session, limit=5, count_limit=everything - 1)
+    assert (capped.total, capped.capped, capped.rows) == (everything - 1, True, exact.rows)
+    few = orders.list_orders(session, states=("invalid",), count_limit=3)
+    assert (few.total, few.capped, len(few.rows)) == (3, True, len(INVALID))
+
+
+def _plans(session: Session, **asked: Any) -> list[tuple[str, str]]:
+    """(statement, EXPLAIN) of each statement on inbound_order that ``list_orders(**asked)`` sends."""
+    sent: list[tuple[str, Any]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        sent.append((statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        orders.list_orders(session, **asked)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    cursor = session.connection().connection.cursor()
+    out = []
+    for statement, parameters in sent:
+        if "FROM inbound_order" in statement:
+            cursor.execute("EXPLAIN " + statement, parameters)
+            out.append((" ".join(statement.split()), "\n".join(row[0] for row in cursor.fetchall())))
+    return out
+
+
+def _page_plans(plans: list[tuple[str, str]]) -> list[str]:
+    """The plans of the statements that read a page's orders (not a count)."""
+    return [plan for sql, plan in plans if "LIMIT" in sql and not sql.startswith("SELECT count(")]
+
+
+def test_each_sort_and_a_deep_page_are_read_from_an_index(held: Held, session: Session) -> None:
+    # On a table this small Postgres reads the whole table and sorts it anyway; with those ways
+    # forbidden, the plans show which index answers each sort of the holding area (as at 100,000).
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    session.execute(text("SET LOCAL enable_sort = off"))
+    indexes = {
+        "customer": "ix_inbound_order_customer_ref_id",
+        "po": "ix_inbound_order_po_number_id",
+        "partner": "ix_inbound_order_partner_order_id_id",
+        "state": "ix_inbound_order_state_id",
+        "date": "ix_inbound_order_order_date_id",
+        "site": "ix_inbound_order_site_id_id",
+        "id": "pk_inbound_order",
+    }
+    for key, index in indexes.items():
+        for sort in (key, f"-{key}"):
+            pages = _page_plans(_plans(session, sort=sort, limit=5, offset=10))
+            assert pages, sort
+            for plan in pages:
+                # the page's ids read in order from the index (forwards going up, backwards going
+                # down), the orders themselves then by primary key; never the whole table
+                way = "Backward " if sort.startswith("-") else ""
+                assert re.search(rf"Index (Only )?Scan {way}using {index} on inbound_order", plan), (sort, plan)
+                assert "Seq Scan on inbound_order" not in plan, (sort, plan)
+    # a view (the orders in one state) newest first, at any depth: the (state, id) index
+    [plan] = _page_plans(_plans(session, states=("invalid",), limit=5, offset=5))
+    assert re.search(r"Index (Only )?Scan Backward using ix_inbound_order_state_id", plan), plan
+    # a date range newest first: the date index, not every newer order by id
+    [plan] = _page_plans(_plans(session, date_from=date(2000, 1, 1), date_to=date(2100, 1, 1), limit=5))
+    assert "ix_inbound_order_order_date_id" in plan and "Backward using pk_inbound_order" not in plan, plan
+    # a total counted up to a limit stops there
+    [(sql, plan)] = [(sql, plan) for sql, plan in _plans(session, count_limit=10, limit=5) if "count(" in sql]
+    assert "LIMIT" in sql and re.search(r"->\s+Limit", plan), plan
+    session.rollback()
+
+
 def test_search_and_date_filters_can_be_answered_from_their_indexes(held: Held, session: Session) -> None:
     # On a table this small Postgres reads the whole table anyway; with that way forbidden, the
     # plan shows the indexes answer the holding area's search and date range (as at 100,000 orders).
     session.execute(text("SET LOCAL enable_seqscan = off"))
 
-    def plan(query: Select[tuple[int]]) -> str:
+    def plan(query: Select[Any]) -> str:
         sql = query.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
         return "\n".join(session.scalars(text(f"EXPLAIN {sql}")))
 

@@ -12,7 +12,10 @@ Its parts, for whoever adds a page:
 - ``dashboard``: ``/`` and the work started from it; ``holding``: ``/holding``, the orders of a
   view with search, filters and actions on a selection; ``orders``: ``/orders/{id}``, one order
   and the fixes made on it; ``changes``: what those pages change, through the services, and the
-  sentence that says what it did; ``pending``: the sections still to build.
+  sentence that says what it did; ``writebacks``: ``/writebacks``, the outbox per state and dead
+  rows sent again; ``mappings``: ``/mappings``, a site's mappings and the values orders
+  wait for; ``sites``: ``/sites`` (admins), each site's settings, pausing and credentials
+  (write-only).
 
 Every change a page makes goes through a service function and is recorded with
 ``services.users.record_action(session, visitor(request).user, action, order_id=…, site_id=…)``.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from web.console import auth, dashboard, holding, orders, pending
+from web.console import auth, dashboard, holding, mappings, orders, sites, writebacks
 
 routes: list[BaseRoute] = [
     Route("/login", auth.login_page, methods=["GET"]),
@@ -31,5 +34,7 @@ routes: list[BaseRoute] = [
     *dashboard.routes,
     *holding.routes,
     *orders.routes,
-    *pending.routes,
+    *mappings.routes,
+    *writebacks.routes,
+    *sites.routes,  # after the dashboard's /sites/{id}/import and /sites/{id}/push-inventory
 ]

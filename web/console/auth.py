@@ -66,8 +66,7 @@ async def load_visitor(request: Request) -> Visitor | None:
 
 
 def _secure(request: Request) -> bool:
-    base = get_settings().console_base_url
-    return (base or str(request.base_url)).startswith("https://")
+    return get_settings().console_url(str(request.base_url)).startswith("https://")
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:

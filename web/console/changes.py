@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 
 from core.db import session_scope
-from services import fixes, users
+from services import fixes, mappings, users
 from services import orders as queries
 from services.sites import SiteError, get_site, update_settings
 from services.users import User
@@ -36,19 +36,9 @@ from web.console.render import plural
 
 log = structlog.get_logger()
 
-MAPPING_KINDS = {  # problem code -> the mapping kind that fixes it
-    "terms_unmapped": "terms",
-    "ship_via_unmapped": "ship_via",
-    "sales_rep_unknown": "sales_rep",
-    "warehouse_unmapped": "warehouse",
-}
-KIND_WORDS = {
-    "terms": "terms",
-    "ship_via": "ship-via",
-    "sales_rep": "sales rep",
-    "warehouse": "warehouse",
-    "price_type": "price type",
-}
+# problem code -> the mapping kind that fixes it with an ERP code picked from a list (services.mappings)
+MAPPING_KINDS = {code: kind for code, kind in mappings.CODE_KINDS.items() if kind in mappings.PICKED_KINDS}
+KIND_WORDS = {**mappings.KIND_WORDS, "price_type": "price type"}
 MARK_STATUSES = ("shipped", "paid", "void")
 LISTED = 10  # orders named in a message; the rest are counted
 
@@ -226,7 +216,7 @@ def create_customer(user: User, order_id: int, code: str | None) -> Done:
 
 def map_value(user: User, order_id: int, kind: str, partner_value: str, erp_code: str) -> Done:
     asked = _now()
-    if kind not in KIND_WORDS or kind == "price_type":
+    if kind not in MAPPING_KINDS.values():
         return Done(f"{kind!r} cannot be mapped here.", "error")
     if not partner_value.strip():
         return Done("The order has no value to map.", "error")

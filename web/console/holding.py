@@ -1,7 +1,8 @@
 """The holding area (``/holding``): the orders of one view, searched, filtered, sorted, a page at a time.
 
 - ``GET /holding?site=&view=all|invalid|valid|duplicated|imported|rejected&q=&code=&from=&to=&sort=&page=``
-  (viewer): a table of ``PAGE_SIZE`` orders with the total that matched (``services.orders.list_orders``:
+  (viewer): a table of ``PAGE_SIZE`` orders with the total that matched, counted up to
+  ``COUNT_LIMIT`` ("more than 10,000" past it; ``services.orders.list_orders``:
   ``q`` searches partner order number, PO and customer; ``code`` keeps orders with an open problem
   of that code; ``from`` / ``to`` bound the order date; ``sort`` is a column of
   ``services.orders.SORTS``, with a leading ``-`` going down). A value that cannot be used is said
@@ -33,6 +34,9 @@ from web.console.auth import require, safe_next, visitor
 from web.console.render import render
 
 PAGE_SIZE = 50
+# Orders counted for a list's total: past it the page says "more than 10,000" (counting every
+# match of a broad search reads most of the table; showing its first pages does not).
+COUNT_LIMIT = 10_000
 VIEW_LABELS = {
     "all": "All",
     "invalid": "Invalid",
@@ -146,19 +150,21 @@ def _holding_data(query: Query) -> dict[str, Any]:
                 except SiteError as exc:
                     query.problem = str(exc)[:1].upper() + str(exc)[1:]
             if query.problem is None:
+                asked: dict[str, Any] = {
+                    "site_id": site_id,
+                    "states": VIEWS[query.view] if query.view != "all" else None,
+                    "q": query.q or None,
+                    "code": query.code or None,
+                    "date_from": query.date_from,
+                    "date_to": query.date_to,
+                    "sort": query.sort,
+                    "limit": PAGE_SIZE,
+                    "offset": (query.page - 1) * PAGE_SIZE,
+                }
                 try:
-                    page = queries.list_orders(
-                        s,
-                        site_id=site_id,
-                        states=VIEWS[query.view] if query.view != "all" else None,
-                        q=query.q or None,
-                        code=query.code or None,
-                        date_from=query.date_from,
-                        date_to=query.date_to,
-                        sort=query.sort,
-                        limit=PAGE_SIZE,
-                        offset=(query.page - 1) * PAGE_SIZE,
-                    )
+                    page = queries.list_orders(s, **asked, count_limit=COUNT_LIMIT)
+                    if page.capped and not page.rows:  # a page past those counted: how many there are
+                        page = queries.list_orders(s, **asked)
                 except queries.OrderQueryError as exc:
                     query.problem = str(exc)[:1].upper() + str(exc)[1:]
                 stamps = {
