@@ -24,6 +24,10 @@ ORDER_SEARCH_TEXT = (
 )
 
 
+# Characters of a PO or customer name the holding area sorts by (the index holds them).
+SORT_PREFIX = 200
+
+
 class InboundOrder(Base):
     __tablename__ = "inbound_order"
     __table_args__ = (
@@ -41,8 +45,10 @@ class InboundOrder(Base):
         # by (site_id, id), one site after another in the order of their names)
         Index("ix_inbound_order_site_id_id", "site_id", "id"),
         Index("ix_inbound_order_partner_order_id_id", "partner_order_id", "id"),
-        Index("ix_inbound_order_po_number_id", "po_number", "id"),
-        Index("ix_inbound_order_customer_ref_id", "customer_ref", "id"),
+        # A partner's free text has no length limit, and a btree entry must fit in a third of a
+        # page: the PO and customer sorts read the first SORT_PREFIX characters (ties by id).
+        Index("ix_inbound_order_po_number_id", literal_column(f"left(po_number, {SORT_PREFIX})"), "id"),
+        Index("ix_inbound_order_customer_ref_id", literal_column(f"left(customer_ref, {SORT_PREFIX})"), "id"),
         Index("ix_inbound_order_state_id", "state", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -52,7 +52,7 @@ from models import (
     Warehouse,
     WritebackAttempt,
 )
-from models.orders import ORDER_SEARCH_TEXT
+from models.orders import ORDER_SEARCH_TEXT, SORT_PREFIX
 from services import problems
 from services.fixes import FixError
 from services.holding import OPEN_STATES
@@ -232,8 +232,8 @@ SORTS: dict[str, Any] = {
     "id": InboundOrder.id,
     "date": InboundOrder.order_date,
     "partner": InboundOrder.partner_order_id,
-    "po": InboundOrder.po_number,
-    "customer": InboundOrder.customer_ref,
+    "po": func.left(InboundOrder.po_number, SORT_PREFIX),  # as indexed (models.orders)
+    "customer": func.left(InboundOrder.customer_ref, SORT_PREFIX),
     "state": InboundOrder.state,
     "site": Site.name,
 }

@@ -291,6 +291,32 @@ def test_import_now_runs_on_the_worker_and_the_page_follows_it(
     assert "Last import" in page and "fetched" in page
 
 
+def test_a_partner_error_during_import_now_shows_the_partners_message(
+    web: Served, demo_site: int, fresh: Any, sandbox: Any, start_worker: Any
+) -> None:
+    # Given Brandboom refusing the site's credentials with its documented "Permission Denied"
+    # envelope, a worker, and an operator who pressed "Import now"
+    sandbox.inject_fault(auth=True, path="/orders")
+    start_worker()
+    add_user("olivia", "operator")
+    client = sign_in(web.url, "olivia")
+    token = hidden(client.get(f"{web.url}/", timeout=10).text)
+    client.post(f"{web.url}/sites/{demo_site}/import", data={"csrf_token": token}, timeout=10)
+
+    # when the page's status part is polled until the run ends
+    def finished() -> str | None:
+        part = client.get(f"{web.url}/sites/{demo_site}/work", headers={"HX-Request": "true"}, timeout=10).text
+        return part if "hx-get" not in part and "Import now" in part else None
+
+    part = wait_until(finished, timeout=120, what="the import to end")
+    # then it says the import failed, in the partner's words, and stops polling
+    assert ">failed<" in part, part
+    assert "Permission Denied" in part, part
+    # and the dashboard's alarms say the last import failed, with the same words
+    page = client.get(f"{web.url}/", timeout=10).text
+    assert "Last import failed" in page and "Permission Denied" in page
+
+
 # --- roles and pages ------------------------------------------------------------------------------
 
 

@@ -12,14 +12,17 @@ its 50 entries (under 1 ms), and a deep page skips entries of the index without 
 
 - ``ix_inbound_order_site_id_id``: (site_id, id), for a site's orders newest first and the sort
   by site (one site after another in the order of their names, ``services.orders``);
-- ``ix_inbound_order_partner_order_id_id``, ``ix_inbound_order_po_number_id``,
-  ``ix_inbound_order_customer_ref_id``: (column, id) for the sorts on those columns;
+- ``ix_inbound_order_partner_order_id_id``: (partner_order_id, id) for the sort on it;
+  ``ix_inbound_order_po_number_id``, ``ix_inbound_order_customer_ref_id``: (the first 200
+  characters, id) of the PO and the customer's name: a partner's free text has no length limit
+  and a btree entry must fit in a third of a page (a 100 kB PO would fail the order's staging);
 - ``ix_inbound_order_state_id``: (state, id), for the sort by state and for a view (the orders
   in one state) in id order at any depth.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = 'f7a8b9c0d1e2'
@@ -30,8 +33,8 @@ depends_on = None
 INDEXES = (
     ('ix_inbound_order_site_id_id', ['site_id', 'id']),
     ('ix_inbound_order_partner_order_id_id', ['partner_order_id', 'id']),
-    ('ix_inbound_order_po_number_id', ['po_number', 'id']),
-    ('ix_inbound_order_customer_ref_id', ['customer_ref', 'id']),
+    ('ix_inbound_order_po_number_id', [sa.text('left(po_number, 200)'), 'id']),
+    ('ix_inbound_order_customer_ref_id', [sa.text('left(customer_ref, 200)'), 'id']),
     ('ix_inbound_order_state_id', ['state', 'id']),
 )
 
