@@ -31,6 +31,7 @@ BENCHES = (
     ("inventory", "2", "bench.bench_inventory", "Inventory push: 100,000 SKUs × 3 warehouses"),
     ("latency", "3", "bench.bench_latency", "Latency: order on the sandbox → ERP sales order"),
     ("holding", "6", "bench.bench_holding", "Holding area: a console page at 100,000 held orders (issue 13)"),
+    ("catalog", "7", "bench.bench_catalog", "Catalog push: 5,000 styles (120,000 SKUs) to each sandbox (issue 14)"),
 )
 
 

@@ -13,8 +13,8 @@ servers, doing only the work no push can avoid:
 
 The catalog lives in a database of its own on the harness's Postgres (so the other benchmarks keep
 their 6.7k-SKU ERP) and is loaded with COPY. The sandbox runs in a process of its own; it is the
-stock ``BrandboomSandbox`` with one change, an index from ``skuNumber`` to its SKUs: the stock
-emulator scans every SKU for every imported row, which at 100k SKUs would measure the emulator.
+stock ``BrandboomSandbox``, which finds an imported row's SKU through its own index (a scan of
+every SKU for every row would, at 100k SKUs, measure the emulator).
 
 ``python -m bench.bench_inventory [--quick]`` runs it alone and prints the figures as JSON.
 """
@@ -57,30 +57,11 @@ INCREMENTAL_ROUNDS = 3
 # --- the sandbox, indexed, in its own process -------------------------------------------------------
 
 
-class IndexedBrandboomSandbox(BrandboomSandbox):
-    """``BrandboomSandbox`` that finds a row's SKU by ``skuNumber`` in a dict (same answers)."""
-
-    _by_number: dict[str, list[dict[str, Any]]]
-
-    def _load(self, seed: Any) -> None:
-        super()._load(seed)
-        self._by_number = {}
-        for product in self._products:
-            for sku in product.get(c.PRODUCT_SKUS, []):
-                self._by_number.setdefault(str(sku.get(c.SKU_NUMBER) or ""), []).append(sku)
-
-    def _matching_skus(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        number = str(row.get(c.ROW_SKU_NUMBER) or "")
-        if number:
-            return self._by_number.get(number, [])
-        return super()._matching_skus(row)
-
-
 def _serve(port: int, seed: dict[str, Any], public_key: str, secret_key: str, log_path: str) -> None:
     from core.logging import configure
 
     configure("WARNING", "json", stream=open(log_path, "a"))  # noqa: SIM115 (lives as long as the process)
-    IndexedBrandboomSandbox(port=port, public_key=public_key, secret_key=secret_key, seed=seed).serve_forever()
+    BrandboomSandbox(port=port, public_key=public_key, secret_key=secret_key, seed=seed).serve_forever()
 
 
 class Sandbox:

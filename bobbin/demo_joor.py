@@ -403,6 +403,12 @@ def build_joor(world: DemoWorld, *, account: str = "harbor", division: str | Non
 
     seed = {
         "account": {"account_id": account, "name": BRAND_NAME},
+        # the brand's price types in JOOR's Order Settings, one label per currency [SEED]: what the
+        # catalog push matches the ERP's price types to
+        "price_types": [
+            {"id": str(7001 + n), "name": label, "currency_code": currency}
+            for n, (currency, label) in enumerate(sorted(PRICE_LABELS.items()))
+        ],
         "warehouses": [{F.WAREHOUSE_NAME: name, F.WAREHOUSE_CODE: code} for name, code, _ in JOOR_WAREHOUSES],
         "skus": factory.joor_skus(),
         "connections": factory.connections(),

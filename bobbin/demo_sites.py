@@ -65,10 +65,18 @@ def _brandboom_demo_site(s: Session, world: DemoWorld, url: str) -> None:
         credentials=dict(zip(("public_key", "secret_key"), sandbox_keys(), strict=True)),
         division=world.divisions[0]["code"],
         notify_emails=["orders@harborandpine.example"],
-        settings={"default_warehouse": world.warehouses[0]["code"]},
+        settings={"default_warehouse": world.warehouses[0]["code"], "price_tiers": _brandboom_price_tiers()},
     )
     for m in demo_mappings():
         upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
+
+
+def _brandboom_price_tiers() -> dict[str, int | None]:
+    """The demo showrooms' price tiers per ERP price type (catalog push); MSRP travels inside each
+    tier as its retail price, so the MSRP price type itself is left out."""
+    from bobbin.demo import PRICE_TIER_IDS, PRICE_TYPES
+
+    return {p["code"]: PRICE_TIER_IDS.get(p["code"]) for p in PRICE_TYPES}
 
 
 def _joor_demo_site(s: Session, world: DemoWorld, url: str) -> None:

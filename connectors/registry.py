@@ -11,7 +11,8 @@ capability      object                                      used by
 ``orders``      :class:`OrderPull` (opens an OrderSource)    ``services.pipeline`` (import)
 ``writeback``   :class:`StatusWriteback` (a StatusWriter)    ``services.writeback`` (the outbox)
 ``inventory``   ``connectors.inventory.InventoryPush``        ``services.inventory``
-``catalog``     :class:`CatalogPush`                          (catalog push, to come)
+``catalog``     ``connectors.catalog.CatalogPush``            ``services.catalog``
+``customers``   ``connectors.catalog.CustomerPush``           ``services.customer_push``
 ``events``      ``connectors.events.EventSource``             ``web.events`` (the webhook receiver)
 ==============  ==========================================  ===================================
 
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
 from connectors.base import OrderSource, PartnerOrder, StatusWriter
+from connectors.catalog import CatalogPush, CustomerPush
 from connectors.drift import PayloadContract
 from connectors.events import EventSource
 from connectors.inventory import InventoryPush
@@ -102,14 +104,6 @@ class StatusWriteback:
 
 
 @dataclass(frozen=True)
-class CatalogPush:
-    """Styles and customers sent to the partner. No partner offers it yet: the slot is here so
-    a service can ask for it and be told which partners do."""
-
-    open: Callable[[Any, Any], Any]
-
-
-@dataclass(frozen=True)
 class Sandbox:
     """The partner's local emulator (``sandbox/<package>``), which ``bobbin run`` starts."""
 
@@ -123,13 +117,14 @@ CAPABILITIES = {
     "writeback": "take status writebacks",
     "inventory": "take inventory pushes",
     "catalog": "take catalog pushes",
+    "customers": "take customer pushes",
     "events": "push events",
 }
-Capability = Literal["orders", "writeback", "inventory", "catalog", "events"]
+Capability = Literal["orders", "writeback", "inventory", "catalog", "customers", "events"]
 # The capabilities opened on the partner's client (``open(client, settings)``); events are not:
 # the receiver verifies and parses a request with the site's secret alone.
-Opened = Literal["orders", "writeback", "inventory", "catalog"]
-OPENED: tuple[Opened, ...] = ("orders", "writeback", "inventory", "catalog")
+Opened = Literal["orders", "writeback", "inventory", "catalog", "customers"]
+OPENED: tuple[Opened, ...] = ("orders", "writeback", "inventory", "catalog", "customers")
 
 
 class UnknownPartner(ValueError):
@@ -151,6 +146,7 @@ class PartnerSpec:
     writeback: StatusWriteback | None = None
     inventory: InventoryPush | None = None
     catalog: CatalogPush | None = None
+    customers: CustomerPush | None = None
     events: EventSource | None = None
     sandbox: Sandbox | None = None
     doc: str = ""  # one line for `bobbin sites add --help`
@@ -163,6 +159,8 @@ class PartnerSpec:
     def capability(self, name: Literal["inventory"]) -> InventoryPush: ...
     @overload
     def capability(self, name: Literal["catalog"]) -> CatalogPush: ...
+    @overload
+    def capability(self, name: Literal["customers"]) -> CustomerPush: ...
     @overload
     def capability(self, name: Literal["events"]) -> EventSource: ...
 

@@ -48,6 +48,26 @@ class SiteSettings(BaseModel):
         le=1440,
         description="push inventory (changed rows only) on a schedule every N minutes; unset = by hand only",
     )
+    # Catalog and customer push (services/catalog.py, services/customer_push.py).
+    catalog_inactive: Literal["remove", "deactivate", "keep"] = Field(
+        "keep",
+        description=(
+            "catalog push: what becomes of a style made inactive in the ERP once the partner holds it: removed, "
+            "deactivated, or kept as it is; each removal is recorded"
+        ),
+    )
+    catalog_push_minutes: int | None = Field(
+        None,
+        ge=15,
+        le=10080,
+        description="push the catalog (changed items only) on a schedule every N minutes; unset = by hand only",
+    )
+    customers_push_minutes: int | None = Field(
+        None,
+        ge=15,
+        le=10080,
+        description="push customers (changed ones only) on a schedule every N minutes; unset = by hand only",
+    )
     # ERP hand-off (services/erp_handoff.py): each imported order is written once to a file the ERP imports.
     erp_drop_folder: str | None = Field(
         None,

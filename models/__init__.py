@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2.0 models; one module per concern. Importing this package registers them all."""
 
 from models.base import Base
+from models.catalog_push import CatalogPushState, CatalogRemoval
 from models.console import ConsoleAction, ConsoleUser
 from models.erp import (
     Customer,
@@ -32,6 +33,8 @@ from models.sites import Mapping, Site
 
 __all__ = [
     "Base",
+    "CatalogPushState",
+    "CatalogRemoval",
     "ConsoleAction",
     "ConsoleUser",
     "Customer",

@@ -5,6 +5,8 @@ minutes that divide the hour (0/15/30/45 by default), so runs never drift; the o
 every ``OUTBOX_FLUSH_SECONDS``; the digest goes out daily at ``DIGEST_HOUR``. Each site's imported
 orders are handed to the ERP every import interval (``erp-export:SITE``; an import that imported
 orders also sends it), and the ERP's shipment files are picked up as often (``erp-shipments``).
+A site may also push its inventory, catalog and customers on a schedule of its own
+(``inventory_push_minutes``, ``catalog_push_minutes``, ``customers_push_minutes``: changed items only).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class SiteEntry:
     name: str
     import_minutes: int | None
     inventory_push_minutes: int | None = None
+    catalog_push_minutes: int | None = None
+    customers_push_minutes: int | None = None
 
 
 def minute_spec(interval: int) -> str:
@@ -71,6 +75,17 @@ def build_schedule(sites: list[SiteEntry], settings: Settings) -> dict[str, dict
                 "args": (site.id,),
                 "options": {"expires": site.inventory_push_minutes * 60},
             }
+        for name, task, minutes in (
+            ("push-catalog", "tasks.catalog.push_catalog", site.catalog_push_minutes),
+            ("push-customers", "tasks.customers.push_customers", site.customers_push_minutes),
+        ):
+            if minutes:  # optional: a normal push (changed items only) every N minutes
+                schedule[f"{name}:{site.name}"] = {
+                    "task": task,
+                    "schedule": timedelta(minutes=minutes),
+                    "args": (site.id,),
+                    "options": {"expires": minutes * 60},
+                }
     return schedule
 
 
@@ -84,7 +99,12 @@ def active_sites() -> list[SiteEntry]:
         rows = s.execute(select(Site.id, Site.name, Site.settings).where(Site.active.is_(True)).order_by(Site.id))
         return [
             SiteEntry(
-                r.id, r.name, (r.settings or {}).get("import_minutes"), (r.settings or {}).get("inventory_push_minutes")
+                r.id,
+                r.name,
+                (r.settings or {}).get("import_minutes"),
+                (r.settings or {}).get("inventory_push_minutes"),
+                (r.settings or {}).get("catalog_push_minutes"),
+                (r.settings or {}).get("customers_push_minutes"),
             )
             for r in rows
         ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, overload
 
 from connectors.base import OrderSource, StatusWriter
+from connectors.catalog import CatalogPusher, CustomerPusher
 from connectors.inventory import Pusher
 from connectors.registry import Opened, PartnerSpec, open_on, partner
 from connectors.settings import SettingsError, SiteSettings, validate_settings
@@ -66,7 +67,9 @@ class SiteContext:
     @overload
     def open(self, name: Literal["inventory"]) -> Pusher: ...
     @overload
-    def open(self, name: Literal["catalog"]) -> Any: ...
+    def open(self, name: Literal["catalog"]) -> CatalogPusher: ...
+    @overload
+    def open(self, name: Literal["customers"]) -> CustomerPusher: ...
 
     def open(self, name: Opened) -> Any:
         """Open a capability of the site's partner on a new client (NotOffered when it has none;

@@ -243,6 +243,8 @@ def add_mapping(site_id: int, kind: str, partner_value: str, erp_code: str, *, h
         if site is None:
             raise FixError(f"no site {site_id}")
         site_name = site.name
+        if kind == "style" and s.scalar(select(Style.id).where(Style.number == code)) is None:
+            raise FixError(f"{code!r} is not an ERP style number: give the style's number as the ERP has it")
         waiting = _waiting(s, site_id, kind, value)
         before = find_mapping(s, site_id, kind, value)
     result = fixes.add_mapping(site_id, kind, value, code, how=how)

@@ -8,6 +8,11 @@ Two kinds, modelled on the partners' "detailed error report" e-mails (seed 002):
 - ``digest`` — the daily list of everything still open, reported before or not, with counts by kind
   and how long each order has waited.
 
+Both carry a section "catalog items the partner refused": the styles, images, linesheets and
+customers a catalog or customer push left rejected (``services.catalog``), each with the partner's
+message and what to do. A new-errors report carries those no mail reported yet (and is sent for
+them alone when no order has a new problem); once sent, they are marked reported.
+
 Each order, problem and view in a report links to its page in the operator console (``services.links``,
 under ``CONSOLE_BASE_URL``), beside the CLI command that does the same.
 
@@ -47,6 +52,7 @@ from core.settings import Settings, get_settings
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
 from models.runs import SyncRun
 from models.sites import Site
+from services import catalog as catalog_push
 from services import links, problems, reconcile
 
 log = structlog.get_logger()
@@ -69,6 +75,7 @@ REPORT_KINDS: tuple[str, ...] = ("errors", "digest")
 # each order adds ~3 KB of HTML. The rest of a new-errors report follows in the next one (they are
 # not marked as reported), and the digest says how many it left out.
 MAX_ORDERS_PER_REPORT = 100
+MAX_CATALOG_ITEMS_PER_REPORT = 100  # refused catalog items listed; the rest follow (or are counted)
 
 # Orders whose open problems need no one any more: an imported order's warning was reported when it
 # was found, and a rejected order will not be imported. The digest leaves them out, or it would
@@ -153,6 +160,25 @@ class ReportOrder:
 
 
 @dataclass(frozen=True)
+class CatalogProblem:
+    """A catalog item (or customer) the partner refused, as a push recorded it."""
+
+    state_id: int
+    kind: str  # style | image | linesheet | customer
+    key: str
+    label: str | None
+    message: str
+    resolution: str
+    since: datetime
+    new: bool  # never reported by a new-errors mail before
+
+    @property
+    def what(self) -> str:
+        """``Style HPK101 (Dune Fisherman Sweater)``."""
+        return f"{self.kind.capitalize()} {self.key}" + (f" ({self.label})" if self.label else "")
+
+
+@dataclass(frozen=True)
 class CodeCount:
     code: str
     title: str
@@ -197,6 +223,16 @@ class Report:
     dead_letters: dict[str, int] | None = None
     # Site-level warnings in words (services.reconcile.site_warnings): held writebacks, payload drift.
     warnings: tuple[str, ...] = ()
+    catalog: tuple[CatalogProblem, ...] = ()  # refused catalog items shown (at most MAX_CATALOG_ITEMS_PER_REPORT)
+    catalog_total: int = 0  # ... out of this many
+
+    @property
+    def catalog_ids(self) -> list[int]:
+        return [c.state_id for c in self.catalog]
+
+    @property
+    def omitted_catalog(self) -> int:
+        return self.catalog_total - len(self.catalog)
 
     @property
     def gave_up(self) -> bool:
@@ -240,13 +276,15 @@ class Report:
 
 
 def new_errors_report(session: Session, site_id: int) -> Report | None:
-    """The site's open problems (errors and warnings) that no mail has reported yet; None if none.
+    """The site's open problems (errors and warnings) and refused catalog items that no mail has
+    reported yet; None if none.
 
-    Two queries, however many orders: the site, then problems joined to their orders and filtered by
-    "not in reported_error"."""
+    Three queries, however many orders: the site, the problems joined to their orders and filtered
+    by "not in reported_error", and the refused catalog items not reported."""
     site = _site(session, site_id)
     rows = session.execute(_problem_rows(site_id).where(~_reported())).all()
-    if not rows:
+    refused = catalog_push.problems(session, site_id, unreported=True)
+    if not rows and not refused:
         return None
     return _assemble(
         "errors",
@@ -255,6 +293,7 @@ def new_errors_report(session: Session, site_id: int) -> Report | None:
         last_import=None,
         dead_letters=reconcile.dead_letters(session, site_id),
         warnings=reconcile.site_warnings(session, site_id),
+        refused=refused,
     )
 
 
@@ -266,7 +305,8 @@ def digest_report(session: Session, site_id: int) -> Report | None:
     site = _site(session, site_id)
     stmt = _problem_rows(site_id).where(InboundOrder.state.not_in(SETTLED_STATES))
     rows = session.execute(stmt).all()
-    if not rows:
+    refused = catalog_push.problems(session, site_id)
+    if not rows and not refused:
         return None
     return _assemble(
         "digest",
@@ -275,6 +315,7 @@ def digest_report(session: Session, site_id: int) -> Report | None:
         last_import=_last_import(session, site_id),
         dead_letters=reconcile.dead_letters(session, site_id),
         warnings=reconcile.site_warnings(session, site_id),
+        refused=refused,
     )
 
 
@@ -345,6 +386,7 @@ def _assemble(
     last_import: RunOutcome | None,
     dead_letters: dict[str, int] | None = None,
     warnings: Sequence[str] = (),
+    refused: Sequence[dict[str, Any]] = (),
 ) -> Report:
     grouped: dict[int, list[Any]] = {}
     for row in rows:
@@ -389,6 +431,20 @@ def _assemble(
         last_import=last_import,
         dead_letters=dead_letters,
         warnings=tuple(warnings),
+        catalog=tuple(
+            CatalogProblem(
+                state_id=r["id"],
+                kind=r["kind"],
+                key=r["key"],
+                label=r["label"],
+                message=r["message"] or "refused, with no reason given",
+                resolution=catalog_push.resolution(r["kind"], site.name),
+                since=r["since"],
+                new=not r["reported"],
+            )
+            for r in refused[:MAX_CATALOG_ITEMS_PER_REPORT]
+        ),
+        catalog_total=len(refused),
     )
 
 
@@ -458,11 +514,18 @@ def subject_for(report: Report) -> str:
     site = f'[Bobbin] {report.site.partner} "{report.site.name}"'
     orders = _plural(report.total_orders, "order")
     n = report.total_problems
+    refused = f"{_plural(report.catalog_total, 'catalog item')} refused by {report.site.partner}"
     if report.kind == "digest":
+        if not report.total_orders:
+            return f"{site} daily digest: {refused}"
         verb = "still needs" if report.total_orders == 1 else "still need"
-        return f"{site} daily digest: {orders} {verb} attention ({_plural(n, 'open problem')})"
+        more = f"; {refused}" if report.catalog_total else ""
+        return f"{site} daily digest: {orders} {verb} attention ({_plural(n, 'open problem')}){more}"
+    if not report.total_orders:
+        return f"{site}: {refused}"
     verb = "needs" if report.total_orders == 1 else "need"
-    return f"{site}: {orders} {verb} attention ({_plural(n, 'new problem')})"
+    more = f"; {refused}" if report.catalog_total else ""
+    return f"{site}: {orders} {verb} attention ({_plural(n, 'new problem')}){more}"
 
 
 def render(report: Report, *, settings: Settings | None = None) -> EmailMessage:
@@ -505,7 +568,11 @@ def look_further(report: Report, console: links.Console) -> list[Further]:
     Each order's own page and command are under its heading."""
     site = report.site.name
     where = f"--site {_shell_word(site)}"
-    out = [Further("Invalid orders", console.holding(site, "invalid"), f"bobbin orders list --view invalid {where}")]
+    out: list[Further] = []
+    if report.total_orders:
+        out.append(
+            Further("Invalid orders", console.holding(site, "invalid"), f"bobbin orders list --view invalid {where}")
+        )
     if "duplicate" in report.states:
         out.append(
             Further(
@@ -518,6 +585,14 @@ def look_further(report: Report, console: links.Console) -> list[Further]:
         Further(f'Orders with "{c.title}"', console.holding(site, links.view_for(c.states), c.code))
         for c in report.by_code
     ]
+    if report.catalog:
+        out.append(
+            Further(
+                "Refused catalog items",
+                console.dashboard(report.site.id),
+                f"bobbin catalog problems {_shell_word(site)}",
+            )
+        )
     out.append(Further(f"{site} on the dashboard", console.dashboard(report.site.id), "bobbin status"))
     return out
 
@@ -645,7 +720,7 @@ def send_error_report(
     if not report.site.notify_emails:
         session.rollback()
         bound.warning(
-            "site has open order problems but no notify e-mail addresses; nothing sent",
+            "site has open order problems or refused catalog items but no notify e-mail addresses; nothing sent",
             site=report.site.name,
             orders=report.total_orders,
             problems=report.total_problems,
@@ -670,16 +745,18 @@ def send_error_report(
         subject=str(msg["Subject"]),
         recipients=list(report.site.notify_emails),
         order_count=len(report.orders),
-        error_count=report.problem_count,
+        error_count=report.problem_count + len(report.catalog),
     )
     session.add(row)
     session.flush()
     if kind == "errors":
-        session.execute(
-            pg_insert(ReportedError)
-            .values([{"error_id": eid, "report_id": row.id} for eid in report.error_ids])
-            .on_conflict_do_nothing(index_elements=[ReportedError.error_id])
-        )
+        if report.error_ids:
+            session.execute(
+                pg_insert(ReportedError)
+                .values([{"error_id": eid, "report_id": row.id} for eid in report.error_ids])
+                .on_conflict_do_nothing(index_elements=[ReportedError.error_id])
+            )
+        catalog_push.mark_reported(session, report.catalog_ids)
     session.commit()
 
     summary: dict[str, Any] = {
@@ -689,6 +766,8 @@ def send_error_report(
         "recipients": list(report.site.notify_emails),
         "report_id": row.id,
     }
+    if report.catalog:
+        summary["catalog_items"] = len(report.catalog)
     if report.omitted_orders:
         # Not marked: a new-errors report picks them up next time; the caller may re-enqueue now.
         summary["remaining_orders"] = report.omitted_orders

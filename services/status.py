@@ -2,10 +2,11 @@
 
 - ``site_status`` is one site's state in plain data: last import (and last failed or incomplete
   one), orders per state, writebacks waiting / retrying / given up / held, open problems, the
-  silence alarm, the warnings and the dead letters (``services.reconcile``). ``bobbin status``
+  silence alarm, the warnings and the dead letters (``services.reconcile``), and the catalog items
+  (and customers) the partner refused or has not settled yet (``services.catalog``). ``bobbin status``
   prints it; its ``--json`` is exactly this.
 - ``site_overview`` adds what the dashboard shows beside it: the partner's label, the last
-  inventory push, and the orders counted per holding-area view.
+  inventory, catalog and customer pushes, and the orders counted per holding-area view.
 - ``task_run`` is the sync run a given Celery task id recorded, if it has started: how work
   someone asked for is going.
 """
@@ -21,12 +22,16 @@ from sqlalchemy.orm import Session
 from connectors.registry import UnknownPartner, partner
 from core.settings import get_settings
 from models import InboundOrder, OrderError, OutboxEntry, Site, SyncRun
+from services import catalog as catalog_push
 from services.reconcile import dead_letters, site_alarm, site_warnings
 
 DEAD_SHOWN = 5  # dead writebacks listed per site; the count covers all
 STATE_ORDER = ("downloaded", "valid", "invalid", "duplicate", "imported", "rejected")
 IMPORT_TASK = "%import_orders"  # sync_run.task of the order import, whatever prefix the task name has
 PUSH_TASK = "%push_inventory"
+CATALOG_TASK = "%push_catalog"
+CUSTOMERS_TASK = "%push_customers"
+CATALOG_SHOWN = 5  # refused catalog items listed per site; the counts cover all
 # The holding area's views (SPEC: All / Invalid / Valid / Duplicated, and the closed ones) and the
 # states each one shows.
 VIEWS: dict[str, tuple[str, ...]] = {
@@ -127,6 +132,20 @@ def site_status(session: Session, site: Site) -> dict[str, Any]:
             "dead_rows": dead,
         },
         "unresolved_errors": int(unresolved),
+        "catalog": catalog_status(session, site.id),
+    }
+
+
+def catalog_status(session: Session, site_id: int) -> dict[str, Any]:
+    """What the catalog and customer pushes left for a person: items the partner refused (per kind,
+    the first few with its message) and customers sent and awaiting the partner."""
+    counts = catalog_push.state_counts(session, site_id)
+    refused = {kind: per.get("rejected", 0) for kind, per in counts.items() if per.get("rejected")}
+    return {
+        "rejected": sum(refused.values()),
+        "rejected_by_kind": refused,
+        "awaiting": sum(per.get("awaiting", 0) for per in counts.values()),
+        "rejected_rows": catalog_push.problems(session, site_id, limit=CATALOG_SHOWN) if refused else [],
     }
 
 
@@ -138,18 +157,21 @@ def newer(a: dict[str, Any] | None, than: dict[str, Any] | None) -> bool:
 
 def site_overview(session: Session, site: Site) -> dict[str, Any]:
     """``site_status`` and what the dashboard shows beside it: the partner's label, the orders per
-    holding-area view, and the last inventory push (whatever its outcome) and last good one."""
+    holding-area view, the last inventory push (whatever its outcome) and last good one, and the last
+    catalog and customer pushes."""
     st = site_status(session, site)
     try:
         spec = partner(site.kind)
         st["label"] = spec.label
-        st["offers"] = {name: spec.offers(name) for name in ("orders", "inventory", "catalog")}
+        st["offers"] = {name: spec.offers(name) for name in ("orders", "inventory", "catalog", "customers")}
     except UnknownPartner:  # a site of a partner this installation no longer has: show its kind
         st["label"] = site.kind
-        st["offers"] = {"orders": False, "inventory": False, "catalog": False}
+        st["offers"] = {"orders": False, "inventory": False, "catalog": False, "customers": False}
     st["views"] = {view: sum(st["orders"][s] for s in states) for view, states in VIEWS.items()}
     st["last_push"] = _last_run(session, site.id, PUSH_TASK)  # with its outcome
     st["last_push_ok"] = _last_run(session, site.id, PUSH_TASK, "ok")
+    st["last_catalog_push"] = _last_run(session, site.id, CATALOG_TASK)
+    st["last_customer_push"] = _last_run(session, site.id, CUSTOMERS_TASK)
     st["failure_is_newer"] = newer(st["last_failure"], st["last_import"])
     st["incomplete_is_newer"] = newer(st["last_incomplete"], st["last_import"])
     return st

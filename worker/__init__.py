@@ -62,6 +62,8 @@ app.conf.update(
         "tasks.status",
         "tasks.notify",
         "tasks.inventory",
+        "tasks.catalog",
+        "tasks.customers",
         "tasks.maintenance",
         "tasks.events",
         "tasks.erp",

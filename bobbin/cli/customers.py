@@ -1,4 +1,5 @@
-"""`bobbin customers …`: changes to ERP customers that operations staff decide on."""
+"""`bobbin customers …`: changes to ERP customers that operations staff decide on, and the push of
+the ERP's customers to a site's partner."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import typer
 from bobbin.cli.orders import order_ref, resolve_refs
 from bobbin.cli.output import console, ensure_database, print_json, revalidation_line
 
-app = typer.Typer(help="ERP customers: add a new ship-to address from an order.", no_args_is_help=True)
+app = typer.Typer(
+    help="ERP customers: add a new ship-to address from an order; push customers to a site's partner.",
+    no_args_is_help=True,
+)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ISO dates).")]
 
 
@@ -37,3 +41,25 @@ def add_address(
     console().print(f"[green]Added the ship-to address of order {order_id} to customer {code}.[/green]")
     if result:
         console().print(revalidation_line(result))
+
+
+@app.command("push")
+def push(
+    site: Annotated[str, typer.Argument(metavar="SITE", help="Site name or id.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Push the ERP's customers (with their addresses) to the site's partner: only those it has not
+    accepted as they are now. Customers the partner settles later show as "sent, awaiting" it and
+    are asked about again by the next push."""
+    from bobbin.cli.catalog import run_push
+    from services import customer_push
+
+    run_push(
+        customer_push.push_customers,
+        site,
+        dry_run=dry_run,
+        as_json=as_json,
+        command="bobbin customers push",
+        capability="customers",
+    )

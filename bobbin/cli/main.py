@@ -10,6 +10,7 @@ import typer
 import bobbin.cli.erp_handoff  # noqa: F401  (its commands join `bobbin erp`: export, shipments)
 from bobbin.cli import (
     admin,
+    catalog,
     customers,
     erp,
     importing,
@@ -43,6 +44,7 @@ app.add_typer(mapping.app, name="map")
 app.add_typer(erp.app, name="erp")
 app.add_typer(customers.app, name="customers")
 app.add_typer(inventory.app, name="inventory")
+app.add_typer(catalog.app, name="catalog")
 app.add_typer(report.app, name="report")
 app.add_typer(users.app, name="users")
 app.add_typer(writebacks.app, name="writebacks")

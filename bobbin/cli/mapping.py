@@ -21,7 +21,7 @@ from bobbin.cli.output import (
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="Mappings from partner values to ERP codes: add (map terms|ship-via|sales-rep|customer|warehouse), "
+    help="Mappings from partner values to ERP codes: add (map terms|ship-via|sales-rep|customer|warehouse|style), "
     "list, remove.",
 )
 
@@ -88,6 +88,11 @@ def _register_add(kind: str, what: str) -> None:
         f"Map a partner {what} to an ERP code for one site, then check the held orders "
         f"again (the ones it fixes are imported)."
     )
+    if kind == "style":
+        command.__doc__ = (
+            "Match a product already on the partner (its id or number there) to an ERP style number: the "
+            "catalog push updates that product instead of creating another."
+        )
     app.command(cli_kind(kind))(command)
 
 
@@ -97,6 +102,7 @@ for _kind, _what in (
     ("sales_rep", 'sales rep name ("Taylor Quinn")'),
     ("customer", "customer (partner id, code, e-mail or name, as `map list` shows it)"),
     ("warehouse", 'warehouse id ("LA-3PL")'),
+    ("style", "product"),
 ):
     _register_add(_kind, _what)
 

@@ -19,7 +19,7 @@ from bobbin.cli.output import (
     print_error,
     print_json,
 )
-from connectors.registry import kinds
+from connectors.registry import kinds, label
 
 
 def _first_line(text: str) -> str:
@@ -207,6 +207,25 @@ def status(
                     (f"gave up sending {d['status']} ", "red"),
                     f"for order {d['order_id']} after {d['attempts']} tries: {d['last_error'] or '?'}",
                     (f"  (send again: bobbin writebacks retry {d['outbox_id']})", "dim"),
+                )
+            )
+        refused = st["catalog"]["rejected"]
+        if refused:
+            out.print(
+                Text.assemble(
+                    (f"{st['name']}: ", "bold"),
+                    (f"{refused} catalog item(s) refused by {label(st['kind'])}", "red"),
+                    f" — bobbin catalog problems {st['name']}",
+                )
+            )
+            for r in st["catalog"]["rejected_rows"]:
+                out.print(Text(f"    {r['kind']} {r['key']}: {r['message'] or '?'}", style="dim"))
+        if st["catalog"]["awaiting"]:
+            out.print(
+                Text.assemble(
+                    (f"{st['name']}: ", "bold"),
+                    (f"{st['catalog']['awaiting']} sent, awaiting {label(st['kind'])}", "yellow"),
+                    " (asked again by the next push)",
                 )
             )
         if st["unresolved_errors"]:

@@ -1,5 +1,5 @@
-"""Brandboom API v2 connector: contract, client, mapper, order source, inventory pusher, and the
-spec that tells the rest of Bobbin what a Brandboom site can do."""
+"""Brandboom API v2 connector: contract, client, mapper, order source, inventory pusher, catalog
+and customer pushers, and the spec that tells the rest of Bobbin what a Brandboom site can do."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from connectors.base import WRITEBACK_STATUSES
 from connectors.brandboom import contract
+from connectors.brandboom.catalog import CATALOG, CUSTOMERS
 from connectors.brandboom.client import BrandboomClient
 from connectors.brandboom.contract import ORDER_FIELDS, PAYLOAD
 from connectors.brandboom.inventory import INVENTORY
@@ -59,6 +60,8 @@ SPEC = PartnerSpec(
     ),
     writeback=StatusWriteback(open=open_source, statuses=WRITEBACK_STATUSES),
     inventory=INVENTORY,
+    catalog=CATALOG,
+    customers=CUSTOMERS,
     sandbox=Sandbox(module="sandbox.brandboom.demo", api_path="/api/v2", port_setting="sandbox_port"),
     doc="Brandboom API v2 (public and secret key from the Account page)",
 )

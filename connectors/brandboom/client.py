@@ -207,6 +207,45 @@ class BrandboomClient(PartnerClient):
         # Safe to repeat after a lost answer: the rows carry absolute values, keyed by SKU.
         return self._call("POST", c.PRODUCTS_IMPORT, data=form, files=files, idempotent=True)
 
+    def update_product(self, product_id: str | int, fields: Mapping[str, Any]) -> Json:
+        """[INF] POST products/{id} with the Product keys to change (the doc's REST table: POST on an
+        id = update); safe to repeat, the values are absolute. Returns the envelope's value."""
+        return self._call("POST", c.PRODUCT.format(id=product_id), data=dict(fields), idempotent=True)
+
+    def delete_product(self, product_id: str | int) -> Json:
+        """DELETE products/{id} [DOC] (the REST table: DELETE = delete)."""
+        return self._call("DELETE", c.PRODUCT.format(id=product_id))
+
+    # --- customers (partners/README 2.4: search [CODE]; create / update [INF]) ----------------
+    def search_customers(
+        self, num_results: int = c.MAX_PRODUCTS_PER_PAGE, result_offset: int = 0, *, date_modified: str | None = None
+    ) -> list[dict[str, Any]]:
+        """One page of customers; [INF] numResults / resultOffset as products/search pages."""
+        query: dict[str, str | int] = {
+            c.P_NUM_RESULTS: min(num_results, c.MAX_PRODUCTS_PER_PAGE),
+            c.P_RESULT_OFFSET: result_offset,
+        }
+        if date_modified:
+            query[c.P_DATE_MODIFIED] = date_modified
+        return _result_list(self._call("GET", c.CUSTOMERS_SEARCH, params=query), c.R_CUSTOMERS, c.CUSTOMERS_SEARCH)
+
+    def iter_customers(self, page_size: int = c.MAX_PRODUCTS_PER_PAGE) -> Iterator[list[dict[str, Any]]]:
+        """Every customer, a page at a time."""
+        size = min(max(page_size, 1), c.MAX_PRODUCTS_PER_PAGE)
+        yield from _offset_pages(lambda offset: self.search_customers(size, offset), size)
+
+    def create_customer(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """[INF] PUT customers (the doc's REST table: PUT on the model = create), the Customer as a
+        JSON body. Not safe to repeat: a lost answer raises OutcomeUnknown, and the caller finds
+        the customer by its code before creating it again."""
+        value = self._call("PUT", c.CUSTOMERS, json=dict(fields), idempotent=False)
+        return _result_object(value, c.CUSTOMERS)
+
+    def update_customer(self, customer_id: str | int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """[INF] POST customers/{id} with the keys to change; safe to repeat (absolute values)."""
+        path = c.CUSTOMER.format(id=customer_id)
+        return _result_object(self._call("POST", path, json=dict(fields), idempotent=True), path)
+
     # --- transport ---------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> Json:
         """Send one signed request and return the envelope's ``value``."""
@@ -248,7 +287,9 @@ def unwrap_envelope(response: requests.Response, where: str) -> Json:
         return value
     text = value if isinstance(value, str) else repr(value)
     excerpt = text[:MESSAGE_EXCERPT_CHARS]
-    if any(marker in text.lower() for marker in AUTH_MARKERS):
+    # Only a message is read for credential words: a structured value (an import's refused rows)
+    # is about the request, whatever a style number or name in it says.
+    if isinstance(value, str) and any(marker in text.lower() for marker in AUTH_MARKERS):
         raise AuthError(
             f"Brandboom refused {where} ({excerpt}): check the site's credentials",
             status=response.status_code,
@@ -279,6 +320,13 @@ def _result_list(value: Json, key: str, where: str) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise PartnerRejected(f"Brandboom {where} returned no '{key}' list", value=value, partner=c.PARTNER)
     return items
+
+
+def _result_object(value: Json, where: str) -> dict[str, Any]:
+    """A created or updated object as answered; anything else is a contract break."""
+    if not isinstance(value, dict):
+        raise PartnerRejected(f"Brandboom {where} answered no object", value=value, partner=c.PARTNER)
+    return value
 
 
 def _offset_pages(fetch: Callable[[int], list[dict[str, Any]]], page_size: int) -> Iterator[list[dict[str, Any]]]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
 
 from connectors.brandboom import contract as c
 from connectors.settings import SiteSettings
+
+# Values of a price_tiers entry that mean "this ERP price type is not sent to Brandboom".
+NOT_SENT = ("", "none", "-", "null")
 
 
 class BrandboomSettings(SiteSettings):
@@ -14,3 +19,43 @@ class BrandboomSettings(SiteSettings):
     )
     brand_id: int | None = Field(None, description="Brandboom brandID sent with products/import (Account page)")
     showroom_id: int | None = Field(None, description="Brandboom showroomID sent with products/import")
+    # Catalog push (connectors/brandboom/catalog.py).
+    price_tiers: dict[str, int | None] = Field(
+        default_factory=dict,
+        description=(
+            "catalog push: ERP price type -> Brandboom priceTierID (WHL:1548,WHLE:1549); "
+            "'none' leaves a price type out (MSRP:none)"
+        ),
+    )
+    catalog_mode: Literal["split", "combine", "auto"] = Field(
+        "auto",
+        description=(
+            "catalog push: products/import mode; split = one Brandboom product per colour, combine = one per "
+            "style, auto = split only the styles whose colours carry different prices"
+        ),
+    )
+
+    @field_validator("price_tiers", mode="before")
+    @classmethod
+    def _tier_ids(cls, raw: Any) -> Any:
+        """Tier ids as typed (``"1548"``), 'none' for a price type not sent; each a positive id."""
+        if not isinstance(raw, dict):
+            return raw
+        tiers: dict[str, int | None] = {}
+        for code, value in raw.items():
+            name = str(code).strip()
+            if not name:
+                raise ValueError("a price type code is empty")
+            if value is None or (isinstance(value, str) and value.strip().lower() in NOT_SENT):
+                tiers[name] = None
+                continue
+            try:
+                tier = int(str(value).strip())
+            except ValueError:
+                raise ValueError(
+                    f"{name}: {value!r} is not a Brandboom priceTierID (a number, or none to leave {name} out)"
+                ) from None
+            if tier < 1:
+                raise ValueError(f"{name}: a priceTierID is a positive number, not {tier}")
+            tiers[name] = tier
+        return tiers

@@ -1,5 +1,5 @@
-"""JOOR API v2 connector: contract, client, mapper, order source, inventory pusher, and the spec
-that tells the rest of Bobbin what a JOOR site can do."""
+"""JOOR API connector: contract, client, mapper, order source, inventory pusher, catalog and
+customer pushers, and the spec that tells the rest of Bobbin what a JOOR site can do."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from connectors.errors import AuthError
 from connectors.joor import contract
+from connectors.joor.catalog import CATALOG, CUSTOMERS
 from connectors.joor.client import InventoryItem, JoorClient
 from connectors.joor.contract import ORDER_FIELDS, PAYLOAD
 from connectors.joor.inventory import INVENTORY
@@ -59,6 +60,8 @@ SPEC = PartnerSpec(
     ),
     writeback=StatusWriteback(open=open_source, statuses=WRITEBACK_STATUSES),
     inventory=INVENTORY,
+    catalog=CATALOG,
+    customers=CUSTOMERS,
     sandbox=Sandbox(module="sandbox.joor.demo", api_path="/v2", port_setting="joor_sandbox_port"),
     doc="JOOR API v2 (the API token from JOOR's integration manager)",
 )

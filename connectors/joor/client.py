@@ -405,10 +405,114 @@ class JoorClient(PartnerClient):
             )
         return InventoryResult(sku_count, inventory_log)
 
+    # --- catalog: v4 products, SKUs, prices [DOC] (contract.py names the pages) -------------------
+    @property
+    def v4_base_url(self) -> str:
+        """The v4 base beside this v2 one: [DOC] both live on one host, /v2 and /v4."""
+        base = self.base_url.rstrip("/")
+        if base.endswith(c.BASE_PATH):
+            base = base[: -len(c.BASE_PATH)]
+        return base + c.V4_BASE_PATH + "/"
+
+    def v4_get(self, path: str, params: Mapping[str, Any] | None = None) -> V4Answer:
+        """One v4 GET: ``{"data": [...], "errors": [...]}``."""
+        return _v4_answer(self._call("GET", path, base=self.v4_base_url, params=dict(params or {})), f"GET {path}")
+
+    def v4_list(
+        self, path: str, params: Mapping[str, Any] | None = None, limit: int = c.V4_PAGE_LIMIT
+    ) -> Iterator[Json]:
+        """Every item of a v4 list, a page at a time ([INF] limit + offset; a short page is the last)."""
+        offset = 0
+        while True:
+            page = self.v4_get(path, {**(params or {}), c.P_LIMIT: limit, c.P_OFFSET: offset})
+            yield from page.data
+            if len(page.data) < limit:
+                return
+            offset += len(page.data)
+
+    def v4_post(
+        self,
+        path: str,
+        items: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        *,
+        repeatable: bool,
+    ) -> V4Answer:
+        """One v4 bulk write (a JSON array). ``repeatable``: safe to send again after a lost answer
+        (an update by id is; a create is not: the outcome is then unknown)."""
+        if not items:
+            return V4Answer([], [])
+        answer = self._call(
+            "POST", path, base=self.v4_base_url, params=dict(params or {}), json=list(items), idempotent=repeatable
+        )
+        return _v4_answer(answer, f"POST {path}")
+
+    # --- catalog: v2 styles and images [DOC] ------------------------------------------------------
+    def styles_page(self, start_from: int = 0, count: int = c.DEFAULT_COUNT) -> tuple[list[Json], int | None]:
+        """One page of ``GET style`` [DOC]: the styles and JOOR's next start (None on the last)."""
+        body = self._call("GET", c.STYLES, params={c.P_START_FROM: start_from, c.P_COUNT: count})
+        return _styles(body, f"GET {c.STYLES}")
+
+    def style(self, style_number: str, style_identifier: str) -> tuple[list[Json], int | None]:
+        """``GET style-number/{number}/{identifier}`` [DOC]: the style, as the list answers it."""
+        body = self._call("GET", _style_path(c.STYLE_BY_NUMBER, style_number, style_identifier))
+        return _styles(body, f"GET {c.STYLE_BY_NUMBER}")
+
+    def put_style(self, style_number: str, style_identifier: str, style: Mapping[str, Any]) -> Json:
+        """``PUT style-number/{number}/{identifier}`` with ``{"styles": {"style": {...}}}`` [DOC
+        PUT exists; INF its body mirrors the POST's]. Repeating it sets the same again."""
+        path = _style_path(c.STYLE_BY_NUMBER, style_number, style_identifier)
+        return self._call("PUT", path, json={c.R_STYLES: {c.R_STYLE: dict(style)}}, idempotent=True)
+
+    def delete_style(self, style_number: str, style_identifier: str) -> Json:
+        """``DELETE style-number/{number}/{identifier}`` [DOC]: the style leaves JOOR (notes and
+        pending orders lose it)."""
+        return self._call("DELETE", _style_path(c.STYLE_BY_NUMBER, style_number, style_identifier), idempotent=True)
+
+    def post_image(
+        self,
+        style_number: str,
+        style_identifier: str,
+        params: Mapping[str, Any],
+        body: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Json:
+        """``POST style-number/{number}/{identifier}/image/`` [DOC] with the raw image as the body
+        (its Content-Type image/jpeg or image/png) or ``url`` among the params. Not repeated
+        after a lost answer (a style-level image would be added twice)."""
+        path = _style_path(c.STYLE_IMAGE, style_number, style_identifier)
+        headers = {"Accept": c.JSON_CONTENT_TYPE, "Content-Type": content_type or c.JSON_CONTENT_TYPE}
+        return self._call("POST", path, params=dict(params), data=body, headers=headers, idempotent=False)
+
+    # --- customers: bulk connections [DOC] ------------------------------------------------------
+    def bulk_connection(self, connections: Sequence[Mapping[str, Any]]) -> Json:
+        """``POST bulk-connection`` with ``{"bulk_connections": {"connection": [...]}}``: a
+        background job; [INF] the answer carries the job as the job GET does. Sending it again
+        after a lost answer makes a second job with the same records, which JOOR applies by
+        customer code, so it may be repeated."""
+        if not connections:
+            raise ValueError("no connections to send")
+        body = {c.R_BULK_CONNECTIONS: {c.R_CONNECTION: [dict(x) for x in connections]}}
+        return _job(self._call("POST", c.BULK_CONNECTION, json=body, idempotent=True), f"POST {c.BULK_CONNECTION}")
+
+    def bulk_connection_job(self, job_id: str | int) -> Json:
+        """``GET bulk-connection/{job_id}`` [DOC]: status queued / started / finished."""
+        path = c.BULK_CONNECTION_JOB.format(job_id=quote(str(job_id), safe=""))
+        return _job(self._call("GET", path), f"GET {path}")
+
     # --- transport ---------------------------------------------------------------------------
-    def _call(self, method: str, path: str, **kwargs: Any) -> Json:
-        """Send one request (paid from the credit budget) and return the decoded JSON object."""
-        url = self.base_url + path
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        base: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Json:
+        """Send one request (paid from the credit budget) and return the decoded JSON object;
+        ``base`` another base URL (the v4 one), ``headers`` other than JSON's."""
+        url = (base or self.base_url) + path
         where = f"{method} {urlsplit(url).path}"
         try:
             response = send(
@@ -418,7 +522,7 @@ class JoorClient(PartnerClient):
                 policy=self.policy,
                 sleep=self._sleep,
                 auth=self._auth,
-                headers=JSON_HEADERS,
+                headers=dict(headers or JSON_HEADERS),
                 **kwargs,
             )
         except (AuthError, PartnerRejected) as exc:
@@ -453,8 +557,24 @@ def comment_of(text: str) -> str | None:
     if found is not None:
         comment = found.get(c.R_COMMENT)
         return None if comment is None else str(comment)
+    v4 = _v4_messages(text)
+    if v4:
+        return v4
     match = _COMMENT_RE.search(text)
     return json.loads(match.group(1)) if match else None
+
+
+def _v4_messages(text: str) -> str | None:
+    """The messages of a v4 ``errors[{status, message, details}]`` body, joined; None without."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    errors = body.get(c.V4_ERRORS) if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return None
+    said = [str(e.get(c.V4_MESSAGE)) for e in errors if isinstance(e, dict) and e.get(c.V4_MESSAGE)]
+    return "; ".join(said) or None
 
 
 def _with_comment(exc: AuthError | PartnerRejected, where: str) -> PartnerError:
@@ -501,7 +621,8 @@ def _raise_for_envelope(body: Json, http_status: int, where: str) -> None:
     "success/error code and details"; [INF] that JOOR may send one with HTTP 200)."""
     found = envelope(body)
     code = _int(found.get(c.R_CODE)) if found is not None else None
-    if code is None or 200 <= code < 300:
+    # [DOC] success is 200 in some answers and 0 in others (bulk-connection job, style delete).
+    if code is None or code == 0 or 200 <= code < 300:
         return
     comment = str(found.get(c.R_COMMENT) or "") if found is not None else ""
     said = f"code {code}" + (f": {comment[:MESSAGE_EXCERPT_CHARS]}" if comment else "")
@@ -551,6 +672,62 @@ def _connections(body: Json, where: str) -> list[Json]:
             partner=c.PARTNER,
         )
     return [item for item in found if isinstance(item, dict)]
+
+
+@dataclass(frozen=True)
+class V4Answer:
+    """[DOC] the v4 envelope: what was done (``data``) and what was not (``errors``)."""
+
+    data: list[Json]
+    errors: list[Json]
+
+
+def _v4_answer(body: Json, where: str) -> V4Answer:
+    data, errors = body.get(c.V4_DATA, []), body.get(c.V4_ERRORS) or []
+    if not isinstance(data, list) or not isinstance(errors, list):
+        raise PartnerRejected(
+            f"JOOR {where} answered without the v4 '{c.V4_DATA}' / '{c.V4_ERRORS}' lists",
+            value=_excerpt(body),
+            partner=c.PARTNER,
+        )
+    return V4Answer([d for d in data if isinstance(d, dict)], [e for e in errors if isinstance(e, dict)])
+
+
+def _job(body: Json, where: str) -> Json:
+    """[DOC] ``bulk_connections.bulk_connections_jobs[]``: the one job asked about."""
+    wrapper = body.get(c.R_BULK_CONNECTIONS)
+    jobs: Any = wrapper.get(c.R_BULK_CONNECTIONS_JOBS) if isinstance(wrapper, dict) else None
+    if isinstance(jobs, dict):  # XML-to-JSON: a lone element, or {"bulk_connection_job": [...]}
+        jobs = jobs.get("bulk_connection_job", jobs)
+        jobs = [jobs] if isinstance(jobs, dict) else jobs
+    if not isinstance(jobs, list) or not jobs or not isinstance(jobs[0], dict):
+        raise PartnerRejected(
+            f"JOOR {where} answered without '{c.R_BULK_CONNECTIONS}.{c.R_BULK_CONNECTIONS_JOBS}'",
+            value=_excerpt(body),
+            partner=c.PARTNER,
+        )
+    job: Json = jobs[0]
+    return job
+
+
+def _styles(body: Json, where: str) -> tuple[list[Json], int | None]:
+    """[DOC] ``styles.style[]`` (a lone style may arrive as an object) and the next start."""
+    wrapper = body.get(c.R_STYLES)
+    found: Any = wrapper.get(c.R_STYLE) if isinstance(wrapper, dict) else None
+    if isinstance(found, dict):
+        found = [found]
+    if found is None:
+        found = []
+    if not isinstance(found, list):
+        raise PartnerRejected(
+            f"JOOR {where} returned no '{c.R_STYLES}.{c.R_STYLE}' list", value=_excerpt(body), partner=c.PARTNER
+        )
+    meta = envelope(body) or {}
+    return [s for s in found if isinstance(s, dict)], _int(meta.get(c.R_NEXT_START))
+
+
+def _style_path(template: str, style_number: str, style_identifier: str) -> str:
+    return template.format(style_number=quote(style_number, safe=""), style_identifier=quote(style_identifier, safe=""))
 
 
 def _int(value: Any) -> int | None:

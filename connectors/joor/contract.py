@@ -390,3 +390,215 @@ LOG_ID: Final = "inventory_log_id"
 LOG_STATUS: Final = "status"
 LOG_PASS: Final = "pass"
 LOG_FAIL: Final = "fail"
+
+
+# --- Catalog: the v4 products, SKUs and prices [DOC] -----------------------------------------
+# Sources (api-docs.jooraccess.com): /v2.0/reference/create-products, /update-products,
+# /create-skus, /update-skus, /create-prices; /docs/how-to-create-catalog-data,
+# /how-to-create-update-sku-data, /how-to-create-update-price-data; /docs/definitions-and-conventions.
+# Every v4 URI is https://api.jooraccess.com/v4/<path>?account=[account_id] (sandbox host
+# apisandbox.jooraccess.com/v4): the same host as v2, its /v2 replaced by /v4. Writes are POST
+# with a JSON array body; answers are the v4 envelope {"data": [...], "errors": [...]}.
+V4_BASE_PATH: Final = "/v4"
+PRODUCTS: Final = "products"  # [DOC] "GET /products" is named by the update page; [INF] its paging
+PRODUCTS_BULK_CREATE: Final = "products/bulk_create"
+PRODUCTS_BULK_UPDATE: Final = "products/bulk_update"
+SKUS: Final = "skus"  # [DOC] GET /v4/skus?product_ids=3295521&account=...; without product_ids: all SKUs
+SKUS_BULK_CREATE: Final = "skus/bulk_create"
+SKUS_BULK_UPDATE: Final = "skus/bulk_update"
+PRICES_BULK_CREATE: Final = "prices/bulk_create"
+PRICES_BULK_UPDATE: Final = "prices/bulk_update"  # [DOC] "UPDATE /prices" by price id; [INF] path as its siblings
+PRICE_TYPES: Final = "price_types"  # [DOC] "retrieve from JOOR all available price types"; [INF] the path
+P_ACCOUNT: Final = "account"  # [DOC] the JOOR account id on every v4 call
+P_PRODUCT_IDS: Final = "product_ids"  # [DOC] comma-separated
+P_LIMIT: Final = "limit"  # [INF] v4 list paging: limit + offset, a short page is the last
+P_OFFSET: Final = "offset"  # [INF]
+V4_PAGE_LIMIT: Final = 100  # [INF]
+V4_DATA: Final = "data"
+V4_ERRORS: Final = "errors"  # [DOC] [{"status", "message", "details"}]
+V4_STATUS: Final = "status"
+V4_MESSAGE: Final = "message"
+V4_DETAILS: Final = "details"
+V4_INDEX: Final = "index"  # [INF] details.index: the failed item's place in the request array
+# [DOC] the SKU trait ids: "Insert id U0tVVHJhaXQ6U3R5bGVDb2xvcg== for trait type Color" (and Size).
+TRAIT_COLOR: Final = "U0tVVHJhaXQ6U3R5bGVDb2xvcg=="
+TRAIT_SIZE: Final = "U0tVVHJhaXQ6U2l6ZQ=="
+# [DOC] a trait value's status: ACTIVE (the default) or INACTIVE ("no longer shoppable for that
+# product ... removed from all orders").
+TRAIT_ACTIVE: Final = "ACTIVE"
+TRAIT_INACTIVE: Final = "INACTIVE"
+IDENTIFIER_UPC: Final = "upc"  # [DOC] identifiers[{"type": "upc", "value": "03338300740"}]
+
+
+class ProductField:
+    """[DOC] product keys (create: name required; update: id required, no external_id)."""
+
+    ID: Final = "id"
+    NAME: Final = "name"
+    EXTERNAL_ID: Final = "external_id"  # "your system id for the product"
+    PRODUCT_IDENTIFIER: Final = "product_identifier"  # "your system identifier for the product"
+    DESCRIPTION: Final = "description"
+    ORDER_MINIMUM: Final = "order_minimum"
+    CATEGORY_IDS: Final = "category_ids"
+    PRODUCT_TRAIT_VALUES: Final = "product_trait_values"
+    TAGS: Final = "tags"
+
+
+class SkuField:
+    """[DOC] SKU keys (create: product_id required; update: id required). [INF] ``prices``: the
+    SKU's prices as a GET /skus answer carries them (the sample answer is cut off after traits)."""
+
+    ID: Final = "id"
+    PRODUCT_ID: Final = "product_id"
+    EXTERNAL_ID: Final = "external_id"
+    SKU_IDENTIFIER: Final = "sku_identifier"
+    TRAIT_VALUES: Final = "trait_values"
+    IDENTIFIERS: Final = "identifiers"
+    PRICES: Final = "prices"
+
+
+class TraitValueField:
+    """[DOC] trait_values[] keys; an answer names the trait as ``trait{id, name}``."""
+
+    TRAIT_ID: Final = "trait_id"
+    TRAIT: Final = "trait"
+    VALUE: Final = "value"  # case sensitive: "Small" and "small" are two sizes [DOC]
+    EXTERNAL_ID: Final = "external_id"
+    ORDER_MINIMUM: Final = "order_minimum"
+    STATUS: Final = "status"
+
+
+class IdentifierField:
+    TYPE: Final = "type"
+    VALUE: Final = "value"
+
+
+class PriceField:
+    """[DOC] create: sku_id, price_type_id, wholesale_value (required), retail_value; the answer
+    carries id and price_type{...}. Values are strings ("100.00")."""
+
+    ID: Final = "id"
+    SKU_ID: Final = "sku_id"
+    PRICE_TYPE_ID: Final = "price_type_id"
+    PRICE_TYPE: Final = "price_type"
+    WHOLESALE_VALUE: Final = "wholesale_value"
+    RETAIL_VALUE: Final = "retail_value"
+
+
+class PriceTypeField:
+    """[DOC] price_type{id, name, currency_code, retail_currency_code} (create-prices answer);
+    [INF] GET price types answers the same objects. The currency + label pair is unique [DOC]."""
+
+    ID: Final = "id"
+    NAME: Final = "name"
+    CURRENCY_CODE: Final = "currency_code"
+    RETAIL_CURRENCY_CODE: Final = "retail_currency_code"
+
+
+# --- Styles (v2): one style, the list, deliveries (linesheets) [DOC] /create-styles, /get-style,
+# /delete-styles. A v2 style and a v4 product are one thing on JOOR [INF]: the product's
+# product_identifier is the style's style_identifier ("a client designated ID or key used to
+# identify a particular style": the style number, or style number + colour to split by colour).
+STYLES: Final = "style"  # GET ?count=&start_from= lists styles
+STYLE_BY_NUMBER: Final = "style-number/{style_number}/{style_identifier}"  # GET, PUT, DELETE
+STYLE_NUMBER_MAX: Final = 45  # [DOC] style_number <= 45
+STYLE_IDENTIFIER_MAX: Final = 100  # [DOC]
+STYLE_NAME_MAX: Final = 100  # [DOC]
+R_STYLES: Final = "styles"  # [DOC] styles.style
+R_STYLE: Final = "style"
+R_STYLES_DELETED: Final = "styles_deleted"  # [DOC] the DELETE answer
+P_DELIVERY_OVERWRITE: Final = "delivery_overwrite"
+# [DOC] "A style's linesheets can be managed via the API in four ways": 1 overwrite all (JOOR's
+# default), 2 overwrite API-created linesheets only (hand-made ones keep the style), 3 add only,
+# 4 remove the style from the listed linesheets.
+DELIVERY_OVERWRITE_ALL: Final = 1
+DELIVERY_OVERWRITE_API: Final = 2
+DELIVERY_ADD: Final = 3
+DELIVERY_REMOVE: Final = 4
+DELIVERY_OVERWRITE_MODES: Final = (1, 2, 3, 4)
+
+
+class StyleField:
+    STYLE_NAME: Final = "style_name"  # [DOC]
+    STYLE_NUMBER: Final = "style_number"  # [DOC]
+    STYLE_IDENTIFIER: Final = "style_identifier"  # [DOC]
+    STYLE_DESCRIPTION: Final = "style_description"  # [DOC]
+    DELIVERY_OVERWRITE: Final = "delivery_overwrite"  # [DOC]
+    DELIVERIES: Final = "deliveries"  # [DOC] "the deliveries section of the call"
+    DELIVERY: Final = "delivery"  # [INF] deliveries.delivery[], as v2 wraps its lists
+
+
+class DeliveryField:
+    """[INF] one delivery (a linesheet) of a style; the doc excerpt does not show its keys."""
+
+    NAME: Final = "delivery_name"
+    SEASON: Final = "season"
+    START_SHIP: Final = "start_ship_date"
+    COMPLETE_SHIP: Final = "complete_ship_date"
+
+
+# --- Images [DOC] /v2.0/reference/image-post, /introduction-2, /image-delete -----------------
+STYLE_IMAGE: Final = "style-number/{style_number}/{style_identifier}/image/"
+P_FILENAME: Final = "filename"  # required, <= 69 characters
+P_DISPLAY_ORDER: Final = "display_order"  # required
+P_REPLACE_EXISTING: Final = "replace_existing"
+P_COLOR_CODE: Final = "color_code"  # required with swatch
+P_URL: Final = "url"  # a public URL instead of the raw body
+P_SWATCH: Final = "swatch"
+IMAGE_FILENAME_MAX: Final = 69
+IMAGE_MAX_BYTES: Final = 4 * 1024 * 1024  # "a maximum individual file size of 4MB" ([INF] MB = MiB)
+IMAGE_JPEG: Final = "image/jpeg"  # "JPEG or PNG (.jpeg/.jpg/.png)"
+IMAGE_PNG: Final = "image/png"
+IMAGE_EXTENSIONS: Final = {".jpg": IMAGE_JPEG, ".jpeg": IMAGE_JPEG, ".png": IMAGE_PNG}
+# [INF] the JSON answer of an upload, shaped like the documented delete answer
+# {"style_image_deleted": {"response": ...}, "image_deleted": {style_number, style_identifier, upload_id}}.
+R_IMAGE_UPLOAD: Final = "style_image_upload"
+R_IMAGE_UPLOADED: Final = "image_uploaded"
+R_UPLOAD_ID: Final = "upload_id"
+R_FILENAME: Final = "filename"
+
+
+# --- Customers: bulk connections [DOC] /bulk-connection-postput, /bulk-connection-job-get -----
+BULK_CONNECTION: Final = "bulk-connection"  # POST (or PUT) starts a background job
+BULK_CONNECTION_JOB: Final = "bulk-connection/{job_id}"  # GET: the job's status
+R_BULK_CONNECTIONS: Final = "bulk_connections"  # the request's root node, and the answers'
+R_BULK_CONNECTIONS_JOBS: Final = "bulk_connections_jobs"
+CUSTOMER_NAME_MAX: Final = 100  # [DOC] customer_name, required
+CUSTOMER_CODE_MAX: Final = 50  # [DOC]
+JOB_QUEUED: Final = "queued"
+JOB_STARTED: Final = "started"
+JOB_FINISHED: Final = "finished"
+
+
+class JobField:
+    """[DOC] a bulk connections job; [INF] ``connection_errors[{customer_code, comment}]``: the
+    records a finished job refused (the documented fields only count records)."""
+
+    JOB_ID: Final = "bulk_connections_job_id"
+    STATUS: Final = "status"
+    CREATED: Final = "created"
+    MODIFIED: Final = "modified"
+    RECORD_COUNT: Final = "connection_record_count"
+    RECORD_PROGRESS: Final = "connection_record_progress"
+    ERRORS: Final = "connection_errors"
+
+
+class ConnectionAddressField:
+    """A connection's addresses: [DOC] billing.billing_addresses.billing_address[] with
+    billing_address_id and billing_code; [INF] shipping the same, and the other keys, each
+    prefixed with the address kind ("billing_city", "shipping_zip")."""
+
+    BILLING: Final = "billing"
+    BILLING_ADDRESSES: Final = "billing_addresses"
+    BILLING_ADDRESS: Final = "billing_address"
+    SHIPPING: Final = "shipping"
+    SHIPPING_ADDRESSES: Final = "shipping_addresses"
+    SHIPPING_ADDRESS: Final = "shipping_address"
+    CODE: Final = "code"
+    NAME: Final = "name"
+    ADDRESS_1: Final = "address_1"
+    ADDRESS_2: Final = "address_2"
+    CITY: Final = "city"
+    STATE: Final = "state"
+    ZIP: Final = "zip"
+    COUNTRY: Final = "country"

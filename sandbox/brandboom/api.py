@@ -31,6 +31,11 @@ SHOWROOM: Final = "showrooms/{id}"  # [DOC]
 PRODUCTS_SEARCH: Final = "products/search"  # [DOC]
 PRODUCT: Final = "products/{id}"  # [DOC]
 PRODUCTS_IMPORT: Final = "products/import"  # [DOC]
+# Customers: partners/README 2.4. [CODE] GET customers/search (a public script); [INF] create and
+# update by the doc's REST table (PUT customers = create, POST customers/{id} = update).
+CUSTOMERS: Final = "customers"
+CUSTOMERS_SEARCH: Final = "customers/search"  # [CODE]
+CUSTOMER: Final = "customers/{id}"  # [INF]
 
 # URL {method} segments and the method named in the response envelope. [DOC] GET = search,
 # PUT = create, POST on an id = update, DELETE = delete (the doc's prose swaps POST and PUT; its
@@ -85,6 +90,7 @@ R_TOTAL: Final = "totolNumResults"  # [DOC] spelled exactly as the doc spells it
 R_PRODUCTS: Final = "products"  # [INF]
 R_SHOWROOMS: Final = "showrooms"  # [DOC]
 R_ORDERS: Final = "orders"  # [INF]
+R_CUSTOMERS: Final = "customers"  # [INF] as the others
 
 # --- Orders (the Order object is not public: all [INF], partners/README "Decisions") ---------
 P_STATUS: Final = "status"  # [DOC] PHP example: status=export
@@ -116,22 +122,31 @@ class OrderField:
 
 
 class CustomerField:
-    """[INF] keys of an Order's ``customer`` object; ``code`` is the brand's (ERP) customer code."""
+    """[INF] keys of an Order's ``customer`` object, and of the Customer object of the customers
+    API (partners/README 2.4: its field names were not captured); ``code`` is the brand's (ERP)
+    customer code."""
 
     ID: Final = "id"
     CODE: Final = "code"
     NAME: Final = "name"
     COMPANY_NAME: Final = "companyName"
     EMAIL: Final = "email"
+    PHONE: Final = "phone"
     BILLING_ADDRESS: Final = "billingAddress"
     SHIPPING_ADDRESS: Final = "shippingAddress"
     BILLING: Final = "billing"  # [INF] the notes' wording ("billing and shipping addresses") as a key
     SHIPPING: Final = "shipping"  # [INF] likewise
+    # The customers API: [INF] the addresses as one list whose entries carry the import
+    # template's "Type" column [SEED 000]; dates as on Product / SKU [DOC].
+    ADDRESSES: Final = "addresses"
+    DATE_CREATED: Final = "dateCreated"
+    DATE_MODIFIED: Final = "dateModified"
 
 
 class AddressField:
     """[INF] keys of an address object."""
 
+    TYPE: Final = "type"  # [SEED 000] the customer template's "Type": B billing, S shipping, blank both
     NAME: Final = "name"
     ADDRESS1: Final = "address1"
     ADDRESS2: Final = "address2"
@@ -159,8 +174,17 @@ DATE_FORMATS: Final = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y")
 EMPTY_DATES: Final = ("0000-00-00", "0000-00-00 00:00:00")
 NO_WAREHOUSE: Final = "-1"  # [DOC] SKU "warehouseID": -1
 
+# [SEED 000] the customer import template's "Type" column: "B" for billing, "S" for shipping,
+# blank for both.
+ADDRESS_TYPE_BILLING: Final = "B"
+ADDRESS_TYPE_SHIPPING: Final = "S"
+ADDRESS_TYPE_BOTH: Final = ""
+ADDRESS_TYPES: Final = (ADDRESS_TYPE_BILLING, ADDRESS_TYPE_SHIPPING, ADDRESS_TYPE_BOTH)
+P_DATE_MODIFIED: Final = "dateModified"  # [CODE] customers/search: those changed since ("2024-02-01")
+
 # --- Showrooms [DOC] -------------------------------------------------------------------------
 P_SHOWROOM_ID: Final = "showroomID"  # comma-separated list
+SHOWROOM_PRICE_TIERS: Final = "priceTiers"  # [DOC] "price tier IDs used by showroom"
 
 # --- Products [DOC] --------------------------------------------------------------------------
 P_BRAND_ID: Final = "brandID"
@@ -224,6 +248,30 @@ SKU_FUTURE_INVENTORY_DATE: Final = "futureInventoryDate"
 SKU_DATE_INVENTORY_MODIFIED: Final = "dateInventoryModified"
 SHOWROOM_ID: Final = "id"
 SHOWROOM_BRAND_ID: Final = "brandID"
+# More Product keys a catalog import writes or the sandbox serves. [DOC] the Product object.
+PRODUCT_STATUS: Final = "status"  # 0: active, 1: suspended, 2: deleted
+PRODUCT_ACTIVE: Final = 0
+PRODUCT_SUSPENDED: Final = 1
+PRODUCT_DELETED: Final = 2
+PRODUCT_STATUSES: Final = (PRODUCT_ACTIVE, PRODUCT_SUSPENDED, PRODUCT_DELETED)
+PRODUCT_REFERENCE_NAME: Final = "referenceName"  # product name
+PRODUCT_CATEGORY: Final = "category"  # an array
+PRODUCT_TYPES: Final = "types"  # an array
+PRODUCT_MIN_QTY: Final = "minQTY"
+PRODUCT_DESCRIPTION: Final = "description"  # the ProductDescription object
+DESCRIPTION_NAME: Final = "name"
+DESCRIPTION_TEXT: Final = "description"
+DESCRIPTION_SEASON: Final = "season"  # an array
+DESCRIPTION_OPTIONS: Final = "options"
+DESCRIPTION_OPTIONS_TRANSLATION: Final = "optionsTranslation"  # option code -> option name
+PRICE_TIER: Final = "priceTierID"  # the ProductPrice object's keys
+PRICE_CURRENCY: Final = "currency"
+PRICE_MSRP: Final = "MSRP"
+PRICE_PRICE: Final = "price"
+PRICE_DISCOUNT: Final = "discount"
+PRICE_RANGE: Final = "priceRange"  # one or two elements: the min / max price across the SKUs
+SKU_IS_DELETED: Final = "isDeleted"
+SKU_IS_ACTIVE: Final = "isActive"
 
 # --- products/import [DOC] -------------------------------------------------------------------
 P_MODE: Final = "mode"
@@ -239,3 +287,43 @@ ROW_SIZE: Final = "size"
 ROW_SKU_NUMBER: Final = "skuNumber"
 INVENTORY_COLUMNS: Final = (SKU_INVENTORY_COUNT, SKU_FUTURE_INVENTORY_COUNT, SKU_FUTURE_INVENTORY_DATE)
 CSV_CONTENT_TYPE: Final = "text/csv"  # [DOC] PHP example attaches type text/csv
+
+# products/import in mode split or combine [DOC]: "the API will scan through every single
+# column/attribute of each row/object and overwrite any of the current product information. If
+# you do not wish to overwrite specific columns/attributes, simply don't include them". The
+# document's row example is cut off after styleNumber and optionCode, so the other column names
+# are [INF]: camelCase like those two, named after the Product / SKU object key they write.
+# (Brandboom's help pages list the spreadsheet template's headers -- "Style ID", "Option Name",
+# "Wholesale (USD)", "Retail (USD)" -- for imports through its web page.)
+MODE_SPLIT: Final = "split"  # [DOC] one product per option
+MODE_COMBINE: Final = "combine"  # [DOC] one product per style, its options together
+ROW_UPC: Final = "UPC"  # [DOC] as on the SKU object
+ROW_OPTION_NAME: Final = "optionName"  # [INF] the option code's name (description.optionsTranslation)
+ROW_NAME: Final = "name"  # [INF] the product name (referenceName, description.name)
+ROW_DESCRIPTION: Final = "description"  # [INF] description.description
+ROW_SEASON: Final = "season"  # [INF] description.season
+ROW_CATEGORY: Final = "category"  # [INF] Product category
+ROW_TYPES: Final = "types"  # [INF] Product types
+ROW_MIN_QTY: Final = "minQTY"  # [INF] Product minQTY
+# [INF] A price per price tier: the tier's id in the column name (the doc's example row assumes "a
+# price tier of the currency USD named WHL"; the tier's currency is the tier's own). The
+# wholesale price, and the suggested retail price ("MSRP" in ProductPrice).
+ROW_PRICE: Final = "price:{tier}"
+ROW_MSRP: Final = "MSRP:{tier}"
+ROW_LIST_SEPARATOR: Final = ","  # [INF] the array columns (category, types, season) as text
+PRODUCT_COLUMNS: Final = (ROW_NAME, ROW_DESCRIPTION, ROW_SEASON, ROW_CATEGORY, ROW_TYPES, ROW_MIN_QTY)
+# The import's answer. [INF] The document does not say what products/import answers: the
+# sandbox answers counts, the rows it skipped as unchanged (no bypassDiff), the rows matching
+# no SKU in mode inventory, each refused row with Brandboom's message, and the product each row
+# landed on. Row numbers count the rows sent, from 0.
+R_NUM_ROWS: Final = "numRows"
+R_NUM_PROCESSED: Final = "numProcessed"
+R_NUM_SKIPPED: Final = "numSkipped"
+R_NUM_CREATED: Final = "numCreated"
+R_NUM_UPDATED: Final = "numUpdated"
+R_SKIPPED: Final = "skipped"
+R_NOT_FOUND: Final = "notFound"
+R_ERRORS: Final = "errors"
+R_PRODUCT_IDS: Final = "productIDs"
+ERROR_ROW: Final = "row"
+ERROR_MESSAGE: Final = "message"

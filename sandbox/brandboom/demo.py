@@ -11,13 +11,17 @@ from rich.text import Text
 
 def serve_demo(host: str, port: int, faults: Sequence[Any], out: Console) -> None:
     """Serve until Ctrl+C. Raises OSError when the port cannot be listened on."""
-    from bobbin.demo import brandboom_seed
+    from bobbin.demo import PRICE_TIER_CURRENCY, PRICE_TIER_IDS, brandboom_seed
     from core.crypto import mask
     from sandbox.brandboom import BrandboomSandbox
     from sandbox.keys import are_demo_keys, sandbox_keys
 
     public_key, secret_key = sandbox_keys()
-    seed = brandboom_seed()
+    seed: dict[str, Any] = dict(brandboom_seed())
+    # The account's price tiers with their currencies (the showrooms list only their ids).
+    seed["priceTiers"] = [
+        {"id": tier, "name": code, "currency": PRICE_TIER_CURRENCY[tier]} for code, tier in PRICE_TIER_IDS.items()
+    ]
     sb = BrandboomSandbox(host, port, public_key=public_key, secret_key=secret_key, seed=seed)
     demo = are_demo_keys(public_key, secret_key)
     waiting = sum(1 for o in seed.get("orders", []) if o.get("status") == "export")

@@ -14,14 +14,19 @@ It behaves as the documentation describes:
 - connections are read by id or by customer_code and updated with PUT;
 - ``bulk-inventory`` sets quantities per warehouse (by name), per date (none = immediate, else
   future / WIP), per SKU (by upc or style_number + color_code + size), with overwrite and dec_pending;
+- the catalog (``sandbox/joor/catalog.py``): v4 products, SKUs, prices and price types under
+  ``/v4/``; v2 styles (list, one, PUT deliveries, DELETE) and their images; v2 bulk connections
+  as background jobs;
 - credits: per account a fixed window (300 s) from its first request; GET costs 1 credit, writes 5;
   beyond the window's credits (300) the answer is HTTP 429 with ``Retry-After`` (seconds to the
   window's end, [INF]) and ``X-Throttling-Account-Id`` (sent on every authenticated answer).
 
 ``/_sandbox/...`` is not JOOR's: unauthenticated control endpoints to add or modify orders, read
 connections, their updates, the inventory and the export marks (every order a ``sync=1`` read
-marked, for counting duplicates), read and reset credits, queue faults (docs/faults.md), and
-reset. Control requests act on the first account unless ``?account=<id>`` names another. An
+marked, for counting duplicates), the catalog (products, SKUs, prices, price types, images,
+deliveries; a hand-made linesheet), the bulk connection jobs (finish them, approve new customers
+as JOOR Data Services would), every API call received, read and reset credits, queue faults
+(docs/faults.md), and reset. Control requests act on the first account unless ``?account=<id>`` names another. An
 injected ``auth`` fault answers 401 "Invalid token."; listing faults (repeat / skip / add)
 disturb the order listing, adding orders made by ``order_factory``.
 """
@@ -43,6 +48,7 @@ import structlog
 
 from sandbox.common import ControlHandlers, Fault, FaultQueue, PartnerSandbox, Request, Response, renamed
 from sandbox.joor import api as c
+from sandbox.joor import catalog as cat
 
 log = structlog.get_logger()
 
@@ -84,6 +90,8 @@ class Account:
     spent: int = 0
     throttled: int = 0  # requests answered 429
     next_order_id: int = 1
+    catalog: cat.Catalog = field(default_factory=lambda: cat.Catalog(skus=[]))
+    calls: list[Obj] = field(default_factory=list)  # {method, path, query} of every API request answered
 
 
 class JoorSandbox(PartnerSandbox):
@@ -121,6 +129,9 @@ class JoorSandbox(PartnerSandbox):
         # Top-level order keys served under other names (ours -> theirs), as a partner whose real
         # payload differs from our reading of its document would: {"order_id": "id"}.
         self.renamed_keys: dict[str, str] = {}
+        # How many reads of a bulk connection job's status it takes to finish ([INF] JOOR runs
+        # jobs in the order received; finish_jobs() finishes them at once).
+        self.job_polls = 1
         # (token, seed) of every account, first the main one: reset() rebuilds them all.
         self._seeds: list[tuple[str, Obj]] = [
             (token, copy.deepcopy(dict(seed if seed is not None else default_seed())))
@@ -205,6 +216,115 @@ class JoorSandbox(PartnerSandbox):
         with self._lock:
             return copy.deepcopy(self._account(account).export_marks)
 
+    # --- the catalog and the customer jobs (Python side of /_sandbox/) ---------------------------
+    def products(self, account: str | None = None) -> list[Obj]:
+        """Every product as v4 shows it, with its SKUs (each with its prices), images and deliveries."""
+        with self._lock:
+            acct = self._account(account)
+            v4 = cat.V4(acct.catalog)
+            shown = []
+            for product in acct.catalog.products.values():
+                view = cat._product_view(product)
+                view["skus"] = [
+                    v4._sku_view(s) for s in acct.catalog.v4_skus.values() if s[cat.SF.PRODUCT_ID] == product[cat.PF.ID]
+                ]
+                view["images"] = [
+                    copy.deepcopy(i) for i in acct.catalog.images if i["product_id"] == product[cat.PF.ID]
+                ]
+                view["deliveries"] = copy.deepcopy(acct.catalog.deliveries.get(product[cat.PF.ID], []))
+                shown.append(view)
+            return shown
+
+    def catalog_skus(self, account: str | None = None) -> list[Obj]:
+        with self._lock:
+            acct = self._account(account)
+            v4 = cat.V4(acct.catalog)
+            return [v4._sku_view(s) for s in acct.catalog.v4_skus.values()]
+
+    def price_types(self, account: str | None = None) -> list[Obj]:
+        with self._lock:
+            return copy.deepcopy(self._account(account).catalog.price_types)
+
+    def add_price_type(self, name: str, currency_code: str, account: str | None = None) -> Obj:
+        """A price type made in JOOR's Order Settings ([DOC] currency + label unique)."""
+        with self._lock:
+            catalog = self._account(account).catalog
+            if any(t[cat.PTF.NAME] == name and t[cat.PTF.CURRENCY_CODE] == currency_code for t in catalog.price_types):
+                raise ValueError(f"price type {name} ({currency_code}) exists already")
+            made = {
+                cat.PTF.ID: catalog.new_id("PT"),
+                cat.PTF.NAME: name,
+                cat.PTF.CURRENCY_CODE: currency_code,
+                cat.PTF.RETAIL_CURRENCY_CODE: currency_code,
+            }
+            catalog.price_types.append(made)
+            return copy.deepcopy(made)
+
+    def images(self, account: str | None = None) -> list[Obj]:
+        """Every image JOOR holds: style identifier, filename sent and stored, display order,
+        colour, swatch, format and size in bytes (None for an image given by URL), URL."""
+        with self._lock:
+            return copy.deepcopy(self._account(account).catalog.images)
+
+    def deliveries(self, account: str | None = None) -> dict[str, list[Obj]]:
+        """Style identifier -> its deliveries (``api_created`` False for a hand-made linesheet)."""
+        with self._lock:
+            catalog = self._account(account).catalog
+            return {
+                catalog.products[pid][cat.PF.PRODUCT_IDENTIFIER]: copy.deepcopy(found)
+                for pid, found in catalog.deliveries.items()
+                if found
+            }
+
+    def add_manual_delivery(self, style_identifier: str, delivery: Obj, account: str | None = None) -> list[Obj]:
+        """Put a style on a linesheet as a person would in JOOR's web app (not through the API)."""
+        with self._lock:
+            catalog = self._account(account).catalog
+            try:
+                product = cat.find_style(catalog, style_identifier)
+            except cat.CatalogError as exc:
+                raise KeyError(exc.message) from None
+            node = {k: v for k, v in delivery.items() if k != c.StyleField.STYLE_IDENTIFIER}
+            if not node.get(c.DeliveryField.NAME):
+                raise ValueError("a delivery needs a delivery_name")
+            found = catalog.deliveries.setdefault(product[cat.PF.ID], [])
+            found[:] = [d for d in found if d[c.DeliveryField.NAME] != node[c.DeliveryField.NAME]]
+            found.append({**node, cat.API_CREATED: False})
+            return copy.deepcopy(found)
+
+    def calls(self, account: str | None = None) -> list[Obj]:
+        """Every API request the account answered (not 401 / 429): ``{method, path, query}``."""
+        with self._lock:
+            return copy.deepcopy(self._account(account).calls)
+
+    def bulk_jobs(self, account: str | None = None) -> list[Obj]:
+        with self._lock:
+            return [
+                {**cat.job_view(j), "records": copy.deepcopy(j["_records"])}
+                for j in self._account(account).catalog.jobs.values()
+            ]
+
+    def finish_jobs(self, account: str | None = None) -> int:
+        """Finish every bulk connection job now (as JOOR's background worker would)."""
+        with self._lock:
+            acct = self._account(account)
+            open_jobs = [j for j in acct.catalog.jobs.values() if j[cat.JF.STATUS] != c.JOB_FINISHED]
+            for job in open_jobs:
+                cat.finish_job(acct.catalog, acct.connections, job, _timestamp())
+            return len(open_jobs)
+
+    def pending_matches(self, account: str | None = None) -> dict[str, Obj]:
+        """New customers sent in finished jobs, waiting for JOOR Data Services (by customer_code)."""
+        with self._lock:
+            return copy.deepcopy(self._account(account).catalog.pending_matches)
+
+    def approve_connections(self, customer_codes: Sequence[str] | None = None, account: str | None = None) -> list[Obj]:
+        """JOOR Data Services matches new customers (these, or every one waiting): each becomes a
+        connection carrying its customer_code."""
+        with self._lock:
+            acct = self._account(account)
+            return cat.approve(acct.catalog, acct.connections, customer_codes)
+
     def credits_used(self) -> dict[str, Obj]:
         """Per account: credits spent in the current window, and how many requests got a 429."""
         with self._lock:
@@ -245,24 +365,45 @@ class JoorSandbox(PartnerSandbox):
         )
 
     # --- HTTP: the API (control endpoints and faults: sandbox.common.PartnerSandbox) -------------
+    def handle(self, request: Request) -> Response:
+        """As every sandbox, and the v4 API beside v2 ([DOC] one host, /v2 and /v4)."""
+        if request.path.startswith(c.V4_BASE_PATH + "/"):
+            return self.faults.serve(request, lambda listing_fault: self._answer(request, listing_fault))
+        return super().handle(request)
+
     def _not_found(self, request: Request) -> Response:
         return _error(404, f"Unknown path {request.path}")
 
     def _answer(self, request: Request, listing_fault: Fault | None) -> Response:
+        v4 = request.path.startswith(c.V4_BASE_PATH + "/")
+        fail = _error_v4 if v4 else _error
         account = self._authenticated(request)
         if account is None:
             missing = not request.headers.get(c.HEADER_AUTHORIZATION)
-            return _error(401, MISSING_AUTH if missing else WRONG_AUTH)
+            return fail(401, MISSING_AUTH if missing else WRONG_AUTH)
         headers = {c.HEADER_THROTTLING_ACCOUNT: account.account_id}
         with self._lock:
             retry_after = self._charge(account, request.method)
             if retry_after is not None:
                 comment = OVER_LIMIT.format(credits=self.credits, window=self.window_seconds)
-                return _error(429, comment, {**headers, "Retry-After": str(retry_after)})
+                return fail(429, comment, {**headers, "Retry-After": str(retry_after)})
+            account.calls.append({"method": request.method, "path": request.path, "query": dict(request.query)})
             try:
+                if v4:
+                    return Response.json(self._route_v4(account, request), headers=headers)
                 return Response.json(self._route(account, request, listing_fault), headers=headers)
             except SandboxError as exc:
                 return _error(exc.status, exc.comment, headers)
+            except cat.CatalogError as exc:
+                return fail(exc.status, exc.message, headers)
+
+    def _route_v4(self, account: Account, request: Request) -> Obj:
+        """[DOC] ``?account=<joor account id>`` on v4 calls; [INF] left out, the token's account."""
+        asked = request.query.get(c.P_ACCOUNT)
+        if asked not in (None, "", account.account_id):
+            raise cat.CatalogError(403, f"The token does not open account {asked}")
+        path = "/".join(s for s in request.path[len(c.V4_BASE_PATH) :].split("/") if s)
+        return cat.V4(account.catalog).route(request.method, path, request.query, request.json)
 
     def _authenticated(self, request: Request) -> Account | None:
         given = str(request.headers.get(c.HEADER_AUTHORIZATION) or "").strip()
@@ -309,7 +450,73 @@ class JoorSandbox(PartnerSandbox):
                 return self._update_connection(account, segments[1], request.json)
         if segments == [c.BULK_INVENTORY] and method in ("POST", "PUT"):
             return self._bulk_inventory(account, request)
+        if segments == [c.STYLES] and method == "GET":
+            return self._styles(account, request.query)
+        if segments[:1] == ["style-number"] and (len(segments) == 3 or segments[3:] == ["image"]):
+            return self._style(account, request, segments[1], segments[2], image=len(segments) == 4)
+        if segments == [c.BULK_CONNECTION] and method in ("POST", "PUT"):
+            job = cat.new_job(account.catalog, request.json, _timestamp())
+            return _jobs_answer(job)
+        if segments[:1] == [c.BULK_CONNECTION] and len(segments) == 2 and method == "GET":
+            return self._poll_job(account, segments[1])
         raise SandboxError(404, f"Unknown endpoint {method} {request.path}")
+
+    # --- styles, deliveries, images [DOC] ----------------------------------------------------
+    def _styles(self, account: Account, query: Mapping[str, str]) -> Obj:
+        start_from = _int_param(query, c.P_START_FROM, 0)
+        count = _int_param(query, c.P_COUNT, c.DEFAULT_COUNT)
+        if start_from < 0 or count < 1:
+            raise SandboxError(400, "start_from must be 0 or more and count 1 or more")
+        products = list(account.catalog.products.values())
+        page = products[start_from : start_from + count]
+        end = start_from + len(page)
+        meta = {
+            c.R_START_FROM: start_from,
+            c.R_NEXT_START: end if end < len(products) else None,
+            c.R_COUNT: len(page),
+            c.R_TOTAL: len(products),
+        }
+        shown = [cat.style_view(account.catalog, p) for p in page]
+        return {c.R_STYLES: {c.R_RESPONSE: _meta(200, "Success", **meta), c.R_STYLE: shown}}
+
+    def _style(self, account: Account, request: Request, number: str, identifier: str, *, image: bool) -> Obj:
+        try:
+            product = cat.find_style(account.catalog, identifier)
+            if image:
+                if request.method != "POST":
+                    raise SandboxError(404, f"Unknown endpoint {request.method} {request.path}")
+                content_type = str(request.headers.get("Content-Type") or "").split(";")[0].strip()
+                upload = cat.post_image(account.catalog, product, number, request.query, request.body, content_type)
+                shown = {
+                    k: upload[k]
+                    for k in (c.StyleField.STYLE_NUMBER, c.StyleField.STYLE_IDENTIFIER, c.R_UPLOAD_ID, c.R_FILENAME)
+                }
+                return {c.R_IMAGE_UPLOAD: {c.R_RESPONSE: _meta(0, "")}, c.R_IMAGE_UPLOADED: shown}
+            if request.method == "GET":
+                view = cat.style_view(account.catalog, product)
+                return {c.R_STYLES: {c.R_RESPONSE: _meta(200, "Success"), c.R_STYLE: [view]}}
+            if request.method == "PUT":
+                cat.put_style(account.catalog, product, request.json)
+                view = cat.style_view(account.catalog, product)
+                return {c.R_STYLES: {c.R_RESPONSE: _meta(200, "Success"), c.R_STYLE: [view]}}
+            if request.method == "DELETE":
+                cat.delete_style(account.catalog, product)
+                return {c.R_STYLES_DELETED: {c.R_RESPONSE: _meta(0, "")}}
+        except cat.CatalogError as exc:
+            raise SandboxError(exc.status, exc.message) from None
+        raise SandboxError(404, f"Unknown endpoint {request.method} {request.path}")
+
+    # --- bulk connections [DOC] --------------------------------------------------------------
+    def _poll_job(self, account: Account, job_id: str) -> Obj:
+        job = account.catalog.jobs.get(job_id)
+        if job is None:
+            raise SandboxError(404, f"Bulk connection job {job_id} not found")
+        job["_polls"] += 1
+        if job["_polls"] >= self.job_polls:
+            cat.finish_job(account.catalog, account.connections, job, _timestamp())
+        elif job[cat.JF.STATUS] == c.JOB_QUEUED:
+            job[cat.JF.STATUS], job[cat.JF.RECORD_PROGRESS] = c.JOB_STARTED, job[cat.JF.RECORD_COUNT] // 2
+        return _jobs_answer(job)
 
     # --- orders [DOC] parameters, [INF] shape ------------------------------------------------
     def _get_orders(self, account: Account, query: Mapping[str, str], listing_fault: Fault | None = None) -> Obj:
@@ -456,6 +663,26 @@ class JoorSandbox(PartnerSandbox):
             ("GET", "inventory"): lambda: self.inventory(account),
             ("GET", "credits"): self.credits_used,
             ("POST", "credits/reset"): self._control_reset_credits,
+            ("GET", "products"): lambda: self.products(account),
+            ("GET", "skus"): lambda: self.catalog_skus(account),
+            ("GET", "price-types"): lambda: self.price_types(account),
+            ("POST", "price-types"): lambda: self.add_price_type(
+                str(_json_object(body).get(c.PriceTypeField.NAME)),
+                str(_json_object(body).get(c.PriceTypeField.CURRENCY_CODE)),
+                account,
+            ),
+            ("GET", "images"): lambda: self.images(account),
+            ("GET", "deliveries"): lambda: self.deliveries(account),
+            ("POST", "deliveries"): lambda: self.add_manual_delivery(
+                str(_json_object(body).get(c.StyleField.STYLE_IDENTIFIER)), dict(_json_object(body)), account
+            ),
+            ("GET", "calls"): lambda: self.calls(account),
+            ("GET", "bulk-jobs"): lambda: self.bulk_jobs(account),
+            ("POST", "bulk-jobs/finish"): lambda: {"finished": self.finish_jobs(account)},
+            ("GET", "pending-matches"): lambda: self.pending_matches(account),
+            ("POST", "connections/approve"): lambda: self.approve_connections(
+                (_json_object(body).get("customer_codes") if body else None), account
+            ),
         }
         order_id = action.removeprefix("orders/")
         if order_id != action and "/" not in order_id:  # POST orders/<id>: change an order as a buyer would
@@ -505,6 +732,7 @@ def _account(token: str, seed: Mapping[str, Any]) -> Account:
     )
     for connection in seed.get("connections", []):
         account.connections[str(connection[CF.CONNECTION_ID])] = copy.deepcopy(dict(connection))
+    account.catalog = cat.load_catalog(account.skus, seed)
     _add_orders(account, list(seed.get("orders", [])))
     return account
 
@@ -686,6 +914,17 @@ def _error(status: int, comment: str, headers: Mapping[str, str] | None = None) 
     return Response.json({c.R_RESPONSE: _meta(status, comment)}, status=status, headers=headers)
 
 
+def _error_v4(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    """[DOC] the v4 envelope: ``{"data": [], "errors": [{status, message, details}]}``."""
+    body = {c.V4_DATA: [], c.V4_ERRORS: [{c.V4_STATUS: str(status), c.V4_MESSAGE: message, c.V4_DETAILS: {}}]}
+    return Response.json(body, status=status, headers=headers)
+
+
+def _jobs_answer(job: Obj) -> Obj:
+    """[DOC] ``{"bulk_connections": {"response": {"code": 0}, "bulk_connections_jobs": [{...}]}}``."""
+    return {c.R_BULK_CONNECTIONS: {c.R_RESPONSE: _meta(0, ""), c.R_BULK_CONNECTIONS_JOBS: [cat.job_view(job)]}}
+
+
 def _int_param(
     query: Mapping[str, str], name: str, default: int, *, allowed: Mapping[int, Any] | Sequence[int] | None = None
 ) -> int:
@@ -780,6 +1019,12 @@ def default_seed() -> dict[str, Any]:
     ]
     return {
         "account": {"account_id": "sandbox", "name": "Sandbox Brand"},
+        # [DOC] price types: a currency + label pair, unique; [SEED] one label per currency.
+        "price_types": [
+            {"id": "5001", "name": "US Dollars", "currency_code": "USD"},
+            {"id": "5002", "name": "Euro", "currency_code": "EUR"},
+        ],
+        "sales_reps": ["KM", "DR"],
         "warehouses": [
             {F.WAREHOUSE_NAME: "Main Warehouse", F.WAREHOUSE_CODE: "MAIN-WH"},
             {F.WAREHOUSE_NAME: "West Coast", F.WAREHOUSE_CODE: "WEST-WH"},

@@ -181,9 +181,16 @@ def test_bad_parameters_are_400_with_a_comment(api: Api, params: dict[str, Any])
 
 
 def test_unknown_endpoints_are_404_envelopes(api: Api) -> None:
-    status, _, body = api.call("GET", "style-number/X/Y/")
+    status, _, body = api.call("GET", "linesheet/X/")
     assert status == 404 and "Unknown endpoint" in body["response"]["comment"]
-    assert requests.get(api.sandbox.url.replace("/v2", "/v4") + "/orders", timeout=5).status_code == 404
+    status, _, body = api.call("GET", "style-number/X/Y/")
+    assert status == 404 and body["response"]["comment"] == "Style Y not found"
+    # v4 answers in its own envelope: unknown endpoints (v4 orders are not served) and no token
+    v4 = api.sandbox.url.replace("/v2", "/v4")
+    headers = {"Authorization": contract.authorization(TOKEN)}
+    answer = requests.get(v4 + "/orders", headers=headers, timeout=5)
+    assert answer.status_code == 404 and answer.json()["errors"][0]["message"] == "Unknown endpoint GET /v4/orders"
+    assert requests.get(v4 + "/products", timeout=5).status_code == 401
 
 
 # --- connections [DOC] -----------------------------------------------------------------------

@@ -403,11 +403,12 @@ def test_reports_are_built_in_a_fixed_number_of_queries(session: Session, world:
     try:
         report = new_errors_report(session, site.id)
         assert report is not None and report.total_orders == 23
-        # the site, the problems, dead writebacks, dead tasks, held writebacks, the last run's drift
-        assert len(statements) == 6
+        # the site, the problems, the refused catalog items, dead writebacks, dead tasks, held
+        # writebacks, the last run's drift
+        assert len(statements) == 7
         statements.clear()
         assert digest_report(session, site.id) is not None
-        assert len(statements) == 7  # ... and the last import run
+        assert len(statements) == 8  # ... and the last import run
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert all("credentials" not in s for s in statements)

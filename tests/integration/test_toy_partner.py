@@ -1,6 +1,7 @@
 """A partner is one package plus one registration: the toy partner (``tests/toy_partner``, in the
-test suite alone) runs a site through import, validation, writeback and inventory push with no
-change anywhere else in Bobbin. It is registered for the test only, over real HTTP."""
+test suite alone) runs a site through import, validation, writeback and inventory push (and the
+catalog and customer push: tests/integration/test_catalog_push.py) with no change anywhere else in
+Bobbin. It is registered for the test only, over real HTTP."""
 
 from __future__ import annotations
 
@@ -165,7 +166,6 @@ def test_the_toy_partner_settings_and_capabilities_are_its_own(toy: tuple[ToySer
             update_settings(s, site, {"order_types": [6]})
         assert update_settings(s, site, {"channel": "retail"}).channel == "retail"  # type: ignore[attr-defined]
         # A capability it does not offer is a clear error naming those that do
-        with pytest.raises(NotOffered, match="Toy sites do not take catalog pushes in Bobbin; no partner does yet"):
-            SPEC.capability("catalog")
+        assert SPEC.offers("catalog") and SPEC.offers("customers")  # tests/integration/test_catalog_push.py
         with pytest.raises(NotOffered, match="Toy sites do not push events in Bobbin"):
             SPEC.capability("events")

@@ -1,6 +1,7 @@
 """A toy partner that lives in the test suite alone: one package and a registration at test time,
 no change anywhere else in Bobbin. It pulls orders, takes status writebacks and inventory pushes
-(over real HTTP, ``server.py``), and declares no catalog push and no events.
+(over real HTTP, ``server.py``), takes catalog and customer pushes (``catalog.py``), and declares
+no events.
 
 Its order format is its own: a flat JSON rendering of an order (see :func:`to_partner_order`).
 """
@@ -16,8 +17,9 @@ import requests
 from pydantic import Field
 
 from connectors.base import ORDER_FIELDS, Address, PartnerCustomer, PartnerOrder, PartnerOrderLine
+from connectors.catalog import CatalogPush, CustomerPush
 from connectors.drift import Expected, PayloadContract
-from connectors.errors import AuthError, ContractViolation, NotSupported, PartnerRejected
+from connectors.errors import AuthError, ContractViolation, NotSupported, PartnerRejected, RetryableError
 from connectors.inventory import BatchAnswer, Buckets, Change, InventoryPush, SkuInfo, Unit
 from connectors.paging import ReadReport
 from connectors.registry import OrderPull, PartnerSpec, StatusWriteback
@@ -40,6 +42,8 @@ class ToyClient:
         answer = self.session.request(method, self.base_url + path, timeout=10, **kwargs)
         if answer.status_code == 401:
             raise AuthError("the toy partner refused the token", status=401, partner=KIND)
+        if answer.status_code >= 500:
+            raise RetryableError(f"toy partner: HTTP {answer.status_code}", status=answer.status_code, partner=KIND)
         if answer.status_code >= 400:
             raise PartnerRejected(f"toy partner: HTTP {answer.status_code}", status=answer.status_code, partner=KIND)
         return answer.json()
@@ -178,6 +182,8 @@ class ToyPusher:
         self.client.close()
 
 
+from tests.toy_partner.catalog import ToyCatalog, ToyCustomers  # noqa: E402  (they use ToyClient above)
+
 SPEC = PartnerSpec(
     kind=KIND,
     label="Toy",
@@ -204,4 +210,8 @@ SPEC = PartnerSpec(
     ),
     writeback=StatusWriteback(open=ToySource, statuses=("exported", "shipped", "paid", "void")),
     inventory=InventoryPush(open=ToyPusher, batch_rows=25),
+    catalog=CatalogPush(
+        open=ToyCatalog, batch_styles=5, batch_images=5, images=True, linesheets=True, removal=("remove", "deactivate")
+    ),
+    customers=CustomerPush(open=ToyCustomers, batch=10, asynchronous=True),
 )

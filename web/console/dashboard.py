@@ -1,8 +1,10 @@
 """The dashboard (``/``): each site as ``bobbin status`` sees it, and work to start on it now.
 
 - ``GET /``: per site its last import, orders per view, open problems, writebacks, alarms and
-  warnings, the last inventory push, and the work someone asked for here (``services.status``).
-- ``POST /sites/{id}/import`` and ``POST /sites/{id}/push-inventory`` (operator): enqueue the
+  warnings, the last inventory and catalog pushes with the items the partner refused, and the work
+  someone asked for here (``services.status``).
+- ``POST /sites/{id}/import``, ``/push-inventory``, ``/push-catalog`` and ``/push-customers``
+  (operator, each where the site's partner offers it): enqueue the
   task on the worker, record who asked (``services.users.record_action``, with the task id), and
   come back to the dashboard, where the request shows as queued, then running, then its outcome.
 - ``GET /sites/{id}/work``: that part alone, which the page polls (htmx) while work is unfinished.
@@ -20,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from connectors.registry import NotOffered, UnknownPartner, partner
 from core.db import session_scope
 from services import status, users
 from services.sites import SiteError, get_site
@@ -44,6 +47,8 @@ class Work:
 WORK: tuple[Work, ...] = (
     Work("import", "tasks.orders.import_orders", "Import now", "an import", "orders"),
     Work("push-inventory", "tasks.inventory.push_inventory", "Push inventory", "an inventory push", "inventory"),
+    Work("push-catalog", "tasks.catalog.push_catalog", "Push catalog", "a catalog push", "catalog"),
+    Work("push-customers", "tasks.customers.push_customers", "Push customers", "a customer push", "customers"),
 )
 WORK_BY_ACTION = {w.action: w for w in WORK}
 FINISHED = {"ok", "failed", "incomplete", "skipped", "dead"}
@@ -131,6 +136,10 @@ def _enqueue(who: Visitor, site_id: int, work: Work) -> str:
 
     with session_scope() as s:
         site = get_site(s, site_id)
+        try:
+            partner(site.kind).capability(work.capability)  # type: ignore[call-overload]
+        except (NotOffered, UnknownPartner) as exc:
+            return f"Nothing was queued: {exc}."
         pending = next((r for r in _requests(s, site.id) if r["work"] is work and not r["finished"]), None)
         if pending is not None:
             return (

@@ -22,6 +22,8 @@ its 50 entries (under 1 ms), and a deep page skips entries of the index without 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -30,7 +32,7 @@ down_revision = 'e6f7a8b9c0d1'
 branch_labels = None
 depends_on = None
 
-INDEXES = (
+INDEXES: tuple[tuple[str, list[Any]], ...] = (
     ('ix_inbound_order_site_id_id', ['site_id', 'id']),
     ('ix_inbound_order_partner_order_id_id', ['partner_order_id', 'id']),
     ('ix_inbound_order_po_number_id', [sa.text('left(po_number, 200)'), 'id']),
