@@ -98,6 +98,10 @@ def refuses(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Served:
     """A long-running command (its output in a file, so no pipe fills up)."""
 
@@ -105,7 +109,15 @@ class Served:
         self.out = out
         self._file = out.open("wb")
         self.proc = subprocess.Popen(
-            [BOBBIN, *args], cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT, start_new_session=True
+            [BOBBIN, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=self._file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # As a person starts it in a terminal: Ctrl-C delivered. A suite run from a script's
+            # background job inherits SIGINT ignored, and a child keeps that across exec.
+            preexec_fn=_sigint_default,
         )
 
     def output(self) -> str:
