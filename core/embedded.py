@@ -46,6 +46,19 @@ def _wait_port(port: int, timeout: float) -> None:
     raise TimeoutError(f"nothing answered on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
+def _wait_file(path: Path, timeout: float) -> None:
+    """Until ``path`` holds something (a pid file written by a daemon that has just started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if path.read_text().strip():
+                return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError(f"{path} was not written within {timeout:.0f}s")
+
+
 @contextmanager
 def starting(datadir: Path) -> Iterator[None]:
     """One process at a time starts the server of a data directory: `make run` and a `bobbin
@@ -240,6 +253,9 @@ class EmbeddedRedis:
         subprocess.run(args, check=True, capture_output=True, timeout=30)
         (self.datadir / "port").write_text(str(port))
         _wait_port(port, 30)
+        # The daemon writes its pid file after it starts listening: until it is there, another
+        # process (waiting on the start lock) would find no Redis and start a second one.
+        _wait_file(self.datadir / "redis.pid", 30)
         log.info("embedded_redis_started", port=port, datadir=str(self.datadir))
         return port
 
