@@ -164,33 +164,43 @@ def linesheet_hash(sheet: Linesheet) -> str:
 
 # --- reading the ERP -----------------------------------------------------------------------------
 
-_IN_SCOPE = "(CAST(:division AS text) IS NULL OR s.division_code IS NULL OR s.division_code = :division)"
-_STYLES_SQL = f"""
+# Each query below keeps the styles in the site's division (or all styles when it has none); the
+# clause is written out in each so the SQL is literal text.
+_STYLES_SQL = """
 SELECT s.number, s.description, s.season, s.category, s.division_code, s.active
-FROM style s WHERE {_IN_SCOPE} ORDER BY s.number
+FROM style s
+WHERE (CAST(:division AS text) IS NULL OR s.division_code IS NULL OR s.division_code = :division)
+ORDER BY s.number
 """
-_COLORS_SQL = f"""
+_COLORS_SQL = """
 SELECT c.style_number, c.color_code, c.color_name
-FROM style_color c JOIN style s ON s.number = c.style_number WHERE {_IN_SCOPE} ORDER BY c.style_number, c.id
+FROM style_color c JOIN style s ON s.number = c.style_number
+WHERE (CAST(:division AS text) IS NULL OR s.division_code IS NULL OR s.division_code = :division)
+ORDER BY c.style_number, c.id
 """
-_SKUS_SQL = f"""
+_SKUS_SQL = """
 SELECT k.style_number, k.color_code, k.sku, k.size, k.size_index, k.upc
-FROM sku k JOIN style s ON s.number = k.style_number WHERE {_IN_SCOPE}
+FROM sku k JOIN style s ON s.number = k.style_number
+WHERE (CAST(:division AS text) IS NULL OR s.division_code IS NULL OR s.division_code = :division)
 ORDER BY k.style_number, k.color_code, k.size_index, k.sku
 """
-_STYLE_PRICES_SQL = f"""
+_STYLE_PRICES_SQL = """
 SELECT p.style_number, p.price_type_code, t.currency, p.price, p.retail
 FROM style_price p JOIN price_type t ON t.code = p.price_type_code JOIN style s ON s.number = p.style_number
-WHERE {_IN_SCOPE} ORDER BY p.style_number, p.price_type_code
+WHERE (CAST(:division AS text) IS NULL OR s.division_code IS NULL OR s.division_code = :division)
+ORDER BY p.style_number, p.price_type_code
 """
-_COLOR_PRICES_SQL = f"""
+_COLOR_PRICES_SQL = """
 SELECT p.style_number, p.color_code, p.price_type_code, t.currency, p.wholesale, p.retail
 FROM style_color_price p JOIN price_type t ON t.code = p.price_type_code JOIN style s ON s.number = p.style_number
-WHERE {_IN_SCOPE} ORDER BY p.style_number, p.color_code, p.price_type_code
+WHERE (CAST(:division AS text) IS NULL OR s.division_code IS NULL OR s.division_code = :division)
+ORDER BY p.style_number, p.color_code, p.price_type_code
 """
-_IMAGES_SQL = f"""
+_IMAGES_SQL = """
 SELECT i.style_number, i.color_code, i.kind, i.position, i.source, i.folder, i.alt_text
-FROM style_image i JOIN style s ON s.number = i.style_number WHERE {_IN_SCOPE} AND s.active
+FROM style_image i JOIN style s ON s.number = i.style_number
+WHERE (CAST(:division AS text) IS NULL OR s.division_code IS NULL OR s.division_code = :division)
+  AND s.active
 ORDER BY i.style_number, i.color_code NULLS FIRST, i.kind, i.position
 """
 _LINESHEETS_SQL = "SELECT name, season, delivery_start, delivery_end FROM linesheet ORDER BY name"
