@@ -30,4 +30,6 @@ COPY alembic.ini flowerconfig.py ./
 
 USER bobbin
 EXPOSE 5555 8800 8801 8802
+# The image alone runs one worker consuming every queue (worker/routes.py); docker-compose.yml runs
+# one per queue group (-Q) instead.
 CMD ["celery", "-A", "worker", "worker", "--loglevel=INFO", "-E"]

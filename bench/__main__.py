@@ -32,6 +32,18 @@ BENCHES = (
     ("latency", "3", "bench.bench_latency", "Latency: order on the sandbox → ERP sales order"),
     ("holding", "6", "bench.bench_holding", "Holding area: a console page at 100,000 held orders (issue 13)"),
     ("catalog", "7", "bench.bench_catalog", "Catalog push: 5,000 styles (120,000 SKUs) to each sandbox (issue 14)"),
+    (
+        "writebacks",
+        "8",
+        "bench.bench_writebacks",
+        'Writebacks in parallel: 10,000 "exported" to the sandbox (issue 15)',
+    ),
+    (
+        "queues",
+        "9",
+        "bench.bench_queues",
+        "Queues: 'Import now' during a 100,000-SKU push; 4 sites with 1 and 2 worker processes (issue 15)",
+    ),
 )
 
 

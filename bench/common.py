@@ -615,8 +615,8 @@ class Harness:
         )
 
     @contextlib.contextmanager
-    def worker(self, name: str) -> Iterator[WorkerProcess]:
-        w = WorkerProcess(self, name).start()
+    def worker(self, name: str, **options: Any) -> Iterator[WorkerProcess]:
+        w = WorkerProcess(self, name, **options).start()
         try:
             yield w
         finally:
@@ -718,13 +718,25 @@ class SandboxProcess:
 
 class WorkerProcess:
     """``celery -A worker worker -c 1`` (prefork: a main process and one pool child), importing
-    ``bench.tasks`` so the no-op task exists. Started in its own session, stopped by its id."""
+    ``bench.tasks`` so the no-op task exists. Started in its own session, stopped by its id.
 
-    def __init__(self, harness: Harness, name: str) -> None:
+    ``queues``: the worker's ``-Q`` (default: every queue); ``concurrency``: its pool processes;
+    ``database_url``: another database than the harness's (a benchmark's own)."""
+
+    def __init__(
+        self,
+        harness: Harness,
+        name: str,
+        *,
+        queues: Sequence[str] = (),
+        concurrency: int = 1,
+        database_url: str | None = None,
+    ) -> None:
         self.harness = harness
         self.name = f"{name}-{os.getpid()}"
         self.log = harness.home / f"worker-{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.queues, self.concurrency, self.database_url = tuple(queues), concurrency, database_url
 
     @property
     def node(self) -> str:
@@ -743,7 +755,7 @@ class WorkerProcess:
                 "-l",
                 "INFO",
                 "-c",
-                "1",
+                str(self.concurrency),
                 "--pool",
                 "prefork",
                 "-n",
@@ -752,9 +764,10 @@ class WorkerProcess:
                 "--without-gossip",
                 "-I",
                 "bench.tasks",
+                *(("-Q", ",".join(self.queues)) if self.queues else ()),
             ],
             cwd=ROOT,
-            env=self.harness.worker_env(),
+            env={**self.harness.worker_env(), **({"DATABASE_URL": self.database_url} if self.database_url else {})},
             stdout=logf,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -180,10 +180,29 @@ def run() -> None:
             )
         )
         mail_note = f"caught locally: each message is a file in {settings.mail_dir.absolute()}/"
+    from worker.routes import queue_arg  # importing worker builds the app on the broker started above
+
     children += [
+        # One worker for every queue (imports, pushes, writebacks, maintenance, default), two
+        # processes: enough on one machine. Production runs a worker per queue group
+        # (docker-compose.yml), so a long push never holds the process an import waits for.
         Child(
             "worker",
-            [celery, "-A", "worker", "worker", "-l", "INFO", "-E", "--concurrency", "2", "-n", "bobbin@%h"],
+            [
+                celery,
+                "-A",
+                "worker",
+                "worker",
+                "-l",
+                "INFO",
+                "-E",
+                "--concurrency",
+                "2",
+                "-Q",
+                queue_arg(),
+                "-n",
+                "bobbin@%h",
+            ],
             env,
             logs,
             echo=True,

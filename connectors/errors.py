@@ -3,6 +3,8 @@
 Three outcomes (STYLE: retry later / needs a person / skip):
 - ``RetryableError``: the partner or the network failed for now (connection error, timeout,
   5xx, 429). The HTTP layer already retried with backoff; the caller may retry later.
+  ``RateLimited`` is the kind of it that says how long: the partner's rate limit asks for a wait
+  too long to sleep through in a worker.
   ``OutcomeUnknown`` is the kind of it where a write reached the partner and its answer was
   lost: the partner may have applied it, so the caller asks before sending it again.
 - ``AuthError``: the partner refused our credentials. A person must fix the site's keys.
@@ -37,6 +39,19 @@ class RetryableError(PartnerError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
+
+
+class RateLimited(RetryableError):
+    """The partner's rate limit says wait ``retry_after`` seconds, longer than a worker should
+    sleep holding its slot (``connectors.http.LONGEST_SLEEP``): a 429 whose Retry-After is that
+    long, or JOOR's credit budget spent until its window resets. Nothing was sent that the partner
+    applied. The task gives its slot back and runs again after the wait (``worker.base``), and
+    resumes: an import reads its list again over the pages it committed, a push sends only what
+    the partner has not accepted yet."""
+
+    def __init__(self, message: str, *, retry_after: float, **kw: object) -> None:
+        super().__init__(message, retry_after=retry_after, **kw)
+        self.retry_after: float = retry_after
 
 
 class OutcomeUnknown(RetryableError):

@@ -13,7 +13,9 @@ answer lost (read timeout, connection  RETRY if the     RetryableError (after ma
 closed after sending, body cut short)  request is safe  OutcomeUnknown at once for a request
                                        to repeat        that is not
 HTTP 5xx                               RETRY            RetryableError (after max_attempts)
-HTTP 429                               RATE_LIMITED     RetryableError, waits for Retry-After
+HTTP 429                               RATE_LIMITED     RetryableError, waits for Retry-After;
+                                                        RateLimited at once when Retry-After
+                                                        is longer than ``longest_sleep``
 HTTP 401, 403                          AUTH             AuthError ("check the site's credentials")
 other HTTP 4xx                         REJECT           PartnerRejected
 anything else                          OK               the response is returned
@@ -27,6 +29,13 @@ partner (the connection could not be opened) or the partner answered 5xx / 429; 
 and the answer is lost, the partner may have applied it, and only the caller can find out
 (``services.writeback`` reads the order back before it sends the change again).
 
+A rate limit's wait is slept through only while it is short (``HttpPolicy.longest_sleep``, 5 s):
+a longer one raises ``RateLimited`` carrying the wait, so the worker gives its slot back and the
+task runs again after it (``worker.base``) instead of holding a worker asleep. JOOR's credit
+budget follows the same rule (``connectors.joor.client.CreditBudget``). Inside :func:`patient`
+every wait is slept through: where nothing else waits for this process (a person's command at a
+terminal), or where the work cannot resume after a pause (an import's read pausing a second time).
+
 urllib3's own retries are switched off: two retry loops stacked on each other multiply the
 attempts and hide the waits from our logs.
 
@@ -37,9 +46,11 @@ contains either: messages name the method and the URL *path* only.
 from __future__ import annotations
 
 import enum
+import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -51,12 +62,34 @@ import structlog
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError
 
-from connectors.errors import AuthError, OutcomeUnknown, PartnerRejected, RetryableError
+from connectors.errors import AuthError, OutcomeUnknown, PartnerRejected, RateLimited, RetryableError
 
 log = structlog.get_logger()
 
 # How much of a refused response body is kept on the exception for the person reading it.
 BODY_EXCERPT_CHARS = 200
+# The longest rate-limit wait a client sleeps through; a longer one raises RateLimited.
+LONGEST_SLEEP = 5.0
+
+# How many ``patient()`` blocks this process is in. Process-wide, not per thread: an import reads
+# its pages in a helper thread (services/prefetch.py); a worker's pool process runs one task at a time.
+_patience = 0
+
+
+@contextmanager
+def patient() -> Iterator[None]:
+    """Sleep through every rate-limit wait, however long, in this process while inside."""
+    global _patience
+    _patience += 1
+    try:
+        yield
+    finally:
+        _patience -= 1
+
+
+def longest_sleep(limit: float) -> float:
+    """The longest wait to sleep through: ``limit``, or no limit inside :func:`patient`."""
+    return math.inf if _patience else limit
 
 
 @dataclass(frozen=True)
@@ -73,6 +106,8 @@ class HttpPolicy:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     pool_size: int = 10
+    # A rate limit asking for a longer wait than this raises RateLimited instead of sleeping.
+    longest_sleep: float = LONGEST_SLEEP
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -219,6 +254,13 @@ def send(
             retry_after = (
                 parse_retry_after(response.headers.get("Retry-After")) if action is Action.RATE_LIMITED else None
             )
+            if retry_after is not None and retry_after > longest_sleep(policy.longest_sleep):
+                log.info("partner_rate_limited", request=where, attempt=attempt, retry_after=round(retry_after, 3))
+                raise RateLimited(
+                    f"{where} was refused for the rate limit (HTTP 429): the partner asks to wait {retry_after:.0f} s",
+                    status=status,
+                    retry_after=retry_after,
+                )
         if attempt == policy.max_attempts:
             break
         wait = min(policy.backoff_cap, retry_after) if retry_after is not None else backoff_wait(policy, attempt)

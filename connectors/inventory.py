@@ -98,3 +98,4 @@ class InventoryPush:
     per_warehouse: bool = True  # False: one count per SKU, every warehouse in scope adds up into it
     one_future_bucket: bool = False  # True: one future count and date per SKU
     wip_dates_removable: bool = True  # False: a gone WIP date is listed for a person to remove
+    names_skus: bool = True  # False: its rows carry the ERP SKU id alone (``units`` gets no SkuInfo)

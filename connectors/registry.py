@@ -101,6 +101,10 @@ class StatusWriteback:
 
     open: Callable[[Any, Any], StatusWriter]  # (client, settings) -> StatusWriter
     statuses: tuple[str, ...]  # which of connectors.base.WRITEBACK_STATUSES (+ CUSTOMER_CODE) it takes
+    # settings -> (n, lane settings): how many writebacks of one site may be in flight at once, each
+    # on a connection of its own, and the settings each connection's client is built with (a partner
+    # whose rate limit is per account gives each a share of it). None: one at a time.
+    lanes: Callable[[Any], tuple[int, Any]] | None = None
 
 
 @dataclass(frozen=True)

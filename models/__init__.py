@@ -26,7 +26,13 @@ from models.erp import (
 )
 from models.events import InboundEvent
 from models.handoff import ErpHandoff, Shipment
-from models.inventory import InventoryPushRejection, InventoryPushState
+from models.inventory import (
+    InventoryPushChange,
+    InventoryPushHeld,
+    InventoryPushMark,
+    InventoryPushRejection,
+    InventoryPushState,
+)
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
 from models.runs import OutboxEntry, SyncRun, WritebackAttempt
 from models.sites import Mapping, Site
@@ -45,6 +51,9 @@ __all__ = [
     "InboundEvent",
     "InboundOrder",
     "Inventory",
+    "InventoryPushChange",
+    "InventoryPushHeld",
+    "InventoryPushMark",
     "InventoryPushRejection",
     "InventoryPushState",
     "Linesheet",

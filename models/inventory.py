@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -78,3 +78,66 @@ class InventoryPushRejection(Base):
     row_count: Mapped[int]
     rows: Mapped[list[Any]]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# --- what changed since a push (services.inventory: "Only what changed") ---------------------------
+
+# A transaction's id as a plain number (64 bits, never wraps): the journal's and the marks' unit.
+CURRENT_XID = "pg_current_xact_id()::text::bigint"
+
+
+class InventoryPushChange(Base):
+    """A SKU whose push inputs changed: written by triggers on ``inventory``, ``sku`` and ``style``
+    (migration ``inventory_push_changes``) in the transaction that changed them, and by a push for
+    the SKUs it must look at again (open-order holdings that moved, rows a partner did not take).
+
+    ``sku`` NULL means every SKU (a TRUNCATE). ``txid`` is the writing transaction's id: a push
+    reads the rows at or after its site's mark (``InventoryPushMark.since``), so a change committed
+    while a push runs is read by the next one. Rows no mark can need any more are deleted by each
+    push and by the reconciler (``services.inventory.prune_changes``)."""
+
+    __tablename__ = "inventory_push_change"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sku: Mapped[str | None] = mapped_column(String(20))
+    txid: Mapped[int] = mapped_column(BigInteger, server_default=text(CURRENT_XID), index=True)
+
+
+class InventoryPushMark(Base):
+    """Per site, where its next normal push may start from instead of working out every SKU.
+
+    ``since``: the oldest transaction id that was still running when the last complete push read
+    the ERP; the next push works out only the SKUs journaled at or after it (NULL: every SKU).
+    ``basis``: the site's push settings that push worked with (a change of them means every SKU
+    again). ``armed_after``: the journal is only written while a mark exists, so a transaction that
+    wrote before the mark did may have journaled nothing; ``since`` is set only by a push whose
+    reads began after every such transaction ended (NULL until the mark is in place)."""
+
+    __tablename__ = "inventory_push_mark"
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), primary_key=True)
+    since: Mapped[int | None] = mapped_column(BigInteger)
+    armed_after: Mapped[int | None] = mapped_column(BigInteger)
+    basis: Mapped[str | None]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class InventoryPushHeld(Base):
+    """What open orders held per (SKU, ERP warehouse) when the site's last push worked it out
+    (``warehouse`` NULL: quantities naming no warehouse). Holdings change with orders of every
+    site, so a push compares them with these instead of journaling every order line."""
+
+    __tablename__ = "inventory_push_held"
+    __table_args__ = (
+        Index(
+            "uq_inventory_push_held_key",
+            "site_id",
+            "sku",
+            "warehouse",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(20))
+    warehouse: Mapped[str | None]
+    quantity: Mapped[int]

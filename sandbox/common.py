@@ -357,6 +357,8 @@ class FaultQueue:
         self._is_listing = is_listing
         self.played: Counter[str] = Counter()
         self.requests = 0  # requests served through serve(), faulty or not
+        self.in_flight = 0  # requests being answered right now (a fault's delay included)
+        self.peak_in_flight = 0  # the most answered at once since the queue was made
 
     def inject(self, fault: Fault | str | Mapping[str, Any]) -> Fault:
         if not isinstance(fault, Fault):
@@ -419,9 +421,18 @@ class FaultQueue:
     def serve(self, request: Request, answer: Callable[[Fault | None], Response]) -> Response:
         """Answer ``request`` through the faults: ``answer(page_fault)`` computes the real answer
         (a listing fault is passed to it, for the sandbox to disturb its listing)."""
-        listing = bool(self._is_listing(request)) if self._is_listing else None
         with self._lock:
             self.requests += 1
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return self._serve(request, answer)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _serve(self, request: Request, answer: Callable[[Fault | None], Response]) -> Response:
+        listing = bool(self._is_listing(request)) if self._is_listing else None
         fault = self.take(request.path, request.method, listing)
         if fault is None:
             return answer(None)

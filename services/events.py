@@ -236,12 +236,13 @@ def _keep_malformed(found: _Receiver, body: bytes, reason: str, bound: Any) -> O
 
 def _enqueue(row_id: int, enqueue: Callable[[int], None], bound: Any) -> None:
     """Hand the row to a worker. Should the broker be down, the event stays stored as ``received``
-    (the partner is still told it arrived: it did) and is processed by hand:
-    ``celery -A worker call tasks.events.process_event --args='[ID]'``."""
+    (the partner is still told it arrived: it did); the reconciler enqueues it again once it is
+    older than ``services.reconcile.EVENT_GRACE`` (or by hand:
+    ``celery -A worker call tasks.events.process_event --args='[ID]'``)."""
     try:
         enqueue(row_id)
     except Exception:
-        bound.error("event_enqueue_failed", id=row_id, hint=f"run {TASK} with [{row_id}] by hand", exc_info=True)
+        bound.error("event_enqueue_failed", id=row_id, hint="the reconciler enqueues it again", exc_info=True)
 
 
 # --- processing (the task) -------------------------------------------------------------------

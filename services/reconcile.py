@@ -5,6 +5,11 @@
   It is closed as failed and the site's import is enqueued again.
 - **Stuck orders**: orders staged but not validated, or valid but not imported, past two import
   intervals: their site is validated and imported again.
+- **Unprocessed events**: an event a partner pushed, stored as ``received`` more than
+  ``EVENT_GRACE`` ago and still not processed, lost its message to the worker (the broker was down
+  when it arrived, or Redis restarted empty): its processing task is enqueued again. Processing is
+  idempotent (the row is locked and a processed row is left as it is), so an event whose message
+  was only slow is processed once all the same.
 - **Silent sites**: an active site with no successful import for ``ALARM_AFTER_INTERVALS``
   intervals raises an alarm — by e-mail once per silence, and in `bobbin status` for as long as it
   lasts (the silent non-sync is what users of integrations complain about most).
@@ -28,7 +33,7 @@ from core.db import session_scope
 from core.locks import advisory_lock, site_lock_name
 from core.mail import HEADER_POLICY, send_message
 from core.settings import Settings, get_settings
-from models import ErrorReport, InboundOrder, OutboxEntry, Site, SyncRun
+from models import ErrorReport, InboundEvent, InboundOrder, OutboxEntry, Site, SyncRun
 from services import links
 from services.runs import ABANDONED
 from services.sites import site_settings
@@ -36,6 +41,9 @@ from services.sites import site_settings
 log = structlog.get_logger()
 
 RUN_GRACE = timedelta(minutes=2)  # a run younger than this may not have taken its lock yet
+# An event is processed within moments of its arrival; one still "received" after this lost its message.
+EVENT_GRACE = timedelta(minutes=2)
+EVENT_SWEEP_LIMIT = 1000  # events enqueued again per pass, oldest first; the rest on the next pass
 IMPORT_TASK = "import_orders"
 
 
@@ -141,7 +149,8 @@ def dead_letters(session: Session, site_id: int) -> dict[str, int]:
 
 
 def reconcile(now: datetime | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """One pass: returns the site ids to import again, and the alarms raised (e-mailed once)."""
+    """One pass: returns the site ids to import again, the events to process again, and the alarms
+    raised (e-mailed once)."""
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
     to_import: set[int] = set()
@@ -193,15 +202,33 @@ def reconcile(now: datetime | None = None, settings: Settings | None = None) -> 
             alarm = site_alarm(s, site, settings, now)
             if alarm:
                 alarms.append(alarm)
+    events = unprocessed_events(now)
+    if events:
+        log.warning("events_unprocessed", count=len(events), hint="their processing is enqueued again")
     mailed = [a.site_id for a in alarms if _mail_alarm_once(a, settings)]
     if alarms:
         log.warning("sites_silent", sites=[a.site_name for a in alarms])
     return {
         "abandoned_runs": abandoned,
         "reimport_sites": sorted(to_import),
+        "reprocess_events": events,
         "alarms": [a.sentence() for a in alarms],
         "alarms_mailed": mailed,
     }
+
+
+def unprocessed_events(now: datetime) -> list[int]:
+    """The ids of events stored as ``received`` before ``now - EVENT_GRACE`` (oldest first, at most
+    ``EVENT_SWEEP_LIMIT``): their processing task never ran, or its message was lost."""
+    with session_scope() as s:
+        return list(
+            s.scalars(
+                select(InboundEvent.id)
+                .where(InboundEvent.state == "received", InboundEvent.received_at < now - EVENT_GRACE)
+                .order_by(InboundEvent.received_at, InboundEvent.id)
+                .limit(EVENT_SWEEP_LIMIT)
+            )
+        )
 
 
 def _mail_alarm_once(alarm: Alarm, settings: Settings) -> bool:

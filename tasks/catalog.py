@@ -10,7 +10,8 @@ from services import catalog
 from worker import app
 
 
-@app.task(name="tasks.catalog.push_catalog", bind=True, site_arg=True)
+# track_started: the console shows it running (worker/__init__.py).
+@app.task(name="tasks.catalog.push_catalog", bind=True, site_arg=True, track_started=True)
 def push_catalog(self: Task, site_id: int, full: bool = False) -> dict[str, Any]:
     """Send the site's partner the styles, images and linesheets that changed (``full``: all of
     them); one push per site at a time. A partner down for now retries later with backoff, and the

@@ -10,7 +10,8 @@ from services import customer_push
 from worker import app
 
 
-@app.task(name="tasks.customers.push_customers", bind=True, site_arg=True)
+# track_started: the console shows it running (worker/__init__.py).
+@app.task(name="tasks.customers.push_customers", bind=True, site_arg=True, track_started=True)
 def push_customers(self: Task, site_id: int) -> dict[str, Any]:
     """Send the site's partner the customers that changed, after asking it about those it left
     awaiting. When it answers later (an asynchronous job), a follow-up poll is scheduled; refused

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from services import events, inventory
 from services import reconcile as reconciler
 from worker import app
 
 
 @app.task(name="tasks.maintenance.reconcile")
 def reconcile() -> dict[str, Any]:
-    """Close abandoned runs, re-enqueue stuck sites' imports, raise alarms for silent sites."""
+    """Close abandoned runs, re-enqueue stuck sites' imports and unprocessed events, raise alarms
+    for silent sites; drop the inventory-change journal rows no push needs any more."""
     result = reconciler.reconcile()
+    result["inventory_changes_pruned"] = inventory.prune_changes()
     for site_id in result["reimport_sites"]:
         app.send_task("tasks.orders.import_orders", args=[site_id])
+    for event_id in result["reprocess_events"]:
+        app.send_task(events.TASK, args=[event_id])
     return result

@@ -10,10 +10,14 @@ from services import fixes, pipeline
 from worker import app
 
 
-@app.task(name="tasks.orders.import_orders", bind=True, site_arg=True)
+# pauses_before_waiting=1: a run reads the partner's lists from the first page, so an import that
+# paused once for the partner's rate limit sleeps through it on its next run (worker.base).
+# track_started: the console and `bobbin import` show it running (worker/__init__.py).
+@app.task(name="tasks.orders.import_orders", bind=True, site_arg=True, pauses_before_waiting=1, track_started=True)
 def import_orders(self: Task, site_id: int) -> dict[str, Any]:
     """Fetch, stage, validate and import a site's orders; then send writebacks and new-error mail.
-    A partner down for now or the database gone away: retried with backoff (worker.base)."""
+    A partner down for now or the database gone away: retried with backoff (worker.base); its rate
+    limit: paused once until the wait is over, then waited out."""
     summary = pipeline.import_site_orders(int(site_id), celery_task_id=self.request.id)
     if summary.get("fetched") or summary.get("modified"):  # writebacks queued by the run go out now
         app.send_task("tasks.status.flush_outbox", kwargs={"site_id": int(site_id)})

@@ -9,7 +9,10 @@ from services import writeback
 from worker import app
 
 
-@app.task(name="tasks.status.mark_orders")
+# pauses_before_waiting=0: a writeback meeting a partner's rate limit waits it out (the writebacks
+# queue has workers of its own, so no import waits behind it); services/writeback counts a
+# RateLimited raised to it as a failed attempt, which a pause would turn into spent attempts.
+@app.task(name="tasks.status.mark_orders", pauses_before_waiting=0)
 def mark_orders(order_ids: list[int], status: str) -> dict[str, Any]:
     """Mark held orders exported / shipped / paid / void, in the ERP and on the partner."""
     with session_scope() as s:
@@ -19,7 +22,7 @@ def mark_orders(order_ids: list[int], status: str) -> dict[str, Any]:
     return {"queued": result.queued, "skipped": {str(k): v for k, v in result.skipped.items()}, **flushed.as_dict()}
 
 
-@app.task(name="tasks.status.flush_outbox")
+@app.task(name="tasks.status.flush_outbox", pauses_before_waiting=0)
 def flush_outbox(site_id: int | None = None) -> dict[str, Any]:
     """Send the writebacks that are due, until none is left; after ``FLUSH_BUDGET_SECONDS`` the
     task hands the rest to a copy of itself. Failures wait with backoff, or give up and show in

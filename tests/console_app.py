@@ -77,11 +77,14 @@ def sign_in(url: str, username: str, password: str = PASSWORD) -> requests.Sessi
 
 
 def queued(broker_url: str) -> list[dict[str, Any]]:
-    """The task messages waiting in the default Celery queue."""
+    """The task messages waiting in the broker, every queue (worker/routes.py)."""
     import redis
 
+    from worker.routes import QUEUES
+
+    client = redis.Redis.from_url(broker_url)
     out = []
-    for raw in redis.Redis.from_url(broker_url).lrange("celery", 0, -1):
+    for raw in (raw for queue in QUEUES for raw in client.lrange(queue, 0, -1)):
         message = json.loads(raw)
         args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
         out.append({"task": message["headers"]["task"], "args": args, "kwargs": kwargs, "id": message["headers"]["id"]})

@@ -9,17 +9,22 @@ A Redis restart while a task runs must not end the worker: ``worker.kombu_redis_
 below, before the app consumes) turns kombu's crash on the detached channel into a recoverable
 connection error, and a connection loss does not cancel the running tasks (they finish; their
 message comes back after the visibility timeout and the copy converges or skips on the site lock).
+
+Tasks go to queues by what they wait for (imports, pushes, writebacks, maintenance; the routing
+table is ``worker.routes``); a worker consumes the queues its ``-Q`` names, or all of them.
 """
 
 from __future__ import annotations
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 from core import runtime
 from core.settings import get_settings
-from worker import kombu_redis_guard
+from worker import kombu_redis_client, kombu_redis_guard, routes
 
 kombu_redis_guard.apply()
+kombu_redis_client.apply()  # one Redis client per channel, not one per command (README "Task overhead")
 
 settings = get_settings()
 _redis = runtime.redis_url(settings)
@@ -47,7 +52,9 @@ app.conf.update(
     task_serializer="json",
     result_serializer="json",
     accept_content=["json"],
-    task_track_started=True,
+    # STARTED costs every task a result-backend read and write; only the tasks whose state a person
+    # watches while they run (the console's work buttons, `bobbin import`) set track_started=True.
+    task_track_started=False,
     # Flower shows no tasks without these (SPEC: Flower).
     worker_send_task_events=True,
     task_send_sent_event=True,
@@ -57,6 +64,11 @@ app.conf.update(
     beat_scheduler="schedules.scheduler:SiteScheduler",
     beat_schedule_filename=str(settings.home / "celerybeat-schedule"),
     beat_max_loop_interval=30,
+    # The queues and the routing table (worker/routes.py). A worker without -Q consumes them all.
+    # Each queue has its own exchange and routing key: queues sharing a key would each get a copy.
+    task_queues=[Queue(name, Exchange(name), routing_key=name) for name in routes.QUEUES],
+    task_default_queue=routes.DEFAULT_QUEUE,
+    task_routes=(routes.ROUTES,),
     imports=(
         "tasks.orders",
         "tasks.status",

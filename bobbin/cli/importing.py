@@ -91,18 +91,21 @@ def import_site(
 
 
 def _worker_running() -> bool:
-    """Whether a Celery worker answers a ping (as `bobbin run` waits for one). Redis is looked at
-    first, without starting anything: with no broker there is no worker."""
+    """Whether a Celery worker consuming the imports queue answers (a deployment may run a worker
+    per queue group: worker/routes.py). Redis is looked at first, without starting anything: with
+    no broker there is no worker."""
     from bobbin.cli.status import redis_health
 
     if not redis_health()["ok"]:
         return False
     from worker import app
+    from worker.routes import IMPORTS
 
     try:
-        return bool(app.control.ping(timeout=1.0))
+        answers = app.control.inspect(timeout=1.0).active_queues() or {}
     except Exception:  # a broker that went away meanwhile: no worker to send to
         return False
+    return any(q.get("name") == IMPORTS for queues in answers.values() for q in queues or [])
 
 
 def _import_on_worker(site_id: int, name: str, timeout: int, quiet: bool) -> dict[str, Any]:

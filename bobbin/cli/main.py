@@ -64,11 +64,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: Annotated[
         bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = None,
 ) -> None:
     """Bobbin: the ERP ↔ partner integration hub."""
+    from connectors.http import patient
+
+    # A command run here (an import --here, a push) waits out a partner's rate limit however long:
+    # the person waits for it anyway, and no worker slot is held. Workers pause instead (worker.base).
+    ctx.with_resource(patient())
 
 
 def main() -> None:

@@ -37,6 +37,11 @@ def open_source(client: BrandboomClient, settings: BrandboomSettings) -> Brandbo
     return BrandboomOrderSource(client, statuses=tuple(settings.import_statuses), page_size=settings.page_size)
 
 
+def writeback_lanes(settings: BrandboomSettings) -> tuple[int, BrandboomSettings]:
+    """Writebacks of one site in flight at once: the site's ``writeback_concurrency``."""
+    return settings.writeback_concurrency, settings
+
+
 def make_source(
     base_url: str, credentials: Mapping[str, Any], settings: Mapping[str, Any] | None = None
 ) -> BrandboomOrderSource:
@@ -58,7 +63,7 @@ SPEC = PartnerSpec(
         payload=PAYLOAD,
         exported_when="imported",
     ),
-    writeback=StatusWriteback(open=open_source, statuses=WRITEBACK_STATUSES),
+    writeback=StatusWriteback(open=open_source, statuses=WRITEBACK_STATUSES, lanes=writeback_lanes),
     inventory=INVENTORY,
     catalog=CATALOG,
     customers=CUSTOMERS,

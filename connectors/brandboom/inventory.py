@@ -86,7 +86,12 @@ def _not_found(value: Any, size: int) -> set[int]:
 
 
 # Brandboom keeps one count per SKU (every warehouse in scope adds up into it) and one future count
-# with its date; a WIP date can be replaced through the API.
+# with its date; a WIP date can be replaced through the API; a row names its SKU by skuNumber alone.
 INVENTORY = InventoryPush(
-    open=BrandboomPusher, batch_rows=BATCH_ROWS, per_warehouse=False, one_future_bucket=True, wip_dates_removable=True
+    open=BrandboomPusher,
+    batch_rows=BATCH_ROWS,
+    per_warehouse=False,
+    one_future_bucket=True,
+    wip_dates_removable=True,
+    names_skus=False,
 )

@@ -11,6 +11,10 @@ from connectors.settings import SiteSettings
 
 # Values of a price_tiers entry that mean "this ERP price type is not sent to Brandboom".
 NOT_SENT = ("", "none", "-", "null")
+# Status writebacks in flight at once for one site (services/writeback.py): the default, and the most
+# a site may ask for.
+DEFAULT_WRITEBACK_CONCURRENCY = 4
+MAX_WRITEBACK_CONCURRENCY = 16
 
 
 class BrandboomSettings(SiteSettings):
@@ -19,6 +23,15 @@ class BrandboomSettings(SiteSettings):
     )
     brand_id: int | None = Field(None, description="Brandboom brandID sent with products/import (Account page)")
     showroom_id: int | None = Field(None, description="Brandboom showroomID sent with products/import")
+    writeback_concurrency: int = Field(
+        DEFAULT_WRITEBACK_CONCURRENCY,
+        ge=1,
+        le=MAX_WRITEBACK_CONCURRENCY,
+        description=(
+            "status writebacks sent at once, each on a connection of its own (Brandboom documents no rate "
+            "limit; a few at a time is polite)"
+        ),
+    )
     # Catalog push (connectors/brandboom/catalog.py).
     price_tiers: dict[str, int | None] = Field(
         default_factory=dict,

@@ -10,10 +10,13 @@ HTTP status failures; this module puts JOOR's own words on them (the ``comment``
 
 Rate limit: JOOR grants 300 credits per account in a fixed 300-second window that starts at the
 first request (GET 1 credit, writes 5) and answers 429 beyond. :class:`CreditBudget` counts the
-credits this client spends and sleeps until the window resets *before* a request would go over,
+credits this client spends and waits for the window to reset *before* a request would go over,
 so a long import paces itself instead of collecting 429s. A 429 that still arrives (another
 process spent credits on the same account) is retried by the HTTP layer after its Retry-After,
-and the budget takes JOOR's word for when the window ends.
+and the budget takes JOOR's word for when the window ends. Either wait is slept through only
+while it is short (``HttpPolicy.longest_sleep``, 5 s); a longer one raises ``RateLimited`` with
+the wait, and the task runs again once the window has reset, its worker free meanwhile
+(``worker.base``).
 """
 
 from __future__ import annotations
@@ -38,9 +41,18 @@ from connectors.errors import (
     NotSupported,
     PartnerError,
     PartnerRejected,
+    RateLimited,
     RetryableError,
 )
-from connectors.http import HttpPolicy, PartnerClient, body_excerpt, parse_retry_after, send
+from connectors.http import (
+    LONGEST_SLEEP,
+    HttpPolicy,
+    PartnerClient,
+    body_excerpt,
+    longest_sleep,
+    parse_retry_after,
+    send,
+)
 from connectors.joor import contract as c
 from connectors.paging import OffsetPager
 from core.logging import register_secret
@@ -48,8 +60,9 @@ from core.logging import register_secret
 log = structlog.get_logger()
 
 # Retry-After from JOOR can be as long as its whole window; the default policy's 30 s cap would
-# make the HTTP layer retry into the same exhausted window. Exponential backoff stays at its
-# usual few seconds (it is capped by its own formula long before 300 s).
+# make the HTTP layer retry into the same exhausted window (where a policy sleeps that long at
+# all: by default a wait over ``longest_sleep`` raises RateLimited). Exponential backoff stays at
+# its usual few seconds (it is capped by its own formula long before 300 s).
 JOOR_POLICY = HttpPolicy(backoff_cap=c.WINDOW_SECONDS)
 # Added to a wait for the window to reset: our window starts when the first request leaves, JOOR's
 # when it arrives, so JOOR's ends a little later than ours.
@@ -121,6 +134,10 @@ class CreditBudget:
     Not thread-safe, like the ``requests.Session`` beside it: one client per thread. Credits spent
     by other processes on the same account are invisible here until JOOR answers 429; then
     :meth:`throttled` takes JOOR's Retry-After as the end of the window.
+
+    A wait for the window longer than ``longest_sleep`` is not slept (unless inside
+    ``connectors.http.patient()``): :meth:`spend` raises ``RateLimited`` with it, and nothing is
+    sent or counted.
     """
 
     def __init__(
@@ -130,6 +147,7 @@ class CreditBudget:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        longest_sleep: float = LONGEST_SLEEP,
     ) -> None:
         if credits < c.WRITE_CREDITS:
             raise ValueError(f"a window of {credits} credits cannot pay for one write ({c.WRITE_CREDITS})")
@@ -137,16 +155,26 @@ class CreditBudget:
         self.window_seconds = window_seconds
         self._clock = clock
         self._sleep = sleep
+        self.longest_sleep = longest_sleep
         self._window_start: float | None = None
         self._spent = 0
 
     def spend(self, cost: int) -> None:
-        """Pay for one request about to leave, first sleeping out the window if it cannot pay."""
+        """Pay for one request about to leave, first sleeping out the window if it cannot pay;
+        RateLimited instead when that wait is longer than ``longest_sleep``."""
         now = self._clock()
         if self._window_start is not None and now - self._window_start >= self.window_seconds:
             self._window_start = None
         if self._window_start is not None and self._spent + cost > self.credits:
             wait = self._window_start + self.window_seconds - now + WINDOW_MARGIN_SECONDS
+            if wait > longest_sleep(self.longest_sleep):
+                log.info("joor_credits_spent", wait=round(wait, 3), spent=self._spent, credits=self.credits)
+                raise RateLimited(
+                    f"JOOR's API credits for this window are spent ({self._spent} of {self.credits}); "
+                    f"the window resets in {wait:.0f} s",
+                    retry_after=wait,
+                    partner=c.PARTNER,
+                )
             log.info("joor_credit_wait", wait=round(wait, 3), spent=self._spent, credits=self.credits)
             self._sleep(wait)
             self._window_start = None
@@ -218,7 +246,9 @@ class JoorClient(PartnerClient):
         if not api_token:
             raise AuthError("JOOR site has no API token: check the site's API token", partner=c.PARTNER)
         super().__init__(base_url, policy, session, sleep)
-        self.budget = CreditBudget(credits, window_seconds, clock=clock, sleep=sleep)
+        self.budget = CreditBudget(
+            credits, window_seconds, clock=clock, sleep=sleep, longest_sleep=policy.longest_sleep
+        )
         self._auth = _MeteredOAuth2(api_token, self.budget)
 
     # --- orders [DOC] /get-orders; order JSON [INF] -------------------------------------------

@@ -14,21 +14,25 @@ worker vanished is redelivered within seconds instead of an hour. Two ways to ki
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.embedded import EmbeddedPostgres, EmbeddedRedis
 from tests.chaos import figures
+from tests.ports import start_on_a_free_port, start_on_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SEAMS = "tests.chaos.worker_seams"
@@ -362,6 +366,172 @@ def fast_http(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(brandboom_client, "send", send)
     monkeypatch.setattr(joor_client, "send", send)
     monkeypatch.setattr(joor_client, "WINDOW_MARGIN_SECONDS", 0.01)  # after a 429, wait Retry-After only
+
+
+# --- the suite's own Postgres and Redis, to stop, kill and start again -----------------------------
+
+
+def _start_on(server: EmbeddedPostgres | EmbeddedRedis, port: int) -> int:
+    """Start ``server`` on ``port``; raises unless it is up on that very port (not, say, another
+    process that took the port while this one failed to bind it)."""
+    got = server.start(port)
+    if got != port or server.running_port() != port:
+        raise RuntimeError(f"{type(server).__name__} is not up on port {port} (got {got}); see {server.datadir}")
+    return port
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclass
+class OwnServers:
+    """The suite's own embedded Postgres and Redis (append-only file), in a temporary directory:
+    the restart and crash cases stop, kill and start them again on their ports."""
+
+    pg: EmbeddedPostgres
+    pg_port: int
+    redis: EmbeddedRedis
+    redis_port: int
+    db_url: str
+
+    @property
+    def redis_url(self) -> str:
+        return EmbeddedRedis.url(self.redis_port)
+
+    def env(self, home: Path, **extra: str) -> dict[str, str]:
+        """The environment of a worker or beat on these servers (``extra``: more settings)."""
+        return dict(
+            os.environ,
+            DATABASE_URL=self.db_url,
+            REDIS_URL=self.redis_url,
+            BOBBIN_HOME=str(home),
+            LOG_FORMAT="json",
+            VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+            OUTBOX_FLUSH_SECONDS="5",
+            **extra,
+        )
+
+    def restart_redis(self, *, empty: bool = False) -> None:
+        """Stop Redis, and once its process is gone start it again on the same port. ``empty``: its
+        files are deleted before the start, so it comes back with nothing — every queued and
+        unacknowledged message, result and console session gone, as with a Redis that keeps
+        nothing on disk."""
+        pid = int((self.redis.datadir / "redis.pid").read_text().strip())
+        self.redis.stop()  # SIGTERM, waits a few seconds at most
+        wait_until(lambda: not _alive(pid), timeout=60, interval=0.05, what="the stopped Redis to exit")
+        if empty:  # the append-only file (a directory of them from Redis 7 on) and any snapshot
+            shutil.rmtree(self.redis.datadir / "appendonlydir", ignore_errors=True)
+            for name in ("appendonly.aof", "dump.rdb"):
+                (self.redis.datadir / name).unlink(missing_ok=True)
+        start_on_port(lambda port: _start_on(self.redis, port), self.redis_port, what="Redis")
+
+    def restart_postgres(self) -> None:
+        """Stop Postgres (fast: sessions cut; pg_ctl waits for the end) and start it again on its port."""
+        self.pg.stop()
+        self.start_postgres()
+
+    def start_postgres(self) -> None:
+        start_on_port(lambda port: _start_on(self.pg, port), self.pg_port, what="Postgres")
+
+    def kill_postgres(self) -> list[int]:
+        """SIGKILL the postmaster — no shutdown checkpoint, sessions cut mid-statement — and wait
+        for the server processes it leaves (they exit on their own once it is gone; any still there
+        after 10 s are SIGKILLed too). Starting it again is then a crash recovery (WAL replay).
+        Returns the server's pids."""
+        pid = int((self.pg.datadir / "postmaster.pid").read_text().splitlines()[0])
+        children = child_pids(pid)
+        os.kill(pid, signal.SIGKILL)
+        server = [pid, *children]
+        try:
+            wait_until(lambda: not any(_alive(p) for p in server), timeout=10, interval=0.02, what="postgres to exit")
+        except AssertionError:
+            for p in server:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p, signal.SIGKILL)
+            wait_until(lambda: not any(_alive(p) for p in server), timeout=10, interval=0.02, what="postgres to die")
+        return server
+
+    def recovered(self) -> bool:
+        """Whether the server's log says its last start was a crash recovery."""
+        log = (self.pg.datadir / "server.log").read_text(errors="replace")
+        last_start = log.rfind("starting PostgreSQL")
+        return "not properly shut down; automatic recovery in progress" in log[last_start:]
+
+
+@pytest.fixture(scope="package")
+def own_servers(tmp_path_factory: pytest.TempPathFactory, bobbin_home: Path) -> Iterator[OwnServers]:
+    from core.migrate import upgrade
+
+    root = tmp_path_factory.mktemp("own-servers")
+    pg, redis = EmbeddedPostgres(root / "pg"), EmbeddedRedis(root / "redis", persist=True)
+    # Neither can bind port 0 and say which port it got: a probed free port, another if it was taken
+    pg_port = start_on_a_free_port(lambda port: _start_on(pg, port), what="the own Postgres")
+    redis_port = start_on_a_free_port(lambda port: _start_on(redis, port), what="the own Redis")
+    try:
+        url = pg.ensure_database(pg_port, "bobbin_chaos")
+        upgrade(url)
+        yield OwnServers(pg, pg_port, redis, redis_port, url)
+    finally:
+        redis.stop()
+        pg.stop()
+
+
+@pytest.fixture()
+def on_own_servers(own_servers: OwnServers, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """This process talks to the own servers for the test; a Celery app on the own Redis."""
+    from celery import Celery
+
+    from core.settings import get_settings
+    from tests.conftest import truncate_all
+    from worker import app as worker_app  # (imported on the session's Redis, which it keeps)
+
+    monkeypatch.setenv("DATABASE_URL", own_servers.db_url)
+    monkeypatch.setenv("REDIS_URL", own_servers.redis_url)
+    get_settings.cache_clear()
+    truncate_all(own_servers.db_url)
+    flush_broker(own_servers.redis_url)
+    app = Celery("chaos-own-servers", broker=own_servers.redis_url, backend=own_servers.redis_url)
+    app.conf.update(
+        # the worker's queues and routes, so a task sent from here lands on the queue it consumes
+        task_queues=worker_app.conf.task_queues,
+        task_default_queue=worker_app.conf.task_default_queue,
+        task_routes=worker_app.conf.task_routes,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+    )
+    yield app
+    app.close()
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture()
+def own_worker(own_servers: OwnServers, on_own_servers: Any, bobbin_home: Path, tmp_path: Path) -> Iterator[Any]:
+    env = own_servers.env(bobbin_home)
+    worker = ChaosWorker(env, f"restarts-{os.getpid()}", on_own_servers, tmp_path, concurrency=2).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture()
+def own_site(on_own_servers: Any, brandboom: Any) -> int:
+    from sqlalchemy import select
+
+    from bobbin.demo_sites import load_demo
+    from core.db import session_scope
+    from models import Site
+
+    load_demo(brandboom.url)
+    with session_scope() as s:
+        site = s.scalars(select(Site)).one()
+        site.settings = {**site.settings, "page_size": 20}
+        return int(site.id)
 
 
 def drain_outbox(rounds: int = 20) -> None:

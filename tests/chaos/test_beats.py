@@ -36,18 +36,22 @@ IMPORT_TIMEOUT = 180  # the next minute boundary is up to 60 s away; the rest is
 
 
 def _sent(redis_url: str) -> list[tuple[str, list[Any], str]]:
-    """(task name, args, origin) of every message waiting on the default queue (Celery protocol 2:
+    """(task name, args, origin) of every message waiting on the worker's queues (Celery protocol 2:
     the task and the sender's ``gen<pid>@<host>`` in the headers, ``[args, kwargs, embed]`` as
     base64 JSON in the body)."""
     import base64
 
     import redis
 
+    from worker.routes import QUEUES
+
+    client = redis.Redis.from_url(redis_url)
     found = []
-    for raw in redis.Redis.from_url(redis_url).lrange("celery", 0, -1):
-        message = json.loads(raw)
-        args = json.loads(base64.b64decode(message["body"]))[0]
-        found.append((message["headers"]["task"], list(args), str(message["headers"].get("origin"))))
+    for queue in QUEUES:
+        for raw in client.lrange(queue, 0, -1):
+            message = json.loads(raw)
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            found.append((message["headers"]["task"], list(args), str(message["headers"].get("origin"))))
     return found
 
 

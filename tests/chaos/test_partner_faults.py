@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import select
 
 from bobbin.demo import build_world, make_order
+from connectors.brandboom.settings import DEFAULT_WRITEBACK_CONCURRENCY
 from connectors.errors import PartnerError
 from core.db import session_scope
 from models import InboundOrder, OutboxEntry, Site, WritebackAttempt
@@ -379,8 +380,10 @@ def test_worker_killed_between_partner_ok_and_outbox_commit_sends_once(
         brandboom.handle = original
     drain_outbox()
 
-    # Then the change the killed worker sent was read back, found applied, and not sent again
-    assert _read_back_as_applied() == 1
+    # Then the change the killed worker sent was read back, found applied, and not sent again — with
+    # those the flush's other lanes had sent but not recorded at the kill: a lane records its sent
+    # rows SENT_BATCH at a time, so at most that many per lane
+    assert 1 <= _read_back_as_applied() <= DEFAULT_WRITEBACK_CONCURRENCY * writeback.SENT_BATCH
     # And each imported order was marked exported on Brandboom exactly once
     with session_scope() as s:
         assert s.scalar(select(InboundOrder.id).where(InboundOrder.state == "imported")) is not None

@@ -1,8 +1,8 @@
 """Case 2: Redis restarted during a run; Postgres restarted during a run.
 
-These tests start their own embedded Postgres and Redis (persistent, append-only file) in a
-temporary directory, so they can stop them and start them again on the same port while a worker
-is importing. After each restart the interrupted run either finishes or is run again, and **new**
+These tests run on the suite's own embedded Postgres and Redis (persistent, append-only file; the
+``own_servers`` fixture of ``tests/chaos/conftest.py``), so they can stop them and start them again
+on the same port while a worker is importing. After each restart the interrupted run either finishes or is run again, and **new**
 work still flows: a canary task (``chaos.canary``: the broker, a worker, a query) completes — a
 worker that reconnects but no longer consumes would never run it (the canary's timeout is only
 there to catch that; how soon it completes is a figure, not a pass mark).
@@ -14,11 +14,7 @@ one has let go of it — or, where the case is the import meeting the database d
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,141 +22,23 @@ from sqlalchemy import func, select
 
 from bobbin.demo import build_world, make_order
 from core.db import session_scope
-from core.embedded import EmbeddedPostgres, EmbeddedRedis
-from models import InboundOrder, Site, SyncRun
+from models import InboundOrder, SyncRun
 from services.runs import ABANDONED
 from tests.chaos.conftest import (
     VISIBILITY_TIMEOUT,
-    ChaosWorker,
+    OwnServers,
     brandboom_added,
     brandboom_expected,
     drain_outbox,
-    flush_broker,
     wait_until,
 )
 from tests.chaos.invariants import BrandboomRecord, check
-from tests.ports import start_on_a_free_port, start_on_port
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
 CANARY_TIMEOUT = 60.0  # only catches a worker that no longer consumes; not a deadline
 # The errors tasks.orders.import_orders retries after (the database went away), as a run records them
 DATABASE_ERRORS = ("OperationalError: ", "InterfaceError: ")
-
-
-def _start_on(server: EmbeddedPostgres | EmbeddedRedis, port: int) -> int:
-    """Start ``server`` on ``port``; raises unless it is up on that very port (not, say, another
-    process that took the port while this one failed to bind it)."""
-    got = server.start(port)
-    if got != port or server.running_port() != port:
-        raise RuntimeError(f"{type(server).__name__} is not up on port {port} (got {got}); see {server.datadir}")
-    return port
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-@dataclass
-class OwnServers:
-    pg: EmbeddedPostgres
-    pg_port: int
-    redis: EmbeddedRedis
-    redis_port: int
-    db_url: str
-
-    @property
-    def redis_url(self) -> str:
-        return EmbeddedRedis.url(self.redis_port)
-
-    def restart_redis(self) -> None:
-        """Stop Redis, and once its process is gone start it again on the same port."""
-        pid = int((self.redis.datadir / "redis.pid").read_text().strip())
-        self.redis.stop()  # SIGTERM, waits a few seconds at most
-        wait_until(lambda: not _alive(pid), timeout=60, interval=0.05, what="the stopped Redis to exit")
-        start_on_port(lambda port: _start_on(self.redis, port), self.redis_port, what="Redis")
-
-    def restart_postgres(self) -> None:
-        """Stop Postgres (fast: sessions cut; pg_ctl waits for the end) and start it again on its port."""
-        self.pg.stop()
-        self.start_postgres()
-
-    def start_postgres(self) -> None:
-        start_on_port(lambda port: _start_on(self.pg, port), self.pg_port, what="Postgres")
-
-
-@pytest.fixture(scope="module")
-def own_servers(tmp_path_factory: pytest.TempPathFactory, bobbin_home: Path) -> Iterator[OwnServers]:
-    from core.migrate import upgrade
-
-    root = tmp_path_factory.mktemp("own-servers")
-    pg, redis = EmbeddedPostgres(root / "pg"), EmbeddedRedis(root / "redis", persist=True)
-    # Neither can bind port 0 and say which port it got: a probed free port, another if it was taken
-    pg_port = start_on_a_free_port(lambda port: _start_on(pg, port), what="the own Postgres")
-    redis_port = start_on_a_free_port(lambda port: _start_on(redis, port), what="the own Redis")
-    try:
-        url = pg.ensure_database(pg_port, "bobbin_chaos")
-        upgrade(url)
-        yield OwnServers(pg, pg_port, redis, redis_port, url)
-    finally:
-        redis.stop()
-        pg.stop()
-
-
-@pytest.fixture()
-def on_own_servers(own_servers: OwnServers, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """This process talks to the own servers for the test; a Celery app on the own Redis."""
-    from celery import Celery
-
-    from core.settings import get_settings
-    from tests.conftest import truncate_all
-
-    monkeypatch.setenv("DATABASE_URL", own_servers.db_url)
-    monkeypatch.setenv("REDIS_URL", own_servers.redis_url)
-    get_settings.cache_clear()
-    truncate_all(own_servers.db_url)
-    flush_broker(own_servers.redis_url)
-    app = Celery("chaos-own-servers", broker=own_servers.redis_url, backend=own_servers.redis_url)
-    app.conf.update(
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
-        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
-    )
-    yield app
-    app.close()
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
-@pytest.fixture()
-def own_worker(own_servers: OwnServers, on_own_servers: Any, bobbin_home: Path, tmp_path: Path) -> Iterator[Any]:
-    env = dict(
-        os.environ,
-        DATABASE_URL=own_servers.db_url,
-        REDIS_URL=own_servers.redis_url,
-        BOBBIN_HOME=str(bobbin_home),
-        LOG_FORMAT="json",
-        VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
-        OUTBOX_FLUSH_SECONDS="5",
-    )
-    worker = ChaosWorker(env, f"restarts-{os.getpid()}", on_own_servers, tmp_path, concurrency=2).start()
-    yield worker
-    worker.stop()
-
-
-@pytest.fixture()
-def own_site(on_own_servers: Any, brandboom: Any) -> int:
-    from bobbin.demo_sites import load_demo
-
-    load_demo(brandboom.url)
-    with session_scope() as s:
-        site = s.scalars(select(Site)).one()
-        site.settings = {**site.settings, "page_size": 20}
-        return int(site.id)
 
 
 def _state(result: Any) -> str:

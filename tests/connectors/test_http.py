@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,17 @@ import requests
 from requests.adapters import HTTPAdapter
 from structlog.testing import capture_logs
 
-from connectors.errors import AuthError, OutcomeUnknown, PartnerRejected, RetryableError
-from connectors.http import Action, HttpPolicy, backoff_wait, build_session, classify_status, parse_retry_after, send
+from connectors.errors import AuthError, OutcomeUnknown, PartnerRejected, RateLimited, RetryableError
+from connectors.http import (
+    Action,
+    HttpPolicy,
+    backoff_wait,
+    build_session,
+    classify_status,
+    parse_retry_after,
+    patient,
+    send,
+)
 from sandbox.common import Request, Response, SandboxServer
 from tests.ports import refused_port
 
@@ -124,11 +134,38 @@ def test_5xx_is_retried_then_succeeds(app: ScriptedApp, session: requests.Sessio
 
 
 def test_429_waits_as_retry_after_says_capped(app: ScriptedApp, session: requests.Session) -> None:
-    policy = HttpPolicy(max_attempts=3, backoff_cap=5.0)
+    # a policy that sleeps through any rate limit (longest_sleep: no limit)
+    policy = HttpPolicy(max_attempts=3, backoff_cap=5.0, longest_sleep=math.inf)
     app.script = [status(429, **{"Retry-After": "2"}), status(429, **{"Retry-After": "600"})]
     waits: list[float] = []
     assert send(session, "GET", app.url, policy=policy, sleep=waits.append).status_code == 200
     assert waits == [2.0, 5.0]
+
+
+def test_a_429_asking_for_a_long_wait_raises_rate_limited_at_once(app: ScriptedApp, session: requests.Session) -> None:
+    # given the default rule: a rate limit's wait is slept through up to 5 s
+    policy = HttpPolicy(max_attempts=5)
+    app.script = [status(429, **{"Retry-After": "3"}), status(429, **{"Retry-After": "240"})]
+    waits: list[float] = []
+    # when the partner asks for 3 s, then 240 s
+    with pytest.raises(RateLimited) as caught:
+        send(session, "POST", app.url, policy=policy, sleep=waits.append)
+    # then the 3 s were slept, and the 240 s came back to the caller as the wait (a retryable error)
+    assert waits == [3.0] and len(app.requests) == 2
+    assert caught.value.retry_after == 240.0 and caught.value.status == 429 and caught.value.retryable
+    assert isinstance(caught.value, RetryableError)
+    assert "240 s" in str(caught.value)
+
+
+def test_inside_patient_every_rate_limit_is_slept_through(app: ScriptedApp, session: requests.Session) -> None:
+    app.script = [status(429, **{"Retry-After": "240"})]
+    waits: list[float] = []
+    with patient():
+        assert send(session, "GET", app.url, policy=HttpPolicy(max_attempts=3), sleep=waits.append).status_code == 200
+    assert waits == [30.0]  # the default policy's backoff cap
+    app.script = [status(429, **{"Retry-After": "240"})]
+    with pytest.raises(RateLimited):  # patience ends with the block
+        send(session, "GET", app.url, policy=HttpPolicy(max_attempts=3), sleep=waits.append)
 
 
 @pytest.mark.parametrize("code", [400, 404, 409, 422])

@@ -5,6 +5,7 @@ JOOR then holds is read back from the sandbox's control side."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
@@ -38,7 +39,11 @@ from connectors.settings import SettingsError, validate_settings
 from sandbox.joor.server import JoorSandbox
 
 TOKEN = "joor-catalog-token"
-FAST_POLICY = HttpPolicy(connect_timeout=1.0, read_timeout=2.0, max_attempts=3, backoff_base=0.01, backoff_cap=600.0)
+# longest_sleep: no limit, so the credit budget's waits are slept (on the fake clock) as a person's
+# command would; a worker's task pauses instead (tests/connectors/test_joor_client.py, worker.base).
+FAST_POLICY = HttpPolicy(
+    connect_timeout=1.0, read_timeout=2.0, max_attempts=3, backoff_base=0.01, backoff_cap=600.0, longest_sleep=math.inf
+)
 COLOR, SIZE = "U0tVVHJhaXQ6U3R5bGVDb2xvcg==", "U0tVVHJhaXQ6U2l6ZQ=="  # from JOOR's create-skus page
 SITE = {"price_types": {"USD": "WHL", "EUR": "WHLE"}}  # the site's order currencies -> ERP price types
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -11,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from connectors.errors import AuthError, ContractViolation, NotSupported, PartnerRejected, RetryableError
+from connectors.errors import AuthError, ContractViolation, NotSupported, PartnerRejected, RateLimited, RetryableError
 from connectors.http import HttpPolicy
 from connectors.joor import SPEC as JOOR_SPEC
 from connectors.joor import contract, make_source
@@ -24,8 +25,12 @@ TOKEN = "joor-sandbox-token-2026"
 # base64("joor-sandbox-token-2026"), worked out by hand once and pasted: the docs' "OAuth2 [Base64 encoded token]".
 EXPECTED_HEADER = "OAuth2 am9vci1zYW5kYm94LXRva2VuLTIwMjY="
 # Tiny backoff and timeouts keep the retry tests fast; waits are recorded on the fake clock, not slept.
-# The cap is above any Retry-After here, so a 429's wait is honoured as sent.
-FAST_POLICY = HttpPolicy(connect_timeout=1.0, read_timeout=2.0, max_attempts=3, backoff_base=0.01, backoff_cap=600.0)
+# The cap is above any Retry-After here, so a 429's wait is honoured as sent; and any wait is slept
+# through (longest_sleep: no limit), as in a person's command: the default policy's RateLimited
+# beyond 5 s has tests of its own below.
+FAST_POLICY = HttpPolicy(
+    connect_timeout=1.0, read_timeout=2.0, max_attempts=3, backoff_base=0.01, backoff_cap=600.0, longest_sleep=math.inf
+)
 
 
 class FakeTime:
@@ -309,7 +314,7 @@ def test_a_429_that_still_arrives_is_retried_after_its_retry_after(fake_time: Fa
 def test_a_429_without_retry_after_waits_for_the_window_the_client_counted(fake_time: FakeTime) -> None:
     # given a budget of 10 credits a minute, 3 spent at t=0 and a 429 at t=20 with no Retry-After
     # (JOOR documents none: another process spent the rest of the account's window)
-    budget = CreditBudget(10, 60, clock=fake_time.clock, sleep=fake_time.sleep)
+    budget = CreditBudget(10, 60, clock=fake_time.clock, sleep=fake_time.sleep, longest_sleep=math.inf)
     for _ in range(3):
         budget.spend(1)
     fake_time.sleep(20)
@@ -318,6 +323,59 @@ def test_a_429_without_retry_after_waits_for_the_window_the_client_counted(fake_
     budget.spend(1)
     # then it waits for the end of the window counted since t=0 (plus the margin), not a whole window
     assert fake_time.sleeps == [20, 40 + WINDOW_MARGIN_SECONDS]
+
+
+def test_a_spent_budget_raises_rate_limited_with_the_wait_instead_of_sleeping(fake_time: FakeTime) -> None:
+    # given the default policy (waits over 5 s are not slept) and JOOR's limit of 10 credits a minute
+    sandbox = JoorSandbox(token=TOKEN, credits=10, window_seconds=60, clock=fake_time.clock).start()
+    client = JoorClient(sandbox.url, TOKEN, clock=fake_time.clock, sleep=fake_time.sleep, credits=10, window_seconds=60)
+    try:
+        for _ in range(10):
+            client.get_connection(501)
+        fake_time.sleep(15)
+        # when an 11th GET would go over the window
+        with pytest.raises(RateLimited) as caught:
+            client.get_connection(501)
+    finally:
+        client.close()
+        sandbox.stop()
+    # then it raised the time left in the window (plus the margin), sent nothing, and slept only the 15 s
+    assert caught.value.retry_after == pytest.approx(45 + WINDOW_MARGIN_SECONDS)
+    assert isinstance(caught.value, RetryableError) and caught.value.partner == "joor"
+    assert fake_time.sleeps == [15]
+    assert sandbox.credits_used()["sandbox"] == {"spent": 10, "throttled": 0}
+
+
+def test_a_short_wait_for_the_window_is_still_slept(fake_time: FakeTime) -> None:
+    budget = CreditBudget(10, 60, clock=fake_time.clock, sleep=fake_time.sleep)  # default: sleeps up to 5 s
+    for _ in range(10):
+        budget.spend(1)
+    fake_time.sleep(57)
+    budget.spend(1)  # the window ends in 3 s (+ the margin): slept, not raised
+    assert fake_time.sleeps == [57, 3 + WINDOW_MARGIN_SECONDS]
+
+
+def test_a_429_with_a_long_retry_after_raises_rate_limited_and_the_budget_keeps_the_window(
+    fake_time: FakeTime,
+) -> None:
+    # given another process spent the account's credits (the client cannot know)
+    sandbox = JoorSandbox(token=TOKEN, credits=3, window_seconds=60, clock=fake_time.clock).start()
+    client = JoorClient(sandbox.url, TOKEN, clock=fake_time.clock, sleep=fake_time.sleep)
+    try:
+        for _ in range(3):
+            client.get_connection(501)
+        # when the next request meets JOOR's 429 (Retry-After 60)
+        with pytest.raises(RateLimited) as caught:
+            client.get_connection(502)
+        # then the wait is JOOR's, nothing was slept, and the client's budget now knows the window's end
+        assert caught.value.retry_after == 60.0 and fake_time.sleeps == []
+        with pytest.raises(RateLimited) as again:
+            client.get_connection(502)
+        assert again.value.retry_after == pytest.approx(60 + WINDOW_MARGIN_SECONDS)
+    finally:
+        client.close()
+        sandbox.stop()
+    assert sandbox.credits_used()["sandbox"] == {"spent": 3, "throttled": 1}
 
 
 def test_the_credit_budget_is_a_site_setting() -> None:

@@ -243,6 +243,32 @@ def test_operator_import_now_queues_the_task_and_records_who(web: Served, demo_s
     assert sorted(m["task"] for m in queued(fresh.conf.broker_url)) == sorted([IMPORT_TASK, PUSH_TASK])
 
 
+def test_a_request_the_broker_lost_shows_as_lost_and_may_be_asked_again(
+    web: Served, demo_site: int, fresh: Any
+) -> None:
+    import redis
+
+    # Given an operator who pressed "Import now", and no worker has taken it yet
+    add_user("olivia", "operator")
+    client = sign_in(web.url, "olivia")
+    token = hidden(client.get(f"{web.url}/", timeout=10).text)
+    client.post(f"{web.url}/sites/{demo_site}/import", data={"csrf_token": token}, timeout=10)
+    assert len(queued(fresh.conf.broker_url)) == 1
+    # when Redis comes back without its data: the queued task, its state and the session gone
+    redis.Redis.from_url(fresh.conf.broker_url).flushdb()
+    assert client.get(f"{web.url}/", allow_redirects=False, timeout=10).status_code == 303  # sign in again
+    client = sign_in(web.url, "olivia")
+    # then the dashboard says the request was lost, and does not wait for it
+    page = client.get(f"{web.url}/", timeout=10).text
+    assert ">lost<" in page and "the broker lost this request" in page
+    assert f'hx-get="/sites/{demo_site}/work"' not in page
+    # and pressing "Import now" again queues it again
+    token = hidden(page)
+    again = client.post(f"{web.url}/sites/{demo_site}/import", data={"csrf_token": token}, timeout=10)
+    assert "An import of brandboom-demo is queued." in again.text and ">queued<" in again.text
+    assert [m["task"] for m in queued(fresh.conf.broker_url)] == [IMPORT_TASK]
+
+
 def test_viewer_is_refused_import_now_and_nothing_is_queued(web: Served, demo_site: int, fresh: Any) -> None:
     add_user("victor", "viewer")
     client = sign_in(web.url, "victor")

@@ -105,14 +105,16 @@ def toy_site(db: str, toy_partner: Any) -> int:
 
 @pytest.fixture()
 def queue(celery_app: Any) -> Any:
-    """The messages waiting in the Redis queue the worker consumes (emptied for each test)."""
+    """The messages waiting in the Redis queues the worker consumes (emptied for each test)."""
     import redis
+
+    from worker.routes import QUEUES
 
     client = redis.Redis.from_url(celery_app.conf.broker_url)
 
     def messages() -> list[dict[str, Any]]:
         out = []
-        for raw in client.lrange("celery", 0, -1):
+        for raw in (raw for queue in QUEUES for raw in client.lrange(queue, 0, -1)):
             message = json.loads(raw)
             args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
             out.append({"task": message["headers"]["task"], "args": args, "kwargs": kwargs})

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from core.db import session_scope
 from core.locks import advisory_lock, site_lock_name
-from models import ErrorReport, InboundOrder, Site, SyncRun
-from services.reconcile import reconcile
+from models import ErrorReport, InboundEvent, InboundOrder, Site, SyncRun
+from services.reconcile import EVENT_GRACE, reconcile
 from services.runs import ABANDONED
 
 pytestmark = pytest.mark.integration
@@ -96,6 +96,39 @@ def test_orders_stuck_before_import_get_their_site_imported_again(site: int) -> 
             .values(state="valid", last_seen_at=datetime.now(UTC) - timedelta(hours=1))
         )
     assert site in reconcile()["reimport_sites"]
+
+
+def test_events_left_unprocessed_past_the_grace_are_processed_again(site: int) -> None:
+    # Given events a partner pushed: one received long ago and never processed (its message lost,
+    # as when Redis restarts empty), one just received (its message still on its way), and one
+    # received long ago and already processed
+    now = datetime.now(UTC)
+    with session_scope() as s:
+        rows = {
+            name: InboundEvent(
+                site_id=site,
+                event_id=f"evt-{name}",
+                topic="return.created",
+                state=state,
+                payload={"id": f"evt-{name}"},
+                body=b"{}",
+                received_at=now - age,
+            )
+            for name, state, age in (
+                ("lost", "received", EVENT_GRACE + timedelta(minutes=1)),
+                ("fresh", "received", timedelta(seconds=5)),
+                ("done", "ignored", EVENT_GRACE + timedelta(minutes=1)),
+            )
+        }
+        s.add_all(rows.values())
+        s.flush()
+        ids = {name: row.id for name, row in rows.items()}
+
+    # When the reconciler runs
+    result = reconcile()
+
+    # Then only the event left unprocessed past the grace is handed to a worker again
+    assert result["reprocess_events"] == [ids["lost"]]
 
 
 def test_a_task_that_kills_its_worker_every_time_ends_in_a_dead_letter(

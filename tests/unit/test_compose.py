@@ -10,6 +10,7 @@ the file too (that needs no Docker engine).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -31,7 +32,8 @@ REQUIRED = {
     "BOBBIN_SECRET_KEYS": "test-secret-keys",
     "FLOWER_PASSWORD": "test-flower-password",
 }
-APP_SERVICES = {"migrate", "worker", "beat", "flower", "web", "sandbox", "sandbox-joor"}
+WORKERS = {"worker-imports", "worker-pushes", "worker-writebacks", "worker-maintenance"}
+APP_SERVICES = {"migrate", "beat", "flower", "web", "sandbox", "sandbox-joor"} | WORKERS
 _VAR = re.compile(r"\$\{(\w+)(?:(:?[?-])([^}]*))?\}|\$(\w+)")
 
 
@@ -86,14 +88,40 @@ def test_services_and_start_order(compose: dict) -> None:
     for name in ("postgres", "redis"):
         assert services[name]["healthcheck"]["test"]
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    for name in ("worker", "beat", "flower", "web"):
+    for name in ("beat", "flower", "web", *sorted(WORKERS)):
         assert services[name]["depends_on"] == {
             "migrate": {"condition": "service_completed_successfully"},
             "redis": {"condition": "service_healthy"},
         }, name
         assert services[name]["restart"] == "unless-stopped"
     assert services["migrate"]["restart"] == "no"
-    assert "-E" in services["worker"]["command"]  # task events, or Flower shows no tasks
+    for name in WORKERS:
+        assert "-E" in services[name]["command"], name  # task events, or Flower shows no tasks
+
+
+def _routes():
+    """worker/routes.py read on its own (it imports nothing), without building the Celery app."""
+    spec = importlib.util.spec_from_file_location("bobbin_worker_routes", ROOT / "worker" / "routes.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_worker_service_per_queue_group_and_every_queue_consumed(compose: dict) -> None:
+    routes = _routes()
+    consumed: dict[str, tuple[str, ...]] = {}
+    for name in WORKERS:
+        command = compose["services"][name]["command"]
+        assert command[:4] == ["celery", "-A", "worker", "worker"], name
+        consumed[name.removeprefix("worker-")] = tuple(command[command.index("-Q") + 1].split(","))
+    # one service per group of worker/routes.py, consuming exactly that group's queues
+    assert consumed == routes.WORKER_GROUPS
+    assert sorted(q for queues in consumed.values() for q in queues) == sorted(routes.QUEUES)
+    assert "worker" not in compose["services"]  # no catch-all worker beside the groups
+    # the file says how to scale each group
+    text = COMPOSE.read_text()
+    assert "--scale worker-pushes=" in text
 
 
 def test_exactly_one_beat(compose: dict) -> None:

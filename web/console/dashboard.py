@@ -6,7 +6,8 @@
 - ``POST /sites/{id}/import``, ``/push-inventory``, ``/push-catalog`` and ``/push-customers``
   (operator, each where the site's partner offers it): enqueue the
   task on the worker, record who asked (``services.users.record_action``, with the task id), and
-  come back to the dashboard, where the request shows as queued, then running, then its outcome.
+  come back to the dashboard, where the request shows as queued, then running, then its outcome —
+  or as lost, when the broker lost it (Redis restarted without its data), and it may be asked again.
 - ``GET /sites/{id}/work``: that part alone, which the page polls (htmx) while work is unfinished.
 """
 
@@ -51,12 +52,17 @@ WORK: tuple[Work, ...] = (
     Work("push-customers", "tasks.customers.push_customers", "Push customers", "a customer push", "customers"),
 )
 WORK_BY_ACTION = {w.action: w for w in WORK}
-FINISHED = {"ok", "failed", "incomplete", "skipped", "dead"}
+FINISHED = {"ok", "failed", "incomplete", "skipped", "dead", "lost"}
 CELERY_FINISHED = {"SUCCESS": "ok", "FAILURE": "failed", "REVOKED": "failed"}
+# The state the dashboard records in the result backend for a task it sends, before sending it;
+# a worker overwrites it (STARTED, then SUCCESS or FAILURE). A task with no state at all (PENDING)
+# was lost with the broker's data (Redis restarted empty): a person may ask again.
+QUEUED = "QUEUED"
+LOST = "the broker lost this request (Redis restarted without its data); ask again"
 
 
 def _celery_state(task_id: str) -> tuple[str, str | None]:
-    """(state in words, error) of a task that recorded no run (yet): queued, retrying, failed…"""
+    """(state in words, error) of a task that recorded no run (yet): queued, retrying, failed, lost…"""
     try:
         from celery.result import AsyncResult
 
@@ -67,7 +73,9 @@ def _celery_state(task_id: str) -> tuple[str, str | None]:
         error = str(result.result) if state == "FAILURE" else None
     except Exception:  # the result backend is unreachable: say so rather than fail the page
         return "unknown", "the task's state cannot be read from the broker now"
-    words = {"PENDING": "queued", "RECEIVED": "queued", "STARTED": "running", "RETRY": "retrying"}
+    if state == "PENDING":
+        return "lost", LOST
+    words = {QUEUED: "queued", "RECEIVED": "queued", "STARTED": "running", "RETRY": "retrying"}
     return words.get(state, CELERY_FINISHED.get(state, state.lower())), error
 
 
@@ -147,6 +155,7 @@ def _enqueue(who: Visitor, site_id: int, work: Work) -> str:
                 f"(asked by {pending['by']}); it was not asked again."
             )
         task_id = str(uuid.uuid4())
+        app.backend.store_result(task_id, None, QUEUED)  # before the send: a worker's state comes after
         app.send_task(work.task, args=[site.id], task_id=task_id)
         users.record_action(s, who.user, work.action, site_id=site.id, detail={"task": work.task, "task_id": task_id})
         log.info("console_work_queued", user=who.user.username, site=site.name, task=work.task, task_id=task_id)
