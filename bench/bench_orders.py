@@ -26,7 +26,9 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -308,6 +310,129 @@ def copy_floor_tables(h: Harness, inbound_csv: str, so_csv: str, line_csv: str) 
         h.reset_run_tables()
 
 
+# --- what each part of the tables costs -------------------------------------------------------
+
+_INDEX_DEF = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) ")
+
+
+@dataclass
+class PartCost:
+    table: str  # the table (or tables) the rows went into
+    part: str  # the index, constraint or column type added to the bare table
+    seconds: float  # the COPY with that part alone
+    bare: float  # the same COPY into the bare table
+
+    @property
+    def cost(self) -> float:
+        return max(self.seconds - self.bare, 0.0)
+
+
+def part_costs(h: Harness, inbound_csv: str, so_csv: str, line_csv: str, tries: int = 2) -> list[PartCost]:
+    """What each index, foreign key and payload type of the tables an import writes costs at this
+    many orders: the same rows COPYed (and committed) into a bare copy of each table (its columns,
+    defaults and storage; no index, no constraint), then into one with a single part added, best of
+    ``tries``. The parts are read from the live schema (pg_indexes, pg_constraint), so the list
+    follows the migrations. The holding area's rows go first into ``inbound_order`` itself (left
+    there for the sales orders' foreign key), the sales orders into scratch copies."""
+    raw = h.engine().raw_connection()
+    cur = raw.cursor()
+
+    def parts(table: str, scratch: str, renames: dict[str, str]) -> list[tuple[str, str]]:
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s "
+            "ORDER BY indexname",
+            (table,),
+        )
+        out = []
+        for name, sql in cur.fetchall():
+            unique = "UNIQUE " if sql.startswith("CREATE UNIQUE") else ""
+            out.append((name, _INDEX_DEF.sub(f"CREATE {unique}INDEX bench_{name} ON {scratch} ", sql)))
+        cur.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+            "AND contype = 'f' ORDER BY conname",
+            (table,),
+        )
+        for name, sql in cur.fetchall():
+            for real, copy in renames.items():
+                sql = sql.replace(f"REFERENCES {real}(", f"REFERENCES {copy}(")
+            out.append((name, f"ALTER TABLE {scratch} ADD CONSTRAINT bench_{name} {sql}"))
+        return out
+
+    def timed(create: list[str], copies: Sequence[tuple[str, str, Sequence[str]]], extra: list[str]) -> float:
+        best = float("inf")
+        for _ in range(tries):
+            for stmt in create + extra:
+                cur.execute(stmt)
+            raw.commit()
+            t0 = time.perf_counter()
+            for table, csv_text, columns in copies:
+                cur.copy_expert(
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(csv_text)
+                )
+            raw.commit()
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    like = "INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION"
+    out: list[PartCost] = []
+    try:
+        # the holding area: inbound_order
+        create = [
+            "DROP TABLE IF EXISTS bench_part_inbound",
+            f"CREATE TABLE bench_part_inbound (LIKE inbound_order {like})",
+        ]
+        copies: list[tuple[str, str, Sequence[str]]] = [("bench_part_inbound", inbound_csv, INBOUND_COLUMNS)]
+        timed(create, copies, [])  # a warm-up: the first COPY of a run also pays for cold caches
+        bare = timed(create, copies, [])
+        held = [(part, timed(create, copies, [sql])) for part, sql in parts("inbound_order", "bench_part_inbound", {})]
+        jsonb = [
+            f"ALTER TABLE bench_part_inbound ALTER COLUMN {c} TYPE jsonb USING {c}::jsonb"
+            for c in ("raw", "normalized")
+        ]
+        held.append(("raw and normalized as jsonb (not json)", timed(create, copies, jsonb)))
+        bare = min(bare, timed(create, copies, []))  # once more at the end, so a noisy first figure does not stand
+        out += [PartCost("inbound_order", part, seconds, bare) for part, seconds in held]
+        cur.execute("DROP TABLE bench_part_inbound")
+        cur.copy_expert(
+            f"COPY inbound_order ({', '.join(INBOUND_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(inbound_csv)
+        )
+        raw.commit()
+        # the ERP's sales orders and their lines, as one import writes them
+        create = [
+            "DROP TABLE IF EXISTS bench_part_so_line",
+            "DROP TABLE IF EXISTS bench_part_so",
+            f"CREATE TABLE bench_part_so (LIKE sales_order {like})",
+            f"CREATE TABLE bench_part_so_line (LIKE sales_order_line {like})",
+        ]
+        copies = [
+            ("bench_part_so", so_csv, SALES_ORDER_COPY_COLUMNS),
+            ("bench_part_so_line", line_csv, LINE_COLUMNS),
+        ]
+        timed(create, copies, [])
+        bare = timed(create, copies, [])
+        # the lines' foreign key to their sales order needs its primary key: measured against that
+        pk = ["ALTER TABLE bench_part_so ADD PRIMARY KEY (id)"]
+        bare_pk = timed(create, copies, pk)
+        erp: list[tuple[str, float, bool]] = []
+        for table, scratch in (("sales_order", "bench_part_so"), ("sales_order_line", "bench_part_so_line")):
+            for part, sql in parts(table, scratch, {"sales_order": "bench_part_so"}):
+                on_pk = "REFERENCES bench_part_so(" in sql
+                erp.append((part, timed(create, copies, [*pk, sql] if on_pk else [sql]), on_pk))
+        bare = min(bare, timed(create, copies, []))
+        bare_pk = min(bare_pk, timed(create, copies, pk))
+        out += [
+            PartCost("sales_order + sales_order_line", part, seconds, bare_pk if on_pk else bare)
+            for part, seconds, on_pk in erp
+        ]
+        cur.execute("DROP TABLE bench_part_so_line; DROP TABLE bench_part_so")
+        raw.commit()
+    finally:
+        raw.rollback()
+        raw.close()
+        h.reset_run_tables()
+    return out
+
+
 # --- the naive path -----------------------------------------------------------------------------
 
 
@@ -517,6 +642,7 @@ def run(report: Report) -> None:
         fetch_s = min(fetch_pages(sb)[0] for _ in range(2))
         copy_s = min(copy_floor(h, so_csv, line_csv) for _ in range(2))
         tables_s = min(copy_floor_tables(h, inbound_csv, so_table_csv, line_csv) for _ in range(2))
+        costs = part_costs(h, inbound_csv, so_table_csv, line_csv)
         del inbound_csv, so_table_csv
 
         e2e = worker_import(h, site_id, n, "orders", drain=True)
@@ -578,6 +704,16 @@ def run(report: Report) -> None:
         note="inbound_order with both JSONB payloads, sales_order, sales_order_line: "
         "their keys, indexes and foreign keys; CSV prepared; best of 2",
     )
+    for c in costs:
+        report.add(
+            BENCH,
+            f"part: {c.table} — {c.part}",
+            c.seconds,
+            "s",
+            floor_name="the bare table",
+            floor_value=c.bare,
+            note=f"+{c.cost:.2f} s for {n:,} orders: the same rows COPYed with this part alone, against none",
+        )
     report.add(
         BENCH,
         f'writebacks after the import: its end → the last of {e2e.drained:,} "exported" sent',

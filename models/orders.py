@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint, func, literal_column, text
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -54,7 +55,9 @@ class InboundOrder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     partner_order_id: Mapped[str]
-    raw: Mapped[dict[str, Any]]  # the payload exactly as received
+    # The payloads are json (text, checked on the way in), not jsonb: written once, read whole in
+    # Python, never queried inside (migration c8d9e0f1a2b3 says what it saves).
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)  # the payload exactly as received
     raw_hash: Mapped[str] = mapped_column(String(64))
     partner_status: Mapped[str | None]
     state: Mapped[str] = mapped_column(String(12), default="downloaded")
@@ -67,7 +70,7 @@ class InboundOrder(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     total: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     line_count: Mapped[int] = mapped_column(default=0)
-    normalized: Mapped[dict[str, Any]]  # header and lines as the mapper read them
+    normalized: Mapped[dict[str, Any]] = mapped_column(JSON)  # header and lines as the mapper read them
     first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     validated_at: Mapped[datetime | None]

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, overload
 
 from sqlalchemy import Integer, String, Text, bindparam, cast, column, func, literal_column, select, update, values
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, load_only
 
@@ -83,7 +83,7 @@ UNSAFE_JSON = re.compile(r"\\u0000|\\ud[89abcdef]|NaN|Infinity")
 
 def raw_json(raw: Any) -> str:
     """The raw payload as the JSON text stored (made safe for Postgres, keys sorted): encoded once
-    per order, both the JSONB value sent and what ``raw_hash`` digests. Equal to encoding
+    per order, both the json value sent and what ``raw_hash`` digests. Equal to encoding
     ``pg_safe(raw)``; the walk through the payload happens only when the text shows it is needed."""
     try:
         text = json.dumps(raw, sort_keys=True, default=str)
@@ -180,7 +180,7 @@ def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> St
         return result
     rows = []
     for pid, o in by_id.items():
-        text = raw_json(o.raw)  # encoded once: the JSONB value and its digest
+        text = raw_json(o.raw)  # encoded once: the json value and its digest
         rows.append(
             {
                 "site_id": site_id,
@@ -193,8 +193,8 @@ def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> St
             }
         )
     insert = pg_insert(InboundOrder).values(
-        raw=cast(bindparam("raw_text", type_=Text), JSONB),
-        normalized=cast(bindparam("normalized_text", type_=Text), JSONB),
+        raw=cast(bindparam("raw_text", type_=Text), JSON),
+        normalized=cast(bindparam("normalized_text", type_=Text), JSON),
     )
     replaced = {c: insert.excluded[c] for c in ("raw", "raw_hash", "normalized", *header_columns(orders[0]))}
     stmt: Any = insert.on_conflict_do_update(

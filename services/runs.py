@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 
 from core.db import session_scope
 from core.logging import redact
@@ -71,4 +71,27 @@ def _finish(run_id: int, outcome: str, counts: dict[str, Any], error: str | None
             update(SyncRun)
             .where(SyncRun.id == run_id)
             .values(outcome=outcome, counts=counts, error=error, finished_at=func.now())
+        )
+
+
+def mark_paused(celery_task_id: str, countdown: float, reason: str) -> None:
+    """The run the task ``celery_task_id`` just ended with a partner's rate limit is paused, not
+    failed: the task was sent again to run after ``countdown`` seconds (``worker.base``). Its
+    newest run says so, with when it goes on, so the dashboard and ``bobbin status`` show a wait
+    rather than a failure."""
+    with session_scope() as s:
+        newest = (
+            select(SyncRun.id)
+            .where(SyncRun.celery_task_id == celery_task_id)
+            .order_by(SyncRun.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        s.execute(
+            update(SyncRun)
+            .where(SyncRun.id == newest, SyncRun.outcome == "failed")
+            .values(
+                outcome="paused",
+                error=redact(f"paused for the partner's rate limit ({reason}); goes on in about {countdown:.0f} s"),
+            )
         )

@@ -110,6 +110,13 @@ class BobbinTask(Task):
         # The same task id, arguments, queue and retry count; only the countdown and the pause count.
         again = self.signature_from_request(request, countdown=countdown, headers=headers)
         again.apply_async()
+        # Its run (if it records one) says "paused", with when it goes on, not "failed".
+        from services.runs import mark_paused
+
+        try:
+            mark_paused(request.id, countdown, str(exc))
+        except Exception:  # the database is away: the run stays "failed"; the pause still happens
+            log.warning("run_pause_not_recorded", task=self.name, task_id=request.id, exc_info=True)
         log.info(
             "task_paused_rate_limited",
             task=self.name,

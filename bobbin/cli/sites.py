@@ -76,7 +76,9 @@ def _last_import_text(run: dict[str, Any] | None) -> Text:
     if run is None:
         return Text("never", style="dim")
     when = run["finished_at"] or run["started_at"]
-    style = {"ok": "green", "failed": "red", "running": "yellow", "skipped": "dim"}.get(run["outcome"], "")
+    style = {"ok": "green", "failed": "red", "running": "yellow", "paused": "yellow", "skipped": "dim"}.get(
+        run["outcome"], ""
+    )
     return Text.assemble(fmt_time(when), " ", (run["outcome"], style))
 
 
@@ -116,8 +118,9 @@ def show_site(record: dict[str, Any]) -> None:
         rows.append(("Orders", Text(", ".join(f"{n} {s}" for s, n in sorted(record["orders"].items())) or "none yet")))
         rows.append(("Mappings", ", ".join(f"{n} {k}" for k, n in sorted(record["mappings"].items())) or "none"))
     run = record["last_import"]
-    if run and run["outcome"] == "failed" and run.get("error"):
-        rows.append(("Last error", Text(run["error"], style="red")))
+    if run and run["outcome"] in ("failed", "paused") and run.get("error"):
+        paused = run["outcome"] == "paused"
+        rows.append(("Paused" if paused else "Last error", Text(run["error"], style="yellow" if paused else "red")))
     out.print(kv_table(rows))
 
 

@@ -52,6 +52,7 @@ WORK: tuple[Work, ...] = (
     Work("push-customers", "tasks.customers.push_customers", "Push customers", "a customer push", "customers"),
 )
 WORK_BY_ACTION = {w.action: w for w in WORK}
+# "paused" (a partner's rate limit) is not finished: the task goes on by itself after the wait.
 FINISHED = {"ok", "failed", "incomplete", "skipped", "dead", "lost"}
 CELERY_FINISHED = {"SUCCESS": "ok", "FAILURE": "failed", "REVOKED": "failed"}
 # The state the dashboard records in the result backend for a task it sends, before sending it;
