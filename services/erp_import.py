@@ -117,6 +117,35 @@ def import_batch(
     todo = [oid for oid in ids if oid in still_valid and oid not in already]
     if not todo:
         return [ImportResult(oid, False, "not valid any more or already imported") for oid in ids]
+    numbers = _write_sales_orders(session, ctx, checked, todo)
+    session.execute(
+        update(InboundOrder).where(InboundOrder.id.in_(todo)).values(state="imported", imported_at=func.now())
+    )
+    queue_exported(session, ctx, todo, "imported")
+    skipped = [ImportResult(oid, False, "not valid any more or already imported") for oid in ids if oid not in todo]
+    return [ImportResult(oid, True, sales_order=numbers[oid]) for oid in todo] + skipped
+
+
+def write_imports(
+    session: Session, ctx: SiteContext, checked: dict[int, tuple[PartnerOrder, Outcome]]
+) -> list[ImportResult]:
+    """The sales orders of orders just validated in this transaction, their inbound rows written
+    ``imported`` (and so locked) by the caller in it (``services.holding.validate_staged``): the
+    headers and lines and the "exported" writebacks, nothing checked again. A sales order that
+    exists already fails the batch on its unique key; the caller rolls back to its savepoint and
+    imports one by one, which says why."""
+    if not checked:
+        return []
+    todo = sorted(checked)
+    numbers = _write_sales_orders(session, ctx, checked, todo)
+    queue_exported(session, ctx, todo, "imported")
+    return [ImportResult(oid, True, sales_order=numbers[oid]) for oid in todo]
+
+
+def _write_sales_orders(
+    session: Session, ctx: SiteContext, checked: dict[int, tuple[PartnerOrder, Outcome]], todo: list[int]
+) -> dict[int, str]:
+    """COPY the sales orders of ``todo`` and their lines; their numbers by inbound order id."""
     # Ids drawn from the table's own sequence first, so headers and lines go in by COPY in one pass
     # each (no statement per order, no RETURNING to wait for) and the number is known here.
     so_ids = dict(
@@ -147,12 +176,7 @@ def import_batch(
             for ln in _lines(checked[oid][0])
         ),
     )
-    session.execute(
-        update(InboundOrder).where(InboundOrder.id.in_(todo)).values(state="imported", imported_at=func.now())
-    )
-    queue_exported(session, ctx, todo, "imported")
-    skipped = [ImportResult(oid, False, "not valid any more or already imported") for oid in ids if oid not in todo]
-    return [ImportResult(oid, True, sales_order=numbers[oid]) for oid in todo] + skipped
+    return numbers
 
 
 def sales_order_number(sales_order_id: int) -> str:

@@ -15,12 +15,26 @@ import json
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, overload
 
-from sqlalchemy import Integer, String, Text, bindparam, cast, column, func, literal_column, select, update, values
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    literal_column,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, load_only
@@ -346,6 +360,15 @@ class ValidateResult:
     valid_ids: list[int] = field(default_factory=list)
     # Valid orders as just checked, for importing them without reading and checking them again.
     checked: dict[int, tuple[PartnerOrder, Outcome]] = field(default_factory=dict)
+    # What ``validate_staged``'s ``then_import`` did with them, in the same transaction; None: not
+    # asked, or it failed (rolled back to before it; the orders are held ``valid``).
+    imported: list[Any] | None = None
+    import_error: str | None = None  # why ``then_import`` failed
+
+
+# Imports a batch of just-checked valid orders in the caller's transaction and returns what it did
+# (``services.erp_import.write_imports``); the order rows' states are the caller's to write.
+ImportChecked = Callable[[Session, dict[int, tuple[PartnerOrder, Outcome]]], list[Any]]
 
 
 def _key(code: str, line_no: int | None, fld: str | None, value: str | None) -> tuple[Any, ...]:
@@ -416,13 +439,34 @@ def validate_orders(session: Session, ctx: SiteContext, order_ids: list[int], md
 
 
 def validate_staged(
-    session: Session, ctx: SiteContext, fresh: dict[int, PartnerOrder], md: MasterData
+    session: Session,
+    ctx: SiteContext,
+    fresh: dict[int, PartnerOrder],
+    md: MasterData,
+    *,
+    then_import: ImportChecked | None = None,
 ) -> ValidateResult:
     """Validate orders just staged (``StageResult.fresh``) as they were mapped from the page, without
-    reading and mapping their payload again. Caller commits."""
+    reading and mapping their payload again. Caller commits.
+
+    ``then_import``: import the valid ones in the same transaction, so each order row is written
+    once — ``imported`` straight from ``downloaded`` — instead of ``valid`` in one transaction and
+    ``imported`` in the next (the profile of a 10,000-order import had the second UPDATE, the lock
+    taken before it and a commit a page). The import runs under a savepoint: if it fails, it is
+    rolled back alone, the orders are held ``valid`` with their problems recorded, and
+    ``result.imported`` stays None for the caller to import them one by one. Only rows still
+    ``downloaded`` (as staging left them) are written: one a person acted on meanwhile is left as
+    they made it, and not imported."""
     result = ValidateResult()
     if fresh:
-        _validate_batch(session, ctx, [(oid, pg_safe(p.po_number), p) for oid, p in sorted(fresh.items())], md, result)
+        _validate_batch(
+            session,
+            ctx,
+            [(oid, pg_safe(p.po_number), p) for oid, p in sorted(fresh.items())],
+            md,
+            result,
+            then_import=then_import,
+        )
     return result
 
 
@@ -432,7 +476,13 @@ Held = tuple[int, "str | None", PartnerOrder]
 
 
 def _validate_batch(
-    session: Session, ctx: SiteContext, orders: list[Held], md: MasterData, result: ValidateResult
+    session: Session,
+    ctx: SiteContext,
+    orders: list[Held],
+    md: MasterData,
+    result: ValidateResult,
+    *,
+    then_import: ImportChecked | None = None,
 ) -> None:
     open_errors: dict[int, dict[tuple[Any, ...], int]] = defaultdict(dict)
     for e in session.execute(
@@ -497,15 +547,6 @@ def _validate_batch(
         if state == "valid":
             result.valid_ids.append(order_id)
             result.checked[order_id] = (partner, outcome)
-    # One statement for the batch: UPDATE … FROM (VALUES …), not a statement per order.
-    changes = values(
-        column("id", Integer), column("state", String), column("customer_code", String), name="checked"
-    ).data([(r["id"], r["state"], r["customer_code"]) for r in state_rows])
-    session.execute(
-        update(InboundOrder)
-        .where(InboundOrder.id == changes.c.id)
-        .values(state=changes.c.state, customer_code=changes.c.customer_code, validated_at=now)
-    )
     if new_rows:
         inserted = session.execute(
             pg_insert(OrderError).on_conflict_do_nothing().returning(OrderError.id), new_rows
@@ -524,4 +565,46 @@ def _validate_batch(
     if resolved_ids:
         session.execute(update(OrderError).where(OrderError.id.in_(resolved_ids)).values(resolved_at=func.now()))
         result.resolved_problems += len(resolved_ids)
+    if then_import is None or not result.checked:
+        _write_states(session, state_rows, now)
+        session.flush()
+        return
+    savepoint = session.begin_nested()
+    try:
+        # The valid orders go in as imported: the rows are written (and locked) first, then the
+        # sales orders of those that were still as staged.
+        written = _write_states(session, state_rows, now, imported=set(result.checked), only_if="downloaded")
+        result.imported = then_import(session, {oid: c for oid, c in result.checked.items() if oid in written})
+        savepoint.commit()
+    except Exception as exc:  # (a constraint, a row changed under us): the caller imports one by one
+        savepoint.rollback()
+        result.imported, result.import_error = None, f"{type(exc).__name__}: {exc}"
+        _write_states(session, state_rows, now, only_if="downloaded")
     session.flush()
+
+
+def _write_states(
+    session: Session,
+    state_rows: list[dict[str, Any]],
+    now: datetime,
+    *,
+    imported: Collection[int] = (),
+    only_if: str | None = None,
+) -> set[int]:
+    """One statement for the batch (UPDATE … FROM (VALUES …), not a statement per order): each
+    row's state and customer, ``imported`` (with its time) for the ids in ``imported``; with
+    ``only_if``, only rows still in that state. Returns the ids written."""
+    changes = values(
+        column("id", Integer), column("state", String), column("customer_code", String), name="checked"
+    ).data([(r["id"], "imported" if r["id"] in imported else r["state"], r["customer_code"]) for r in state_rows])
+    stmt = (
+        update(InboundOrder)
+        .where(InboundOrder.id == changes.c.id)
+        .values(state=changes.c.state, customer_code=changes.c.customer_code, validated_at=now)
+        .returning(InboundOrder.id)
+    )
+    if imported:
+        stmt = stmt.values(imported_at=case((changes.c.state == "imported", now), else_=InboundOrder.imported_at))
+    if only_if is not None:
+        stmt = stmt.where(InboundOrder.state == only_if)
+    return set(session.scalars(stmt, execution_options={"synchronize_session": False}))

@@ -25,7 +25,7 @@ from core.locks import advisory_lock, site_lock_name, writeback_hold
 from models import InboundOrder
 from services import masterdata
 from services.context import SiteContext
-from services.erp_import import ImportResult, import_batch, import_order
+from services.erp_import import ImportResult, import_batch, import_order, write_imports
 from services.holding import (
     OPEN_STATES,
     VALIDATE_BATCH,
@@ -166,9 +166,18 @@ def validate_and_import_staged(ctx: SiteContext, fresh: dict[int, Any], md: mast
     """Validate and import a page's new and changed orders as they were mapped from the page."""
     totals: Counter[str] = Counter()
     if fresh:
-        with session_scope() as s:
-            v = validate_staged(s, ctx, fresh, md)
-        _count(totals, v, import_checked(ctx, v.checked, md))
+        with session_scope() as s:  # validated and imported in one transaction (validate_staged)
+            v = validate_staged(
+                s, ctx, fresh, md, then_import=lambda session, checked: write_imports(session, ctx, checked)
+            )
+        if v.imported is None:  # the batch failed and was rolled back alone: one by one, each saying why
+            if v.checked:
+                log.warning("import_batch_failed_falling_back", orders=len(v.checked), error=v.import_error)
+            imported = import_orders(sorted(v.checked), md, ctx=ctx) if v.checked else []
+        else:
+            imported = v.imported
+            _log_imported(imported)
+        _count(totals, v, imported)
     return totals
 
 
@@ -197,10 +206,14 @@ def import_checked(ctx: SiteContext, checked: dict[int, Any], md: masterdata.Mas
         return import_orders(sorted(checked), md, ctx=ctx)
     finally:
         session.close()
+    _log_imported(results)
+    return results
+
+
+def _log_imported(results: list[ImportResult]) -> None:
     done = {r.order_id: r.sales_order for r in results if r.imported}
     if done:  # one line per batch (a line per order cost 4 % of a large import), each order in it
         log.info("orders_imported", count=len(done), orders=done)
-    return results
 
 
 def import_orders(
