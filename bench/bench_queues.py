@@ -89,7 +89,7 @@ def _import_now_during_a_push(report: Report) -> None:
             harness.home / "sandbox-queues-small.log",
         ).start()
         stack.callback(small_sandbox.stop)
-        small_site = _brandboom_site(world, SMALL_SITE, small_sandbox.url)
+        small_site = harness.site(SMALL_SITE, small_sandbox.url, world=world)
         factory = _order_factory(world)
         next_id = [FIRST_NOW_ID]
 
@@ -155,29 +155,6 @@ def _load_order_masters(world: Any) -> None:
 
     with session_scope() as s:
         load_erp(s, Masters())  # type: ignore[arg-type]
-
-
-def _brandboom_site(world: Any, name: str, url: str) -> int:
-    from bobbin.demo import demo_mappings
-    from core.db import session_scope
-    from sandbox.keys import DEMO_PUBLIC_KEY, DEMO_SECRET_KEY
-    from services.fixes import upsert_mapping
-    from services.sites import create_site
-
-    with session_scope() as s:
-        site = create_site(
-            s,
-            name=name,
-            kind="brandboom",
-            base_url=url,
-            credentials={"public_key": DEMO_PUBLIC_KEY, "secret_key": DEMO_SECRET_KEY},
-            division=world.divisions[0]["code"],
-            notify_emails=["ops@bench.example"],
-            settings={"default_warehouse": world.warehouses[0]["code"]},
-        )
-        for m in demo_mappings():
-            upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
-        return int(site.id)
 
 
 def _order_factory(world: Any) -> Any:

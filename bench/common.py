@@ -572,8 +572,9 @@ class Harness:
             conn.execute(text("ANALYZE"))
         return counts
 
-    def site(self, name: str, sandbox_url: str) -> int:
-        """A Brandboom site with the demo mappings, pointing at ``sandbox_url`` (created once)."""
+    def site(self, name: str, sandbox_url: str, world: Any = None) -> int:
+        """A Brandboom site with the demo mappings, pointing at ``sandbox_url`` (created once), in
+        ``world``'s first division and warehouse (default: the harness's demo world)."""
         from sqlalchemy import select
 
         from bobbin.demo import demo_mappings
@@ -586,7 +587,7 @@ class Harness:
         with session_scope() as s:
             site = s.scalar(select(Site).where(Site.name == name))
             if site is None:
-                world = self.world()
+                world = world or self.world()
                 site = create_site(
                     s,
                     name=name,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import random
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from connectors.http import DEFAULT_POLICY
 from core.db import session_scope
 from models import InboundOrder, OutboxEntry, Site, WritebackAttempt
 from services import writeback
+from tests.flushers import flushes_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -345,24 +345,10 @@ def test_concurrent_flushes_never_send_a_row_twice(imported_site: int, sandbox: 
     sandbox.inject_fault(delay=0.02, count=10_000, path="/orders/")
 
     # When two flushers (the scheduled one and a manual one) start at the same moment
-    barrier = threading.Barrier(2)
-    results: list[writeback.FlushResult] = []
-    errors: list[BaseException] = []
-
-    def flusher() -> None:
-        try:
-            barrier.wait(5)
-            results.append(writeback.flush())
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=flusher) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    sandbox.faults.clear()
-    assert not errors, errors
+    try:
+        results = flushes_at_once(2, timeout=60)
+    finally:
+        sandbox.faults.clear()
 
     # Then every row was sent exactly once between them, and Brandboom saw each change once
     assert sum(r.sent for r in results) == pending

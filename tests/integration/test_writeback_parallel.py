@@ -21,6 +21,7 @@ from core.db import session_scope
 from models import InboundOrder, OutboxEntry, Site, WritebackAttempt
 from services import writeback
 from services.outbox import queue_writeback
+from tests.flushers import flushes_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -100,24 +101,10 @@ def test_two_flushers_of_four_lanes_send_each_row_once(brandboom_site: int, sand
     sandbox.inject_fault(delay=0.01, count=10_000, path="/orders/")
 
     # When two flushers (the scheduled one and a person's) start at the same moment
-    barrier = threading.Barrier(2)
-    results: list[writeback.FlushResult] = []
-    errors: list[BaseException] = []
-
-    def flusher() -> None:
-        try:
-            barrier.wait(5)
-            results.append(writeback.flush())
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=flusher) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    sandbox.faults.clear()
-    assert not errors, errors
+    try:
+        results = flushes_at_once(2, timeout=120)
+    finally:
+        sandbox.faults.clear()
 
     # Then Brandboom received 200 writes, each order's once, and every row has one attempt: sent
     assert _changes(sandbox) == Counter(ids)
