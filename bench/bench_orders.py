@@ -239,7 +239,6 @@ INBOUND_COLUMNS = (
     "partner_order_id",
     "raw",
     "raw_hash",
-    "normalized",
     "state",
     "partner_status",
     "po_number",
@@ -253,37 +252,31 @@ INBOUND_COLUMNS = (
 )
 
 
-def table_buffers(orders: list[dict[str, Any]], site_id: int, so_csv: str) -> tuple[str, str]:
-    """For floor (c): the holding-area rows (payload and normalized copy made by the pipeline's own
-    functions) and the sales orders pointing at them, as CSV for the real tables."""
+def table_buffers(orders: list[dict[str, Any]], site_id: int, so_csv: str) -> tuple[str, str, str]:
+    """For floor (c): the holding-area rows (the payload packed by the pipeline's own functions)
+    and the sales orders pointing at them, as CSV for the real tables; and the holding-area rows
+    as they were before migration d9e0f1a2b3c4 (the payload and its normalized copy as json text),
+    for what that layout cost."""
     import json
 
     from connectors.brandboom.mapper import to_partner_order
+    from models.orders import pack_payload
     from services.holding import header_columns, normalized, raw_hash, raw_json
 
-    inbound_buf, so_buf = io.StringIO(), io.StringIO()
-    inbound_w, so_w = csv.writer(inbound_buf), csv.writer(so_buf)
+    inbound_buf, json_buf, so_buf = io.StringIO(), io.StringIO(), io.StringIO()
+    inbound_w, json_w, so_w = csv.writer(inbound_buf), csv.writer(json_buf), csv.writer(so_buf)
     for n, o in enumerate(orders, start=1):
         p = to_partner_order(o)
         text = raw_json(o)
         head = header_columns(p)
-        inbound_w.writerow(
-            [
-                n,
-                site_id,
-                p.partner_order_id,
-                text,
-                raw_hash(o, text),
-                json.dumps(normalized(p)),
-                "imported",
-                *(head[c] for c in INBOUND_COLUMNS[7:]),
-            ]
-        )
+        rest = [raw_hash(o, text), "imported", *(head[c] for c in INBOUND_COLUMNS[6:])]
+        inbound_w.writerow([n, site_id, p.partner_order_id, "\\x" + pack_payload(text).hex(), *rest])
+        json_w.writerow([n, site_id, p.partner_order_id, text, *rest, json.dumps(normalized(p))])
     site_column = SALES_ORDER_COPY_COLUMNS.index("site_id")
     for row in csv.reader(io.StringIO(so_csv)):
         row[site_column] = str(site_id)
         so_w.writerow(row)
-    return inbound_buf.getvalue(), so_buf.getvalue()
+    return inbound_buf.getvalue(), json_buf.getvalue(), so_buf.getvalue()
 
 
 def copy_floor_tables(h: Harness, inbound_csv: str, so_csv: str, line_csv: str) -> float:
@@ -327,7 +320,9 @@ class PartCost:
         return max(self.seconds - self.bare, 0.0)
 
 
-def part_costs(h: Harness, inbound_csv: str, so_csv: str, line_csv: str, tries: int = 2) -> list[PartCost]:
+def part_costs(
+    h: Harness, inbound_csv: str, json_csv: str, so_csv: str, line_csv: str, tries: int = 2
+) -> list[PartCost]:
     """What each index, foreign key and payload type of the tables an import writes costs at this
     many orders: the same rows COPYed (and committed) into a bare copy of each table (its columns,
     defaults and storage; no index, no constraint), then into one with a single part added, best of
@@ -385,11 +380,14 @@ def part_costs(h: Harness, inbound_csv: str, so_csv: str, line_csv: str, tries: 
         timed(create, copies, [])  # a warm-up: the first COPY of a run also pays for cold caches
         bare = timed(create, copies, [])
         held = [(part, timed(create, copies, [sql])) for part, sql in parts("inbound_order", "bench_part_inbound", {})]
-        jsonb = [
-            f"ALTER TABLE bench_part_inbound ALTER COLUMN {c} TYPE jsonb USING {c}::jsonb"
-            for c in ("raw", "normalized")
+        # the layout before migration d9e0f1a2b3c4: the payload and its normalized copy as json text
+        as_json = ["ALTER TABLE bench_part_inbound DROP COLUMN raw, ADD COLUMN raw json, ADD COLUMN normalized json"]
+        json_copies: list[tuple[str, str, Sequence[str]]] = [
+            ("bench_part_inbound", json_csv, (*INBOUND_COLUMNS, "normalized"))
         ]
-        held.append(("raw and normalized as jsonb (not json)", timed(create, copies, jsonb)))
+        held.append(
+            ("the payload and its normalized copy as json text (not packed)", timed(create + as_json, json_copies, []))
+        )
         bare = min(bare, timed(create, copies, []))  # once more at the end, so a noisy first figure does not stand
         out += [PartCost("inbound_order", part, seconds, bare) for part, seconds in held]
         cur.execute("DROP TABLE bench_part_inbound")
@@ -639,17 +637,22 @@ def run(report: Report) -> None:
     label = f"{n:,} orders × {LINES_PER_ORDER} lines"
     with h.sandbox(orders) as sb:
         site_id = h.site("bench-orders", sb.url)
-        inbound_csv, so_table_csv = table_buffers(orders, site_id, so_csv)
+        inbound_csv, json_csv, so_table_csv = table_buffers(orders, site_id, so_csv)
         ids = [str(o["id"]) for o in orders]
         del orders  # the sandbox process has its copy; this process keeps no 10k-order structure around
         fetch_s = min(fetch_pages(sb)[0] for _ in range(2))
         copy_s = min(copy_floor(h, so_csv, line_csv) for _ in range(2))
-        tables_s = min(copy_floor_tables(h, inbound_csv, so_table_csv, line_csv) for _ in range(2))
-        costs = part_costs(h, inbound_csv, so_table_csv, line_csv)
-        del inbound_csv, so_table_csv
 
+        # The import before the floors into the real tables: their dozens of COPYs leave gigabytes
+        # of WAL and dead rows behind, and a checkpoint or autovacuum running under the import
+        # measured up to twice its time.
+        h.checkpoint()
         e2e = worker_import(h, site_id, n, "orders", drain=True)
         h.shared.setdefault("worker_runs", {})[n] = e2e
+
+        tables_s = min(copy_floor_tables(h, inbound_csv, so_table_csv, line_csv) for _ in range(2))
+        costs = part_costs(h, inbound_csv, json_csv, so_table_csv, line_csv)
+        del inbound_csv, json_csv, so_table_csv
 
         sb.reset()  # the run's writebacks marked the orders exported: all back to "export"
         posts_s = send_statuses_alone(sb, ids)
@@ -658,6 +661,7 @@ def run(report: Report) -> None:
         naive_s = naive_import(h, site_id, sb, naive_n)
 
         sb.reset()
+        h.checkpoint()
         profile = profile_import(h, site_id, n)
     h.reset_run_tables()
 

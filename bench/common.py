@@ -530,6 +530,17 @@ class Harness:
             conn.execute(text(f"TRUNCATE {', '.join(RUN_TABLES)} RESTART IDENTITY CASCADE"))
         self.redis().flushdb()
 
+    def checkpoint(self) -> None:
+        """Write out what earlier scenarios left in the WAL now, so that no checkpoint runs under the
+        next measurement (a role that may not run CHECKPOINT just goes on)."""
+        from sqlalchemy import exc, text
+
+        try:
+            with self.engine().connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))
+        except exc.DBAPIError:
+            pass
+
     # data
     def world(self) -> Any:
         if self._world is None:

@@ -22,26 +22,19 @@ from decimal import Decimal
 from typing import Any, overload
 
 from sqlalchemy import (
-    Integer,
-    String,
-    Text,
-    bindparam,
-    case,
-    cast,
-    column,
     func,
-    literal_column,
     select,
+    text,
     update,
-    values,
 )
-from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, load_only
 
 from connectors.base import PartnerOrder, Problem
+from connectors.registry import NotOffered, UnknownPartner, partner
 from connectors.settings import SiteSettings
 from models import InboundOrder, Mapping, OrderError, OutboxEntry, SalesOrder, WritebackAttempt
+from models.orders import pack_payload
 from services import masterdata
 from services.context import SiteContext
 from services.masterdata import MasterData
@@ -131,8 +124,19 @@ def _plain(value: Any) -> Any:
 
 
 def normalized(order: PartnerOrder) -> dict[str, Any]:
-    """Header and lines as the mapper read them (kept for people to read; the raw payload stays the truth)."""
+    """Header and lines as the mapper read them, as JSON-ready data (for people to read; the raw
+    payload stays the truth)."""
     return _plain(order)
+
+
+def read_normalized(order: InboundOrder, kind: str) -> dict[str, Any]:
+    """A held order as its partner's mapper reads its payload now (``normalized``), for the order
+    page; ``{}`` when the site's partner kind is not registered in this installation."""
+    try:
+        mapper = partner(kind).capability("orders").to_partner_order
+    except (UnknownPartner, NotOffered):
+        return {}
+    return normalized(mapper(order.raw))
 
 
 def order_total(order: PartnerOrder) -> Decimal | None:
@@ -170,6 +174,43 @@ def header_columns(order: PartnerOrder) -> dict[str, Any]:
     )
 
 
+# A page upserted on (site, partner order id). A held order the partner re-sent changed (another
+# digest) takes the new payload and goes back to ``downloaded``; an imported or rejected one is
+# never touched; one re-sent unchanged is not returned (``stage_page`` notes it as seen).
+STAGE_COLUMNS = (
+    "partner_order_id",
+    "raw",
+    "raw_hash",
+    "partner_status",
+    "po_number",
+    "customer_ref",
+    "order_date",
+    "ship_date",
+    "cancel_date",
+    "currency",
+    "total",
+    "line_count",
+)
+STAGE_PAGE = text(
+    """INSERT INTO inbound_order AS o (site_id, state, partner_order_id, raw, raw_hash, partner_status,
+        po_number, customer_ref, order_date, ship_date, cancel_date, currency, total, line_count)
+    SELECT :site_id, 'downloaded', p.* FROM unnest(
+        CAST(:partner_order_id AS text[]), CAST(:raw AS bytea[]), CAST(:raw_hash AS text[]),
+        CAST(:partner_status AS text[]), CAST(:po_number AS text[]), CAST(:customer_ref AS text[]),
+        CAST(:order_date AS date[]), CAST(:ship_date AS date[]), CAST(:cancel_date AS date[]),
+        CAST(:currency AS text[]), CAST(:total AS numeric[]), CAST(:line_count AS integer[])
+    ) AS p
+    ON CONFLICT (site_id, partner_order_id) DO UPDATE SET
+        raw = excluded.raw, raw_hash = excluded.raw_hash, partner_status = excluded.partner_status,
+        po_number = excluded.po_number, customer_ref = excluded.customer_ref,
+        order_date = excluded.order_date, ship_date = excluded.ship_date,
+        cancel_date = excluded.cancel_date, currency = excluded.currency, total = excluded.total,
+        line_count = excluded.line_count, state = 'downloaded', last_seen_at = now()
+    WHERE o.state <> 'imported' AND o.state <> 'rejected' AND o.raw_hash <> excluded.raw_hash
+    RETURNING o.id, o.partner_order_id, o.xmax = 0 AS inserted"""
+)
+
+
 @dataclass
 class StageResult:
     seen: int = 0
@@ -192,37 +233,20 @@ def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> St
     result = StageResult(seen=len(by_id))
     if not by_id:
         return result
-    rows = []
+    columns: dict[str, list[Any]] = {name: [] for name in STAGE_COLUMNS}
     for pid, o in by_id.items():
-        text = raw_json(o.raw)  # encoded once: the json value and its digest
-        rows.append(
-            {
-                "site_id": site_id,
-                "partner_order_id": pid,
-                "raw_text": text,
-                "raw_hash": raw_hash(o.raw, text),
-                "state": "downloaded",
-                "normalized_text": json.dumps(normalized(o)),
-                **header_columns(o),
-            }
-        )
-    insert = pg_insert(InboundOrder).values(
-        raw=cast(bindparam("raw_text", type_=Text), JSON),
-        normalized=cast(bindparam("normalized_text", type_=Text), JSON),
-    )
-    replaced = {c: insert.excluded[c] for c in ("raw", "raw_hash", "normalized", *header_columns(orders[0]))}
-    stmt: Any = insert.on_conflict_do_update(
-        index_elements=[InboundOrder.site_id, InboundOrder.partner_order_id],
-        set_={**replaced, "state": "downloaded", "last_seen_at": func.now()},
-        where=(
-            (InboundOrder.state != "imported")
-            & (InboundOrder.state != "rejected")
-            & (InboundOrder.raw_hash != insert.excluded.raw_hash)
-        ),
-    ).returning(InboundOrder.id, InboundOrder.partner_order_id, literal_column("xmax = 0").label("inserted"))
-    # Executed with the rows as parameters: one statement compiled once and cached for every page.
+        encoded = raw_json(o.raw)  # encoded once: what is packed and what is digested
+        for name, value in (
+            ("partner_order_id", pid),
+            ("raw", pack_payload(encoded)),
+            ("raw_hash", raw_hash(o.raw, encoded)),
+            *header_columns(o).items(),
+        ):
+            columns[name].append(value)
+    # One statement a page, its rows as one array per column (a literal statement: nothing to
+    # compile, a handful of parameters to bind whatever the page's size).
     returned: set[str] = set()
-    for row in session.execute(stmt, rows, execution_options={"render_nulls": True}):
+    for row in session.execute(STAGE_PAGE, {"site_id": site_id, **columns}):
         returned.add(row.partner_order_id)
         result.ids.append(row.id)
         result.all_ids.append(row.id)
@@ -583,6 +607,18 @@ def _validate_batch(
     session.flush()
 
 
+# Each row's state and customer, and when it was validated; ``imported_at`` for the rows written
+# ``imported``; with ``only_if``, only rows still in that state. One statement for a batch.
+WRITE_STATES = text(
+    """UPDATE inbound_order AS o SET state = c.state, customer_code = c.customer_code, validated_at = :now,
+        imported_at = CASE WHEN c.state = 'imported' THEN :now ELSE o.imported_at END
+    FROM unnest(CAST(:ids AS integer[]), CAST(:states AS text[]), CAST(:customer_codes AS text[]))
+        AS c(id, state, customer_code)
+    WHERE o.id = c.id AND (CAST(:only_if AS text) IS NULL OR o.state = CAST(:only_if AS text))
+    RETURNING o.id"""
+)
+
+
 def _write_states(
     session: Session,
     state_rows: list[dict[str, Any]],
@@ -591,20 +627,13 @@ def _write_states(
     imported: Collection[int] = (),
     only_if: str | None = None,
 ) -> set[int]:
-    """One statement for the batch (UPDATE … FROM (VALUES …), not a statement per order): each
-    row's state and customer, ``imported`` (with its time) for the ids in ``imported``; with
-    ``only_if``, only rows still in that state. Returns the ids written."""
-    changes = values(
-        column("id", Integer), column("state", String), column("customer_code", String), name="checked"
-    ).data([(r["id"], "imported" if r["id"] in imported else r["state"], r["customer_code"]) for r in state_rows])
-    stmt = (
-        update(InboundOrder)
-        .where(InboundOrder.id == changes.c.id)
-        .values(state=changes.c.state, customer_code=changes.c.customer_code, validated_at=now)
-        .returning(InboundOrder.id)
-    )
-    if imported:
-        stmt = stmt.values(imported_at=case((changes.c.state == "imported", now), else_=InboundOrder.imported_at))
-    if only_if is not None:
-        stmt = stmt.where(InboundOrder.state == only_if)
-    return set(session.scalars(stmt, execution_options={"synchronize_session": False}))
+    """Write the batch's states (``WRITE_STATES``): ``imported`` for the ids in ``imported``.
+    Returns the ids written."""
+    params = {
+        "now": now,
+        "ids": [r["id"] for r in state_rows],
+        "states": ["imported" if r["id"] in imported else r["state"] for r in state_rows],
+        "customer_codes": [r["customer_code"] for r in state_rows],
+        "only_if": only_if,
+    }
+    return set(session.scalars(WRITE_STATES, params))

@@ -55,7 +55,7 @@ from models import (
 from models.orders import ORDER_SEARCH_TEXT, SORT_PREFIX
 from services import problems
 from services.fixes import FixError
-from services.holding import OPEN_STATES
+from services.holding import OPEN_STATES, read_normalized
 
 
 class OrderNotFound(FixError):
@@ -310,7 +310,7 @@ def _rows(
     A page is found first by id alone — a read of an index when the sort and filters have one
     (``(column, id)``), skipping ``offset`` entries without touching the table — and only its
     orders are then read (the last of 2,000 pages: 24 ms instead of 0.26 s, measured)."""
-    # Only the columns a list shows: the payloads (raw and normalized JSONB) stay on disk.
+    # Only the columns a list shows: the payload stays on disk.
     query = (
         select(InboundOrder, Site.name)
         .options(load_only(*LIST_COLUMNS, raiseload=True))
@@ -603,7 +603,7 @@ def order_detail(session: Session, order_id: int, *, raw: bool = False) -> dict[
         raise OrderNotFound(f"no order {order_id}")
     site = session.get(Site, order.site_id)
     assert site is not None
-    norm = order.normalized or {}
+    norm = read_normalized(order, site.kind)
     customer = norm.get("customer") or {}
     errors = session.scalars(
         select(OrderError)
@@ -822,7 +822,9 @@ def customer_candidates(session: Session, order_id: int, limit: int = 20) -> lis
     order = session.get(InboundOrder, order_id)
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
-    customer = (order.normalized or {}).get("customer") or {}
+    site = session.get(Site, order.site_id)
+    assert site is not None
+    customer = read_normalized(order, site.kind).get("customer") or {}
     email = str(customer.get("email") or "").strip().lower()
     name = str(customer.get("name") or order.customer_ref or "").strip().lower()
     conditions = []

@@ -2,8 +2,8 @@
 fix) and check and import them again, with the import's own exactly-once rules.
 
 The raw payload as received is the truth the holding area keeps (SPEC); what the mapper made of it
-is kept beside it (``normalized`` and the list columns: PO, customer, dates, total…). ``replay``
-maps each chosen open order's payload again, stores what the mapper reads now, then validates and
+is kept beside it in the list columns (PO, customer, dates, total…). ``replay`` maps each chosen
+open order's payload again, stores what the mapper reads now, then validates and
 imports the orders under the site's import lock (``services.pipeline.validate_and_import``: each
 import locks the order, checks it is still valid and has no ERP order yet, and writes it in one
 transaction — an order is imported at most once, ever). Imported and rejected orders are never
@@ -25,7 +25,7 @@ from core.locks import advisory_lock, site_lock_name
 from models import InboundOrder
 from services.context import SiteContext
 from services.fixes import FixError
-from services.holding import OPEN_STATES, header_columns, normalized, pg_safe
+from services.holding import OPEN_STATES, header_columns, pg_safe
 from services.orders import order_outcomes
 from services.pipeline import SUMMARY_KEYS, validate_and_import
 from services.sites import open_site
@@ -153,12 +153,9 @@ def _replay_locked(
                     f"the next import holds it under its own id: reject this one (`bobbin orders reject {order.id}`)"
                 )
                 continue
-            # What the mapper reads now, where people read it (the list columns and the normalized order).
-            s.execute(
-                update(InboundOrder)
-                .where(InboundOrder.id == order.id)
-                .values(normalized=normalized(mapped), **header_columns(mapped))
-            )
+            # What the mapper reads now, where people read it: the list columns (the order page maps
+            # the payload when it is shown).
+            s.execute(update(InboundOrder).where(InboundOrder.id == order.id).values(**header_columns(mapped)))
             before[order.id] = order.state
     if not before:
         result.counts = dict.fromkeys(SUMMARY_KEYS, 0)

@@ -23,6 +23,7 @@ from bobbin.demo import EXPECTED_STATE, O_DUPLICATE_PO, O_TERMS_UNMAPPED
 from bobbin.demo_sites import DEMO_SITE
 from core.db import session_scope
 from models import InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, SyncRun
+from services.orders import order_detail
 from tests.integration.conftest import wait_until
 from tests.integration.test_cli import bobbin, cli_logging  # noqa: F401  (the CLI's logging, autouse)
 
@@ -297,7 +298,7 @@ def test_replay_after_a_mapper_fix_imports_the_order_once(
     with session_scope() as s:
         assert s.scalar(select(func.count()).where(SalesOrder.inbound_order_id == oid)) == 1
         # what people read is what the mapper reads now
-        lines = s.scalar(select(InboundOrder.normalized).where(InboundOrder.id == oid))["lines"]
+        lines = order_detail(s, oid)["lines"]
         assert [ln["quantity"] for ln in lines] == [str(i["qty"]) for i in order["items"]]
         # the problem is resolved, kept as history
         assert s.scalar(select(func.count()).where(OrderError.order_id == oid, OrderError.resolved_at.is_not(None)))

@@ -82,7 +82,6 @@ def add_order(
         partner_order_id=partner_id,
         raw={"id": partner_id},
         raw_hash="0" * 64,
-        normalized={"id": partner_id},
         state=state,
         po_number=po,
         customer_ref=customer,

@@ -235,7 +235,6 @@ def test_joor_error_report_and_daily_digests_through_a_worker_reach_smtp(
             partner_order_id="P-1",
             raw={"id": "P-1"},
             raw_hash="0" * 64,
-            normalized={"id": "P-1"},
             state="invalid",
         )
         s.add(order)
