@@ -442,7 +442,7 @@ def naive_import(h: Harness, site_id: int, sb: Any, count: int) -> float:
     from connectors.base import PartnerOrderLine
     from connectors.brandboom.mapper import to_partner_order
     from models import Customer, InboundOrder, Mapping, SalesOrder, SalesOrderLine, Sku
-    from services.holding import normalized, raw_hash
+    from services.holding import raw_hash
 
     engine = h.engine()
     client = sb.client()
@@ -475,7 +475,6 @@ def naive_import(h: Harness, site_id: int, sb: Any, count: int) -> float:
                 partner_order_id=p.partner_order_id,
                 raw=raw,
                 raw_hash=raw_hash(raw),
-                normalized=normalized(p),
                 state="downloaded",
                 po_number=p.po_number,
                 line_count=len(p.lines),
@@ -650,6 +649,7 @@ def run(report: Report) -> None:
         e2e = worker_import(h, site_id, n, "orders", drain=True)
         h.shared.setdefault("worker_runs", {})[n] = e2e
 
+        h.reset_run_tables()  # (each floor run below empties them after itself)
         tables_s = min(copy_floor_tables(h, inbound_csv, so_table_csv, line_csv) for _ in range(2))
         costs = part_costs(h, inbound_csv, json_csv, so_table_csv, line_csv)
         del inbound_csv, json_csv, so_table_csv
