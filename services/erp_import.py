@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Address, PartnerOrder, PartnerOrderLine
@@ -142,6 +142,13 @@ def write_imports(
     return [ImportResult(oid, True, sales_order=numbers[oid]) for oid in todo]
 
 
+# ``n`` ids from sales_order's sequence (its name looked up once per statement, not once per id).
+NEXT_SALES_ORDER_IDS = text(
+    "SELECT nextval(q.seq) FROM (SELECT CAST(pg_get_serial_sequence('sales_order', 'id') AS regclass) AS seq) AS q, "
+    "generate_series(1, :n)"
+)
+
+
 def _write_sales_orders(
     session: Session, ctx: SiteContext, checked: dict[int, tuple[PartnerOrder, Outcome]], todo: list[int]
 ) -> dict[int, str]:
@@ -151,11 +158,7 @@ def _write_sales_orders(
     so_ids = dict(
         zip(
             todo,
-            session.scalars(
-                select(func.nextval(func.pg_get_serial_sequence("sales_order", "id"))).select_from(
-                    func.generate_series(1, len(todo))
-                )
-            ),
+            session.scalars(NEXT_SALES_ORDER_IDS, {"n": len(todo)}),
             strict=True,
         )
     )

@@ -218,6 +218,7 @@ class StageResult:
     changed: int = 0
     ids: list[int] = field(default_factory=list)  # new or changed: to validate
     fresh: dict[int, PartnerOrder] = field(default_factory=dict)  # those, as mapped from this page
+    new_ids: set[int] = field(default_factory=set)  # of those, the rows just inserted (no problem rows yet)
     all_ids: list[int] = field(default_factory=list)  # every order of the page
     imported_ids: list[int] = field(default_factory=list)  # already imported: left untouched
     exported_again: int = 0  # of those, "exported" queued once more (note_still_listed)
@@ -253,6 +254,7 @@ def stage_page(session: Session, site_id: int, orders: list[PartnerOrder]) -> St
         result.fresh[row.id] = by_id[row.partner_order_id]
         if row.inserted:
             result.new += 1
+            result.new_ids.add(row.id)
         else:
             result.changed += 1
     unchanged = [pid for pid in by_id if pid not in returned]  # held already, or imported: seen again
@@ -469,9 +471,11 @@ def validate_staged(
     md: MasterData,
     *,
     then_import: ImportChecked | None = None,
+    new_ids: Collection[int] = (),
 ) -> ValidateResult:
     """Validate orders just staged (``StageResult.fresh``) as they were mapped from the page, without
-    reading and mapping their payload again. Caller commits.
+    reading and mapping their payload again. Caller commits. ``new_ids``: those staging has just
+    inserted (``StageResult.new_ids``), which have no problem rows to compare with yet.
 
     ``then_import``: import the valid ones in the same transaction, so each order row is written
     once — ``imported`` straight from ``downloaded`` — instead of ``valid`` in one transaction and
@@ -490,6 +494,7 @@ def validate_staged(
             md,
             result,
             then_import=then_import,
+            new_ids=new_ids,
         )
     return result
 
@@ -507,17 +512,29 @@ def _validate_batch(
     result: ValidateResult,
     *,
     then_import: ImportChecked | None = None,
+    new_ids: Collection[int] = (),
 ) -> None:
     open_errors: dict[int, dict[tuple[Any, ...], int]] = defaultdict(dict)
-    for e in session.execute(
-        select(
-            OrderError.id, OrderError.order_id, OrderError.code, OrderError.line_no, OrderError.field, OrderError.value
-        ).where(
-            OrderError.order_id.in_([o[0] for o in orders]),
-            OrderError.resolved_at.is_(None),
-            OrderError.code.notin_(NOT_FROM_VALIDATION),
-        )
-    ):
+    held = [o[0] for o in orders if o[0] not in new_ids]  # orders that may have open problems
+    open_rows = (
+        session.execute(
+            select(
+                OrderError.id,
+                OrderError.order_id,
+                OrderError.code,
+                OrderError.line_no,
+                OrderError.field,
+                OrderError.value,
+            ).where(
+                OrderError.order_id.in_(held),
+                OrderError.resolved_at.is_(None),
+                OrderError.code.notin_(NOT_FROM_VALIDATION),
+            )
+        ).all()
+        if held
+        else []
+    )
+    for e in open_rows:
         open_errors[e.order_id][_key(e.code, e.line_no, e.field, e.value)] = e.id
     new_rows: list[dict[str, Any]] = []
     resolved_ids: list[int] = []

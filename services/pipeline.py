@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,7 +107,7 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                                 counts["exported_again"] = counts.get("exported_again", 0) + staged.exported_again
                                 counts["exported_not_taken"] = counts.get("exported_not_taken", 0) + staged.not_taken
                                 totals["new_errors"] += staged.not_taken  # the warning goes in the error e-mail
-                            totals.update(validate_and_import_staged(ctx, staged.fresh, md))
+                            totals.update(validate_and_import_staged(ctx, staged.fresh, md, staged.new_ids))
                     for page in source.iter_modified_pages():
                         with session_scope() as s:
                             modified = note_modified(s, site_id, page)
@@ -162,13 +162,21 @@ def validate_and_import(
     return {k: totals[k] for k in SUMMARY_KEYS}
 
 
-def validate_and_import_staged(ctx: SiteContext, fresh: dict[int, Any], md: masterdata.MasterData) -> Counter[str]:
-    """Validate and import a page's new and changed orders as they were mapped from the page."""
+def validate_and_import_staged(
+    ctx: SiteContext, fresh: dict[int, Any], md: masterdata.MasterData, new_ids: Collection[int] = ()
+) -> Counter[str]:
+    """Validate and import a page's new and changed orders as they were mapped from the page
+    (``new_ids``: those just inserted, see ``services.holding.validate_staged``)."""
     totals: Counter[str] = Counter()
     if fresh:
         with session_scope() as s:  # validated and imported in one transaction (validate_staged)
             v = validate_staged(
-                s, ctx, fresh, md, then_import=lambda session, checked: write_imports(session, ctx, checked)
+                s,
+                ctx,
+                fresh,
+                md,
+                then_import=lambda session, checked: write_imports(session, ctx, checked),
+                new_ids=new_ids,
             )
         if v.imported is None:  # the batch failed and was rolled back alone: one by one, each saying why
             if v.checked:
