@@ -377,9 +377,7 @@ def test_a_site_with_unreadable_credentials_fails_its_own_writebacks_only(import
         )
         s.add(broken)
         s.flush()
-        order = InboundOrder(
-            site_id=broken.id, partner_order_id="999999", raw={}, raw_hash="x", state="imported"
-        )
+        order = InboundOrder(site_id=broken.id, partner_order_id="999999", raw={}, raw_hash="x", state="imported")
         s.add(order)
         s.flush()
         s.add(OutboxEntry(site_id=broken.id, inbound_order_id=order.id, status="exported"))

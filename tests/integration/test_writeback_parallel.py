@@ -63,8 +63,7 @@ def _exported_waiting(site_id: int, sandbox: Any, n: int) -> list[str]:
     sandbox.add_orders([{"id": oid, "poNumber": f"P-{oid}"} for oid in ids])
     with session_scope() as s:
         orders = [
-            InboundOrder(site_id=site_id, partner_order_id=oid, raw={}, raw_hash=oid, state="imported")
-            for oid in ids
+            InboundOrder(site_id=site_id, partner_order_id=oid, raw={}, raw_hash=oid, state="imported") for oid in ids
         ]
         s.add_all(orders)
         s.flush()
