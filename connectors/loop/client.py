@@ -50,7 +50,7 @@ log = structlog.get_logger()
 
 # A 429's Retry-After may ask for up to the whole minute; the default policy's 30 s cap would retry
 # into the same full minute. (A wait over ``longest_sleep`` raises RateLimited anyway.)
-LOOP_POLICY = HttpPolicy(backoff_cap=c.RATE_WINDOW_SECONDS)
+LOOP_POLICY = HttpPolicy(backoff_cap=c.RATE_LIMIT_WINDOW_SECONDS)
 # How much of Loop's message goes into an exception's text (the whole answer stays on .value).
 MESSAGE_EXCERPT_CHARS = 200
 JSON_HEADERS = {"Accept": c.JSON_CONTENT_TYPE, "Content-Type": c.JSON_CONTENT_TYPE}
@@ -112,8 +112,8 @@ class RequestPacer:
 
     def __init__(
         self,
-        limit: int = c.REQUESTS_PER_MINUTE,
-        window_seconds: float = c.RATE_WINDOW_SECONDS,
+        limit: int = c.RATE_LIMIT_REQUESTS,
+        window_seconds: float = c.RATE_LIMIT_WINDOW_SECONDS,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -207,7 +207,7 @@ class LoopClient(PartnerClient):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
-        requests_per_minute: int = c.REQUESTS_PER_MINUTE,
+        requests_per_minute: int = c.RATE_LIMIT_REQUESTS,
     ) -> None:
         if not api_key:
             raise AuthError(
@@ -217,7 +217,11 @@ class LoopClient(PartnerClient):
             )
         super().__init__(base_url, policy, session, sleep)
         self.pacer = RequestPacer(
-            requests_per_minute, c.RATE_WINDOW_SECONDS, clock=clock, sleep=sleep, longest_sleep=policy.longest_sleep
+            requests_per_minute,
+            c.RATE_LIMIT_WINDOW_SECONDS,
+            clock=clock,
+            sleep=sleep,
+            longest_sleep=policy.longest_sleep,
         )
         self._auth = _ApiKey(api_key, self.pacer)
 
@@ -229,7 +233,7 @@ class LoopClient(PartnerClient):
         *,
         date_filter: str = c.FILTER_UPDATED_AT,
         states: Sequence[str] | None = None,
-        page_size: int = c.DEFAULT_PAGE_SIZE,
+        page_size: int = c.REQUESTED_PAGE_SIZE,
     ) -> ReturnsPage:
         """The first page of returns whose ``date_filter`` (updated_at or created_at) falls in
         ``[start, end]``, a window of at most 120 days. ``states`` None lists Loop's default
@@ -255,9 +259,9 @@ class LoopClient(PartnerClient):
             if unknown or not states:
                 raise ValueError(f"states must be some of {c.STATES}, not {list(states)!r}")
             params[c.P_STATE] = ",".join(states)
-        url = self.base_url + c.RETURNS_LIST
-        body = self._json(self._send("GET", url, params=params), f"GET {c.RETURNS_LIST}")
-        return _returns_page(body, start, end, f"GET {c.RETURNS_LIST}")
+        url = self.base_url + c.RETURN_LIST
+        body = self._json(self._send("GET", url, params=params), f"GET {c.RETURN_LIST}")
+        return _returns_page(body, start, end, f"GET {c.RETURN_LIST}")
 
     def next_returns_page(self, page: ReturnsPage) -> ReturnsPage | None:
         """The page after ``page``: Loop's ``nextPageUrl`` followed as given [DOC]; None after the
@@ -266,8 +270,8 @@ class LoopClient(PartnerClient):
         if page.next_page_url is None:
             return None
         url = self._same_origin(page.next_page_url)
-        body = self._json(self._send("GET", url), f"GET {c.RETURNS_LIST} (next page)")
-        return _returns_page(body, page.window_start, page.window_end, f"GET {c.RETURNS_LIST}")
+        body = self._json(self._send("GET", url), f"GET {c.RETURN_LIST} (next page)")
+        return _returns_page(body, page.window_start, page.window_end, f"GET {c.RETURN_LIST}")
 
     def iter_return_pages(
         self,
@@ -276,7 +280,7 @@ class LoopClient(PartnerClient):
         *,
         date_filter: str = c.FILTER_UPDATED_AT,
         states: Sequence[str] | None = None,
-        page_size: int = c.DEFAULT_PAGE_SIZE,
+        page_size: int = c.REQUESTED_PAGE_SIZE,
     ) -> Iterator[ReturnsPage]:
         """Every return whose ``date_filter`` falls in ``[since, until]`` (until: now), a page at a
         time: the range cut into windows of at most 120 days, oldest first, each read by following
@@ -474,20 +478,20 @@ def error_of(body: Any) -> tuple[str | None, str | None]:
         return None, c.ANSWER_FALSE
     if not isinstance(body, dict):
         return None, None
-    for key in (c.E_ERROR, c.E_ERRORS):
+    for key in (c.ERROR, c.ERRORS):
         inner = body.get(key)
         if isinstance(inner, str) and inner.strip():
             return None, inner.strip()
         if isinstance(inner, dict):
-            code = inner.get(c.E_HTTP_CODE) or inner.get(c.E_CODE)
-            message = inner.get(c.E_MESSAGE)
+            code = inner.get(c.ERROR_HTTP_CODE) or inner.get(c.ERROR_CODE)
+            message = inner.get(c.ERROR_MESSAGE)
             if code is not None or message is not None:
                 return _text(code), _text(message)
         if isinstance(inner, list) and inner:  # [DOC mirror] {"errors": ["..."]} on a 400
             return None, "; ".join(str(item) for item in inner)
-    for key in (c.E_MESSAGE, c.E_CONTENT):
+    for key in (c.ERROR_MESSAGE, c.ERROR_CONTENT):
         if isinstance(body.get(key), str) and body[key].strip():
-            return _text(body.get(c.E_CODE)), body[key].strip()
+            return _text(body.get(c.ERROR_CODE)), body[key].strip()
     return None, None
 
 

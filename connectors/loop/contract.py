@@ -26,7 +26,7 @@ PARTNER: Final = "loop"
 PRODUCTION_BASE_URL: Final = "https://api.loopreturns.com/api/v1"
 BASE_PATH: Final = "/api/v1"
 # Relative to the base URL.
-RETURNS_LIST: Final = "warehouse/return/list"  # Detailed Returns List
+RETURN_LIST: Final = "warehouse/return/list"  # Detailed Returns List
 RETURN_DETAILS: Final = "warehouse/return/details"  # Get Return Details
 RETURN_PROCESS: Final = "warehouse/return/{return_id}/process"
 RETURN_CLOSE: Final = "warehouse/return/{return_id}/close"
@@ -59,19 +59,19 @@ JSON_CONTENT_TYPE: Final = "application/json"  # [INF] Loop answers JSON; we sen
 KEY_PLACE: Final = "Loop Admin → Returns Management → Tools & integrations → Developer Tools"
 
 # --- Rate limit [DOC] 3.1 /reference/rate-limits ---------------------------------------------
-REQUESTS_PER_MINUTE: Final = 300  # per API key; over it: 429, "pause, then retry"
-RATE_WINDOW_SECONDS: Final = 60.0
+RATE_LIMIT_REQUESTS: Final = 300  # per API key and window; over it: 429, "pause, then retry"
+RATE_LIMIT_WINDOW_SECONDS: Final = 60.0  # a minute
 
 # --- Error bodies [DOC] ----------------------------------------------------------------------
 # 401 (mirror): {"error": {"code": "401", "http_code": "GEN-UNAUTHORIZED", "message": "Unauthorized."}};
 # an older page: {"errors": "Unauthorized."}. Action refusals: {"errors": {"message", "code"}};
 # [DOC mirror] some refusals carry only {"message": ...} or {"content": ...}.
-E_ERROR: Final = "error"
-E_ERRORS: Final = "errors"
-E_CODE: Final = "code"
-E_HTTP_CODE: Final = "http_code"
-E_MESSAGE: Final = "message"
-E_CONTENT: Final = "content"
+ERROR: Final = "error"
+ERRORS: Final = "errors"
+ERROR_CODE: Final = "code"
+ERROR_HTTP_CODE: Final = "http_code"
+ERROR_MESSAGE: Final = "message"
+ERROR_CONTENT: Final = "content"
 HTTP_CODE_UNAUTHORIZED: Final = "GEN-UNAUTHORIZED"
 # Action refusal codes [DOC].
 UNPROCESSABLE_RETURN: Final = "UNPROCESSABLE_RETURN"
@@ -99,8 +99,9 @@ MAX_RANGE: Final = timedelta(days=MAX_RANGE_DAYS)
 MAX_PAGE_SIZE: Final = 500
 # [INF] what Bobbin asks for: each page is committed before the next is read, so a page is what a
 # crash can make us read twice; 250 returns (with their lines, some 0.5-1 MB of JSON) is 4 requests
-# per 1,000 returns, a small share of the 300 a minute.
-DEFAULT_PAGE_SIZE: Final = 250
+# per 1,000 returns, a small share of the 300 a minute. Not Loop's default (which the document does
+# not settle): the client always sends pageSize.
+REQUESTED_PAGE_SIZE: Final = 250
 R_RETURNS: Final = "returns"
 R_NEXT_PAGE_URL: Final = "nextPageUrl"  # null on the last page
 R_PREVIOUS_PAGE_URL: Final = "previousPageUrl"
@@ -292,7 +293,13 @@ class ReturnField:
     EXCHANGE_ORDER_ID: Final = "exchange_order_id"  # details
     LABELS: Final = "labels"
     LINE_ITEMS: Final = "line_items"
-    # [DOC mirror] the list also carries one label's facts flat on the return.
+
+
+class ListLabelField:
+    """[DOC mirror] one label's facts that the list also carries flat on the return (the mirror's
+    example return; section 3.3 lists them only inside ``labels[]``). Known keys for the drift
+    count; nothing reads them."""
+
     CARRIER: Final = "carrier"
     TRACKING_NUMBER: Final = "tracking_number"
     LABEL_STATUS: Final = "label_status"
@@ -394,9 +401,11 @@ CUSTOMER_EMAIL_PLACES: Final = (
 )
 
 # Timestamps as each endpoint writes them [DOC] 3.6: details "2023-08-22 14:08:31" (no zone:
-# [INF] UTC), the list "2023-08-22T14:08:31.000Z" (fraction of any length), webhooks
+# [INF] UTC), the list "2023-08-22T14:08:31.000Z" (read with a fraction of any length), webhooks
 # "2023-08-22T14:08:31Z".
-TIMESTAMP_FORMATS: Final = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ")
+DETAILS_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+WEBHOOK_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
+TIMESTAMP_FORMATS: Final = (DETAILS_TIME_FORMAT, "%Y-%m-%dT%H:%M:%S.%fZ", WEBHOOK_TIME_FORMAT)
 
 
 def _fields(cls: type) -> frozenset[str]:
@@ -424,7 +433,7 @@ PAYLOAD: Final = PayloadContract(
         Expected("updated at", (_R.UPDATED_AT,), watched=False),
     ),
     known={
-        "": _fields(ReturnField) | _fields(WebhookField),
+        "": _fields(ReturnField) | _fields(ListLabelField) | _fields(WebhookField),
         _W.CUSTOMER_DETAIL: _fields(CustomerDetailField),
         _W.ADDRESS: _fields(AddressField),
         f"{_R.REFUNDS}[]": _fields(RefundField),

@@ -9,6 +9,9 @@ sandbox disagree, the document decides which side is wrong.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from typing import Final
 
 PARTNER: Final = "loop"
@@ -36,9 +39,6 @@ ACTIONS: Final = (ACTION_PROCESS, ACTION_CLOSE, ACTION_CANCEL, ACTION_FLAG)
 # --- Authentication [DOC] 3.1 ---------------------------------------------------------------
 HEADER_AUTHORIZATION: Final = "X-Authorization"  # the API key itself, no scheme
 SCOPE_RETURNS: Final = "Returns"  # covers process, cancel, flag, close, notes, list, details
-# [DOC] the OpenAPI mirror's 401 body; a key without the Returns scope gets it. [INF] a missing or
-# unknown key gets the same answer (one 401 for every refused key).
-UNAUTHORIZED_BODY: Final = {"error": {"code": "401", "http_code": "GEN-UNAUTHORIZED", "message": "Unauthorized."}}
 
 # --- Rate limit [DOC] 3.1: 300 requests per minute per API key, then 429 ---------------------
 RATE_LIMIT_REQUESTS: Final = 300
@@ -53,6 +53,15 @@ TOO_MANY_REQUESTS_MESSAGE: Final = "Too Many Attempts."  # [INF]
 ERRORS: Final = "errors"
 ERROR_MESSAGE: Final = "message"
 ERROR_CODE: Final = "code"
+# [DOC] the OpenAPI mirror's 401 body {"error": {"code", "http_code", "message"}}; a key without the
+# Returns scope gets it. [INF] a missing or unknown key gets the same answer (one 401 for every
+# refused key).
+ERROR: Final = "error"
+ERROR_HTTP_CODE: Final = "http_code"
+HTTP_CODE_UNAUTHORIZED: Final = "GEN-UNAUTHORIZED"
+UNAUTHORIZED_BODY: Final = {
+    ERROR: {ERROR_CODE: "401", ERROR_HTTP_CODE: HTTP_CODE_UNAUTHORIZED, ERROR_MESSAGE: "Unauthorized."}
+}
 UNPROCESSABLE_FLAGGED_RETURN: Final = "UNPROCESSABLE_FLAGGED_RETURN"  # [DOC]
 UNPROCESSABLE_RETURN: Final = "UNPROCESSABLE_RETURN"  # [DOC]
 # [INF] every other refusal the sandbox makes uses the same body shape, with these codes and the
@@ -64,7 +73,7 @@ NOTES_NOT_FOUND: Final = "NOTES_NOT_FOUND"  # 422 [DOC] status, [INF] code
 NOT_FOUND: Final = "NOT_FOUND"  # 404: a path the API does not have
 # [DOC] process answers HTTP 200 with the JSON text "true" (a string) on success. [INF] close,
 # cancel and flag answer the same, and refuse a transition the same way process does.
-ACTION_OK: Final = "true"
+ANSWER_TRUE: Final = "true"
 
 # --- GET warehouse/return/list [DOC] 3.2 ------------------------------------------------------
 P_FROM: Final = "from"
@@ -74,6 +83,7 @@ P_STATE: Final = "state"  # comma-separated
 P_PAGINATE: Final = "paginate"
 P_PAGE_SIZE: Final = "pageSize"
 P_CURSOR: Final = "cursor"  # carried by nextPageUrl
+PAGINATE_TRUE: Final = "true"  # [DOC] paginate=true; [INF] also read: 1, and false / 0 / absent (a bare array)
 FILTER_CREATED_AT: Final = "created_at"
 FILTER_UPDATED_AT: Final = "updated_at"
 FILTERS: Final = (FILTER_CREATED_AT, FILTER_UPDATED_AT)
@@ -84,9 +94,10 @@ MAX_RANGE_DAYS: Final = 120  # [DOC] from .. to at most 120 days apart
 DEFAULT_RANGE_HOURS: Final = 24  # [DOC] with neither from nor to: the last 24 hours
 # [INF] only `from`: up to now; only `to`: the 24 hours before it.
 # [DOC] the versions of the document disagree on pageSize (default / max 100/750, 150/500, 150/700);
-# [INF] the sandbox takes the strictest maximum, and the default two versions agree on. A larger
-# pageSize is refused (422), so a client that asks for more than 500 is caught.
-DEFAULT_PAGE_SIZE: Final = 150
+# [INF] the sandbox takes the strictest maximum, and the default two versions agree on (served when
+# a request names no pageSize). A larger pageSize is refused (422), so a client that asks for more
+# than 500 is caught.
+SERVED_DEFAULT_PAGE_SIZE: Final = 150
 MAX_PAGE_SIZE: Final = 500
 R_RETURNS: Final = "returns"  # [DOC] the paginated answer {"returns", "nextPageUrl", "previousPageUrl"}
 R_NEXT_PAGE_URL: Final = "nextPageUrl"
@@ -100,18 +111,26 @@ P_RETURN_ID: Final = "return_id"
 P_ORDER_ID: Final = "order_id"  # [DOC] the Shopify order id, i.e. the return's provider_order_id
 P_ORDER_NAME: Final = "order_name"
 P_CURRENCY_TYPE: Final = "currency_type"
-CURRENCY_TYPES: Final = ("shop", "presentment")  # [DOC] default shop; [INF] one currency: same answer
+CURRENCY_SHOP: Final = "shop"  # [DOC] the default
+CURRENCY_PRESENTMENT: Final = "presentment"
+CURRENCY_TYPES: Final = (CURRENCY_SHOP, CURRENCY_PRESENTMENT)  # [INF] one currency: the same answer
 # [INF] several returns of one order: details answers the newest (highest id). Details answers the
 # return object itself, not wrapped.
 
 # --- Notes [DOC] 3.2 / 3.6 ---------------------------------------------------------------------
 NOTE_CONTENT: Final = "content"
-NOTE_MAX_LENGTH: Final = 255  # [DOC] content <= 255; [INF] longer or empty: 422 INVALID_PARAMETER
-# [INF] a note: {"id", "content", "created_at"}; GET notes answers a bare array, oldest first, and
-# POST note answers the note made. A note lives on the return's timeline, not among its fields:
-# it does not change updated_at and sends no webhook.
-NOTE_ID: Final = "id"
-NOTE_CREATED_AT: Final = "created_at"
+NOTE_MAX_CHARS: Final = 255  # [DOC] content <= 255; [INF] longer or empty: 422 INVALID_PARAMETER
+
+
+class NoteField:
+    """[INF] a note: {"id", "content", "created_at"}; GET notes answers a bare array, oldest first,
+    and POST note answers the note made. A note lives on the return's timeline, not among its
+    fields: it does not change updated_at and sends no webhook."""
+
+    ID: Final = "id"
+    CONTENT: Final = "content"
+    CREATED_AT: Final = "created_at"
+
 
 # --- Return states and outcomes [DOC] 3.3 ---------------------------------------------------------
 STATE_OPEN: Final = "open"
@@ -210,19 +229,47 @@ class WebhookField:
     IS_GIFT_RETURN: Final = "is_gift_return"
 
 
-CUSTOMER_DETAIL_FIELDS: Final = ("email", "first_name", "last_name")  # [DOC]
+class CustomerDetailField:
+    """[DOC] 3.4 the webhook's ``customer_detail``."""
+
+    EMAIL: Final = "email"
+    FIRST_NAME: Final = "first_name"
+    LAST_NAME: Final = "last_name"
+
+
+class AddressField:
+    """[DOC] 3.4 the webhook's ``address``."""
+
+    NAME: Final = "name"
+    COMPANY: Final = "company"
+    ADDRESS1: Final = "address1"
+    ADDRESS2: Final = "address2"
+    CITY: Final = "city"
+    STATE: Final = "state"
+    ZIP: Final = "zip"
+    COUNTRY: Final = "country"
+    COUNTRY_CODE: Final = "country_code"
+    PHONE: Final = "phone"
+
+
+# The keys served in ``customer_detail`` and ``address``, in the document's order.
+CUSTOMER_DETAIL_FIELDS: Final = (
+    CustomerDetailField.EMAIL,
+    CustomerDetailField.FIRST_NAME,
+    CustomerDetailField.LAST_NAME,
+)
 ADDRESS_FIELDS: Final = (
-    "name",
-    "company",
-    "address1",
-    "address2",
-    "city",
-    "state",
-    "zip",
-    "country",
-    "country_code",
-    "phone",
-)  # [DOC]
+    AddressField.NAME,
+    AddressField.COMPANY,
+    AddressField.ADDRESS1,
+    AddressField.ADDRESS2,
+    AddressField.CITY,
+    AddressField.STATE,
+    AddressField.ZIP,
+    AddressField.COUNTRY,
+    AddressField.COUNTRY_CODE,
+    AddressField.PHONE,
+)
 # [INF] the webhook-only fields are served in webhooks alone, not in the list or details.
 WEBHOOK_ONLY_FIELDS: Final = (
     WebhookField.PROVIDER_ORDER_EXTERNAL_ID,
@@ -234,7 +281,7 @@ WEBHOOK_ONLY_FIELDS: Final = (
 )
 
 
-class LineField:
+class LineItemField:
     """[DOC] 3.3 a line item. The list (and [INF] the webhook) names the product ``title``; details
     names ``line_item_title`` and ``variant_title`` instead."""
 
@@ -302,12 +349,12 @@ MONEY_FIELDS: Final = (
     ReturnField.UPSELL,
 )
 LINE_MONEY_FIELDS: Final = (
-    LineField.PRICE,
-    LineField.DISCOUNT,
-    LineField.TAX,
-    LineField.REFUND,
-    LineField.REFUND_ITEM,
-    LineField.REFUND_TAX,
+    LineItemField.PRICE,
+    LineItemField.DISCOUNT,
+    LineItemField.TAX,
+    LineItemField.REFUND,
+    LineItemField.REFUND_ITEM,
+    LineItemField.REFUND_TAX,
 )
 
 # --- Ids and timestamps per endpoint [DOC] 3.3 / 3.6 --------------------------------------------
@@ -322,11 +369,11 @@ RETURN_ID_FIELDS: Final = (
     ReturnField.EXCHANGE_ORDER_ID,
 )
 LINE_ID_FIELDS: Final = (
-    LineField.LINE_ITEM_ID,
-    LineField.PROVIDER_LINE_ITEM_ID,
-    LineField.PRODUCT_ID,
-    LineField.VARIANT_ID,
-    LineField.PROVIDER_RESTOCK_LOCATION_ID,
+    LineItemField.LINE_ITEM_ID,
+    LineItemField.PROVIDER_LINE_ITEM_ID,
+    LineItemField.PRODUCT_ID,
+    LineItemField.VARIANT_ID,
+    LineItemField.PROVIDER_RESTOCK_LOCATION_ID,
 )
 REFUND_ID_FIELDS: Final = (RefundField.PROVIDER_REFUND_ID,)
 # [DOC example] the webhook mixes them: these are strings, these integers; [INF] every other id
@@ -343,18 +390,25 @@ DETAILS_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 LIST_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.000Z"
 WEBHOOK_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 TIMESTAMP_FIELDS: Final = (ReturnField.CREATED_AT, ReturnField.UPDATED_AT, ReturnField.EDITED_AT)
-LINE_TIMESTAMP_FIELDS: Final = (LineField.RETURNED_AT,)
+LINE_TIMESTAMP_FIELDS: Final = (LineItemField.RETURNED_AT,)
 LABEL_TIMESTAMP_FIELDS: Final = (LabelField.UPDATED_AT,)
 
 # --- Webhooks [DOC] 3.4 / 3.6 ------------------------------------------------------------------
 TOPIC_RETURN: Final = "return"
-TRIGGER_CREATED: Final = "return.created"
-TRIGGER_UPDATED: Final = "return.updated"
-TRIGGER_CLOSED: Final = "return.closed"
-TRIGGERS: Final = (TRIGGER_CREATED, TRIGGER_UPDATED, TRIGGER_CLOSED)
+TRIGGER_RETURN_CREATED: Final = "return.created"
+TRIGGER_RETURN_UPDATED: Final = "return.updated"
+TRIGGER_RETURN_CLOSED: Final = "return.closed"
+RETURN_TRIGGERS: Final = (TRIGGER_RETURN_CREATED, TRIGGER_RETURN_UPDATED, TRIGGER_RETURN_CLOSED)
 # [INF] return.closed when a change leaves the return closed (processed or closed), return.updated
 # for every other change, return.created once.
 HEADER_SIGNATURE: Final = "X-Loop-Signature"  # base64(HMAC-SHA256(raw body, webhook secret))
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """[DOC] ``X-Loop-Signature``: base64(HMAC-SHA256(raw body, webhook secret))."""
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+
+
 WEBHOOK_CONTENT_TYPE: Final = "application/json"
 # [DOC] the body is sent compact, "/" escaped as "\/", non-ASCII as \uXXXX (PHP's json_encode).
 # [DOC example] the return webhook carries no updated_at (3.6); 3.3 lists it among the shared

@@ -66,7 +66,7 @@ from sandbox.loop import api as c
 
 log = structlog.get_logger()
 
-RF, LF, WF, FF, BF = c.ReturnField, c.LineField, c.WebhookField, c.RefundField, c.LabelField
+RF, LF, WF, FF, BF = c.ReturnField, c.LineItemField, c.WebhookField, c.RefundField, c.LabelField
 Obj = dict[str, Any]
 CENTS = Decimal("0.01")
 TAX_RATE = Decimal("0.08")  # [INF] the demo shop's sales tax on returned lines
@@ -257,11 +257,6 @@ def encode_webhook_body(payload: Mapping[str, Any]) -> bytes:
     return text.replace("/", "\\/").encode("ascii")
 
 
-def sign_webhook_body(body: bytes, secret: str) -> str:
-    """[DOC] ``X-Loop-Signature``: base64(HMAC-SHA256(raw body, webhook secret))."""
-    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
-
-
 # --- the sandbox ---------------------------------------------------------------------------------
 class LoopSandbox(PartnerSandbox):
     """The emulator: one Loop shop in memory behind a lock, served on ``host:port`` (0 = a free port).
@@ -375,7 +370,7 @@ class LoopSandbox(PartnerSandbox):
         ``fields`` set over it. Sends ``return.created``; answers the return as stored."""
         with self._lock:
             made = self._make_return(fields, lines=lines, outcome=outcome, state=state)
-            self._emit(made, c.TRIGGER_CREATED, webhook)
+            self._emit(made, c.TRIGGER_RETURN_CREATED, webhook)
             return copy.deepcopy(made)
 
     def update_return(
@@ -389,8 +384,8 @@ class LoopSandbox(PartnerSandbox):
         """Change a return as Loop would (a shopper's edit, a label scan, an admin): ``changes`` set
         over it, updated_at moved on (edited_at too when more than the state changes). Sends
         ``return.closed`` when it becomes closed, else ``return.updated`` (or ``trigger``)."""
-        if trigger is not None and trigger not in c.TRIGGERS:
-            raise ValueError(f"trigger must be one of {', '.join(c.TRIGGERS)}")
+        if trigger is not None and trigger not in c.RETURN_TRIGGERS:
+            raise ValueError(f"trigger must be one of {', '.join(c.RETURN_TRIGGERS)}")
         with self._lock:
             found = self._find(return_id)
             before = found[RF.STATE]
@@ -429,8 +424,8 @@ class LoopSandbox(PartnerSandbox):
 
     def send_webhook(self, return_id: int, trigger: str, *, webhook: str | None = None) -> list[WebhookEvent]:
         """Send the return as it is now under ``trigger`` (again), without changing it."""
-        if trigger not in c.TRIGGERS:
-            raise ValueError(f"trigger must be one of {', '.join(c.TRIGGERS)}")
+        if trigger not in c.RETURN_TRIGGERS:
+            raise ValueError(f"trigger must be one of {', '.join(c.RETURN_TRIGGERS)}")
         with self._lock:
             return self._emit(self._find(return_id), trigger, webhook)
 
@@ -528,7 +523,7 @@ class LoopSandbox(PartnerSandbox):
             raise LoopError(422, c.INVALID_PARAMETER, f"filter must be one of {', '.join(c.FILTERS)}")
         states = _states(query.get(c.P_STATE))
         paginate = _flag(query.get(c.P_PAGINATE), c.P_PAGINATE)
-        size = _int_param(query.get(c.P_PAGE_SIZE), c.P_PAGE_SIZE, c.DEFAULT_PAGE_SIZE)
+        size = _int_param(query.get(c.P_PAGE_SIZE), c.P_PAGE_SIZE, c.SERVED_DEFAULT_PAGE_SIZE)
         if not 1 <= size <= c.MAX_PAGE_SIZE:
             raise LoopError(422, c.INVALID_PARAMETER, f"pageSize must be between 1 and {c.MAX_PAGE_SIZE}")
         after = _decode_cursor(query.get(c.P_CURSOR)) if paginate else None
@@ -624,7 +619,7 @@ class LoopSandbox(PartnerSandbox):
                     self._process_details[return_id] = copy.deepcopy(body)
             self._touch(found, edited=False)
             self._emit(found, _trigger(before, after), None)
-        return Response.json(c.ACTION_OK)
+        return Response.json(c.ANSWER_TRUE)
 
     # --- notes [DOC] -----------------------------------------------------------------------------
     def _get_notes(self, return_id: int) -> Response:
@@ -637,13 +632,17 @@ class LoopSandbox(PartnerSandbox):
     def _add_note(self, found: Obj, content: Any) -> Obj:
         if not isinstance(content, str) or not content.strip():
             raise LoopError(422, c.INVALID_PARAMETER, f"{c.NOTE_CONTENT} is required")
-        if len(content) > c.NOTE_MAX_LENGTH:
+        if len(content) > c.NOTE_MAX_CHARS:
             raise LoopError(
-                422, c.INVALID_PARAMETER, f"{c.NOTE_CONTENT} may not be longer than {c.NOTE_MAX_LENGTH} characters"
+                422, c.INVALID_PARAMETER, f"{c.NOTE_CONTENT} may not be longer than {c.NOTE_MAX_CHARS} characters"
             )
         notes = self._notes.setdefault(found[RF.ID], [])
         self._next_note_id += 1
-        note = {c.NOTE_ID: self._next_note_id, c.NOTE_CONTENT: content, c.NOTE_CREATED_AT: _stamp(self._now())}
+        note = {
+            c.NoteField.ID: self._next_note_id,
+            c.NoteField.CONTENT: content,
+            c.NoteField.CREATED_AT: _stamp(self._now()),
+        }
         notes.append(note)
         return copy.deepcopy(note)
 
@@ -693,7 +692,7 @@ class LoopSandbox(PartnerSandbox):
         payload = {WF.TOPIC: c.TOPIC_RETURN, WF.TRIGGER: trigger, WF.SHOP_ID: self.shop_id}
         payload.update(_webhook_view(found, updated_at=self.webhook_updated_at))
         body = encode_webhook_body(payload)
-        signature = sign_webhook_body(body, self._webhook_secret)
+        signature = c.webhook_signature(self._webhook_secret, body)
         made = []
         for _ in range(2 if mode == TWICE else 1):
             self._next_delivery_id += 1
@@ -779,8 +778,8 @@ class LoopSandbox(PartnerSandbox):
             for return_id, contents in dict(seed.get("notes", {})).items():
                 for content in contents:
                     self._next_note_id += 1
-                    note = {c.NOTE_ID: self._next_note_id, c.NOTE_CONTENT: content}
-                    note[c.NOTE_CREATED_AT] = self._returns[int(return_id)][RF.CREATED_AT]
+                    note = {c.NoteField.ID: self._next_note_id, c.NoteField.CONTENT: content}
+                    note[c.NoteField.CREATED_AT] = self._returns[int(return_id)][RF.CREATED_AT]
                     self._notes.setdefault(int(return_id), []).append(note)
             self._actions: list[Obj] = []
             self._calls: list[Obj] = []
@@ -1111,7 +1110,7 @@ def _action_error(code: str, message: str) -> Response:
 
 
 def _trigger(before: str, after: str) -> str:
-    return c.TRIGGER_CLOSED if after == c.STATE_CLOSED and before != c.STATE_CLOSED else c.TRIGGER_UPDATED
+    return c.TRIGGER_RETURN_CLOSED if after == c.STATE_CLOSED and before != c.STATE_CLOSED else c.TRIGGER_RETURN_UPDATED
 
 
 def _past(action: str) -> str:
@@ -1164,7 +1163,7 @@ def _states(text: str | None) -> tuple[str, ...]:
 def _flag(text: str | None, name: str) -> bool:
     """[INF] true / 1 and false / 0 (or absent)."""
     value = (text or "").strip().lower()
-    if value in ("true", "1"):
+    if value in (c.PAGINATE_TRUE, "1"):
         return True
     if value in ("", "false", "0"):
         return False

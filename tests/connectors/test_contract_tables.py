@@ -3,7 +3,8 @@
 Each sandbox keeps its own literal copy of its partner's document (``sandbox/<partner>/api.py``)
 and never imports the client's contract, so a mistake in either side fails the tests that talk
 to the sandbox; this test names the difference. Names only one side has must be listed here with
-why (the client's mapper spellings and drift list are not part of what the partner serves).
+why: CLIENT_ONLY (the client's mapper spellings and drift list are not part of what the partner
+serves) and SANDBOX_ONLY (how the sandbox serves: its defaults, refusals and webhook delivery).
 """
 
 from __future__ import annotations
@@ -17,19 +18,113 @@ import pytest
 
 from connectors.brandboom import contract as brandboom_contract
 from connectors.joor import contract as joor_contract
+from connectors.loop import contract as loop_contract
 from sandbox.brandboom import api as brandboom_api
 from sandbox.joor import api as joor_api
+from sandbox.loop import api as loop_api
 
 # What the client keeps for itself: how its mapper reads payloads (spellings, error fields, drift).
 CLIENT_ONLY = {
     "brandboom": {"ORDER_FIELDS", "PAYLOAD", "SHIP_TO_PLACES", "BILL_TO_PLACES"},
     "joor": {"ORDER_FIELDS", "PAYLOAD", "ORDER_ID_KEYS", "CUSTOMER_EMAIL_PLACES", "order_id_of", "order_items_of"},
+    "loop": {
+        # the mapper's spellings and drift list: where it looks for a fact, and how it parses time
+        # (any list fraction, "%f"; the sandbox writes ".000Z", its LIST_TIME_FORMAT)
+        "PAYLOAD",
+        "CUSTOMER_EMAIL_PLACES",
+        "LINE_TITLE_KEYS",
+        "TIMESTAMP_FORMATS",
+        # [DOC mirror] flat label keys on a listed return, known to the drift count only: section
+        # 3.3 lists them inside labels[] alone, and the sandbox does not serve them flat
+        "ListLabelField",
+        # answers the client tolerates and the sandbox never gives: [DOC mirror] {"content": ...}
+        # refusals, "false", and GET notes wrapped as {"notes": [...]} (the sandbox answers a bare array)
+        "ERROR_CONTENT",
+        "ANSWER_FALSE",
+        "R_NOTES",
+        # the client's own choices and lookups, built from compared names: the verb -> path table,
+        # which actions carry a body, the paging window and page size it asks for ([INF]; the
+        # sandbox's default is SERVED_DEFAULT_PAGE_SIZE), its request Content-Type, cutting long
+        # notes, where a person fixes a key
+        "ACTION_PATHS",
+        "ACTIONS_WITH_BODY",
+        "MAX_RANGE",
+        "REQUESTED_PAGE_SIZE",
+        "JSON_CONTENT_TYPE",
+        "NOTE_CUT_MARK",
+        "KEY_PLACE",
+        # helpers: writing from / to and ids, cutting windows and notes, checking a received
+        # webhook; UTC is the datetime import
+        "UTC",
+        "as_utc",
+        "range_timestamp",
+        "windows",
+        "return_id_text",
+        "fit_note",
+        "signature_valid",
+        "verify_webhook",
+    },
+}
+# What the sandbox keeps for itself: how it serves the API (its defaults when a request leaves a
+# parameter out, its refusals, state machine and webhook delivery, the types it writes per endpoint).
+SANDBOX_ONLY: dict[str, set[str]] = {
+    "brandboom": set(),
+    "joor": set(),
+    "loop": {
+        # defaults for what a request leaves out: the client always sends filter, from / to and
+        # pageSize ([INF]; the client's page size is REQUESTED_PAGE_SIZE)
+        "DEFAULT_FILTER",
+        "DEFAULT_RANGE_HOURS",
+        "SERVED_DEFAULT_PAGE_SIZE",
+        # its answers: the 401 body (built from compared names), the [INF] refusal codes and 429
+        # text, the action state machine; the client reads codes as data, whatever they are
+        "UNAUTHORIZED_BODY",
+        "INVALID_PARAMETER",
+        "INVALID_DATE_RANGE",
+        "RETURN_NOT_FOUND",
+        "NOTES_NOT_FOUND",
+        "NOT_FOUND",
+        "TOO_MANY_REQUESTS_MESSAGE",
+        "TRANSITIONS",
+        "FLAGGED_REFUSAL",
+        # the verbs it routes (the client's ACTION_PATHS; both are built from compared ACTION_* names)
+        "ACTIONS",
+        # how it writes a return: which keys are money, ids and timestamps, per endpoint, and the
+        # list's time format; lists built from compared field classes
+        "MONEY_FIELDS",
+        "LINE_MONEY_FIELDS",
+        "RETURN_ID_FIELDS",
+        "LINE_ID_FIELDS",
+        "REFUND_ID_FIELDS",
+        "WEBHOOK_STRING_IDS",
+        "WEBHOOK_INT_IDS",
+        "WEBHOOK_ONLY_FIELDS",
+        "CUSTOMER_DETAIL_FIELDS",
+        "ADDRESS_FIELDS",
+        "TIMESTAMP_FIELDS",
+        "LINE_TIMESTAMP_FIELDS",
+        "LABEL_TIMESTAMP_FIELDS",
+        "LIST_TIME_FORMAT",
+        # sending webhooks: the client only receives them
+        "WEBHOOK_CONTENT_TYPE",
+        "WEBHOOK_RETRIES",
+        "WEBHOOK_ATTEMPTS",
+        "MAX_RETRY_AFTER_SECONDS",
+        "WEBHOOK_BACKOFF_BASE_SECONDS",
+        "WEBHOOK_BACKOFF_CAP_SECONDS",
+        "WEBHOOK_TIMEOUT_SECONDS",
+    },
 }
 SAMPLES: dict[str, list[tuple[Any, ...]]] = {
     "signature": [("PUBKEY", "SECRET", 1700000000), ("a", "b", "0")],
     "authorization": [("token-123",), ("",)],
     "range_timestamp": [(datetime(2026, 11, 2, 9, 30, 1, 250000, tzinfo=UTC),), (datetime(2026, 1, 1),)],
     "request_credits": [("GET",), ("post",), ("PUT",), ("HEAD",)],
+    "webhook_signature": [
+        ("whsec-1", b'{"topic":"return","url":"https:\\/\\/x"}'),
+        ("sécret", "é".encode()),
+        ("", b""),
+    ],
 }
 
 
@@ -53,7 +148,7 @@ def _differences(partner: str, contract: ModuleType, api: ModuleType) -> list[st
     ours, theirs = _public(contract), _public(api)
     found = []
     for name in sorted(set(ours) | set(theirs)):
-        if name in CLIENT_ONLY[partner]:
+        if name in CLIENT_ONLY[partner] or name in SANDBOX_ONLY[partner]:
             continue
         if name not in theirs:
             found.append(f"{name}: in the client's contract, not in the sandbox's tables")
@@ -84,6 +179,7 @@ def _differences(partner: str, contract: ModuleType, api: ModuleType) -> list[st
     [
         ("brandboom", brandboom_contract, brandboom_api),
         ("joor", joor_contract, joor_api),
+        ("loop", loop_contract, loop_api),
     ],
 )
 def test_the_sandbox_and_the_client_state_the_same_api(partner: str, contract: ModuleType, api: ModuleType) -> None:
@@ -112,12 +208,12 @@ def test_a_changed_header_or_status_is_named() -> None:
 
 
 def test_the_sandboxes_never_import_the_clients() -> None:
-    # a fresh interpreter that loads both sandboxes has loaded nothing of connectors/
+    # a fresh interpreter that loads the sandboxes has loaded nothing of connectors/
     import subprocess
     import sys
 
     code = (
-        "import sys, sandbox.brandboom.server, sandbox.joor.server; "
+        "import sys, sandbox.brandboom.server, sandbox.joor.server, sandbox.loop.server; "
         "print(sorted(m for m in sys.modules if m == 'connectors' or m.startswith('connectors.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
