@@ -34,15 +34,18 @@ from models.inventory import (
     InventoryPushState,
 )
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
+from models.returns import ArAdjustment, CreditMemo, InboundReturn, ReturnError, Rma, RmaLine, RmaReceipt
 from models.runs import OutboxEntry, SyncRun, WritebackAttempt
 from models.sites import Mapping, Site
 
 __all__ = [
+    "ArAdjustment",
     "Base",
     "CatalogPushState",
     "CatalogRemoval",
     "ConsoleAction",
     "ConsoleUser",
+    "CreditMemo",
     "Customer",
     "CustomerAddress",
     "Division",
@@ -50,6 +53,7 @@ __all__ = [
     "ErrorReport",
     "InboundEvent",
     "InboundOrder",
+    "InboundReturn",
     "Inventory",
     "InventoryPushChange",
     "InventoryPushHeld",
@@ -63,6 +67,10 @@ __all__ = [
     "OutboxEntry",
     "PriceType",
     "ReportedError",
+    "ReturnError",
+    "Rma",
+    "RmaLine",
+    "RmaReceipt",
     "SalesOrder",
     "SalesOrderLine",
     "SalesRep",
