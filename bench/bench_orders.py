@@ -280,7 +280,7 @@ def table_buffers(orders: list[dict[str, Any]], site_id: int, so_csv: str) -> tu
 
 
 def copy_floor_tables(h: Harness, inbound_csv: str, so_csv: str, line_csv: str) -> float:
-    """COPY the same orders into the tables an import writes — inbound_order (both JSONB payloads),
+    """COPY the same orders into the tables an import writes — inbound_order (the payload packed),
     sales_order, sales_order_line, with their keys, indexes and foreign keys — and commit; emptied after."""
     raw = h.engine().raw_connection()
     try:
@@ -708,7 +708,7 @@ def run(report: Report) -> None:
         f"floor (c): COPY {n:,} holding-area rows + {so_rows:,} + {line_rows:,} rows into the real tables",
         tables_s,
         "s",
-        note="inbound_order with both JSONB payloads, sales_order, sales_order_line: "
+        note="inbound_order with the payload packed, sales_order, sales_order_line: "
         "their keys, indexes and foreign keys; CSV prepared; best of 2",
     )
     for c in costs:
