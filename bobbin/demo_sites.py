@@ -19,6 +19,10 @@ from services.sites import create_site
 
 DEMO_SITE = "brandboom-demo"
 JOOR_DEMO_SITE = "joor-demo"
+LOOP_DEMO_SITE = "loop-demo"
+# The demo brand's Shopify customer account in the ERP: returns whose shopper is no ERP customer
+# go there (seed 003), and their AR debits offset the unapplied credit on it.
+SHOPIFY_CUSTOMER = {"code": "SHOPIFY", "name": "Shopify web store", "email": "webstore@harborandpine.example"}
 
 
 def load_demo(sandbox_url: str | None = None) -> str:
@@ -33,9 +37,19 @@ def load_joor_demo(joor_url: str | None = None) -> str:
     return _load_site(JOOR_DEMO_SITE, url, _joor_demo_site)
 
 
+def load_loop_demo(loop_url: str | None = None) -> str:
+    """The same for the demo Loop Returns site (and the Shopify customer account it credits)."""
+    url = loop_url or f"http://127.0.0.1:{get_settings().loop_sandbox_port}/api/v1"
+    return _load_site(LOOP_DEMO_SITE, url, _loop_demo_site)
+
+
 # Partner kind -> its demo site's loader (given the sandbox's base URL). A partner without one
 # has its sandbox started but no demo site.
-DEMO_SITES: dict[str, Callable[[str | None], str]] = {"brandboom": load_demo, "joor": load_joor_demo}
+DEMO_SITES: dict[str, Callable[[str | None], str]] = {
+    "brandboom": load_demo,
+    "joor": load_joor_demo,
+    "loop": load_loop_demo,
+}
 
 
 def _load_site(name: str, url: str, create: Callable[[Session, DemoWorld, str], None]) -> str:
@@ -104,3 +118,25 @@ def _joor_demo_site(s: Session, world: DemoWorld, url: str) -> None:
     )
     for m in setup["mappings"]:
         upsert_mapping(s, site.id, m["kind"], m["partner_value"], m["erp_code"], m.get("how", "manual"))
+
+
+def _loop_demo_site(s: Session, world: DemoWorld, url: str) -> None:
+    from models import Customer
+    from sandbox.loop.demo import loop_api_key, loop_webhook_secret
+
+    s.execute(pg_insert(Customer).on_conflict_do_nothing(), [SHOPIFY_CUSTOMER])
+    create_site(
+        s,
+        name=LOOP_DEMO_SITE,
+        kind="loop",
+        base_url=url,
+        credentials={"api_key": loop_api_key(), "webhook_secret": loop_webhook_secret()},
+        division=world.divisions[0]["code"],
+        notify_emails=["returns@harborandpine.example"],
+        # The demo shop's returns go back to June: the first poll reads them all.
+        settings={
+            "default_warehouse": world.warehouses[0]["code"],
+            "shopify_customer": SHOPIFY_CUSTOMER["code"],
+            "returns_first_days": 365,
+        },
+    )

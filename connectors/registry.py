@@ -13,6 +13,7 @@ capability      object                                      used by
 ``inventory``   ``connectors.inventory.InventoryPush``        ``services.inventory``
 ``catalog``     ``connectors.catalog.CatalogPush``            ``services.catalog``
 ``customers``   ``connectors.catalog.CustomerPush``           ``services.customer_push``
+``returns``     ``connectors.returns.ReturnsPull``            ``services.returns`` (poll, details)
 ``events``      ``connectors.events.EventSource``             ``web.events`` (the webhook receiver)
 ==============  ==========================================  ===================================
 
@@ -39,6 +40,7 @@ from connectors.catalog import CatalogPush, CustomerPush
 from connectors.drift import PayloadContract
 from connectors.events import EventSource
 from connectors.inventory import InventoryPush
+from connectors.returns import ReturnsPull
 from connectors.settings import SiteSettings
 
 
@@ -73,6 +75,13 @@ PARTNERS: tuple[PartnerInfo, ...] = (
         "JOOR",
         doc="JOOR API v2 (the API token from JOOR's integration manager)",
         sandbox="sandbox.joor.demo",
+    ),
+    PartnerInfo(
+        "loop",
+        "connectors.loop",
+        "Loop Returns",
+        doc="Loop Returns API v1 (an API key with the Returns scope, and the webhook secret)",
+        sandbox="sandbox.loop.demo",
     ),
 )
 _LISTED = {entry.kind: entry for entry in PARTNERS}
@@ -122,13 +131,14 @@ CAPABILITIES = {
     "inventory": "take inventory pushes",
     "catalog": "take catalog pushes",
     "customers": "take customer pushes",
+    "returns": "send returns",
     "events": "push events",
 }
-Capability = Literal["orders", "writeback", "inventory", "catalog", "customers", "events"]
+Capability = Literal["orders", "writeback", "inventory", "catalog", "customers", "returns", "events"]
 # The capabilities opened on the partner's client (``open(client, settings)``); events are not:
 # the receiver verifies and parses a request with the site's secret alone.
-Opened = Literal["orders", "writeback", "inventory", "catalog", "customers"]
-OPENED: tuple[Opened, ...] = ("orders", "writeback", "inventory", "catalog", "customers")
+Opened = Literal["orders", "writeback", "inventory", "catalog", "customers", "returns"]
+OPENED: tuple[Opened, ...] = ("orders", "writeback", "inventory", "catalog", "customers", "returns")
 
 
 class UnknownPartner(ValueError):
@@ -151,6 +161,7 @@ class PartnerSpec:
     inventory: InventoryPush | None = None
     catalog: CatalogPush | None = None
     customers: CustomerPush | None = None
+    returns: ReturnsPull | None = None
     events: EventSource | None = None
     sandbox: Sandbox | None = None
     doc: str = ""  # one line for `bobbin sites add --help`
@@ -165,6 +176,8 @@ class PartnerSpec:
     def capability(self, name: Literal["catalog"]) -> CatalogPush: ...
     @overload
     def capability(self, name: Literal["customers"]) -> CustomerPush: ...
+    @overload
+    def capability(self, name: Literal["returns"]) -> ReturnsPull: ...
     @overload
     def capability(self, name: Literal["events"]) -> EventSource: ...
 

@@ -34,7 +34,16 @@ from models.inventory import (
     InventoryPushState,
 )
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
-from models.returns import ArAdjustment, CreditMemo, InboundReturn, ReturnError, Rma, RmaLine, RmaReceipt
+from models.returns import (
+    ArAdjustment,
+    CreditMemo,
+    InboundReturn,
+    ReturnCursor,
+    ReturnError,
+    Rma,
+    RmaLine,
+    RmaReceipt,
+)
 from models.runs import OutboxEntry, SyncRun, WritebackAttempt
 from models.sites import Mapping, Site
 
@@ -67,6 +76,7 @@ __all__ = [
     "OutboxEntry",
     "PriceType",
     "ReportedError",
+    "ReturnCursor",
     "ReturnError",
     "Rma",
     "RmaLine",

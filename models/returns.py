@@ -106,6 +106,16 @@ class InboundReturn(Base):
     last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class ReturnCursor(Base):
+    """Where a site's returns poll reads Loop's list from next: returns whose ``updated_at`` is at or
+    after ``updated_since`` (moved on only once every page up to it is held)."""
+
+    __tablename__ = "return_cursor"
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), primary_key=True)
+    updated_since: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class ReturnError(Base):
     """One problem of one held return (an unknown SKU, no customer, a refund that does not match the
     lines ...), kept when resolved, as ``order_error`` keeps an order's. While open, a problem exists once."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -32,17 +32,22 @@ OUTBOX_STATES = ("pending", "sent", "dead")
 
 
 class OutboxEntry(Base):
-    """A status change waiting to go to a partner. Unique per (order, status): queuing twice is a no-op."""
+    """A change waiting to go to a partner, for one held order or one held return (exactly one).
+    Unique per (record, status): queuing twice is a no-op."""
 
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("inbound_order_id", "status"),
+        UniqueConstraint("inbound_return_id", "status"),
+        CheckConstraint("(inbound_order_id IS NULL) <> (inbound_return_id IS NULL)", name="one_record"),
         Index("ix_outbox_state_next", "state", "next_attempt_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
-    inbound_order_id: Mapped[int] = mapped_column(ForeignKey("inbound_order.id", ondelete="CASCADE"))
-    # exported | shipped | paid | void, or customer_code (store the ERP code on the partner's customer)
+    inbound_order_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_order.id", ondelete="CASCADE"))
+    inbound_return_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_return.id", ondelete="CASCADE"))
+    # An order's: exported | shipped | paid | void, or customer_code (store the ERP code on the
+    # partner's customer). A return's: one of connectors.base.RETURN_ACTIONS (process, flag, a note).
     status: Mapped[str] = mapped_column(String(16))
     # What the change needs beyond the order (customer_code: the partner customer id and the code).
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))

@@ -28,6 +28,8 @@ class SiteEntry:
     inventory_push_minutes: int | None = None
     catalog_push_minutes: int | None = None
     customers_push_minutes: int | None = None
+    orders: bool = True  # its partner sends orders (import-orders, erp-export)
+    returns: bool = False  # its partner sends returns (import-returns)
 
 
 def minute_spec(interval: int) -> str:
@@ -54,6 +56,15 @@ def build_schedule(sites: list[SiteEntry], settings: Settings) -> dict[str, dict
     }
     for site in sites:
         interval = site.import_minutes or settings.import_interval_minutes
+        if site.returns:  # the poll that catches any return webhook that never came
+            schedule[f"import-returns:{site.name}"] = {
+                "task": "tasks.returns.import_returns",
+                "schedule": crontab(minute=minute_spec(interval)),
+                "args": (site.id,),
+                "options": {"expires": interval * 60},
+            }
+        if not site.orders:
+            continue
         schedule[f"import-orders:{site.name}"] = {
             "task": "tasks.orders.import_orders",
             "schedule": crontab(minute=minute_spec(interval)),
@@ -96,7 +107,9 @@ def active_sites() -> list[SiteEntry]:
     from models import Site
 
     with session_scope() as s:
-        rows = s.execute(select(Site.id, Site.name, Site.settings).where(Site.active.is_(True)).order_by(Site.id))
+        rows = s.execute(
+            select(Site.id, Site.name, Site.kind, Site.settings).where(Site.active.is_(True)).order_by(Site.id)
+        )
         return [
             SiteEntry(
                 r.id,
@@ -105,6 +118,19 @@ def active_sites() -> list[SiteEntry]:
                 (r.settings or {}).get("inventory_push_minutes"),
                 (r.settings or {}).get("catalog_push_minutes"),
                 (r.settings or {}).get("customers_push_minutes"),
+                *_pulls(r.kind),
             )
             for r in rows
         ]
+
+
+def _pulls(kind: str) -> tuple[bool, bool]:
+    """Whether a site of this kind sends orders, and returns (a kind no package serves: orders, as
+    before, so its import fails loudly rather than silently never running)."""
+    from connectors.registry import UnknownPartner, partner
+
+    try:
+        spec = partner(kind)
+    except UnknownPartner:
+        return True, False
+    return spec.offers("orders"), spec.offers("returns")

@@ -14,6 +14,7 @@ from connectors.base import OrderSource, StatusWriter
 from connectors.catalog import CatalogPusher, CustomerPusher
 from connectors.inventory import Pusher
 from connectors.registry import Opened, PartnerSpec, open_on, partner
+from connectors.returns import ReturnsSource
 from connectors.settings import SettingsError, SiteSettings, validate_settings
 from core import crypto
 from models import Site
@@ -70,6 +71,8 @@ class SiteContext:
     def open(self, name: Literal["catalog"]) -> CatalogPusher: ...
     @overload
     def open(self, name: Literal["customers"]) -> CustomerPusher: ...
+    @overload
+    def open(self, name: Literal["returns"]) -> ReturnsSource: ...
 
     def open(self, name: Opened) -> Any:
         """Open a capability of the site's partner on a new client (NotOffered when it has none;

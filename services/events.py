@@ -8,8 +8,9 @@ id, then hands the new row's id to ``tasks.events.process_event``. It answers wi
 signature does not check out; a signed body that is not an event is kept, raw, for a person.
 
 ``process_event`` (the task) applies a stored event through the Bobbin handler its partner maps
-the topic to. No handler exists yet (Loop's returns are a later issue): an event is marked
-``ignored`` with a note that says so, and stays stored.
+the topic to (today: ``returns.apply``, a return read again from the partner, held and moved
+along the flow, ``services.returns``). A topic no handler takes is marked ``ignored`` with a note
+that says so, and stays stored.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from sqlalchemy.orm import Session
 
 from connectors.events import EventSource, InboundEvent, MalformedEvent
 from connectors.registry import NotOffered, UnknownPartner, partner
+from connectors.returns import APPLY_RETURN
 from core.crypto import CredentialsError
 from core.db import session_scope
 from models import InboundEvent as EventRow
 from models import Site
+from services.returns import apply_return_event
 from services.sites import credentials
 
 log = structlog.get_logger()
@@ -45,7 +48,7 @@ Result = Literal["received", "duplicate", "malformed", "unauthorized", "not_foun
 # A Bobbin handler applies one event, in the caller's transaction, and returns a note for a person
 # (or None). The name is what a partner's EventSource.topics maps its topics to.
 Handler = Callable[[Session, EventRow], str | None]
-HANDLERS: dict[str, Handler] = {}  # none yet: Loop's return handling comes with its own issue
+HANDLERS: dict[str, Handler] = {APPLY_RETURN: apply_return_event}
 
 
 @dataclass(frozen=True)
@@ -261,7 +264,7 @@ def process_event(row_id: int) -> dict[str, Any]:
             return {"id": row_id, "state": None, "changed": False, "note": "no such event (its site was deleted?)"}
         bound = log.bind(id=row_id, site_id=row.site_id, event_id=row.event_id, topic=row.topic)
         if row.state not in ("received", "failed"):
-            return {"id": row_id, "state": row.state, "changed": False, "note": row.note}
+            return {"id": row_id, "state": row.state, "changed": False, "note": row.note, "site_id": row.site_id}
         site = s.get(Site, row.site_id)
         kind = site.kind if site is not None else "?"
         try:
@@ -286,4 +289,4 @@ def process_event(row_id: int) -> dict[str, Any]:
                     row.state, row.note = "processed", note
         row.processed_at = s.scalar(select(func.now()))
         bound.info("event_processed", state=row.state, note=row.note)
-        return {"id": row_id, "state": row.state, "changed": True, "note": row.note}
+        return {"id": row_id, "state": row.state, "changed": True, "note": row.note, "site_id": row.site_id}

@@ -54,6 +54,7 @@ from models.runs import SyncRun
 from models.sites import Site
 from services import catalog as catalog_push
 from services import links, problems, reconcile
+from services.runs import is_import
 
 log = structlog.get_logger()
 
@@ -82,8 +83,6 @@ MAX_CATALOG_ITEMS_PER_REPORT = 100  # refused catalog items listed; the rest fol
 # grow for ever.
 SETTLED_STATES = ("imported", "rejected")
 
-# Sync runs of the order import (tasks.orders.import_orders), whichever prefix the task name carries.
-IMPORT_TASK_PATTERN = "%import_orders"
 
 _TEMPLATES = Path(__file__).with_name("templates")
 
@@ -364,7 +363,7 @@ def _problem_rows(site_id: int) -> Any:
 def _last_import(session: Session, site_id: int) -> RunOutcome | None:
     run = session.execute(
         select(SyncRun.outcome, SyncRun.started_at, SyncRun.finished_at, SyncRun.counts, SyncRun.error)
-        .where(SyncRun.site_id == site_id, SyncRun.task.like(IMPORT_TASK_PATTERN), SyncRun.finished_at.is_not(None))
+        .where(SyncRun.site_id == site_id, is_import(SyncRun.task), SyncRun.finished_at.is_not(None))
         .order_by(SyncRun.finished_at.desc())
         .limit(1)
     ).one_or_none()

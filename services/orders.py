@@ -557,6 +557,7 @@ def outbox_rows(session: Session, order_ids: Sequence[int], status: str) -> dict
         for w in session.scalars(
             select(OutboxEntry).where(OutboxEntry.inbound_order_id.in_(order_ids), OutboxEntry.status == status)
         )
+        if w.inbound_order_id is not None  # (the query names orders only)
     }
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Integer, String, Text, any_, bindparam, cast, func, select
+from sqlalchemy import Integer, String, Text, and_, any_, bindparam, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from connectors.base import CUSTOMER_CODE, UNIDENTIFIED_PREFIX
-from models import InboundOrder, OutboxEntry
+from models import InboundOrder, InboundReturn, OutboxEntry
 
 if TYPE_CHECKING:
     from services.context import SiteContext
@@ -111,3 +111,40 @@ def queue_customer_code(session: Session, ctx: SiteContext, order_id: int, partn
         return 0
     payload = {"partner_customer_id": partner_customer_id, "erp_code": code}
     return queue_writeback(session, ctx.id, [order_id], CUSTOMER_CODE, payload=payload)
+
+
+def queue_return_action(
+    session: Session,
+    site_id: int,
+    return_id: int,
+    action: str,
+    *,
+    payload: dict[str, Any] | None = None,
+    again: bool = False,
+) -> bool:
+    """Queue one of ``connectors.returns.RETURN_ACTIONS`` about one held return, in the caller's
+    transaction (the change that causes it commits with it). Once per return and action, as an
+    order's status: queuing again is a no-op, one that gave up (or was held) is queued afresh,
+    and ``again`` sends one already sent once more (a new problem note). Returns whether a row
+    became pending. A return held without Loop's id of its own is never queued."""
+    table = OutboxEntry.__table__
+    held = session.get(InboundReturn, return_id)
+    if held is None or held.loop_return_id.startswith(UNIDENTIFIED_PREFIX):
+        return False
+    insert = pg_insert(table).values(site_id=site_id, inbound_return_id=return_id, status=action, payload=payload or {})
+    # ``again`` also puts the new payload on a row still waiting (not one being sent).
+    resend: Any = table.c.state.in_(("dead", "held", "sent") if again else ("dead", "held"))
+    if again:
+        resend = or_(resend, and_(table.c.state == "pending", table.c.sending_since.is_(None)))
+    stmt = insert.on_conflict_do_update(
+        index_elements=[table.c.inbound_return_id, table.c.status],
+        set_={
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": func.now(),
+            "last_error": None,
+            "payload": insert.excluded.payload,
+        },
+        where=resend,
+    ).returning(table.c.id)
+    return session.execute(stmt).first() is not None

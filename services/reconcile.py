@@ -35,7 +35,7 @@ from core.mail import HEADER_POLICY, send_message
 from core.settings import Settings, get_settings
 from models import ErrorReport, InboundEvent, InboundOrder, OutboxEntry, Site, SyncRun
 from services import links
-from services.runs import ABANDONED
+from services.runs import ABANDONED, is_import
 from services.sites import site_settings
 
 log = structlog.get_logger()
@@ -44,7 +44,6 @@ RUN_GRACE = timedelta(minutes=2)  # a run younger than this may not have taken i
 # An event is processed within moments of its arrival; one still "received" after this lost its message.
 EVENT_GRACE = timedelta(minutes=2)
 EVENT_SWEEP_LIMIT = 1000  # events enqueued again per pass, oldest first; the rest on the next pass
-IMPORT_TASK = "import_orders"
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def site_alarm(session: Session, site: Site, settings: Settings, now: datetime) 
     window = timedelta(minutes=interval_minutes(site, settings) * settings.alarm_after_intervals)
     last_ok = session.scalar(
         select(func.max(SyncRun.finished_at)).where(
-            SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome == "ok"
+            SyncRun.site_id == site.id, is_import(SyncRun.task), SyncRun.outcome == "ok"
         )
     )
     reference = last_ok or site.created_at
@@ -82,7 +81,7 @@ def site_alarm(session: Session, site: Site, settings: Settings, now: datetime) 
         select(SyncRun.error)
         .where(
             SyncRun.site_id == site.id,
-            SyncRun.task == IMPORT_TASK,
+            is_import(SyncRun.task),
             SyncRun.outcome.in_(("failed", "dead", "incomplete")),
         )
         .order_by(SyncRun.id.desc())
@@ -117,7 +116,7 @@ def site_warnings(session: Session, site_id: int) -> list[str]:
             select(SyncRun.counts)
             .where(
                 SyncRun.site_id == site_id,
-                SyncRun.task == IMPORT_TASK,
+                is_import(SyncRun.task),
                 SyncRun.finished_at.is_not(None),
                 SyncRun.outcome.in_(("ok", "incomplete")),
             )
@@ -157,16 +156,16 @@ def reconcile(now: datetime | None = None, settings: Settings | None = None) -> 
     abandoned = 0
     with session_scope() as s:
         running = s.execute(
-            select(SyncRun.id, SyncRun.site_id).where(
-                SyncRun.task == IMPORT_TASK,
+            select(SyncRun.id, SyncRun.site_id, SyncRun.task).where(
+                is_import(SyncRun.task),
                 SyncRun.outcome == "running",
                 SyncRun.started_at < now - RUN_GRACE,
                 SyncRun.site_id.is_not(None),
             )
         ).all()
-    for run_id, site_id in running:
+    for run_id, site_id, task in running:
         assert site_id is not None  # (the query keeps site runs only)
-        with advisory_lock(site_lock_name("import_orders", site_id)) as free:
+        with advisory_lock(site_lock_name(task.rsplit(".", 1)[-1], site_id)) as free:
             if not free:
                 continue  # a live run holds the lock: not stuck, just long
             with session_scope() as s:
@@ -193,7 +192,7 @@ def reconcile(now: datetime | None = None, settings: Settings | None = None) -> 
                 to_import.add(site.id)
             last_outcome = s.scalar(
                 select(SyncRun.outcome)
-                .where(SyncRun.site_id == site.id, SyncRun.task == IMPORT_TASK, SyncRun.outcome != "skipped")
+                .where(SyncRun.site_id == site.id, is_import(SyncRun.task), SyncRun.outcome != "skipped")
                 .order_by(SyncRun.id.desc())
                 .limit(1)
             )

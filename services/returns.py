@@ -15,40 +15,37 @@ changed Loop state means for an RMA is the flow's to decide.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+import structlog
+from sqlalchemy import or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from connectors.returns import PartnerReturn
+from core.db import session_scope
+from core.locks import advisory_lock, site_lock_name
+from models import InboundEvent, InboundReturn, ReturnCursor
 from models.orders import pack_payload
+from services.context import SiteContext
 from services.holding import MAX_TOTAL, pg_safe, raw_hash, raw_json
+from services.rma import ApplyResult, apply_returns, open_exchanges
+from services.runs import recorded_run
+from services.sites import open_site
 
+log = structlog.get_logger()
 
-class PartnerReturn(Protocol):
-    """A return as a returns partner's mapper reads it (``connectors.loop.mapper.LoopReturn``)."""
-
-    @property
-    def return_id(self) -> str: ...
-    @property
-    def raw(self) -> Mapping[str, Any]: ...
-    @property
-    def state(self) -> str | None: ...
-    @property
-    def outcome(self) -> str | None: ...
-    @property
-    def updated_at(self) -> datetime | None: ...
-    @property
-    def order_name(self) -> str | None: ...
-    @property
-    def customer_email(self) -> str | None: ...
-    @property
-    def currency(self) -> str | None: ...
-    @property
-    def total(self) -> Decimal | None: ...
+# The poll reads from its cursor less this much again: a return Loop changed just before the last
+# read ended may carry an updated_at a little before it. Re-read returns are stale and skipped.
+CURSOR_OVERLAP = timedelta(minutes=5)
+# The list is read up to this far past our clock (Loop's may run ahead of it); the cursor never
+# moves past our clock at the read's start.
+CLOCK_SKEW = timedelta(minutes=2)
+# Held returns that may have work waiting (tried again each poll), at most this many a run.
+RETRY_LIMIT = 1000
 
 
 @dataclass
@@ -132,3 +129,131 @@ def stage_returns(session: Session, site_id: int, returns: Sequence[PartnerRetur
         (result.new_ids if row.inserted else result.changed_ids).append(row.id)
     result.stale += len(newest) - len(written)
     return result
+
+
+# --- the poll (tasks.returns.import_returns) --------------------------------------------------------
+
+
+def import_site_returns(site_id: int, *, celery_task_id: str | None = None) -> dict[str, Any]:
+    """Read the site's returns updated since its cursor, hold each page (committed, the cursor moved
+    once a window is held), then apply every new or changed return, and the held ones that may have
+    work waiting (an invalid one whose SKU was loaded since, an exchange whose order reached the ERP).
+    Each return is applied in its own transaction: one that fails stays held and is tried next time."""
+    with advisory_lock(site_lock_name("import_returns", site_id)) as got:
+        if not got:
+            log.info("import_skipped_busy", site=site_id, task="import_returns")
+            return {"site_id": site_id, "skipped": "another returns import of this site is running"}
+        with recorded_run("import_returns", site_id, celery_task_id, holds_lock=True) as run:
+            with session_scope() as s:
+                ctx = open_site(s, site_id)
+                if not ctx.site.active:
+                    run.outcome = "skipped"
+                    return {"site_id": site_id, "skipped": "site is inactive"}
+                cursor = s.get(ReturnCursor, site_id)
+                since = cursor.updated_since - CURSOR_OVERLAP if cursor is not None else None
+            started = datetime.now(UTC)
+            until = started + CLOCK_SKEW
+            if since is None:
+                since = started - timedelta(days=int(getattr(ctx.settings, "returns_first_days", 30)))
+            counts = run.counts
+            counts.update(fetched=0, new=0, changed=0, stale=0, pages=0)
+            touched: list[int] = []
+            source = ctx.open("returns")
+            try:
+                for batch in source.iter_batches(since, until):
+                    with session_scope() as s:
+                        staged = stage_returns(s, site_id, batch.returns)
+                        if batch.through is not None:
+                            _move_cursor(s, site_id, min(batch.through, started))
+                    counts["pages"] += 1
+                    counts["fetched"] += staged.seen
+                    counts["new"] += len(staged.new_ids)
+                    counts["changed"] += len(staged.changed_ids)
+                    counts["stale"] += staged.stale
+                    touched += staged.new_ids + staged.changed_ids
+            finally:
+                source.close()
+            with session_scope() as s:
+                touched += waiting(s, site_id)
+            applied = apply_each(ctx, touched)
+            counts.update(applied.as_counts())
+            return {"site_id": site_id, "run_id": run.id, **counts}
+
+
+def _move_cursor(session: Session, site_id: int, through: datetime) -> None:
+    stmt = pg_insert(ReturnCursor).values(site_id=site_id, updated_since=through)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[ReturnCursor.site_id],
+            set_={"updated_since": stmt.excluded.updated_since, "updated_at": stmt.excluded.updated_at},
+            where=ReturnCursor.updated_since < stmt.excluded.updated_since,
+        )
+    )
+
+
+def waiting(session: Session, site_id: int) -> list[int]:
+    """Held returns that may have a step to take: never applied or invalid (tried again), or Loop
+    closed, cancelled or expired them and Bobbin has not finished; and open exchanges."""
+    found = list(
+        session.scalars(
+            select(InboundReturn.id)
+            .where(
+                InboundReturn.site_id == site_id,
+                or_(
+                    InboundReturn.state.in_(("received", "invalid")),
+                    InboundReturn.state.not_in(("credited", "void"))
+                    & InboundReturn.loop_state.in_(("closed", "cancelled", "expired")),
+                ),
+            )
+            .order_by(InboundReturn.id)
+            .limit(RETRY_LIMIT)
+        )
+    )
+    return found + open_exchanges(session, site_id)
+
+
+def apply_each(ctx: SiteContext, return_ids: Sequence[int]) -> ApplyResult:
+    """Apply each held return in a transaction of its own; one that fails is logged and left held."""
+    total = ApplyResult()
+    for return_id in dict.fromkeys(return_ids):
+        try:
+            with session_scope() as s:
+                one = apply_returns(s, ctx, [return_id])
+        except Exception:
+            log.error("return_apply_failed", site=ctx.name, return_id=return_id, exc_info=True)
+            continue
+        for name in ("rma_created", "invalid", "credited", "waiting_confirmation", "exchange_debits", "voided"):
+            getattr(total, name).extend(getattr(one, name))
+        total.seen += one.seen
+        total.new_problems += one.new_problems
+    return total
+
+
+# --- a pushed event (services.events.HANDLERS) -------------------------------------------------------
+
+
+def apply_return_event(session: Session, event: InboundEvent) -> str | None:
+    """A return webhook: read the return's details from Loop (its state now, with updated_at),
+    hold it the way the poll does (a stale state is not applied), and apply it. In the event's
+    transaction: the event is processed exactly when its return is held and applied."""
+    from models import Site
+
+    site = session.get(Site, event.site_id)
+    if site is None:
+        return "the site is gone"
+    ctx = SiteContext.of(site)
+    raw_id = (event.payload or {}).get("id")
+    if raw_id is None:
+        return "the event names no return"
+    source = ctx.open("returns")
+    try:
+        current = source.details(str(raw_id))
+    finally:
+        source.close()
+    staged = stage_returns(session, ctx.id, [current])
+    ids = staged.new_ids + staged.changed_ids
+    if not ids:
+        return f"return {current.return_id}: held already as Loop has it now (updated_at {current.updated_at})"
+    applied = apply_returns(session, ctx, ids)
+    done = ", ".join(f"{k} {v}" for k, v in applied.as_counts().items() if v and k != "returns_applied")
+    return f"return {current.return_id} held" + (f": {done}" if done else "")

@@ -8,13 +8,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from core.db import session_scope
 from core.logging import redact
 from models import SyncRun
 
 log = structlog.get_logger()
+
+
+# A site's import: of its orders, or — a returns partner's site — of its returns. A sync run
+# records the task's short name (``import_orders``), some with a prefix.
+IMPORT_TASKS = ("import_orders", "import_returns")
+
+
+def is_import(task: Any) -> ColumnElement[bool]:
+    """SQL: the sync run's ``task`` column is a site's import (of either kind)."""
+    return or_(*(task.like(f"%{name}") for name in IMPORT_TASKS))
+
+
+def import_task(kind: str) -> str:
+    """The Celery task that imports a site of this partner kind (its orders, else its returns)."""
+    from connectors.registry import UnknownPartner, partner
+
+    try:
+        returns_only = not partner(kind).offers("orders") and partner(kind).offers("returns")
+    except UnknownPartner:  # the order import says so, in the site's run
+        returns_only = False
+    return "tasks.returns.import_returns" if returns_only else "tasks.orders.import_orders"
+
+
+def import_tasks(site_ids: list[int]) -> dict[int, str]:
+    """site id -> the Celery task that imports it (sites that are gone are left out)."""
+    from models import Site
+
+    with session_scope() as s:
+        kinds = s.execute(select(Site.id, Site.kind).where(Site.id.in_(site_ids))).all()
+    return {site_id: import_task(kind) for site_id, kind in kinds}
 
 
 @dataclass

@@ -30,6 +30,7 @@ from core import crypto
 from core.logging import register_secret
 from models import ConsoleAction, Division, InboundOrder, Mapping, Site, SyncRun, Warehouse
 from services.context import SiteContext, SiteError, parse_settings
+from services.runs import is_import
 
 __all__ = [
     "SettingsRefused",
@@ -47,7 +48,6 @@ __all__ = [
     "update_settings",
 ]
 
-IMPORT_TASK = "%import_orders"  # sync_run.task of the order import, whatever prefix the task name has
 CREDENTIALS_REPLACED = "site_credentials_replaced"  # console_action.action when credentials are replaced
 
 
@@ -399,7 +399,7 @@ def last_import(session: Session, site_id: int) -> dict[str, Any] | None:
     """The site's newest import run, whatever its outcome (None when it never ran)."""
     run = session.scalars(
         select(SyncRun)
-        .where(SyncRun.site_id == site_id, SyncRun.task.like(IMPORT_TASK))
+        .where(SyncRun.site_id == site_id, is_import(SyncRun.task))
         .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
         .limit(1)
     ).first()

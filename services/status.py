@@ -24,10 +24,10 @@ from core.settings import get_settings
 from models import InboundOrder, OrderError, OutboxEntry, Site, SyncRun
 from services import catalog as catalog_push
 from services.reconcile import dead_letters, site_alarm, site_warnings
+from services.runs import is_import
 
 DEAD_SHOWN = 5  # dead writebacks listed per site; the count covers all
 STATE_ORDER = ("downloaded", "valid", "invalid", "duplicate", "imported", "rejected")
-IMPORT_TASK = "%import_orders"  # sync_run.task of the order import, whatever prefix the task name has
 PUSH_TASK = "%push_inventory"
 CATALOG_TASK = "%push_catalog"
 CUSTOMERS_TASK = "%push_customers"
@@ -59,8 +59,11 @@ def _run_record(r: SyncRun | None, *, with_outcome: bool = False) -> dict[str, A
     return record
 
 
-def _last_run(session: Session, site_id: int, task: str, outcome: str | None = None) -> dict[str, Any] | None:
-    query = select(SyncRun).where(SyncRun.site_id == site_id, SyncRun.task.like(task))
+def _last_run(session: Session, site_id: int, task: str | None, outcome: str | None = None) -> dict[str, Any] | None:
+    """The site's newest run of ``task`` (a LIKE pattern; None: its import, of either kind)."""
+    query = select(SyncRun).where(
+        SyncRun.site_id == site_id, is_import(SyncRun.task) if task is None else SyncRun.task.like(task)
+    )
     if outcome is not None:
         query = query.where(SyncRun.outcome == outcome)
     row = session.scalars(query.order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1)).first()
@@ -120,9 +123,9 @@ def site_status(session: Session, site: Site) -> dict[str, Any]:
         "alarm": alarm.sentence() if alarm else None,
         "dead_letters": dead_letters(session, site.id),
         "warnings": site_warnings(session, site.id),
-        "last_import": _last_run(session, site.id, IMPORT_TASK, "ok"),
-        "last_failure": _last_run(session, site.id, IMPORT_TASK, "failed"),
-        "last_incomplete": _last_run(session, site.id, IMPORT_TASK, "incomplete"),
+        "last_import": _last_run(session, site.id, None, "ok"),
+        "last_failure": _last_run(session, site.id, None, "failed"),
+        "last_incomplete": _last_run(session, site.id, None, "incomplete"),
         "orders": {state: int(orders.get(state, 0)) for state in STATE_ORDER},
         "writebacks": {
             "pending": int(wb[0]),

@@ -60,12 +60,13 @@ from connectors.base import CUSTOMER_CODE, WRITEBACK_STATUSES, StatusWriter, ide
 from connectors.errors import ContractViolation, NotSupported, OutcomeUnknown, PartnerError, RateLimited
 from connectors.payload import excerpt
 from connectors.registry import NotOffered, PartnerSpec, UnknownPartner, partner
+from connectors.returns import ReturnWriter
 from core import runtime
 from core.crypto import CredentialsError
 from core.db import session_scope
 from core.locks import hold_key
 from core.settings import get_settings
-from models import InboundOrder, OrderError, OutboxEntry, SalesOrder, Site, WritebackAttempt
+from models import InboundOrder, OrderError, OutboxEntry, ReturnError, SalesOrder, Site, WritebackAttempt
 from services.context import SiteContext, SiteError
 from services.holding import VALUE_MAX, stage_page
 from services.outbox import queue_writeback
@@ -229,14 +230,19 @@ WITH released AS (
     FROM outbox AS prev
     WHERE (SELECT got FROM lock) AND o.id = $3 AND prev.id = o.id
       AND o.state = 'pending' AND o.next_attempt_at <= now()
-    RETURNING o.id, o.inbound_order_id, o.status, o.payload, o.attempts,
+    RETURNING o.id, o.inbound_order_id, o.inbound_return_id, o.status, o.payload, o.attempts,
               prev.sending_since IS NOT NULL AS uncertain
 ), attempt AS (
     INSERT INTO writeback_attempt (outbox_id) SELECT id FROM claimed RETURNING id
+), target AS (
+    SELECT claimed.*, COALESCE(io.partner_order_id, ir.loop_return_id) AS partner_id
+    FROM claimed
+    LEFT JOIN inbound_order AS io ON io.id = claimed.inbound_order_id
+    LEFT JOIN inbound_return AS ir ON ir.id = claimed.inbound_return_id
 )
-SELECT lock.got, attempt.id, claimed.inbound_order_id, io.partner_order_id, claimed.status,
-       claimed.payload, claimed.attempts, claimed.uncertain
-FROM lock LEFT JOIN (claimed CROSS JOIN attempt JOIN inbound_order AS io ON io.id = claimed.inbound_order_id) ON true;
+SELECT lock.got, attempt.id, target.inbound_order_id, target.inbound_return_id, target.partner_id, target.status,
+       target.payload, target.attempts, target.uncertain
+FROM lock LEFT JOIN (target CROSS JOIN attempt) ON true;
 
 PREPARE bobbin_wb_sent(integer, integer[], integer[], text[]) AS
 WITH recorded AS (
@@ -584,7 +590,9 @@ class _Lane:
                 applied_before = _already_applied(self.source, claim)
                 maybe_applied = applied_before
             if not applied_before:
-                if claim.status == CUSTOMER_CODE:
+                if claim.return_id is not None:
+                    _return_writer(self.source).act_on_return(claim.partner_order_id, claim.status, claim.payload)
+                elif claim.status == CUSTOMER_CODE:
                     self.source.set_customer_code(claim.payload["partner_customer_id"], claim.payload["erp_code"])
                 else:
                     self.source.mark_order(claim.partner_order_id, claim.status)
@@ -656,12 +664,17 @@ class _Claim:
     outbox_id: int
     attempt_id: int
     site_id: int
-    order_id: int
-    partner_order_id: str
+    order_id: int | None  # the held order the row is about, or None for a return's row
+    return_id: int | None  # the held return the row is about (connectors.returns.RETURN_ACTIONS)
+    partner_order_id: str  # the partner's id of the order or the return
     status: str
     payload: dict[str, Any]
     attempts: int
     uncertain: bool  # the previous attempt has no recorded outcome
+
+    @property
+    def what(self) -> str:
+        return f"return {self.return_id}" if self.return_id is not None else f"order {self.order_id}"
 
 
 def _claim(conn: Connection, outbox_id: int, site_id: int, *, release_hold: bool) -> tuple[bool | None, _Claim | None]:
@@ -672,7 +685,7 @@ def _claim(conn: Connection, outbox_id: int, site_id: int, *, release_hold: bool
     taken; True: both held), and the claim — None when the row was sent, gave up or was put off
     meanwhile."""
     [row] = _execute(conn, _CLAIM, (hold_key(site_id), OUTBOX_LOCK_SPACE, outbox_id, release_hold))
-    got, attempt_id, order_id, partner_order_id, status, payload, attempts, uncertain = row
+    got, attempt_id, order_id, return_id, partner_id, status, payload, attempts, uncertain = row
     if not got or attempt_id is None:
         return got, None
     claim = _Claim(
@@ -680,7 +693,8 @@ def _claim(conn: Connection, outbox_id: int, site_id: int, *, release_hold: bool
         attempt_id,
         site_id,
         order_id,
-        partner_order_id,
+        return_id,
+        partner_id,
         status,
         dict(payload or {}),
         attempts,
@@ -717,27 +731,28 @@ def _hold(conn: Connection, claim: _Claim, exc: ContractViolation, result: Flush
         row.last_error = str(exc)[:1000]
         attempt.ok, attempt.error = False, row.last_error
         attempt.note = f"contract violation: request {exc.request}; answer {excerpt(exc.answer)}"[:1000]
-        session.execute(
-            pg_insert(OrderError).on_conflict_do_nothing(),
-            [
-                {
-                    "order_id": claim.order_id,
-                    "code": "contract_violation",
-                    "field": exc.request[:VALUE_MAX],
-                    "value": excerpt(exc.answer)[:VALUE_MAX],
-                    "severity": "error",
-                    "message": f"{exc} (request: {exc.request})"[:2000],
-                }
-            ],
-        )
-        orders = partner(site.kind).capability("orders")
-        kept = [orders.to_partner_order(record) for record in exc.records if isinstance(record, Mapping)]
-        kept = [order for order in kept if identified(order.partner_order_id)]
-        if kept:
-            stage_page(session, claim.site_id, kept)
+        problem = {
+            "code": "contract_violation",
+            "field": exc.request[:VALUE_MAX],
+            "value": excerpt(exc.answer)[:VALUE_MAX],
+            "severity": "error",
+            "message": f"{exc} (request: {exc.request})"[:2000],
+        }
+        kept = []
+        if claim.return_id is not None:  # a return's problem; what Loop answered is read again by the poll
+            session.execute(
+                pg_insert(ReturnError).on_conflict_do_nothing(), [{"return_id": claim.return_id, **problem}]
+            )
+        else:
+            session.execute(pg_insert(OrderError).on_conflict_do_nothing(), [{"order_id": claim.order_id, **problem}])
+            orders = partner(site.kind).capability("orders")
+            kept = [orders.to_partner_order(record) for record in exc.records if isinstance(record, Mapping)]
+            kept = [order for order in kept if identified(order.partner_order_id)]
+            if kept:
+                stage_page(session, claim.site_id, kept)
     result.held_for_person += 1
     result.violation_sites.add(claim.site_id)
-    result.errors.append(f"order {claim.order_id} {claim.status}: {exc}")
+    result.errors.append(f"{claim.what} {claim.status}: {exc}")
     log.error(
         "writeback_contract_violation",
         order_id=claim.order_id,
@@ -752,12 +767,22 @@ def _already_applied(source: StatusWriter, claim: _Claim) -> bool:
     """Ask the partner whether the uncertain row's change is there already. False when the
     partner cannot tell (NotSupported): the change is then sent again, as before this check."""
     try:
-        applied = source.writeback_applied(claim.partner_order_id, claim.status, claim.payload)
+        if claim.return_id is not None:
+            applied = _return_writer(source).return_action_applied(claim.partner_order_id, claim.status, claim.payload)
+        else:
+            applied = source.writeback_applied(claim.partner_order_id, claim.status, claim.payload)
     except NotSupported as exc:
         log.info("writeback_uncertain_resent", order_id=claim.order_id, status=claim.status, reason=str(exc))
         return False
     log.info("writeback_uncertain_checked", order_id=claim.order_id, status=claim.status, applied=applied)
     return applied
+
+
+def _return_writer(source: StatusWriter) -> ReturnWriter:
+    """The site's writer as a return writer: NotSupported when its partner takes no return actions."""
+    if not isinstance(source, ReturnWriter):
+        raise NotSupported("this site's partner takes no actions about returns")
+    return source
 
 
 def _record_sent(conn: Connection, sent: list[tuple[_Claim, str | None]], result: FlushResult) -> None:
@@ -815,7 +840,7 @@ def _record_failure(
         result.dead += 1
     else:
         result.retrying += 1
-    result.errors.append(f"order {claim.order_id} {claim.status}: {error}")
+    result.errors.append(f"{claim.what} {claim.status}: {error}")
     log.warning(
         "writeback_failed",
         order_id=claim.order_id,

@@ -43,7 +43,7 @@ from connectors.errors import PartnerError
 from core.crypto import CredentialsError
 from core.db import session_scope
 from core.settings import get_settings
-from models import InboundOrder, OutboxEntry, Site, WritebackAttempt
+from models import InboundOrder, InboundReturn, OutboxEntry, Site, WritebackAttempt
 from services import writeback
 
 log = structlog.get_logger()
@@ -65,9 +65,9 @@ class WritebackRow:
     id: int
     site_id: int
     site: str
-    order_id: int
-    partner_order_id: str
-    status: str  # the change: exported, shipped, paid, void, customer_code
+    order_id: int | None  # the held order, or None for a return's row
+    partner_order_id: str  # the partner's id of the order (or of the return)
+    status: str  # the change: exported, shipped, paid, void, customer_code; a return's process, flag, note_*
     state: str  # one of STATES
     attempts: int
     last_error: str | None  # the partner's last message (or why the try failed)
@@ -78,11 +78,16 @@ class WritebackRow:
     last_try_at: datetime | None = None
     last_note: str | None = None  # the last try's note, e.g. "already applied on the partner: not sent again"
     sending_now: bool = False  # a flusher holds the row at this moment
+    return_id: int | None = None  # the held return, for a return's row
 
     @property
     def ref(self) -> str:
-        """The order as SITE:PARTNER_ORDER_ID."""
+        """The order (or return) as SITE:PARTNER_ID."""
         return f"{self.site}:{self.partner_order_id}"
+
+    @property
+    def is_return(self) -> bool:
+        return self.order_id is None
 
     @property
     def change(self) -> str:
@@ -167,8 +172,9 @@ def counts(session: Session, site_id: int | None = None) -> dict[str, int]:
 
 def _rows_query() -> Any:
     return (
-        select(OutboxEntry, Site.name, InboundOrder.partner_order_id)
-        .join(InboundOrder, InboundOrder.id == OutboxEntry.inbound_order_id)
+        select(OutboxEntry, Site.name, func.coalesce(InboundOrder.partner_order_id, InboundReturn.loop_return_id))
+        .outerjoin(InboundOrder, InboundOrder.id == OutboxEntry.inbound_order_id)
+        .outerjoin(InboundReturn, InboundReturn.id == OutboxEntry.inbound_return_id)
         .join(Site, Site.id == OutboxEntry.site_id)
     )
 
@@ -218,6 +224,7 @@ def _rows(session: Session, found: Sequence[Any]) -> list[WritebackRow]:
             last_try_at=last.get(w.id, (None, None))[0],
             last_note=last.get(w.id, (None, None))[1],
             sending_now=w.id in now_sending,
+            return_id=w.inbound_return_id,
         )
         for w, site, partner_order_id in found
     ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from services import events, inventory
 from services import reconcile as reconciler
+from services.runs import import_tasks
 from worker import app
 
 
@@ -15,8 +16,8 @@ def reconcile() -> dict[str, Any]:
     for silent sites; drop the inventory-change journal rows no push needs any more."""
     result = reconciler.reconcile()
     result["inventory_changes_pruned"] = inventory.prune_changes()
-    for site_id in result["reimport_sites"]:
-        app.send_task("tasks.orders.import_orders", args=[site_id])
+    for site_id, task in import_tasks(result["reimport_sites"]).items():
+        app.send_task(task, args=[site_id])
     for event_id in result["reprocess_events"]:
         app.send_task(events.TASK, args=[event_id])
     return result

@@ -78,6 +78,7 @@ app.conf.update(
         "tasks.customers",
         "tasks.maintenance",
         "tasks.events",
+        "tasks.returns",
         "tasks.erp",
     ),
 )

@@ -8,7 +8,8 @@ what it waits for, and each group can have workers of its own:
 queue         tasks                                                why apart
 ============  ===================================================  ===========================
 imports       tasks.orders.* (import_orders, import_order,         what a person waits for
-              import_valid), tasks.events.* (webhooks)             ("Import now"), every 15 min
+              import_valid), tasks.returns.* (the returns poll),   ("Import now"), every 15 min
+              tasks.events.* (webhooks)
 pushes        tasks.inventory.*, tasks.catalog.*,                  long: 100,000 SKUs, a whole
               tasks.customers.* (and listings, when they come)     catalog, minutes each
 writebacks    tasks.status.* (flush_outbox, mark_orders)           many small partner calls
@@ -43,6 +44,7 @@ QUEUES: tuple[str, ...] = (IMPORTS, PUSHES, WRITEBACKS, MAINTENANCE, DEFAULT_QUE
 
 ROUTES: dict[str, str] = {
     "tasks.orders.*": IMPORTS,
+    "tasks.returns.*": IMPORTS,
     "tasks.events.*": IMPORTS,
     "tasks.inventory.*": PUSHES,
     "tasks.catalog.*": PUSHES,

@@ -27,11 +27,17 @@ from bobbin.cli import (
 from bobbin.cli.output import BobbinGroup
 from connectors.registry import infos
 
+
+def _listed(names: list[str]) -> str:
+    """'A, B and C'."""
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
 app = typer.Typer(
     cls=BobbinGroup,
     name="bobbin",
-    help=f"Bobbin keeps the ERP in step with {' and '.join(partner.label for partner in infos())}: import and fix "
-    "orders, map partner values, load ERP data, send order statuses back.",
+    help=f"Bobbin keeps the ERP in step with {_listed([partner.label for partner in infos()])}: import and fix "
+    "orders and returns, map partner values, load ERP data, send order statuses back.",
     epilog="Every list and show command takes --json. Errors print one line and exit 1 (2 for a mistyped command).",
     no_args_is_help=True,
     add_completion=False,

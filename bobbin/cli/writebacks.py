@@ -110,7 +110,7 @@ def list_writebacks(
         moment = r.sent_at if state is State.sent else (r.next_attempt_at if r.state == "pending" else None)
         table.add_row(
             str(r.id),
-            str(r.order_id),
+            str(r.order_id) if r.order_id is not None else f"return {r.return_id}",
             r.ref,
             r.change,
             str(r.attempts),
@@ -188,7 +188,7 @@ def retry(
             for o in done.outcomes:
                 table.add_row(
                     str(o.row.id),
-                    str(o.row.order_id),
+                    str(o.row.order_id) if o.row.order_id is not None else f"return {o.row.return_id}",
                     o.row.ref,
                     o.row.change,
                     Text(o.result, style=STYLES.get(o.result, "")),

@@ -33,7 +33,7 @@ from connectors.settings import SiteSettings
 ROOT = Path(__file__).resolve().parents[2]
 # What a command must not import just to start: the partners' packages (HTTP client, models,
 # mappers) and the ERP hand-off service.
-HEAVY = ("connectors.brandboom", "connectors.joor", "services.erp_handoff")
+HEAVY = ("connectors.brandboom", "connectors.joor", "connectors.loop", "services.erp_handoff")
 
 
 def _fresh(script: str) -> dict[str, Any]:
@@ -83,9 +83,9 @@ def test_the_registry_answers_kinds_labels_and_sandboxes_without_importing_a_par
         "print(json.dumps(answers))\n"
     )
     assert seen == {
-        "kinds": ["brandboom", "joor"],
-        "labels": ["Brandboom", "JOOR"],
-        "sandboxes": ["brandboom", "joor"],
+        "kinds": ["brandboom", "joor", "loop"],
+        "labels": ["Brandboom", "JOOR", "Loop Returns"],
+        "sandboxes": ["brandboom", "joor", "loop"],
         "old": "gone",
         "imported": [],
     }
@@ -109,7 +109,7 @@ def test_the_bobbin_command_starts_without_importing_a_partner_package() -> None
     # then no partner package nor the ERP hand-off service was imported
     assert seen["after_import"] == [] and seen["after_help"] == []
     # and the help still names the partners, as their SPECs do
-    assert "in step with Brandboom and JOOR" in seen["top"]
+    assert "in step with Brandboom, JOOR and Loop Returns" in seen["top"]
     flat = " ".join(seen["sites_add"].split())
     for listed in PARTNERS:
         assert listed.kind in seen["sandbox"]

@@ -50,6 +50,7 @@ WORK: tuple[Work, ...] = (
     Work("push-inventory", "tasks.inventory.push_inventory", "Push inventory", "an inventory push", "inventory"),
     Work("push-catalog", "tasks.catalog.push_catalog", "Push catalog", "a catalog push", "catalog"),
     Work("push-customers", "tasks.customers.push_customers", "Push customers", "a customer push", "customers"),
+    Work("import-returns", "tasks.returns.import_returns", "Import returns", "a returns import", "returns"),
 )
 WORK_BY_ACTION = {w.action: w for w in WORK}
 # "paused" (a partner's rate limit) is not finished: the task goes on by itself after the wait.

@@ -174,7 +174,11 @@ def retry_writebacks(user: User, outbox_ids: list[int]) -> Done:
         more = f" And {len(reasons) - LISTED} more." if len(reasons) > LISTED else ""
         parts.append("Not sent again: " + " ".join(_sentence(r) for r in reasons[:LISTED]) + more)
     bad = bool(done.refused) or any(o.result in ("dead", "held", "retrying") for o in done.outcomes)
-    return Done(" ".join(parts), "error" if bad else "info", sorted({o.row.order_id for o in done.outcomes}))
+    return Done(
+        " ".join(parts),
+        "error" if bad else "info",
+        sorted({o.row.order_id for o in done.outcomes if o.row.order_id is not None}),
+    )
 
 
 def _selection(form: Any) -> list[int]:
