@@ -299,3 +299,39 @@ def test_a_fixed_problem_makes_the_rma_on_the_next_poll(
         assert held(s, made["id"]).state == "rma"
         still_open = s.scalars(select(ReturnError.code).where(ReturnError.resolved_at.is_(None))).all()
         assert still_open == ["order_unknown"]
+
+
+def test_a_return_reads_in_full_with_its_rma_receipts_and_postings(
+    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+) -> None:
+    from services.return_queries import list_returns, resolve_return, return_detail
+
+    # Given a return taken through to its credit
+    made = loop.create_return(lines=catalog[:2])
+    import_site_returns(site_id)
+    with session_scope() as s:
+        number = rma_of(s, made["id"]).number
+        flow.receive(s, number, None, source="cli", reference="dock 1")
+    writeback.flush(site_id=site_id)
+    import_site_returns(site_id)
+    writeback.flush(site_id=site_id)
+
+    # When it is looked up by its RMA and by SITE:LOOP_ID, and read
+    with session_scope() as s:
+        rid = resolve_return(s, number)
+        assert resolve_return(s, f"{LOOP_DEMO_SITE}:{made['id']}") == rid
+        detail = return_detail(s, rid).as_dict()
+        page = list_returns(s, site_id=site_id, state="credited")
+
+    # then it says everything a person needs, with the numbers the ERP gave
+    assert (detail["state"], detail["rma"]["number"], detail["rma"]["status"]) == ("credited", number, "credited")
+    assert [(ln["line_no"], ln["received"], ln["outstanding"]) for ln in detail["lines"]] == [(1, 1, 0), (2, 1, 0)]
+    assert [r["reference"] for r in detail["receipts"]] == ["dock 1", "dock 1"]
+    assert detail["credit_memo"]["status"] == "posted"
+    assert [a["offsets"] for a in detail["ar_adjustments"]] == ["credit memo"]
+    assert [(a["action"], a["state"]) for a in detail["loop_actions"]] == [
+        ("note_rma", "sent"),
+        ("process", "sent"),
+        ("note_credit", "sent"),
+    ]
+    assert (page.total, page.counts["credited"], page.rows[0].rma) == (1, 1, number)
