@@ -43,6 +43,9 @@ def load_loop_demo(loop_url: str | None = None) -> str:
     return _load_site(LOOP_DEMO_SITE, url, _loop_demo_site)
 
 
+# Partner kind -> its demo site's name.
+DEMO_SITE_NAMES: dict[str, str] = {"brandboom": DEMO_SITE, "joor": JOOR_DEMO_SITE, "loop": LOOP_DEMO_SITE}
+
 # Partner kind -> its demo site's loader (given the sandbox's base URL). A partner without one
 # has its sandbox started but no demo site.
 DEMO_SITES: dict[str, Callable[[str | None], str]] = {

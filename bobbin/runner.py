@@ -136,6 +136,7 @@ def run() -> None:
         for line in load_demo_sites({sb.kind: sb.url for sb in emulators}):
             console.print(f"[green]✓[/] {line}")
     first_admin = first_console_admin()
+    from bobbin.demo_sites import DEMO_SITE_NAMES
 
     env = dict(
         os.environ,
@@ -155,7 +156,11 @@ def run() -> None:
         Child(
             f"sandbox-{sb.kind}",
             [str(bindir / "bobbin"), "sandbox", "--partner", sb.kind, "--port", str(sb.port)],
-            env,
+            # A sandbox that pushes events sends them to this run's web app, for its demo site.
+            {
+                **env,
+                "SANDBOX_EVENTS_URL": f"http://127.0.0.1:{web_port}/events/{DEMO_SITE_NAMES.get(sb.kind, sb.kind)}",
+            },
             logs,
             echo=False,
         )
@@ -237,10 +242,11 @@ def run() -> None:
     os.environ.update(DATABASE_URL=db_url, REDIS_URL=redis_url)
     if _wait_for_worker():
         from schedules import active_sites
+        from services.runs import import_tasks
         from worker import app
 
-        for site in active_sites():
-            app.send_task("tasks.orders.import_orders", args=[site.id])
+        for site_id, task in import_tasks([site.id for site in active_sites()]).items():
+            app.send_task(task, args=[site_id])
     user, password = settings.flower_login()
     console_login = (
         f"login [bold]{first_admin[0]}[/] / [bold]{first_admin[1]}[/] (new admin: shown once)"

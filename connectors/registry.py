@@ -125,7 +125,8 @@ class Sandbox:
     port_setting: str  # the core.settings.Settings field with its default port
 
 
-CAPABILITIES = {
+Capability = Literal["orders", "writeback", "inventory", "catalog", "customers", "returns", "events"]
+CAPABILITIES: dict[Capability, str] = {
     "orders": "import orders",
     "writeback": "take status writebacks",
     "inventory": "take inventory pushes",
@@ -134,7 +135,6 @@ CAPABILITIES = {
     "returns": "send returns",
     "events": "push events",
 }
-Capability = Literal["orders", "writeback", "inventory", "catalog", "customers", "returns", "events"]
 # The capabilities opened on the partner's client (``open(client, settings)``); events are not:
 # the receiver verifies and parses a request with the site's secret alone.
 Opened = Literal["orders", "writeback", "inventory", "catalog", "customers", "returns"]

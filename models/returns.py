@@ -146,6 +146,9 @@ class ReturnError(Base):
     severity: Mapped[str] = mapped_column(String(8), default="error")  # error | warning
     first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     resolved_at: Mapped[datetime | None]
+    # The new-errors e-mail that reported it (services.notify); NULL: not reported yet. A problem is
+    # reported once, as reported_error marks an order's (migration a2b3c4d5e6f7).
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("error_report.id", ondelete="SET NULL"))
 
 
 class Rma(Timestamps, Base):

@@ -9,8 +9,9 @@ divisions, warehouses, price-types. The
 formats are documented in docs/erp-files.md. Each kind's columns are one table (``FILE_COLUMNS``),
 read by its loader and written as the header of its empty sheet (``write_template``); ``loaders()``
 and ``file_columns()`` are keyed by the kind as ``bobbin erp load KIND`` spells it. A kind another
-service loads (shipments: ``services.erp_handoff``) is named in ``ELSEWHERE`` and its module
-imported the first time the kinds are looked up; ``register_kind`` adds one at run time.
+service loads (shipments: ``services.erp_handoff``; RMA receipts: ``services.receipts_load``) is
+named in ``ELSEWHERE`` and its module imported the first time the kinds are looked up;
+``register_kind`` adds one at run time.
 
 Every row is checked against the file itself and against the codes already in the ERP (loaded
 once per file into sets and dicts). A bad row becomes a :class:`RowProblem` that says the row
@@ -1809,6 +1810,7 @@ EXTRA_HEADERS: dict[str, str] = {"styles": f"{PRICE_PREFIX}<PRICE TYPE> and {RET
 # this one, so a program that loads none of them (every `bobbin` command at start) does without it.
 ELSEWHERE: dict[str, tuple[str, str, str]] = {
     "shipments": ("services.erp_handoff", "load_shipments", "SHIPMENT_COLUMNS"),
+    "receipts": ("services.receipts_load", "load_receipts", "RECEIPT_COLUMNS"),
 }
 
 

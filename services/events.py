@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
+from connectors.errors import RetryableError
 from connectors.events import EventSource, InboundEvent, MalformedEvent
 from connectors.registry import NotOffered, UnknownPartner, partner
 from connectors.returns import APPLY_RETURN
@@ -35,6 +36,7 @@ from core.crypto import CredentialsError
 from core.db import session_scope
 from models import InboundEvent as EventRow
 from models import Site
+from services.holding import pg_safe
 from services.returns import apply_return_event
 from services.sites import credentials
 
@@ -42,6 +44,9 @@ log = structlog.get_logger()
 
 TASK = "tasks.events.process_event"
 MAX_ID_LENGTH = 255  # inbound_event.event_id and .topic
+# The id and topic are text columns: a NUL or a lone surrogate in them would make the driver raise
+# (not a database error), so such an event is malformed before it is stored.
+UNSTORABLE_WORDS = "a character Postgres cannot store as text (NUL or a lone surrogate)"
 
 Result = Literal["received", "duplicate", "malformed", "unauthorized", "not_found", "unavailable"]
 
@@ -175,10 +180,14 @@ def _parse(source: EventSource, body: bytes, headers: Mapping[str, str]) -> Inbo
         raise MalformedEvent("the event has no id")
     if len(event.event_id) > MAX_ID_LENGTH:
         raise MalformedEvent(f"the event id is longer than {MAX_ID_LENGTH} characters")
+    if pg_safe(event.event_id) != event.event_id:
+        raise MalformedEvent(f"the event id holds {UNSTORABLE_WORDS}")
     if not isinstance(event.topic, str) or not event.topic.strip():
         raise MalformedEvent("the event has no topic")
     if len(event.topic) > MAX_ID_LENGTH:
         raise MalformedEvent(f"the event topic is longer than {MAX_ID_LENGTH} characters")
+    if pg_safe(event.topic) != event.topic:
+        raise MalformedEvent(f"the event topic holds {UNSTORABLE_WORDS}")
     if not isinstance(event.payload, Mapping):
         raise MalformedEvent("the event's payload is not a JSON object")
     return event
@@ -224,7 +233,7 @@ def _keep_malformed(found: _Receiver, body: bytes, reason: str, bound: Any) -> O
                 state="malformed",
                 payload=None,
                 body=body,
-                note=reason,
+                note=pg_safe(reason),
             )
             .on_conflict_do_nothing(index_elements=["site_id", "event_id"])
             .returning(EventRow.id)
@@ -256,7 +265,14 @@ def process_event(row_id: int) -> dict[str, Any]:
 
     A row already processed, ignored or malformed is left as it is (a redelivered task changes
     nothing); a received or failed one is (re)tried. The row is locked while it is applied, so
-    two deliveries at once do not both apply it."""
+    two deliveries at once do not both apply it.
+
+    A handler meeting its partner down for now or asking to wait (``RetryableError``, its rate
+    limit's ``RateLimited`` too) is not the event's fault: the row stays ``received``, with a note
+    saying why, and the error is raised for the task to be retried, or paused, as every partner
+    call is (``worker.base``); should the task give up, the reconciler enqueues it again. Any other
+    error leaves the row ``failed`` with it, for a person."""
+    retry: RetryableError | None = None
     with session_scope() as s:
         row = s.get(EventRow, row_id, with_for_update=True)
         if row is None:
@@ -282,11 +298,16 @@ def process_event(row_id: int) -> dict[str, Any]:
                 try:
                     with s.begin_nested():
                         note = handler(s, row)
+                except RetryableError as exc:
+                    bound.warning("event_retry", handler=handler_name, error=str(exc))
+                    row.note, retry = f"{handler_name}: {type(exc).__name__}: {exc} (tried again)", exc
                 except Exception as exc:
                     bound.error("event_failed", handler=handler_name, exc_info=True)
                     row.state, row.note = "failed", f"{handler_name}: {type(exc).__name__}: {exc}"
                 else:
                     row.state, row.note = "processed", note
-        row.processed_at = s.scalar(select(func.now()))
-        bound.info("event_processed", state=row.state, note=row.note)
-        return {"id": row_id, "state": row.state, "changed": True, "note": row.note, "site_id": row.site_id}
+        if retry is None:
+            row.processed_at = s.scalar(select(func.now()))
+            bound.info("event_processed", state=row.state, note=row.note)
+            return {"id": row_id, "state": row.state, "changed": True, "note": row.note, "site_id": row.site_id}
+    raise retry

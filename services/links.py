@@ -2,7 +2,7 @@
 digest and the alarm e-mails link each order, problem and view to the page that shows or fixes it.
 
 The console's paths are named here once (``DASHBOARD``, ``ORDER``, ``HOLDING``, ``MAPPINGS``,
-``WRITEBACKS``); the base is ``Settings.console_url()`` — ``CONSOLE_BASE_URL``, or the address
+``WRITEBACKS``, ``RETURN``, ``RETURNS``); the base is ``Settings.console_url()`` — ``CONSOLE_BASE_URL``, or the address
 ``bobbin web`` listens on by default. Every value in an address is percent-encoded, so a site or a
 problem code cannot change where a link goes; HTML escaping is the template's business.
 """
@@ -20,6 +20,8 @@ ORDER = "/orders/{ref}"  # a Bobbin order id, or SITE:PARTNER_ORDER_ID
 HOLDING = "/holding"  # ?site=NAME&view=VIEW&code=CODE (web/console/holding.py, Query.params)
 MAPPINGS = "/mappings"  # ?site=NAME
 WRITEBACKS = "/writebacks"  # ?site=NAME&state=STATE
+RETURN = "/returns/{ref}"  # a Bobbin return id, an RMA number, or SITE:LOOP_RETURN_ID
+RETURNS = "/returns"  # ?site=NAME&state=STATE (web/console/returns.py)
 
 # Problems fixed by mapping the partner's value to an ERP code: the site's Mappings page does it (the
 # `bobbin map …` command of their hint). Every other problem is dealt with on its order's page.
@@ -78,6 +80,14 @@ class Console:
 
     def writebacks(self, site: str, state: str | None = None) -> str:
         return self._url(WRITEBACKS, {"site": site, "state": state or ""})
+
+    def return_page(self, ref: int | str) -> str:
+        """One return's page."""
+        return self._url(RETURN.format(ref=quote(str(ref), safe=":")))
+
+    def returns(self, site: str, state: str | None = None) -> str:
+        """A site's returns, optionally of one state."""
+        return self._url(RETURNS, {"site": site, "state": state or ""})
 
     def fix(self, code: str, *, site: str, order_id: int, problem_id: int | None = None) -> Link:
         """Where a person acts on one problem of an order: the site's mappings for an unmapped value,

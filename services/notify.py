@@ -1,4 +1,5 @@
-"""Error reports by e-mail: what went wrong with a site's orders, and what a person does about it.
+"""Error reports by e-mail: what went wrong with a site's orders (or returns), and what a person does
+about it.
 
 Two kinds, modelled on the partners' "detailed error report" e-mails (seed 002):
 
@@ -7,6 +8,12 @@ Two kinds, modelled on the partners' "detailed error report" e-mails (seed 002):
   Once sent, each problem is recorded in ``reported_error`` and is never reported as new again.
 - ``digest`` — the daily list of everything still open, reported before or not, with counts by kind
   and how long each order has waited.
+
+A site whose partner sends returns (Loop) has no orders: its reports carry its returns' problems
+(``return_error``) instead, grouped by return with its Loop id, Shopify order and RMA, each with
+what to do (``RETURN_HINTS``) and a link to the return's page in the console; a new-errors report
+marks each one it carried (``return_error.report_id``), so it is reported once, as an order's is.
+The digest leaves out credited and void returns, and the warnings of a return that has its RMA.
 
 Both carry a section "catalog items the partner refused": the styles, images, linesheets and
 customers a catalog or customer push left rejected (``services.catalog``), each with the partner's
@@ -31,6 +38,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -41,19 +49,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from connectors.registry import UnknownPartner, partner
 from connectors.registry import label as partner_label
 from core.logging import redact
 from core.mail import HEADER_POLICY, MailError, send_message
 from core.settings import Settings, get_settings
 from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
+from models.returns import InboundReturn, ReturnError, Rma
 from models.runs import SyncRun
 from models.sites import Site
 from services import catalog as catalog_push
 from services import links, problems, reconcile
+from services.return_queries import STATE_WORDS as RETURN_STATE_WORDS
 from services.runs import is_import
 
 log = structlog.get_logger()
@@ -63,6 +74,7 @@ __all__ = [
     "Report",
     "ReportOrder",
     "ReportProblem",
+    "ReportReturn",
     "digest_report",
     "new_errors_report",
     "render",
@@ -82,6 +94,73 @@ MAX_CATALOG_ITEMS_PER_REPORT = 100  # refused catalog items listed; the rest fol
 # was found, and a rejected order will not be imported. The digest leaves them out, or it would
 # grow for ever.
 SETTLED_STATES = ("imported", "rejected")
+
+MAX_RETURNS_PER_REPORT = 100  # as MAX_ORDERS_PER_REPORT, for a returns site's returns
+# Returns whose problems need no one any more: a credited return is done, a void one is gone. The
+# warnings of a return that has its RMA were reported when found and stop nothing: the digest
+# leaves them out too (an RMA made without its original order says so once, not every day).
+RETURN_SETTLED_STATES = ("credited", "void")
+RETURN_BEFORE_RMA = ("received", "invalid")
+
+# Each problem code a return can have (services.rma, services.writeback): its title, and what a
+# person does about it ("SITE" and "RETURN" in a `command` are filled in). The message of each
+# problem says what was found; these say what to do.
+RETURN_HINTS: dict[str, tuple[str, str]] = {
+    "payload_invalid": (
+        "Loop's return cannot be read",
+        "Look at the return in Loop: Bobbin cannot make an RMA from what Loop sent. Once it is corrected "
+        "there, the next returns poll reads it again.",
+    ),
+    "dates_invalid": (
+        "A date in Loop's return cannot be read",
+        "Look at the return in Loop: a date it sent is in no format Loop documents. Once it is corrected "
+        "there, the next returns poll reads it again.",
+    ),
+    "no_lines": (
+        "Return has no items",
+        "Look at the return in Loop: with no items there is nothing to authorize. If it is empty, close "
+        "or cancel it there and Bobbin voids it.",
+    ),
+    "sku_missing": (
+        "Returned item has no SKU",
+        "Give the product its SKU in Shopify; the next returns poll tries the return again.",
+    ),
+    "sku_unknown": (
+        "Returned item not in the ERP",
+        f"Load the SKU into the ERP with {problems.load_command('styles')}; the next returns poll tries "
+        "the return again.",
+    ),
+    "order_name_missing": (
+        "No Shopify order named",
+        "Look at the return in Loop: it must name the Shopify order its goods came from.",
+    ),
+    "customer_unknown": (
+        "No ERP customer for the return",
+        "Set the ERP customer of the site's Shopify account: `bobbin sites set SITE shopify_customer=CODE`, "
+        f"or load the shopper as an ERP customer with the same e-mail: {problems.load_command('customers')}. "
+        "The next returns poll tries the return again.",
+    ),
+    "warehouse_missing": (
+        "No warehouse for returned goods",
+        "Set where returned goods go: `bobbin sites set SITE default_warehouse=CODE`, with a warehouse the "
+        f"ERP has ({problems.load_command('warehouses')} adds one). The next returns poll tries the return again.",
+    ),
+    "order_unknown": (
+        "Original order not in the ERP",
+        "This does not stop the return: its RMA is made without the original order. If that order should "
+        "be in the ERP, find out why it is not.",
+    ),
+    "refund_mismatch": (
+        "Refund does not match the RMA",
+        "Compare Loop's refund with the RMA's lines on the return's page. When the refund is right, confirm "
+        "the credit memo there or with `bobbin returns confirm RETURN`: it is posted with its AR debit.",
+    ),
+    "contract_violation": (
+        "Loop answered for something else",
+        "Loop's answer to Bobbin's request was not about this return, so the request is held, not retried. "
+        "Look at the return in Loop and at the held request on the console's Writebacks page.",
+    ),
+}
 
 
 _TEMPLATES = Path(__file__).with_name("templates")
@@ -103,10 +182,27 @@ class SiteRef:
     def partner(self) -> str:
         return partner_label(self.kind)
 
+    @property
+    def sends_returns(self) -> bool:
+        """Whether the site's partner sends returns (its problems are return problems)."""
+        try:
+            return partner(self.kind).offers("returns")
+        except UnknownPartner:
+            return False
+
+    @property
+    def returns_only(self) -> bool:
+        """A returns site without orders (Loop): its mail speaks of returns, never of orders."""
+        try:
+            spec = partner(self.kind)
+        except UnknownPartner:
+            return False
+        return spec.offers("returns") and not spec.offers("orders")
+
 
 @dataclass(frozen=True)
 class ReportProblem:
-    """One open order error or warning, with the catalogue's words for it."""
+    """One open error or warning of an order (or a return), with the catalogue's words for it."""
 
     error_id: int
     line_no: int | None
@@ -159,6 +255,35 @@ class ReportOrder:
 
 
 @dataclass(frozen=True)
+class ReportReturn:
+    """A held return with open problems: what a person looks it up by (its Loop id, the Shopify
+    order, its RMA once made) and its problems."""
+
+    return_id: int
+    loop_return_id: str
+    order_name: str | None
+    customer_email: str | None
+    state: str
+    rma: str | None  # its RMA's number, once made
+    total: Decimal | None
+    currency: str | None
+    problems: tuple[ReportProblem, ...]
+
+    @property
+    def state_words(self) -> str:
+        return RETURN_STATE_WORDS.get(self.state, "")
+
+    @property
+    def amount(self) -> str:
+        """``120.00 USD``, or empty when Loop gave no total."""
+        return "" if self.total is None else f"{self.total} {self.currency or ''}".strip()
+
+    @property
+    def oldest_open_at(self) -> datetime:
+        return min(p.first_seen_at for p in self.problems)
+
+
+@dataclass(frozen=True)
 class CatalogProblem:
     """A catalog item (or customer) the partner refused, as a push recorded it."""
 
@@ -183,7 +308,7 @@ class CodeCount:
     title: str
     severity: str
     problems: int
-    orders: int
+    orders: int  # the orders with it (in ``Report.return_by_code``: the returns)
     states: tuple[str, ...] = ()  # the states of those orders (which view of the holding area shows them)
 
 
@@ -224,6 +349,53 @@ class Report:
     warnings: tuple[str, ...] = ()
     catalog: tuple[CatalogProblem, ...] = ()  # refused catalog items shown (at most MAX_CATALOG_ITEMS_PER_REPORT)
     catalog_total: int = 0  # ... out of this many
+    returns: tuple[ReportReturn, ...] = ()  # a returns site's returns shown (at most MAX_RETURNS_PER_REPORT)
+    returns_total: int = 0  # ... out of this many with open problems of this kind
+    return_problems_total: int = 0
+    return_errors_total: int = 0
+    return_by_code: tuple[CodeCount, ...] = ()  # over all returns_total
+
+    @property
+    def return_error_ids(self) -> list[int]:
+        return [p.error_id for t in self.returns for p in t.problems]
+
+    @property
+    def return_problem_count(self) -> int:
+        """The return problems this mail shows."""
+        return len(self.return_error_ids)
+
+    @property
+    def omitted_returns(self) -> int:
+        return self.returns_total - len(self.returns)
+
+    @property
+    def return_tally(self) -> str:
+        """``2 errors, 1 warning`` of the returns — zero counts left out."""
+        warnings = self.return_problems_total - self.return_errors_total
+        parts = [
+            _plural(self.return_errors_total, "error") if self.return_errors_total else "",
+            _plural(warnings, "warning") if warnings else "",
+        ]
+        return ", ".join(p for p in parts if p)
+
+    @property
+    def attention(self) -> str:
+        """What needs attention: ``3 orders``, ``2 returns``, or ``3 orders and 2 returns``."""
+        parts = [
+            _plural(self.total_orders, "order") if self.total_orders else "",
+            _plural(self.returns_total, "return") if self.returns_total else "",
+        ]
+        return " and ".join(p for p in parts if p)
+
+    @property
+    def attention_count(self) -> int:
+        return self.total_orders + self.returns_total
+
+    @property
+    def last_import_counts(self) -> dict[str, Any]:
+        """The last import's counts as the digest shows them: a returns import's, only those that are not 0."""
+        counts = self.last_import.counts if self.last_import else {}
+        return {k: v for k, v in counts.items() if v} if self.site.returns_only else counts
 
     @property
     def catalog_ids(self) -> list[int]:
@@ -276,14 +448,20 @@ class Report:
 
 def new_errors_report(session: Session, site_id: int) -> Report | None:
     """The site's open problems (errors and warnings) and refused catalog items that no mail has
-    reported yet; None if none.
+    reported yet — and, for a returns site, its returns' problems not reported yet; None if none.
 
     Three queries, however many orders: the site, the problems joined to their orders and filtered
-    by "not in reported_error", and the refused catalog items not reported."""
+    by "not in reported_error", and the refused catalog items not reported (a returns site: one
+    more, its returns' problems with no ``report_id``)."""
     site = _site(session, site_id)
     rows = session.execute(_problem_rows(site_id).where(~_reported())).all()
     refused = catalog_push.problems(session, site_id, unreported=True)
-    if not rows and not refused:
+    returned = (
+        session.execute(_return_problem_rows(site_id).where(ReturnError.report_id.is_(None))).all()
+        if site.sends_returns
+        else []
+    )
+    if not rows and not refused and not returned:
         return None
     return _assemble(
         "errors",
@@ -293,19 +471,32 @@ def new_errors_report(session: Session, site_id: int) -> Report | None:
         dead_letters=reconcile.dead_letters(session, site_id),
         warnings=reconcile.site_warnings(session, site_id),
         refused=refused,
+        return_rows=returned,
     )
 
 
 def digest_report(session: Session, site_id: int) -> Report | None:
     """Everything still open for the site, reported before or not; None if nothing is.
 
-    Orders already imported or rejected are left out (``SETTLED_STATES``). Three queries: the site,
-    the problems, and the last finished import run."""
+    Orders already imported or rejected are left out (``SETTLED_STATES``), and so are returns
+    credited or void and the warnings of a return that has its RMA (``RETURN_SETTLED_STATES``).
+    Three queries: the site, the problems, and the last finished import run (a returns site: one
+    more, its returns' problems)."""
     site = _site(session, site_id)
     stmt = _problem_rows(site_id).where(InboundOrder.state.not_in(SETTLED_STATES))
     rows = session.execute(stmt).all()
     refused = catalog_push.problems(session, site_id)
-    if not rows and not refused:
+    returned = (
+        session.execute(
+            _return_problem_rows(site_id).where(
+                InboundReturn.state.not_in(RETURN_SETTLED_STATES),
+                or_(ReturnError.severity != "warning", InboundReturn.state.in_(RETURN_BEFORE_RMA)),
+            )
+        ).all()
+        if site.sends_returns
+        else []
+    )
+    if not rows and not refused and not returned:
         return None
     return _assemble(
         "digest",
@@ -315,6 +506,7 @@ def digest_report(session: Session, site_id: int) -> Report | None:
         dead_letters=reconcile.dead_letters(session, site_id),
         warnings=reconcile.site_warnings(session, site_id),
         refused=refused,
+        return_rows=returned,
     )
 
 
@@ -360,6 +552,36 @@ def _problem_rows(site_id: int) -> Any:
     )
 
 
+def _return_problem_rows(site_id: int) -> Any:
+    """The site's returns' open problems, each with its return and the return's RMA number."""
+    return (
+        select(
+            ReturnError.id,
+            ReturnError.line_no,
+            ReturnError.code,
+            ReturnError.severity,
+            ReturnError.field,
+            ReturnError.value,
+            ReturnError.message,
+            ReturnError.first_seen_at,
+            ReturnError.report_id.is_not(None).label("reported"),
+            InboundReturn.id.label("return_id"),
+            InboundReturn.loop_return_id,
+            InboundReturn.order_name,
+            InboundReturn.customer_email,
+            InboundReturn.state,
+            InboundReturn.total,
+            InboundReturn.currency,
+            Rma.number.label("rma"),
+        )
+        .join(InboundReturn, InboundReturn.id == ReturnError.return_id)
+        .outerjoin(Rma, Rma.inbound_return_id == InboundReturn.id)
+        .where(InboundReturn.site_id == site_id, ReturnError.resolved_at.is_(None))
+        # The return's own problems first, then by line, as for an order.
+        .order_by(InboundReturn.id, ReturnError.line_no.asc().nulls_first(), ReturnError.id)
+    )
+
+
 def _last_import(session: Session, site_id: int) -> RunOutcome | None:
     run = session.execute(
         select(SyncRun.outcome, SyncRun.started_at, SyncRun.finished_at, SyncRun.counts, SyncRun.error)
@@ -386,38 +608,17 @@ def _assemble(
     dead_letters: dict[str, int] | None = None,
     warnings: Sequence[str] = (),
     refused: Sequence[dict[str, Any]] = (),
+    return_rows: Sequence[Any] = (),
 ) -> Report:
     grouped: dict[int, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row.order_id, []).append(row)
-
-    code_problems: Counter[str] = Counter()
-    code_orders: Counter[str] = Counter()
-    code_states: dict[str, set[str]] = {}
-    for order_rows in grouped.values():
-        codes = [r.code for r in order_rows]
-        code_problems.update(codes)
-        code_orders.update(set(codes))
-        for c in codes:
-            code_states.setdefault(c, set()).add(order_rows[0].state)
-    by_code = tuple(
-        sorted(
-            (
-                CodeCount(
-                    code=c,
-                    title=problems.kind(c).title,
-                    severity=_severity(rows, c),
-                    problems=n,
-                    orders=code_orders[c],
-                    states=tuple(sorted(code_states[c])),
-                )
-                for c, n in code_problems.items()
-            ),
-            key=lambda cc: (cc.severity == "warning", -cc.problems, cc.code),
-        )
-    )
+    by_return: dict[int, list[Any]] = {}
+    for row in return_rows:
+        by_return.setdefault(row.return_id, []).append(row)
 
     orders = tuple(_order(site, order_rows) for order_rows in list(grouped.values())[:MAX_ORDERS_PER_REPORT])
+    returns = tuple(_return(site, problem_rows) for problem_rows in list(by_return.values())[:MAX_RETURNS_PER_REPORT])
     return Report(
         kind=kind,
         site=site,
@@ -426,7 +627,7 @@ def _assemble(
         total_orders=len(grouped),
         total_problems=len(rows),
         total_errors=sum(1 for r in rows if r.severity != "warning"),
-        by_code=by_code,
+        by_code=_by_code(grouped, rows, lambda c: problems.kind(c).title),
         last_import=last_import,
         dead_letters=dead_letters,
         warnings=tuple(warnings),
@@ -444,6 +645,40 @@ def _assemble(
             for r in refused[:MAX_CATALOG_ITEMS_PER_REPORT]
         ),
         catalog_total=len(refused),
+        returns=returns,
+        returns_total=len(by_return),
+        return_problems_total=len(return_rows),
+        return_errors_total=sum(1 for r in return_rows if r.severity != "warning"),
+        return_by_code=_by_code(by_return, return_rows, lambda c: _return_hint(c)[0]),
+    )
+
+
+def _by_code(grouped: dict[int, list[Any]], rows: Sequence[Any], title: Any) -> tuple[CodeCount, ...]:
+    """The problems counted per code over the grouped orders (or returns): errors first, most first."""
+    code_problems: Counter[str] = Counter()
+    code_records: Counter[str] = Counter()
+    code_states: dict[str, set[str]] = {}
+    for record_rows in grouped.values():
+        codes = [r.code for r in record_rows]
+        code_problems.update(codes)
+        code_records.update(set(codes))
+        for c in codes:
+            code_states.setdefault(c, set()).add(record_rows[0].state)
+    return tuple(
+        sorted(
+            (
+                CodeCount(
+                    code=c,
+                    title=title(c),
+                    severity=_severity(rows, c),
+                    problems=n,
+                    orders=code_records[c],
+                    states=tuple(sorted(code_states[c])),
+                )
+                for c, n in code_problems.items()
+            ),
+            key=lambda cc: (cc.severity == "warning", -cc.problems, cc.code),
+        )
     )
 
 
@@ -482,6 +717,52 @@ def _order(site: SiteRef, rows: Sequence[Any]) -> ReportOrder:
     )
 
 
+def _return(site: SiteRef, rows: Sequence[Any]) -> ReportReturn:
+    head = rows[0]
+    return ReportReturn(
+        return_id=head.return_id,
+        loop_return_id=head.loop_return_id,
+        order_name=head.order_name,
+        customer_email=head.customer_email,
+        state=head.state,
+        rma=head.rma,
+        total=head.total,
+        currency=head.currency,
+        problems=tuple(
+            ReportProblem(
+                error_id=r.id,
+                line_no=r.line_no,
+                code=r.code,
+                severity=r.severity,
+                field=r.field,
+                value=r.value,
+                message=_sentence(r.message),
+                title=_return_hint(r.code)[0],
+                resolution=fill_in_return(_return_hint(r.code)[1], return_id=head.return_id, site_name=site.name),
+                first_seen_at=r.first_seen_at,
+                new=not r.reported,
+            )
+            for r in rows
+        ),
+    )
+
+
+def _return_hint(code: str) -> tuple[str, str]:
+    return RETURN_HINTS.get(code) or (
+        code.replace("_", " ").capitalize(),
+        "Look at the return on its page in the console.",
+    )
+
+
+def _sentence(text: str) -> str:
+    """A problem's message as a sentence: a capital first, a full stop last."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?)" else text + "."
+
+
 _CODE_SPAN = re.compile(r"`([^`]*)`")
 
 
@@ -499,6 +780,17 @@ def fill_in(hint: str, *, order_id: int, site_name: str, value: str | None) -> s
     return _CODE_SPAN.sub(one, hint)
 
 
+def fill_in_return(hint: str, *, return_id: int, site_name: str) -> str:
+    """A return hint with RETURN and SITE filled in inside its commands (as :func:`fill_in`)."""
+
+    def one(match: re.Match[str]) -> str:
+        cmd = re.sub(r"\bRETURN\b", str(return_id), match.group(1))
+        cmd = re.sub(r"\bSITE\b", lambda _m: _shell_word(site_name), cmd)
+        return f"`{cmd}`"
+
+    return _CODE_SPAN.sub(one, hint)
+
+
 def _shell_word(word: str, *, prefer_double: bool = False) -> str:
     if prefer_double and not re.search(r'["$`\\!\n]', word):
         return f'"{word}"'
@@ -509,22 +801,23 @@ def _shell_word(word: str, *, prefer_double: bool = False) -> str:
 
 
 def subject_for(report: Report) -> str:
-    """``[Bobbin] Brandboom "harbor-bb": 3 orders need attention (5 new problems)``."""
+    """``[Bobbin] Brandboom "harbor-bb": 3 orders need attention (5 new problems)`` (a returns site:
+    ``... "loop-demo": 2 returns need attention (3 new problems)``)."""
     site = f'[Bobbin] {report.site.partner} "{report.site.name}"'
-    orders = _plural(report.total_orders, "order")
-    n = report.total_problems
+    what = report.attention
+    n = report.total_problems + report.return_problems_total
     refused = f"{_plural(report.catalog_total, 'catalog item')} refused by {report.site.partner}"
     if report.kind == "digest":
-        if not report.total_orders:
+        if not report.attention_count:
             return f"{site} daily digest: {refused}"
-        verb = "still needs" if report.total_orders == 1 else "still need"
+        verb = "still needs" if report.attention_count == 1 else "still need"
         more = f"; {refused}" if report.catalog_total else ""
-        return f"{site} daily digest: {orders} {verb} attention ({_plural(n, 'open problem')}){more}"
-    if not report.total_orders:
+        return f"{site} daily digest: {what} {verb} attention ({_plural(n, 'open problem')}){more}"
+    if not report.attention_count:
         return f"{site}: {refused}"
-    verb = "needs" if report.total_orders == 1 else "need"
+    verb = "needs" if report.attention_count == 1 else "need"
     more = f"; {refused}" if report.catalog_total else ""
-    return f"{site}: {orders} {verb} attention ({_plural(n, 'new problem')}){more}"
+    return f"{site}: {what} {verb} attention ({_plural(n, 'new problem')}){more}"
 
 
 def render(report: Report, *, settings: Settings | None = None) -> EmailMessage:
@@ -584,6 +877,16 @@ def look_further(report: Report, console: links.Console) -> list[Further]:
         Further(f'Orders with "{c.title}"', console.holding(site, links.view_for(c.states), c.code))
         for c in report.by_code
     ]
+    if report.returns_total:
+        if any(t.state == "invalid" for t in report.returns):
+            out.append(
+                Further(
+                    "Invalid returns (no RMA until fixed)",
+                    console.returns(site, "invalid"),
+                    f"bobbin returns list --state invalid {where}",
+                )
+            )
+        out.append(Further(f"Returns of {site}", console.returns(site), f"bobbin returns list {where}"))
     if report.catalog:
         out.append(
             Further(
@@ -719,17 +1022,22 @@ def send_error_report(
     if not report.site.notify_emails:
         session.rollback()
         bound.warning(
-            "site has open order problems or refused catalog items but no notify e-mail addresses; nothing sent",
+            "site has open problems or refused catalog items but no notify e-mail addresses; nothing sent",
             site=report.site.name,
             orders=report.total_orders,
             problems=report.total_problems,
+            returns=report.returns_total,
+            return_problems=report.return_problems_total,
         )
-        return {
+        unsent: dict[str, Any] = {
             "sent": False,
             "reason": "no recipients",
             "orders": report.total_orders,
             "errors": report.total_problems,
         }
+        if report.returns_total:
+            unsent.update(returns=report.returns_total, return_problems=report.return_problems_total)
+        return unsent
 
     msg = render(report, settings=settings)
     try:
@@ -744,7 +1052,7 @@ def send_error_report(
         subject=str(msg["Subject"]),
         recipients=list(report.site.notify_emails),
         order_count=len(report.orders),
-        error_count=report.problem_count + len(report.catalog),
+        error_count=report.problem_count + len(report.catalog) + report.return_problem_count,
     )
     session.add(row)
     session.flush()
@@ -756,6 +1064,13 @@ def send_error_report(
                 .on_conflict_do_nothing(index_elements=[ReportedError.error_id])
             )
         catalog_push.mark_reported(session, report.catalog_ids)
+        if report.return_error_ids:
+            # Only the unmarked: a concurrent report that marked one first keeps its mark.
+            session.execute(
+                update(ReturnError)
+                .where(ReturnError.id.in_(report.return_error_ids), ReturnError.report_id.is_(None))
+                .values(report_id=row.id)
+            )
     session.commit()
 
     summary: dict[str, Any] = {
@@ -767,14 +1082,21 @@ def send_error_report(
     }
     if report.catalog:
         summary["catalog_items"] = len(report.catalog)
+    if report.returns:
+        summary["returns"] = len(report.returns)
+        summary["return_problems"] = report.return_problem_count
     if report.omitted_orders:
         # Not marked: a new-errors report picks them up next time; the caller may re-enqueue now.
         summary["remaining_orders"] = report.omitted_orders
+    if report.omitted_returns:
+        summary["remaining_returns"] = report.omitted_returns
     bound.info(
         "error report sent",
         site=report.site.name,
         orders=summary["orders"],
         problems=summary["errors"],
+        returns=len(report.returns),
+        return_problems=report.return_problem_count,
         recipients=len(report.site.notify_emails),
         report_id=row.id,
     )

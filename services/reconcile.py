@@ -107,8 +107,8 @@ def site_warnings(session: Session, site_id: int) -> list[str]:
     )
     if held:
         out.append(
-            f"{held} change(s) held: the partner answered a write for another order than the one "
-            "named (contract_violation on each order, with the request and the answer); nothing was "
+            f"{held} change(s) held: the partner answered a write for another record than the one "
+            "named (contract_violation on each order or return, with the request and the answer); nothing was "
             "counted as sent"
         )
     counts = (

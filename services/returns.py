@@ -46,6 +46,10 @@ CURSOR_OVERLAP = timedelta(minutes=5)
 CLOCK_SKEW = timedelta(minutes=2)
 # Held returns that may have work waiting (tried again each poll), at most this many a run.
 RETRY_LIMIT = 1000
+# inbound_return.loop_state and .loop_outcome hold at most this many characters. A longer value is no
+# state or outcome Loop documents: it is held as None (the payload keeps it), never allowed to fail
+# the page's one INSERT and, with it, every other return of the page.
+LOOP_TEXT_MAX = 20
 
 
 @dataclass
@@ -114,8 +118,8 @@ def stage_returns(session: Session, site_id: int, returns: Sequence[PartnerRetur
             rid,
             pack_payload(encoded),
             raw_hash(r.raw, encoded),
-            pg_safe(r.state),
-            pg_safe(r.outcome),
+            _fits(pg_safe(r.state), LOOP_TEXT_MAX),
+            _fits(pg_safe(r.outcome), LOOP_TEXT_MAX),
             r.updated_at,
             pg_safe(r.order_name),
             pg_safe(r.customer_email),
@@ -129,6 +133,10 @@ def stage_returns(session: Session, site_id: int, returns: Sequence[PartnerRetur
         (result.new_ids if row.inserted else result.changed_ids).append(row.id)
     result.stale += len(newest) - len(written)
     return result
+
+
+def _fits(value: str | None, length: int) -> str | None:
+    return value if value is not None and len(value) <= length else None
 
 
 # --- the poll (tasks.returns.import_returns) --------------------------------------------------------

@@ -39,11 +39,11 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from connectors.returns import FLAG, NOTE_CREDIT, NOTE_PROBLEM, NOTE_RMA, PROCESS, PartnerReturn
+from connectors.returns import FLAG, NOTE_CREDIT, NOTE_PROBLEM, NOTE_RMA, PROCESS, PartnerReturn, ReturnLine
 from models import (
     ArAdjustment,
     CreditMemo,
@@ -80,6 +80,8 @@ ORDER_NAME_MISSING = "order_name_missing"
 CUSTOMER_UNKNOWN = "customer_unknown"
 WAREHOUSE_MISSING = "warehouse_missing"
 ORDER_UNKNOWN = "order_unknown"  # warning: the RMA is made without the original order
+AMOUNT_TOO_LARGE = "amount_too_large"  # an amount the ERP's money columns cannot hold
+EXCHANGE_ORDER_TAKEN = "exchange_order_taken"  # the exchange order's name is another RMA's already
 REFUND_MISMATCH = "refund_mismatch"  # at credit time: the memo waits for a person
 CONTRACT_VIOLATION = "contract_violation"  # the outbox's (services.writeback)
 
@@ -94,7 +96,17 @@ VALIDATION_CODES = (
     CUSTOMER_UNKNOWN,
     WAREHOUSE_MISSING,
     ORDER_UNKNOWN,
+    AMOUNT_TOO_LARGE,
+    EXCHANGE_ORDER_TAKEN,
 )
+# What the RMA, credit memo and AR tables hold (numeric(14, 2)): an amount that rounds to 10^12 or
+# more cannot be written, so it is a problem on the return, never an error that undoes its step.
+MONEY_LIMIT = Decimal("999999999999.995")
+# Longest Loop line item id or exchange order name an RMA keeps: both are in unique keys, and an
+# index entry has a size limit (a few KB); Loop's are short numbers and names.
+KEY_MAX = 200
+# rma_line.outcome: Loop's line outcome (refund, exchange ...), cut to the column when longer.
+OUTCOME_MAX = 20
 
 AR_REASON_REFUND = "Loop return refunded: offsets the unapplied credit on the customer account"
 AR_REASON_EXCHANGE = "Loop exchange order fulfilled at 100% discount: offsets the unapplied credit"
@@ -253,6 +265,7 @@ def validate(session: Session, ctx: SiteContext, r: PartnerReturn) -> Found:
                     value=line.sku,
                 )
             )
+    problems += _unwritable(session, ctx, r)
     order = None
     if not r.order_name:
         problems.append(_problem(ORDER_NAME_MISSING, "the return names no Shopify order", field="order_name"))
@@ -298,6 +311,93 @@ def validate(session: Session, ctx: SiteContext, r: PartnerReturn) -> Found:
     return Found(problems, customer, order.id if order is not None else None, warehouse)
 
 
+def line_key(line: ReturnLine) -> str:
+    """The line's key on its RMA line (``rma_line.loop_line_item_id``): Loop's line item id, or its
+    position when the payload carries none."""
+    return line.line_item_id or str(line.line_no)
+
+
+def _unwritable(session: Session, ctx: SiteContext, r: PartnerReturn) -> list[dict[str, Any]]:
+    """What the RMA's tables could not hold as the return says it: a line item named twice or with
+    an id too long for a key, an amount beyond the money columns, an exchange order another RMA
+    has. Each is a problem a person can read, instead of a write that fails and leaves the return
+    held without one."""
+    problems = []
+    seen: dict[str, int] = {}
+    for line in r.lines:
+        key = line_key(line)
+        if len(key) > KEY_MAX:
+            problems.append(
+                _problem(
+                    PAYLOAD_INVALID,
+                    f"line {line.line_no}: its line_item_id is longer than {KEY_MAX} characters",
+                    line_no=line.line_no,
+                    field="line_items.line_item_id",
+                    value=key,
+                )
+            )
+        elif key in seen:
+            problems.append(
+                _problem(
+                    PAYLOAD_INVALID,
+                    f"line {line.line_no} names line item {key} again (line {seen[key]}): one Loop line item "
+                    "is one RMA line",
+                    line_no=line.line_no,
+                    field="line_items.line_item_id",
+                    value=key,
+                )
+            )
+        else:
+            seen[key] = line.line_no
+        for name, amount in (("price", line.price), ("refund", line.refund)):
+            if amount is not None and amount >= MONEY_LIMIT:
+                problems.append(
+                    _too_large(f"line {line.line_no}: its {name}", amount, f"line_items.{name}", line.line_no)
+                )
+    refunds = sum((max(line.refund or ZERO, ZERO) for line in r.lines), ZERO)
+    if refunds >= MONEY_LIMIT and not any(p["code"] == AMOUNT_TOO_LARGE for p in problems):
+        problems.append(_too_large("the lines' refunds", refunds, "line_items.refund"))
+    if r.exchange_order_name:
+        taken = _exchange_taken(session, ctx.id, r.exchange_order_name, None)
+        if taken is not None:
+            problems.append(taken)
+    return problems
+
+
+def _too_large(what: str, amount: Decimal, field: str, line_no: int | None = None) -> dict[str, Any]:
+    return _problem(
+        AMOUNT_TOO_LARGE,
+        f"{what} ({amount}) is more than the ERP can hold (999,999,999,999.99)",
+        line_no=line_no,
+        field=field,
+        value=str(amount),
+    )
+
+
+def _exchange_taken(session: Session, site_id: int, name: str, rma_id: int | None) -> dict[str, Any] | None:
+    """A problem when the exchange order's name cannot go on this RMA (``rma_id``; None: one to be
+    made): too long for the key, or another RMA of the site has it."""
+    if len(name) > KEY_MAX:
+        return _problem(
+            EXCHANGE_ORDER_TAKEN,
+            f"the exchange order's name is longer than {KEY_MAX} characters",
+            field="exchange_order_name",
+            value=name,
+        )
+    other = session.scalar(
+        select(Rma.number).where(Rma.site_id == site_id, Rma.exchange_order_name == name, Rma.id != (rma_id or 0))
+    )
+    if other is None:
+        return None
+    return _problem(
+        EXCHANGE_ORDER_TAKEN,
+        f"exchange order {name} is {other}'s already: one exchange order belongs to one RMA; "
+        "check both returns in Loop",
+        field="exchange_order_name",
+        value=name,
+    )
+
+
 def _customer(session: Session, ctx: SiteContext, order: SalesOrder | None, r: PartnerReturn) -> str | None:
     """The original order's customer, else the one customer with the return's e-mail, else the
     site's Shopify customer account."""
@@ -337,6 +437,15 @@ def _problem(
         "line_no": line_no,
         "severity": severity if severity in ("error", "warning") else "error",
     }
+
+
+def _add_problem(session: Session, return_id: int, problem: dict[str, Any]) -> int:
+    """Record one problem found after the RMA was made (once while open); 1 when it is new."""
+    inserted = session.execute(
+        pg_insert(ReturnError).on_conflict_do_nothing().returning(ReturnError.id),
+        [{"return_id": return_id, **problem}],
+    ).all()
+    return len(inserted)
 
 
 def _sync_problems(session: Session, return_id: int, problems: list[dict[str, Any]]) -> int:
@@ -403,13 +512,13 @@ def _make_rma(session: Session, ctx: SiteContext, held: InboundReturn, r: Partne
             RmaLine(
                 rma_id=rma.id,
                 line_no=line.line_no,
-                loop_line_item_id=line.line_item_id or str(line.line_no),
+                loop_line_item_id=line_key(line),
                 sku=line.sku,
                 quantity=max(1, line.quantity),
                 unit_price=max(line.price or ZERO, ZERO),
                 refund_amount=max(line.refund or ZERO, ZERO),
                 reason=line.return_reason,
-                outcome=line.outcome or r.outcome or "refund",
+                outcome=(line.outcome or r.outcome or "refund")[:OUTCOME_MAX],
                 restock_location_id=line.restock_location_id,
             )
         )
@@ -558,6 +667,9 @@ def _credit(
     if refunded <= 0:
         return
     memo = session.scalar(select(CreditMemo).where(CreditMemo.rma_id == rma.id))
+    if memo is None and refunded >= MONEY_LIMIT:
+        result.new_problems += _add_problem(session, held.id, _too_large("Loop's refund", refunded, "refunds.amount"))
+        return
     if memo is None:
         lines = sum(
             (line.refund_amount for line in session.scalars(select(RmaLine).where(RmaLine.rma_id == rma.id))), ZERO
@@ -584,11 +696,7 @@ def _credit(
                 field="refund",
                 value=str(refunded),
             )
-            inserted = session.execute(
-                pg_insert(ReturnError).on_conflict_do_nothing().returning(ReturnError.id),
-                [{"return_id": held.id, **problem}],
-            ).all()
-            result.new_problems += len(inserted)
+            result.new_problems += _add_problem(session, held.id, problem)
             result.waiting_confirmation.append(held.id)
             log.warning("credit_waits_for_person", rma=rma.number, refunded=str(refunded), lines=str(lines))
 
@@ -659,6 +767,11 @@ def _exchange(
     offsetting AR debit posted (once per exchange)."""
     if not r.exchange_order_name:
         return
+    if rma.exchange_order_name != r.exchange_order_name:
+        taken = _exchange_taken(session, ctx.id, r.exchange_order_name, rma.id)
+        if taken is not None:
+            result.new_problems += _add_problem(session, held.id, taken)
+            return
     if rma.kind != "exchange":
         rma.kind = "exchange"
     if rma.exchange_order_name != r.exchange_order_name:
@@ -672,6 +785,11 @@ def _exchange(
         rma.exchange_sales_order_id = order.id
     amount = r.exchange_credit_total if r.exchange_credit_total and r.exchange_credit_total > 0 else r.exchange_total
     if not amount or amount <= 0:
+        return
+    if amount >= MONEY_LIMIT:
+        result.new_problems += _add_problem(
+            session, held.id, _too_large("the exchange's credit", amount, "exchange_total")
+        )
         return
     posted = session.execute(
         pg_insert(ArAdjustment)
@@ -734,16 +852,17 @@ def _void(session: Session, held: InboundReturn, rma: Rma | None, why: str) -> N
         .where(ReturnError.return_id == held.id, ReturnError.resolved_at.is_(None))
         .values(resolved_at=func.now())
     )
-    # What waits to go to Loop about it goes no more (a note or flag of a return that is gone).
+    # What waits to go to Loop about it goes no more (a note or flag of a return that is gone): the
+    # rows are dropped, not given up (dead would raise the "gave up" alarm for nothing). One being
+    # sent at this moment stays, its outcome recorded as any other.
     session.execute(
-        update(OutboxEntry)
-        .where(
+        delete(OutboxEntry).where(
             OutboxEntry.inbound_return_id == held.id,
             OutboxEntry.state == "pending",
             OutboxEntry.sending_since.is_(None),
         )
-        .values(state="dead", last_error=f"not sent: {why}")
     )
+    log.info("return_void_requests_dropped", return_id=held.id, why=why)
 
 
 def site_of(rma_ref: str | int) -> Any:

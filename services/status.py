@@ -3,8 +3,10 @@
 - ``site_status`` is one site's state in plain data: last import (and last failed or incomplete
   one), orders per state, writebacks waiting / retrying / given up / held, open problems, the
   silence alarm, the warnings and the dead letters (``services.reconcile``), and the catalog items
-  (and customers) the partner refused or has not settled yet (``services.catalog``). ``bobbin status``
-  prints it; its ``--json`` is exactly this.
+  (and customers) the partner refused or has not settled yet (``services.catalog``). A site whose
+  partner sends returns (Loop) has its returns instead (``returns_status``): per state, open
+  problems, credits waiting for a person and open exchanges; a site whose partner sends no orders
+  has ``orders`` None, not a row of zeros. ``bobbin status`` prints it; its ``--json`` is exactly this.
 - ``site_overview`` adds what the dashboard shows beside it: the partner's label, the last
   inventory, catalog and customer pushes, and the orders counted per holding-area view.
 - ``task_run`` is the sync run a given Celery task id recorded, if it has started: how work
@@ -19,11 +21,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connectors.registry import UnknownPartner, partner
+from connectors.registry import CAPABILITIES, UnknownPartner, partner
 from core.settings import get_settings
-from models import InboundOrder, OrderError, OutboxEntry, Site, SyncRun
+from models import CreditMemo, InboundOrder, InboundReturn, OrderError, OutboxEntry, ReturnError, Rma, Site, SyncRun
 from services import catalog as catalog_push
+from services import return_queries
 from services.reconcile import dead_letters, site_alarm, site_warnings
+from services.rma import open_exchanges
 from services.runs import is_import
 
 DEAD_SHOWN = 5  # dead writebacks listed per site; the count covers all
@@ -32,6 +36,9 @@ PUSH_TASK = "%push_inventory"
 CATALOG_TASK = "%push_catalog"
 CUSTOMERS_TASK = "%push_customers"
 CATALOG_SHOWN = 5  # refused catalog items listed per site; the counts cover all
+RETURNS_SHOWN = 5  # credits waiting and open exchanges listed per site; the counts cover all
+# Returns whose problems need no one any more (credited: done; void: gone in Loop).
+RETURNS_SETTLED = ("credited", "void")
 # The holding area's views (SPEC: All / Invalid / Valid / Duplicated, and the closed ones) and the
 # states each one shows.
 VIEWS: dict[str, tuple[str, ...]] = {
@@ -70,12 +77,29 @@ def _last_run(session: Session, site_id: int, task: str | None, outcome: str | N
     return _run_record(row, with_outcome=outcome is None)
 
 
+def _sends(kind: str) -> tuple[bool, bool]:
+    """Whether a site of this partner kind sends (orders, returns). A partner this installation no
+    longer has: orders, as its sites had before."""
+    try:
+        spec = partner(kind)
+    except UnknownPartner:
+        return True, False
+    return spec.offers("orders"), spec.offers("returns")
+
+
 def site_status(session: Session, site: Site) -> dict[str, Any]:
     """One site's state, as ``bobbin status`` shows it (and ``bobbin status --json`` prints it)."""
-    orders = dict(
-        session.execute(
-            select(InboundOrder.state, func.count()).where(InboundOrder.site_id == site.id).group_by(InboundOrder.state)
-        ).all()
+    sends_orders, sends_returns = _sends(site.kind)
+    orders = (
+        dict(
+            session.execute(
+                select(InboundOrder.state, func.count())
+                .where(InboundOrder.site_id == site.id)
+                .group_by(InboundOrder.state)
+            ).all()
+        )
+        if sends_orders
+        else {}
     )
     wb = session.execute(
         select(
@@ -89,6 +113,7 @@ def site_status(session: Session, site: Site) -> dict[str, Any]:
         {
             "outbox_id": w.id,
             "order_id": w.inbound_order_id,
+            "return_id": w.inbound_return_id,  # a request to a returns partner names a return instead
             "status": w.status,
             "attempts": w.attempts,
             "last_error": w.last_error,
@@ -126,7 +151,8 @@ def site_status(session: Session, site: Site) -> dict[str, Any]:
         "last_import": _last_run(session, site.id, None, "ok"),
         "last_failure": _last_run(session, site.id, None, "failed"),
         "last_incomplete": _last_run(session, site.id, None, "incomplete"),
-        "orders": {state: int(orders.get(state, 0)) for state in STATE_ORDER},
+        # None: the site's partner sends no orders (a returns site), so it has none to count.
+        "orders": {state: int(orders.get(state, 0)) for state in STATE_ORDER} if sends_orders else None,
         "writebacks": {
             "pending": int(wb[0]),
             "retrying": int(wb[1]),
@@ -134,8 +160,80 @@ def site_status(session: Session, site: Site) -> dict[str, Any]:
             "held": int(wb[3]),
             "dead_rows": dead,
         },
-        "unresolved_errors": int(unresolved),
+        "unresolved_errors": int(unresolved),  # of orders; a returns site's are in returns.open_problems
         "catalog": catalog_status(session, site.id),
+        "returns": returns_status(session, site.id) if sends_returns else None,
+    }
+
+
+def returns_status(session: Session, site_id: int) -> dict[str, Any]:
+    """What a returns site's returns need: how many are in each state, their open problems (errors
+    of returns not credited or void), the credit memos waiting for a person to confirm them (Loop's
+    refund did not match the RMA's lines) and the exchanges waiting for their order to reach the
+    ERP — the first few of each with what a person looks them up by."""
+    problems = session.scalar(
+        select(func.count())
+        .select_from(ReturnError)
+        .join(InboundReturn, InboundReturn.id == ReturnError.return_id)
+        .where(
+            InboundReturn.site_id == site_id,
+            InboundReturn.state.not_in(RETURNS_SETTLED),
+            ReturnError.resolved_at.is_(None),
+            ReturnError.severity == "error",
+        )
+    )
+    waiting = session.execute(
+        select(
+            InboundReturn.id,
+            InboundReturn.loop_return_id,
+            Rma.number.label("rma"),
+            CreditMemo.number,
+            CreditMemo.loop_refund_amount,
+            CreditMemo.lines_refund_amount,
+            CreditMemo.currency,
+        )
+        .join(Rma, Rma.inbound_return_id == InboundReturn.id)
+        .join(CreditMemo, CreditMemo.rma_id == Rma.id)
+        .where(InboundReturn.site_id == site_id, CreditMemo.status == "pending_confirmation")
+        .order_by(CreditMemo.id)
+    ).all()
+    exchange_ids = open_exchanges(session, site_id)
+    exchanges = (
+        session.execute(
+            select(InboundReturn.id, InboundReturn.loop_return_id, Rma.number, Rma.exchange_order_name)
+            .join(Rma, Rma.inbound_return_id == InboundReturn.id)
+            .where(InboundReturn.id.in_(exchange_ids[:RETURNS_SHOWN]))
+            .order_by(InboundReturn.id)
+        ).all()
+        if exchange_ids
+        else []
+    )
+    return {
+        "states": return_queries.state_counts(session, site_id),
+        "open_problems": int(problems or 0),
+        "credits_waiting": len(waiting),
+        "credits_waiting_rows": [
+            {
+                "return_id": w.id,
+                "loop_return_id": w.loop_return_id,
+                "rma": w.rma,
+                "credit_memo": w.number,
+                "loop_refund_amount": w.loop_refund_amount,
+                "lines_refund_amount": w.lines_refund_amount,
+                "currency": w.currency,
+            }
+            for w in waiting[:RETURNS_SHOWN]
+        ],
+        "open_exchanges": len(exchange_ids),
+        "open_exchange_rows": [
+            {
+                "return_id": e.id,
+                "loop_return_id": e.loop_return_id,
+                "rma": e.number,
+                "exchange_order": e.exchange_order_name,
+            }
+            for e in exchanges
+        ],
     }
 
 
@@ -160,17 +258,20 @@ def newer(a: dict[str, Any] | None, than: dict[str, Any] | None) -> bool:
 
 def site_overview(session: Session, site: Site) -> dict[str, Any]:
     """``site_status`` and what the dashboard shows beside it: the partner's label, the orders per
-    holding-area view, the last inventory push (whatever its outcome) and last good one, and the last
+    holding-area view (None for a site without orders), the last inventory push (whatever its outcome) and last good one, and the last
     catalog and customer pushes."""
     st = site_status(session, site)
     try:
         spec = partner(site.kind)
         st["label"] = spec.label
-        st["offers"] = {name: spec.offers(name) for name in ("orders", "inventory", "catalog", "customers")}
+        st["offers"] = {name: spec.offers(name) for name in CAPABILITIES}
     except UnknownPartner:  # a site of a partner this installation no longer has: show its kind
         st["label"] = site.kind
-        st["offers"] = {"orders": False, "inventory": False, "catalog": False, "customers": False}
-    st["views"] = {view: sum(st["orders"][s] for s in states) for view, states in VIEWS.items()}
+        st["offers"] = dict.fromkeys(CAPABILITIES, False)
+    orders = st["orders"]
+    st["views"] = (
+        {view: sum(orders[s] for s in states) for view, states in VIEWS.items()} if orders is not None else None
+    )
     st["last_push"] = _last_run(session, site.id, PUSH_TASK)  # with its outcome
     st["last_push_ok"] = _last_run(session, site.id, PUSH_TASK, "ok")
     st["last_catalog_push"] = _last_run(session, site.id, CATALOG_TASK)

@@ -30,6 +30,7 @@ from bobbin.cli.output import (
     plural,
     print_json,
     revalidation_line,
+    warn,
 )
 
 app = typer.Typer(
@@ -43,8 +44,8 @@ BAD_ROWS_SHOWN = 50  # rows of the bad-row table printed; --json lists them all
 REMOVED_WHAT = {"images": "image", "linesheets": "linesheet style"}
 # The kinds this module's help names; the commands take whatever services.erp_load knows.
 KINDS_HELP = (
-    "customers, styles, prices, images, linesheets, inventory, terms, ship-via, reps, divisions, warehouses "
-    "or price-types"
+    "customers, styles, prices, images, linesheets, inventory, terms, ship-via, reps, divisions, warehouses, "
+    "price-types, or receipts (goods received against RMAs)"
 )
 
 
@@ -114,12 +115,13 @@ def load(
         ),
     ] = None,
 ) -> None:
-    """Load an ERP export: customers, styles, prices, images, linesheets, inventory, or a file of codes.
+    """Load an ERP export: customers, styles, prices, images, linesheets, inventory, a file of codes, or receipts.
 
     Good rows are kept and bad rows are listed (row, column, value, problem);
     the command fails only when the file cannot be read at all. Then every held order is checked
-    again and the ones that became valid are imported. The columns of each kind:
-    `bobbin erp template KIND` writes its empty sheet."""
+    again and the ones that became valid are imported. A receipts file (goods received against RMAs:
+    RMA, line, quantity, reference) loads whole or not at all: one bad row and nothing is received.
+    The columns of each kind: `bobbin erp template KIND` writes its empty sheet."""
     from core.db import session_scope
     from services import fixes
 
@@ -136,6 +138,9 @@ def load(
     if file.is_dir():
         fail(f"cannot read {file}: it is a folder")
     ensure_database()
+    if kind == "receipts":
+        _load_receipts(file, as_json)
+        return
     with err_console().status(f"Loading {kind} from {file.name}…"):
         with session_scope() as s:
             report = loader(s, file)
@@ -183,6 +188,88 @@ def load(
             out.print(f"[dim]… and {len(bad) - BAD_ROWS_SHOWN:,} more (--json lists them all).[/dim]")
         out.print("[dim]Fix those rows in the ERP export and load the file again: good rows load as updates.[/dim]")
     out.print(revalidation_line(revalidation) if per_site else "No held orders to check again.")
+
+
+def _load_receipts(file: Path, as_json: bool) -> None:
+    """``erp load receipts``: every row checked, then all received or none (services.receipts_load);
+    a return received in full asks Loop to process it, and the site's outbox is asked to send that now."""
+    from bobbin.cli.returns import flush_words, send_flush
+    from core.db import session_scope
+    from services.receipts_load import load_receipts
+
+    with err_console().status(f"Loading receipts from {file.name}…"):
+        with session_scope() as s:
+            report = load_receipts(s, file)
+    flushes = {site_id: send_flush(site_id) for site_id in report.process_sites}
+    bad_rows = len({p.row for p in report.problems})
+    if as_json:
+        sites = {o.site_id: o.site for o in report.rmas}
+        print_json({**report.as_dict(), "flush": {sites[k]: v for k, v in flushes.items()}})
+        if report.problems:
+            raise typer.Exit(1)
+        return
+    out = console()
+    if report.ignored_columns:
+        out.print(f"[dim]Columns not used: {', '.join(report.ignored_columns)}[/dim]")
+    if report.problems:
+        out.print(
+            f"Read {plural(report.rows_read, 'row')} from {file.name}; "
+            f"[red]{plural(bad_rows, 'row has', 'rows have')} problems[/red]:"
+        )
+        table = new_table(("Row", {"justify": "right"}), "Column", ("Value", {"overflow": "fold"}), "Problem")
+        for p in report.problems[:BAD_ROWS_SHOWN]:
+            table.add_row(
+                str(p.row),
+                p.column or DASH,
+                Text(p.value if p.value not in (None, "") else DASH),
+                Text(p.message, style="red"),
+            )
+        out.print(table)
+        if len(report.problems) > BAD_ROWS_SHOWN:
+            out.print(f"[dim]… and {len(report.problems) - BAD_ROWS_SHOWN:,} more (--json lists them all).[/dim]")
+        fail(
+            f"nothing was received from {file.name}: a receipts file loads whole or not at all; "
+            "fix those rows and load the file again"
+        )
+    if not report.receipts:
+        out.print(f"Read {plural(report.rows_read, 'row')} from {file.name}: nothing to receive.")
+        return
+    out.print(
+        f"[green]Received {plural(report.units, 'unit')} on {plural(len(report.rmas), 'RMA')}[/green] from "
+        f"{file.name} ({plural(len(report.receipts), 'receipt')}), restocked in each RMA's warehouse."
+    )
+    table = new_table(
+        "RMA",
+        ("Return", {"justify": "right"}),
+        "Site",
+        ("Units", {"justify": "right"}),
+        "Received",
+        ("Loop", {"overflow": "fold"}),
+    )
+    for o in report.rmas:
+        loop = (
+            "asked to process it"
+            if o.process_queued
+            else "asked once every line is in"
+            if not o.complete
+            else "not asked again (see `bobbin returns show`)"
+        )
+        table.add_row(
+            o.rma,
+            str(o.return_id),
+            o.site,
+            str(o.units),
+            Text("in full", style="green") if o.complete else Text("in part", style="yellow"),
+            loop,
+        )
+    out.print(table)
+    names = {o.site_id: o.site for o in report.rmas}
+    for site_id, flush in flushes.items():
+        sent, words = flush_words(flush, f"{names[site_id]}'s requests to Loop", many=True)
+        if sent:
+            out.print(f"[dim]{words}[/dim]")
+        else:
+            warn(words)
 
 
 @app.command("template")

@@ -70,8 +70,8 @@ def import_site(
         fail(f"site {name} is paused: resume it first (`bobbin sites resume {name}`), or look with --dry-run")
     if here:
         where, summary = "here", _import_here(site_id, name, as_json)
-    elif _worker_running():
-        where, summary = "worker", _import_on_worker(site_id, name, timeout, as_json)
+    elif worker_running():
+        where, summary = "worker", import_on_worker(site_id, name, timeout, as_json)
     else:
         if not as_json:
             err_console().print("[dim]No worker is running: importing in this process.[/dim]")
@@ -90,7 +90,7 @@ def import_site(
 # --- where the import runs ------------------------------------------------------------------------
 
 
-def _worker_running() -> bool:
+def worker_running() -> bool:
     """Whether a Celery worker consuming the imports queue answers (a deployment may run a worker
     per queue group: worker/routes.py). Redis is looked at first, without starting anything: with
     no broker there is no worker."""
@@ -108,30 +108,45 @@ def _worker_running() -> bool:
     return any(q.get("name") == IMPORTS for queues in answers.values() for q in queues or [])
 
 
-def _import_on_worker(site_id: int, name: str, timeout: int, quiet: bool) -> dict[str, Any]:
-    """Send ``tasks.orders.import_orders`` and wait for its summary, with a line saying where it is."""
+ORDERS_TASK = "tasks.orders.import_orders"
+
+
+def import_on_worker(
+    site_id: int,
+    name: str,
+    timeout: int,
+    quiet: bool,
+    task: str = ORDERS_TASK,
+    what: str = "import",
+    subject: str | None = None,
+) -> dict[str, Any]:
+    """Send an import task of the site (``task``: the orders' by default) and wait for its summary,
+    with a line saying where it is. ``what`` names the run in messages ("the returns import of
+    SITE ...") and ``subject`` what is imported ("Importing SITE's returns ..."; default the site)."""
     from worker import app
 
-    result = app.send_task("tasks.orders.import_orders", args=[site_id])
+    result = app.send_task(task, args=[site_id])
     started = time.monotonic()
     words = {"PENDING": "waiting for the worker", "STARTED": "running", "RETRY": "retrying (the partner is busy)"}
-    with err_console().status(f"Importing {name} on the worker…") as line:
+    subject = subject or name
+    with err_console().status(f"Importing {subject} on the worker…") as line:
         while not result.ready():
             elapsed = time.monotonic() - started
             if elapsed > timeout:
                 fail(
-                    f"the import of {name} is still running on the worker after {timeout} s (task {result.id}); "
+                    f"the {what} of {name} is still running on the worker after {timeout} s (task {result.id}); "
                     "`bobbin status` shows its summary when it ends"
                 )
             if not quiet:
                 line.update(
-                    f"Importing {name} on the worker: {words.get(result.state, result.state.lower())}, {elapsed:.0f} s"
+                    f"Importing {subject} on the worker: {words.get(result.state, result.state.lower())}, "
+                    f"{elapsed:.0f} s"
                 )
             time.sleep(0.3)
     if result.failed():
         error = result.result
         first = next((ln.strip() for ln in str(error).splitlines() if ln.strip()), type(error).__name__)
-        fail(f"the import of {name} failed on the worker: {first} (task {result.id}; `bobbin status` has the run)")
+        fail(f"the {what} of {name} failed on the worker: {first} (task {result.id}; `bobbin status` has the run)")
     summary = dict(result.get(timeout=10))
     summary["task_id"] = result.id
     summary["seconds"] = round(time.monotonic() - started, 1)
@@ -150,9 +165,9 @@ def _import_here(site_id: int, name: str, quiet: bool) -> dict[str, Any]:
     if summary.get("skipped"):
         return summary
     if summary.get("fetched") or summary.get("modified"):
-        summary["writebacks"] = _flush_here(site_id, name)
+        summary["writebacks"] = flush_here(site_id, name)
     if summary.get("new_errors"):
-        summary["error_report"] = _report_here(site_id)
+        summary["error_report"] = report_here(site_id)
     if summary.get("imported"):
         summary["erp_export"] = _export_here(site_id, name)
     return summary
@@ -166,20 +181,21 @@ def _export_here(site_id: int, name: str) -> dict[str, Any]:
         return erp_handoff.export_site_orders(site_id).summary()
 
 
-def _flush_here(site_id: int, name: str) -> dict[str, Any]:
+def flush_here(site_id: int, name: str, what: str = "status changes") -> dict[str, Any]:
+    """Send the site's outbox now, in this process (``what`` it holds, in the messages)."""
     from connectors.errors import PartnerError
     from core.crypto import CredentialsError
     from services import writeback
 
     try:
-        with err_console().status(f"Sending {name}'s status changes to the partner…"):
+        with err_console().status(f"Sending {name}'s {what} to the partner…"):
             return writeback.flush(site_id=site_id).as_dict()
     except (PartnerError, CredentialsError) as exc:
-        warn(f"the status changes are queued but could not be sent now: {exc} (the outbox flush sends them)")
+        warn(f"the {what} are queued but could not be sent now: {exc} (the outbox flush sends them)")
         return {"error": str(exc)}
 
 
-def _report_here(site_id: int) -> dict[str, Any]:
+def report_here(site_id: int) -> dict[str, Any]:
     from core.db import session_scope
     from core.locks import advisory_lock, site_lock_name
     from core.mail import MailError

@@ -18,6 +18,7 @@ from bobbin.cli import (
     mapping,
     orders,
     report,
+    returns,
     sites,
     status,
     users,
@@ -46,6 +47,7 @@ app = typer.Typer(
 )
 app.add_typer(sites.app, name="sites")
 app.add_typer(orders.app, name="orders")
+app.add_typer(returns.app, name="returns")
 app.add_typer(mapping.app, name="map")
 app.add_typer(erp.app, name="erp")
 app.add_typer(customers.app, name="customers")

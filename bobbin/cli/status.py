@@ -14,12 +14,24 @@ from bobbin.cli.output import (
     ago,
     console,
     describe_error,
+    fmt_money,
     fmt_time,
     new_table,
     print_error,
     print_json,
 )
 from connectors.registry import kinds, label
+
+# Returns per state, as the returns table colours them (services.rma's flow).
+RETURN_STATE_STYLES = {
+    "received": "cyan",
+    "invalid": "red",
+    "rma": "",
+    "received_goods": "",
+    "processed": "yellow",
+    "credited": "green",
+    "void": "dim",
+}
 
 
 def _first_line(text: str) -> str:
@@ -81,6 +93,102 @@ def site_status(session: Any, site: Any) -> dict[str, Any]:
     return dict(read(session, site))
 
 
+def _returns_url(site: str) -> str:
+    """The console's page of the site's returns."""
+    from services.links import console as console_links
+
+    return console_links().returns(site)
+
+
+def _last_import_text(st: dict[str, Any], counts: dict[str, Any]) -> str:
+    """What the last import did, in the site's terms: orders imported, or returns made RMAs."""
+    if st["orders"] is None and st["returns"] is not None:
+        return (
+            f"{counts.get('fetched', 0)} fetched, {counts.get('new', 0)} new, "
+            f"{counts.get('rmas_created', 0)} RMA(s) made"
+        )
+    return f"{counts.get('fetched', 0)} fetched, {counts.get('new', 0)} new, {counts.get('imported', 0)} imported"
+
+
+def _returns_table(sites: list[dict[str, Any]]) -> Any:
+    """Per returns site: returns per state, open problems, credits waiting for a person, open exchanges."""
+    table = new_table(
+        "Site",
+        "Returns",
+        ("Open problems", {"justify": "right"}),
+        ("Credits waiting", {"justify": "right"}),
+        ("Open exchanges", {"justify": "right"}),
+        title="Returns",
+    )
+    for st in sites:
+        r = st["returns"]
+        if r is None:
+            continue
+        states = Text("\n").join(
+            [Text(f"{n} {state}", style=RETURN_STATE_STYLES.get(state, "")) for state, n in r["states"].items() if n]
+        ) or Text("none", style="dim")
+        table.add_row(
+            st["name"],
+            states,
+            Text(str(r["open_problems"]), style="red" if r["open_problems"] else "green"),
+            Text(str(r["credits_waiting"]), style="red" if r["credits_waiting"] else "green"),
+            Text(str(r["open_exchanges"]), style="yellow" if r["open_exchanges"] else "green"),
+        )
+    return table
+
+
+def _returns_lines(st: dict[str, Any]) -> list[Text]:
+    """What a returns site's returns need from a person, one line each, with where to do it."""
+    r = st["returns"]
+    if r is None:
+        return []
+    name = (f"{st['name']}: ", "bold")
+    partner = label(st["kind"])
+    out: list[Text] = []
+    if r["open_problems"]:
+        out.append(
+            Text.assemble(
+                name,
+                (f"{r['open_problems']} open return problem(s)", "red"),
+                f" — each says what to do: bobbin returns list --site {st['name']}, or {_returns_url(st['name'])}",
+            )
+        )
+    if r["credits_waiting"]:
+        out.append(
+            Text.assemble(
+                name,
+                (f"{r['credits_waiting']} credit memo(s) wait for a person", "red"),
+                ": the refund does not match the RMA's lines; check it, then confirm it",
+            )
+        )
+        for w in r["credits_waiting_rows"]:
+            out.append(
+                Text(
+                    f"    {w['credit_memo']} of return {w['return_id']} ({partner} id {w['loop_return_id']}, {w['rma']}): "
+                    f"{partner} refunded {fmt_money(w['loop_refund_amount'], w['currency'])}, the lines add up to "
+                    f"{fmt_money(w['lines_refund_amount'], w['currency'])}  (bobbin returns confirm {w['return_id']})",
+                    style="dim",
+                )
+            )
+    if r["open_exchanges"]:
+        out.append(
+            Text.assemble(
+                name,
+                (f"{r['open_exchanges']} exchange(s) wait for their order", "yellow"),
+                " to reach the ERP (a sales order with the exchange order's name as PO); its AR debit is posted then",
+            )
+        )
+        for e in r["open_exchange_rows"]:
+            out.append(
+                Text(
+                    f"    return {e['return_id']} ({partner} id {e['loop_return_id']}, {e['rma']}): exchange order "
+                    f"{e['exchange_order'] or '?'}",
+                    style="dim",
+                )
+            )
+    return out
+
+
 def _health_text(name: str, h: dict[str, Any]) -> Text:
     return Text.assemble((name, "bold"), " ", ("ok", "green") if h["ok"] else ("DOWN", "bold red"), f" {h['detail']}")
 
@@ -91,7 +199,8 @@ def status(
     """Is everything running, and what needs a person, per site.
 
     Health of Postgres and Redis; per site: last import, last failure, orders per state,
-    writebacks waiting / retrying / given up, and open problems."""
+    writebacks waiting / retrying / given up, and open problems. A site that sends returns (Loop):
+    its returns per state, open return problems, credits waiting for a person and open exchanges."""
     from core.db import session_scope
     from models import Site
 
@@ -124,12 +233,7 @@ def status(
         if last:
             when = last["finished_at"] or last["started_at"]
             counts = last["counts"]
-            last_text = Text.assemble(
-                fmt_time(when),
-                (f" ({ago(when)})", "dim"),
-                f"\n{counts.get('fetched', 0)} fetched, {counts.get('new', 0)} new, "
-                f"{counts.get('imported', 0)} imported",
-            )
+            last_text = Text.assemble(fmt_time(when), (f" ({ago(when)})", "dim"), f"\n{_last_import_text(st, counts)}")
             if counts.get("pages_shifted"):
                 last_text.append(
                     f"\nlist shifted at {counts['pages_shifted']} page(s), "
@@ -143,9 +247,13 @@ def status(
             not last or ((failure["started_at"], failure["run_id"]) > (last["started_at"], last["run_id"]))
         ):
             last_text.append(f"\nfailed {fmt_time(failure['finished_at'] or failure['started_at'])}", style="red")
-        orders = Text("\n").join(
-            [Text(f"{n} {state}", style=STATE_STYLES.get(state, "")) for state, n in st["orders"].items() if n]
-        ) or Text("none", style="dim")
+        if st["orders"] is None:  # a returns site: its returns are in the table below
+            orders = Text(f"none: sends returns ({sum(st['returns']['states'].values())})", style="dim")
+        else:
+            orders = Text("\n").join(
+                [Text(f"{n} {state}", style=STATE_STYLES.get(state, "")) for state, n in st["orders"].items() if n]
+            ) or Text("none", style="dim")
+        problems = st["unresolved_errors"] + (st["returns"]["open_problems"] if st["returns"] else 0)
         w = st["writebacks"]
         writebacks = Text("\n").join(
             [
@@ -165,9 +273,11 @@ def status(
             last_text,
             orders,
             writebacks,
-            Text(str(st["unresolved_errors"]), style="red" if st["unresolved_errors"] else "green"),
+            Text(str(problems), style="red" if problems else "green"),
         )
     out.print(table)
+    if any(st["returns"] is not None for st in sites):
+        out.print(_returns_table(sites))
     for st in sites:
         if st["alarm"]:
             out.print(Text.assemble(("ALARM ", "bold red"), st["alarm"]))
@@ -188,7 +298,7 @@ def status(
             out.print(
                 Text.assemble(
                     (f"{st['name']}: ", "bold"),
-                    ("last import may have missed orders ", "red"),
+                    (f"last import may have missed {'orders' if st['orders'] is not None else 'returns'} ", "red"),
                     f"{fmt_time(short['finished_at'] or short['started_at'])}: {short['error'] or '?'}",
                 )
             )
@@ -201,11 +311,12 @@ def status(
                 )
             )
         for d in st["writebacks"]["dead_rows"]:
+            record = f"order {d['order_id']}" if d["order_id"] is not None else f"return {d['return_id']}"
             out.print(
                 Text.assemble(
                     (f"{st['name']}: ", "bold"),
                     (f"gave up sending {d['status']} ", "red"),
-                    f"for order {d['order_id']} after {d['attempts']} tries: {d['last_error'] or '?'}",
+                    f"for {record} after {d['attempts']} tries: {d['last_error'] or '?'}",
                     (f"  (send again: bobbin writebacks retry {d['outbox_id']})", "dim"),
                 )
             )
@@ -228,6 +339,8 @@ def status(
                     " (asked again by the next push)",
                 )
             )
+        for line in _returns_lines(st):
+            out.print(line)
         if st["unresolved_errors"]:
             out.print(
                 Text.assemble(

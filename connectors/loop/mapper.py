@@ -222,9 +222,10 @@ def parse_timestamp(text: str) -> datetime | None:
     iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     try:
         parsed = datetime.fromisoformat(iso)
-    except ValueError:
+        # An offset can carry a moment of year 1 or 9999 outside what a datetime holds in UTC.
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def timestamp(reader: wire.Reader, obj: Mapping[Any, Any], key: str, line_no: int | None = None) -> datetime | None:
@@ -246,12 +247,17 @@ def timestamp(reader: wire.Reader, obj: Mapping[Any, Any], key: str, line_no: in
 
 
 def _return_id(reader: wire.Reader, raw: Any, payload: Mapping[Any, Any]) -> str:
-    """Loop's id as text (an integer in details, a string in the list), or a stable stand-in so
-    the same broken payload always lands on the same row."""
+    """Loop's id as text (an integer in details, a string of digits in the list), or a stable
+    stand-in so the same broken payload always lands on the same row. An id that is not one number
+    (``contract.return_id_text``) is no id Loop could be asked about: a problem, and the stand-in,
+    so nothing is ever sent to Loop for it."""
     found = reader.text(payload, R.ID)
     if found is not None and len(found) <= wire.MAX_ID_CHARS:
-        return found
-    if found is None:
+        try:
+            return c.return_id_text(found)
+        except ValueError:
+            reader.problem(PAYLOAD_INVALID, f"{R.ID} is not a Loop return id (a number)", field=R.ID, value=found)
+    elif found is None:
         if isinstance(raw, Mapping):
             reader.problem(PAYLOAD_INVALID, f"return has no {R.ID}", field=R.ID)
     else:

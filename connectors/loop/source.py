@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from connectors.errors import NotSupported
+from connectors.errors import NotSupported, PartnerRejected
 from connectors.loop import contract as c
 from connectors.loop.client import LoopClient
 from connectors.loop.mapper import LoopReturn, to_loop_return
@@ -35,10 +35,11 @@ class LoopReturns:
             yield ReturnsBatch(list(returns), page.window_end if page.last_in_window else None)
 
     def details(self, return_id: str) -> LoopReturn:
-        return to_loop_return(self.client.get_return(return_id))
+        return to_loop_return(self.client.get_return(_loop_id(return_id)))
 
     # --- ReturnWriter -----------------------------------------------------------------------------
     def act_on_return(self, return_id: str, action: str, payload: Mapping[str, Any]) -> None:
+        return_id = _loop_id(return_id)
         if action == PROCESS:
             self.client.process_return(return_id)
         elif action == FLAG:
@@ -51,6 +52,7 @@ class LoopReturns:
     def return_action_applied(self, return_id: str, action: str, payload: Mapping[str, Any]) -> bool:
         """Read the return (or its notes) back: processed is closed [DOC: process archives it],
         flagged is in review, a note is on the timeline with the same text."""
+        return_id = _loop_id(return_id)
         if action in NOTES:
             wanted = c.fit_note(str(payload.get("content") or ""))
             return any(note.get(c.NoteField.CONTENT) == wanted for note in self.client.notes(return_id))
@@ -73,6 +75,15 @@ class LoopReturns:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _loop_id(return_id: str) -> str:
+    """The id as Loop takes it; one that is not a Loop return id is refused here, as Loop would
+    refuse it, so the outbox row about it ends with the reason instead of failing its flush."""
+    try:
+        return c.return_id_text(return_id)
+    except ValueError as exc:
+        raise PartnerRejected(f"{exc}: nothing is sent to Loop about it", partner=c.PARTNER) from None
 
 
 def open_returns(client: LoopClient, settings: LoopSettings) -> LoopReturns:

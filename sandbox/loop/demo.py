@@ -34,6 +34,8 @@ Obj = dict[str, Any]
 # SANDBOX_LOOP_API_KEY / SANDBOX_LOOP_WEBHOOK_SECRET in the environment replace them.
 DEMO_API_KEY = "harbor-demo-loop-key-3c9e71d2"
 DEMO_WEBHOOK_SECRET = "harbor-demo-loop-webhook-secret-8a41"
+# Where the demo shop's webhooks go, when set (`bobbin run` sets it to its web app's receiver).
+EVENTS_URL_ENV = "SANDBOX_EVENTS_URL"
 DEMO_SEED = 7
 DEMO_START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 DEMO_NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # the last demo change is before this
@@ -159,12 +161,24 @@ def serve_demo(host: str, port: int, faults: Sequence[Any], out: Console) -> Non
     """Serve until Ctrl+C. Raises OSError when the port cannot be listened on."""
     from bobbin.demo import build_world
 
-    sb = LoopSandbox(host, port, api_key=loop_api_key(), seed=demo_seed(catalog_from_world(build_world())))
+    # `bobbin run` names its web app's receiver for the demo site (SANDBOX_EVENTS_URL).
+    events_url = os.environ.get(EVENTS_URL_ENV) or None
+    sb = LoopSandbox(
+        host,
+        port,
+        api_key=loop_api_key(),
+        seed=demo_seed(catalog_from_world(build_world())),
+        webhook_url=events_url,
+        webhook_secret=loop_webhook_secret() if events_url else None,
+    )
     count = len(sb.returns())
     out.print(Text.assemble(("Loop sandbox ", "bold"), "listening at ", (sb.url, "bold green"), "  (Ctrl+C stops it)"))
     out.print(f"  {count} returns of the demo brand's shop, in every state and outcome.")
     out.print(f"  API key (X-Authorization) {loop_api_key()}   webhook secret {loop_webhook_secret()}")
-    out.print("  Webhooks: POST /_sandbox/webhooks {url, secret} names the receiver.", soft_wrap=True)
+    if events_url:
+        out.print(f"  Webhooks go to {events_url} (signed with the secret above).", soft_wrap=True)
+    else:
+        out.print("  Webhooks: POST /_sandbox/webhooks {url, secret} names the receiver.", soft_wrap=True)
     _serve(sb, faults, out)
 
 

@@ -46,13 +46,18 @@ READ_TIMEOUT = 1.0
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not figures.ROWS and not figures.RECOVERY:
+    if not figures.ROWS and not figures.RECOVERY and not figures.RETURN_ROWS:
         return
     tr = terminalreporter
     tr.section("chaos figures (RELIABILITY.md)")
-    tr.write_line("| " + " | ".join(figures.COLUMNS) + " |")
-    for row in figures.ROWS:
-        tr.write_line(figures.format_row(row))
+    if figures.ROWS:
+        tr.write_line("| " + " | ".join(figures.COLUMNS) + " |")
+        for row in figures.ROWS:
+            tr.write_line(figures.format_row(row))
+    if figures.RETURN_ROWS:
+        tr.write_line("| " + " | ".join(figures.RETURN_COLUMNS) + " |")
+        for row in figures.RETURN_ROWS:
+            tr.write_line(figures.format_row(row, figures.RETURN_COLUMNS))
     for line in figures.recovery_lines():
         tr.write_line(f"recovery after a killed worker — {line}")
 

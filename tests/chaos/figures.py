@@ -11,6 +11,7 @@ from typing import Any
 
 ROWS: list[dict[str, Any]] = []
 RECOVERY: dict[str, list[float]] = {}
+RETURN_ROWS: list[dict[str, Any]] = []  # the Loop returns cases (invariants.check_returns)
 
 COLUMNS = (
     "scenario",
@@ -25,9 +26,32 @@ COLUMNS = (
 )
 
 
+# A Loop returns case counts returns, RMAs, the actions Bobbin sends Loop about them (process, flag,
+# notes) and the ERP's credit postings (credit memos and their AR debits).
+RETURN_COLUMNS = (
+    "scenario",
+    "runs",
+    "loop_returns",
+    "rmas",
+    "returns_lost",
+    "rmas_duplicated",
+    "actions_lost",
+    "actions_duplicated",
+    "credits_posted",
+    "credits_lost",
+    "credits_duplicated",
+    "half_written",
+)
+
+
 def add(row: dict[str, Any]) -> None:
     ROWS.append(row)
     print(f"\nCHAOS-FIGURES {format_row(row)}")
+
+
+def add_returns(row: dict[str, Any]) -> None:
+    RETURN_ROWS.append(row)
+    print(f"\nCHAOS-FIGURES-RETURNS {format_row(row, RETURN_COLUMNS)}")
 
 
 def add_recovery(kind: str, seconds: float) -> None:
@@ -35,8 +59,8 @@ def add_recovery(kind: str, seconds: float) -> None:
     print(f"\nCHAOS-RECOVERY {kind}: {seconds:.2f} s")
 
 
-def format_row(row: dict[str, Any]) -> str:
-    cells = [str(row.get(c, "")) for c in COLUMNS]
+def format_row(row: dict[str, Any], columns: tuple[str, ...] = COLUMNS) -> str:
+    cells = [str(row.get(c, "")) for c in columns]
     note = f" ({row['note']})" if row.get("note") else ""
     return "| " + " | ".join(cells) + f" |{note}"
 

@@ -283,3 +283,212 @@ def measure(
             fig.half_written += 1
             problems.append(f"order {pid} is marked imported but has no sales order")
     return fig
+
+
+# --- Loop returns ----------------------------------------------------------------------------------
+#
+# The same promise for returns, counted return by return from the Loop sandbox's own record (its
+# returns, the actions it received, its notes, read with the sandbox's key names, never through
+# Bobbin's mapper):
+#
+# - every return in Loop is held exactly once;
+# - every return Loop has not cancelled, expired or closed without processing has exactly one RMA,
+#   with exactly Loop's line items (one RMA line per line item, its SKU); a gone return's RMA, if
+#   it had one, is void;
+# - Loop is asked to process exactly the returns whose goods were received, each once (a refused
+#   second request counts as a duplicate), and each RMA's note (and each credit memo's) is on Loop's
+#   timeline exactly once; nothing is left waiting in the outbox;
+# - every return Loop refunded has exactly one posted credit memo for Loop's refund and exactly one
+#   AR debit offsetting it (a memo without its debit is half-written).
+
+
+@dataclass
+class ReturnFigures:
+    """One row of RELIABILITY.md's Loop returns table."""
+
+    scenario: str
+    runs: int
+    loop_returns: int = 0
+    rmas: int = 0
+    returns_lost: int = 0  # not held, or no RMA though Loop still has it open or processed it
+    rmas_duplicated: int = 0
+    actions_lost: int = 0  # a process or note Loop should have received and did not; outbox rows left
+    actions_duplicated: int = 0  # a process or note Loop received more than once (or should not have)
+    credits_posted: int = 0
+    credits_lost: int = 0  # a refund without its posted credit memo and AR debit
+    credits_duplicated: int = 0  # a second credit memo or AR debit for one refund
+    half_written: int = 0  # an RMA whose lines are not Loop's, a memo without its debit, an RMA not voided
+    details: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.returns_lost
+            or self.rmas_duplicated
+            or self.actions_lost
+            or self.actions_duplicated
+            or self.credits_lost
+            or self.credits_duplicated
+            or self.half_written
+        )
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row.pop("details")
+        return row
+
+
+def check_returns(
+    site_id: int,
+    loop: Any,
+    *,
+    processed: Iterable[int],
+    scenario: str,
+    runs: int,
+    note: str = "",
+    record: bool = True,
+) -> ReturnFigures:
+    """Count the promise for one Loop site; ``processed``: the Loop ids whose goods were received
+    (Bobbin must have asked Loop to process each, once). Fails with every discrepancy listed."""
+    fig = measure_returns(site_id, loop, processed=processed, scenario=scenario, runs=runs, note=note)
+    if record:
+        from tests.chaos import figures as collected
+
+        collected.add_returns(fig.as_row())
+    assert fig.clean, f"{scenario}: {fig.as_row()}\n  " + "\n  ".join(fig.details[:40])
+    return fig
+
+
+def measure_returns(
+    site_id: int, loop: Any, *, processed: Iterable[int], scenario: str, runs: int, note: str = ""
+) -> ReturnFigures:
+    from models import ArAdjustment, CreditMemo, InboundReturn, Rma, RmaLine
+    from sandbox.loop import api as lc
+
+    rf, lf, ff = lc.ReturnField, lc.LineItemField, lc.RefundField
+    fig = ReturnFigures(scenario, runs, note=note)
+    problems = fig.details
+    asked = {int(i) for i in processed}
+    with session_scope() as s:
+        held = Counter(s.scalars(select(InboundReturn.loop_return_id).where(InboundReturn.site_id == site_id)))
+        rmas: dict[str, list[tuple[int, str, str]]] = {}
+        for rma_id, number, status, loop_id in s.execute(
+            select(Rma.id, Rma.number, Rma.status, InboundReturn.loop_return_id)
+            .join(InboundReturn, InboundReturn.id == Rma.inbound_return_id)
+            .where(Rma.site_id == site_id)
+        ):
+            rmas.setdefault(loop_id, []).append((rma_id, number, status))
+        lines: dict[int, set[tuple[str, str]]] = {}
+        for rma_id, item, sku in s.execute(
+            select(RmaLine.rma_id, RmaLine.loop_line_item_id, RmaLine.sku)
+            .join(Rma, Rma.id == RmaLine.rma_id)
+            .where(Rma.site_id == site_id)
+        ):
+            lines.setdefault(rma_id, set()).add((item, sku))
+        memos: dict[int, list[tuple[int, str, str, Decimal]]] = {}
+        for memo_id, rma_id, number, status, amount in s.execute(
+            select(CreditMemo.id, CreditMemo.rma_id, CreditMemo.number, CreditMemo.status, CreditMemo.amount)
+            .join(Rma, Rma.id == CreditMemo.rma_id)
+            .where(Rma.site_id == site_id)
+        ):
+            memos.setdefault(rma_id, []).append((memo_id, number, status, Decimal(amount)))
+        debits = Counter(s.scalars(select(ArAdjustment.credit_memo_id).where(ArAdjustment.credit_memo_id.is_not(None))))
+        unsent = s.execute(
+            select(OutboxEntry.status, OutboxEntry.state, OutboxEntry.last_error, InboundReturn.loop_return_id)
+            .join(InboundReturn, InboundReturn.id == OutboxEntry.inbound_return_id)
+            .where(OutboxEntry.site_id == site_id, OutboxEntry.state != "sent")
+        ).all()
+
+    returns = loop.returns()
+    actions: dict[int, list[dict[str, Any]]] = {}
+    for action in loop.actions():
+        actions.setdefault(int(action["return_id"]), []).append(action)
+    fig.loop_returns = len(returns)
+    fig.rmas = sum(len(v) for v in rmas.values())
+    for ret in returns:
+        rid = int(ret[rf.ID])
+        key = str(rid)
+        refunded = sum((Decimal(str(x[ff.AMOUNT])) for x in ret.get(rf.REFUNDS) or []), Decimal("0"))
+        fulfilled = refunded > 0 or bool(ret.get(rf.EXCHANGE_ORDER_NAME))
+        state = ret[rf.STATE]
+        gone = state in (lc.STATE_CANCELLED, lc.STATE_EXPIRED) or (state == lc.STATE_CLOSED and not fulfilled)
+        # 1. held exactly once
+        if held[key] != 1:
+            if held[key] == 0:
+                fig.returns_lost += 1
+            else:
+                fig.rmas_duplicated += held[key] - 1
+            problems.append(f"return {rid} is held {held[key]} times")
+        # 2. one RMA with Loop's lines (a gone return's, if any, void)
+        made = rmas.get(key, [])
+        if len(made) > 1:
+            fig.rmas_duplicated += len(made) - 1
+            problems.append(f"return {rid} has {len(made)} RMAs")
+        if not made and not gone:
+            fig.returns_lost += 1
+            problems.append(f"return {rid} ({state}) has no RMA")
+        want = {(str(item[lf.LINE_ITEM_ID]), str(item[lf.SKU])) for item in ret[rf.LINE_ITEMS]}
+        notes = Counter(n[lc.NoteField.CONTENT] for n in loop.notes(rid))
+        for rma_id, number, status, *_ in made:
+            if lines.get(rma_id, set()) != want:
+                fig.half_written += 1
+                problems.append(
+                    f"return {rid}: {number}'s lines {sorted(lines.get(rma_id, set()))} != Loop's {sorted(want)}"
+                )
+            if gone and status != "void":
+                fig.half_written += 1
+                problems.append(f"return {rid} is {state} in Loop but {number} is {status}")
+            said = sum(n for text, n in notes.items() if text.startswith(f"ERP: {number} created"))
+            if said > 1 or (said == 0 and status != "void"):
+                fig.actions_lost += said == 0
+                fig.actions_duplicated += max(0, said - 1)
+                problems.append(f"return {rid}: {number}'s note is on Loop's timeline {said} times")
+        for text, n in notes.items():  # (the RMA's and the credit memo's are counted with them)
+            if n > 1 and not text.startswith("ERP: "):
+                fig.actions_duplicated += n - 1
+                problems.append(f"return {rid}: note {text[:60]!r} is on Loop's timeline {n} times")
+        # 3. processed once, exactly the returns whose goods came back
+        asked_of = [a for a in actions.get(rid, []) if a["action"] == lc.ACTION_PROCESS]
+        accepted = [a for a in asked_of if a["after"] is not None]
+        expected = 1 if rid in asked else 0
+        if len(accepted) < expected:
+            fig.actions_lost += 1
+            problems.append(f"return {rid}: Loop was never asked to process it")
+        extra = len(asked_of) - expected if asked_of else 0
+        if extra > 0:
+            fig.actions_duplicated += extra
+            problems.append(f"return {rid}: Loop got {len(asked_of)} process requests ({len(accepted)} accepted)")
+        # 4. one posted credit memo for Loop's refund, and its AR debit
+        posted = [m for rma in made for m in memos.get(rma[0], []) if m[2] == "posted"]
+        fig.credits_posted += len(posted)
+        if refunded > 0 and made and not gone:
+            if not posted:
+                fig.credits_lost += 1
+                problems.append(f"return {rid}: Loop refunded {refunded}, no credit memo is posted")
+        elif posted:
+            fig.credits_duplicated += len(posted)
+            problems.append(f"return {rid}: {len(posted)} credit memo(s) posted, Loop refunded {refunded}")
+        if len(posted) > 1:
+            fig.credits_duplicated += len(posted) - 1
+            problems.append(f"return {rid} has {len(posted)} posted credit memos")
+        for memo_id, number, _, amount in posted:
+            if amount != refunded:
+                fig.half_written += 1
+                problems.append(f"return {rid}: {number} is for {amount}, Loop refunded {refunded}")
+            if debits[memo_id] != 1:
+                fig.credits_duplicated += max(0, debits[memo_id] - 1)
+                fig.half_written += debits[memo_id] == 0
+                problems.append(f"return {rid}: {number} has {debits[memo_id]} AR debits")
+            said = sum(n for text, n in notes.items() if text.startswith(f"ERP: credit memo {number} "))
+            if said != 1:
+                fig.actions_lost += said == 0
+                fig.actions_duplicated += max(0, said - 1)
+                problems.append(f"return {rid}: {number}'s note is on Loop's timeline {said} times")
+    # 5. nothing left waiting for Loop (a void return's rows are given up by design: "not sent: ...")
+    for status, state, error, loop_id in unsent:
+        if state == "dead" and str(error or "").startswith("not sent: Loop says the return is"):
+            continue
+        fig.actions_lost += 1
+        problems.append(f"return {loop_id}: its '{status}' is still {state} ({error})")
+    return fig

@@ -14,8 +14,9 @@ Its parts, for whoever adds a page:
   and the fixes made on it; ``changes``: what those pages change, through the services, and the
   sentence that says what it did; ``writebacks``: ``/writebacks``, the outbox per state and dead
   rows sent again; ``mappings``: ``/mappings``, a site's mappings and the values orders
-  wait for; ``sites``: ``/sites`` (admins), each site's settings, pausing and credentials
-  (write-only).
+  wait for; ``returns``: ``/returns``, Loop returns per state and one return with its RMA,
+  receipts, credit memo and AR debits, where goods are received and a waiting credit confirmed;
+  ``sites``: ``/sites`` (admins), each site's settings, pausing and credentials (write-only).
 
 Every change a page makes goes through a service function and is recorded with
 ``services.users.record_action(session, visitor(request).user, action, order_id=…, site_id=…)``.
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from web.console import auth, dashboard, holding, mappings, orders, sites, writebacks
+from web.console import auth, dashboard, holding, mappings, orders, returns, sites, writebacks
 
 routes: list[BaseRoute] = [
     Route("/login", auth.login_page, methods=["GET"]),
@@ -36,5 +37,6 @@ routes: list[BaseRoute] = [
     *orders.routes,
     *mappings.routes,
     *writebacks.routes,
+    *returns.routes,
     *sites.routes,  # after the dashboard's /sites/{id}/import and /sites/{id}/push-inventory
 ]

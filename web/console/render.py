@@ -52,6 +52,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/", "Dashboard", "viewer"),
     NavItem("/holding", "Holding area", "viewer"),
     NavItem("/writebacks", "Writebacks", "viewer"),
+    NavItem("/returns", "Returns", "viewer"),
     NavItem("/mappings", "Mappings", "viewer"),
     NavItem("/sites", "Sites", "admin"),
 )
