@@ -212,8 +212,8 @@ def apply_one(session: Session, ctx: SiteContext, held: InboundReturn, result: A
 
 
 def _fulfilled(r: PartnerReturn) -> bool:
-    """Whether Loop processed the return (refunded it or made its exchange order)."""
-    return bool(r.refunds) or bool(r.exchange_order_name)
+    """Whether Loop processed the return (refunded it, or made its exchange order or gift card)."""
+    return bool(r.refunds) or bool(r.exchange_order_name) or bool(r.gift_card_order_name)
 
 
 def _process_sent(session: Session, return_id: int) -> bool:

@@ -101,6 +101,7 @@ class LoopReturn:
     gift_card: Decimal | None = None
     refunds: tuple[LoopRefund, ...] = ()
     exchange_order_name: str | None = None
+    gift_card_order_name: str | None = None  # set once processing made the gift card (store credit)
     exchange_order_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None  # None from a webhook: Loop sends none there [DOC]
@@ -124,6 +125,7 @@ RETURN_TEXT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("order_number", (R.ORDER_NUMBER,)),
     ("currency", (R.CURRENCY,)),
     ("exchange_order_name", (R.EXCHANGE_ORDER_NAME,)),
+    ("gift_card_order_name", (R.GIFT_CARD_ORDER_NAME,)),
     ("exchange_order_id", (R.EXCHANGE_ORDER_ID,)),
 )
 RETURN_MONEY_FIELDS: tuple[tuple[str, str], ...] = (

@@ -335,3 +335,50 @@ def test_a_return_reads_in_full_with_its_rma_receipts_and_postings(
         ("note_credit", "sent"),
     ]
     assert (page.total, page.counts["credited"], page.rows[0].rma) == (1, 1, number)
+
+
+def test_a_store_credit_return_processed_in_loop_is_credited_not_void(
+    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+) -> None:
+    # Given a store-credit return received and processed (Loop makes its gift card, refunds nothing)
+    made = loop.create_return(lines=[catalog[0]], outcome="credit")
+    import_site_returns(site_id)
+    with session_scope() as s:
+        flow.receive(s, rma_of(s, made["id"]).number, None, source="cli")
+    writeback.flush(site_id=site_id)
+    assert loop.get_return(made["id"])["gift_card_order_name"]
+
+    # When polled, then it is credited (nothing to post: the gift card is Shopify's), not void
+    summary = import_site_returns(site_id)
+    assert (summary["credited"], summary["voided"]) == (1, 0)
+    with session_scope() as s:
+        assert (held(s, made["id"]).state, rma_of(s, made["id"]).status) == ("credited", "credited")
+        assert s.scalar(select(func.count()).select_from(CreditMemo)) == 0
+
+
+def test_received_units_go_out_with_the_next_inventory_push(
+    site_id: int, loop: LoopSandbox, sandbox: Any, catalog: list[dict[str, Any]]
+) -> None:
+    from bobbin.demo_sites import load_demo
+    from services import inventory
+
+    # Given the brand's Brandboom site with everything pushed (its first push: every SKU)
+    load_demo(sandbox.url)
+    with session_scope() as s:
+        bb_site = int(s.scalar(select(Site.id).where(Site.kind == "brandboom")))
+    inventory.push_inventory(bb_site)
+    assert inventory.plan_push(bb_site).changes == []
+
+    # When a Loop return of one unit is received (restocked in the Loop site's warehouse)
+    made = loop.create_return(lines=[catalog[0]])
+    import_site_returns(site_id)
+    with session_scope() as s:
+        flow.receive(s, rma_of(s, made["id"]).number, None, source="cli")
+
+    # then the next push of the selling site carries that SKU, one unit more, and nothing else
+    before = len(sandbox.imports())
+    plan = inventory.plan_push(bb_site)
+    assert plan.incremental and {c.sku for c in plan.changes} == {catalog[0]["sku"]}
+    assert all(c.previous is not None and c.quantity == c.previous + 1 for c in plan.changes)
+    result = inventory.push_inventory(bb_site)
+    assert result.rows_sent == len(plan.changes) and len(sandbox.imports()) == before + 1
