@@ -485,10 +485,8 @@ def measure_returns(
                 fig.actions_lost += said == 0
                 fig.actions_duplicated += max(0, said - 1)
                 problems.append(f"return {rid}: {number}'s note is on Loop's timeline {said} times")
-    # 5. nothing left waiting for Loop (a void return's rows are given up by design: "not sent: ...")
+    # 5. nothing left waiting for Loop, or given up (a void return's waiting rows are dropped)
     for status, state, error, loop_id in unsent:
-        if state == "dead" and str(error or "").startswith("not sent: Loop says the return is"):
-            continue
         fig.actions_lost += 1
         problems.append(f"return {loop_id}: its '{status}' is still {state} ({error})")
     return fig
