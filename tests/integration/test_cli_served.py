@@ -189,10 +189,18 @@ def test_migrate_then_demo_load_on_an_empty_database(
     from core.migrate import alembic_config
     from models import Customer, Inventory, Mapping, Site, Sku, Style, Warehouse
     from sandbox.keys import DEMO_JOOR_TOKEN, sandbox_keys
+    from sandbox.loop.demo import loop_api_key, loop_webhook_secret
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    bb_port, joor_port = free_port(), free_port()
-    env = cli_env(tmp_path / "home", fresh_db, redis_url, SANDBOX_PORT=str(bb_port), SANDBOX_JOOR_PORT=str(joor_port))
+    bb_port, joor_port, loop_port = free_port(), free_port(), free_port()
+    env = cli_env(
+        tmp_path / "home",
+        fresh_db,
+        redis_url,
+        SANDBOX_PORT=str(bb_port),
+        SANDBOX_JOOR_PORT=str(joor_port),
+        SANDBOX_LOOP_PORT=str(loop_port),
+    )
     # Given an empty database
     assert inspect(fresh_engine).get_table_names() == []
 
@@ -211,13 +219,19 @@ def test_migrate_then_demo_load_on_an_empty_database(
     # When `bobbin demo load` runs
     out = ok(bobbin("demo", "load", env=env))
 
-    # Then both demo sites are added, pointing at the sandboxes' configured ports, with their keys
+    # Then the demo sites are added, pointing at the sandboxes' configured ports, with their keys
     assert "demo site brandboom-demo added" in out and "demo site joor-demo added" in out
+    assert "demo site loop-demo added" in out
     with Session(fresh_engine) as s:
         sites = {site.name: site for site in s.scalars(select(Site))}
         assert {name: (site.kind, site.base_url) for name, site in sites.items()} == {
             "brandboom-demo": ("brandboom", f"http://127.0.0.1:{bb_port}/api/v2"),
             "joor-demo": ("joor", f"http://127.0.0.1:{joor_port}/v2"),
+            "loop-demo": ("loop", f"http://127.0.0.1:{loop_port}/api/v1"),
+        }
+        assert crypto.decrypt_json(sites["loop-demo"].credentials_encrypted) == {
+            "api_key": loop_api_key(),
+            "webhook_secret": loop_webhook_secret(),
         }
         assert crypto.decrypt_json(sites["brandboom-demo"].credentials_encrypted) == dict(
             zip(("public_key", "secret_key"), sandbox_keys(), strict=True)
@@ -235,7 +249,8 @@ def test_migrate_then_demo_load_on_an_empty_database(
         Sku: len(world.skus),
         Inventory: len(world.inventory),
         Warehouse: len(world.warehouses),
-        Customer: len(world.customers) + len(extra_erp_rows(world).get("customers", [])),
+        # the JOOR demo's extra customers, and the Loop demo's Shopify customer account
+        Customer: len(world.customers) + len(extra_erp_rows(world).get("customers", [])) + 1,
     }
     assert {m.__name__: count(fresh_engine, m) for m in expected} == {m.__name__: n for m, n in expected.items()}
 
@@ -243,7 +258,7 @@ def test_migrate_then_demo_load_on_an_empty_database(
     out = ok(bobbin("demo", "load", env=env))
     assert "demo site brandboom-demo already there" in out and "demo site joor-demo already there" in out
     assert {m.__name__: count(fresh_engine, m) for m in expected} == {m.__name__: n for m, n in expected.items()}
-    assert count(fresh_engine, Site) == 2
+    assert count(fresh_engine, Site) == 3
 
 
 # --- a served sandbox -----------------------------------------------------------------------------
