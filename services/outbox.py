@@ -23,6 +23,18 @@ if TYPE_CHECKING:
 EXPORTED = "exported"
 
 
+def _queued_afresh(insert: Any) -> dict[str, Any]:
+    """What a row queued again (upsert) becomes: pending now, its tries and last error cleared,
+    with the new payload."""
+    return {
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": func.now(),
+        "last_error": None,
+        "payload": insert.excluded.payload,
+    }
+
+
 def queue_writeback(
     session: Session,
     site_id: int,
@@ -60,13 +72,7 @@ def queue_writeback(
     resend = ("dead", "held", "sent") if again else ("dead", "held")
     stmt = insert.on_conflict_do_update(
         index_elements=[table.c.inbound_order_id, table.c.status],
-        set_={
-            "state": "pending",
-            "attempts": 0,
-            "next_attempt_at": func.now(),
-            "last_error": None,
-            "payload": insert.excluded.payload,
-        },
+        set_=_queued_afresh(insert),
         where=table.c.state.in_(resend),
     ).returning(table.c.id)
     params = {
@@ -138,13 +144,7 @@ def queue_return_action(
         resend = or_(resend, and_(table.c.state == "pending", table.c.sending_since.is_(None)))
     stmt = insert.on_conflict_do_update(
         index_elements=[table.c.inbound_return_id, table.c.status],
-        set_={
-            "state": "pending",
-            "attempts": 0,
-            "next_attempt_at": func.now(),
-            "last_error": None,
-            "payload": insert.excluded.payload,
-        },
+        set_=_queued_afresh(insert),
         where=resend,
     ).returning(table.c.id)
     return session.execute(stmt).first() is not None

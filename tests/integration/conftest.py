@@ -85,6 +85,41 @@ def joor_sandbox(bobbin_home: Path) -> Iterator[Any]:
     sb.stop()
 
 
+@pytest.fixture(scope="session")
+def loop_catalog() -> list[dict[str, Any]]:
+    """The demo brand's SKUs as Loop catalog rows (sku, title, variant title, price, UPC): what a
+    test's returns are made of (``loop.create_return(lines=loop_catalog[:2])``)."""
+    from bobbin.demo import build_world
+    from sandbox.loop.demo import catalog_from_world
+
+    return list(catalog_from_world(build_world()))
+
+
+@pytest.fixture()
+def loop() -> Iterator[Any]:
+    """An empty Loop shop (the demo API key): each test makes its own returns."""
+    from sandbox.loop.demo import loop_api_key
+    from sandbox.loop.server import LoopSandbox
+
+    server = LoopSandbox(api_key=loop_api_key()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def loop_site(db: str, loop: Any) -> int:
+    """The Loop demo loaded (its ERP data, the Shopify customer, the site pointing at ``loop``): the site id."""
+    from sqlalchemy import select
+
+    from bobbin.demo_sites import LOOP_DEMO_SITE, load_loop_demo
+    from core.db import session_scope
+    from models import Site
+
+    load_loop_demo(loop.url)
+    with session_scope() as s:
+        return int(s.scalar(select(Site.id).where(Site.name == LOOP_DEMO_SITE)))
+
+
 @pytest.fixture()
 def joor_site(db: str, joor_sandbox: Any) -> int:
     """The JOOR demo loaded (its ERP data, mappings and site pointing at ``joor_sandbox``): the site id.

@@ -21,8 +21,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bobbin.demo import build_world
-from bobbin.demo_sites import LOOP_DEMO_SITE, load_loop_demo
+from bobbin.demo_sites import LOOP_DEMO_SITE
 from core.db import session_scope
 from models import (
     ArAdjustment,
@@ -34,34 +33,13 @@ from models import (
     Rma,
     RmaLine,
     RmaReceipt,
-    Site,
 )
-from sandbox.loop.demo import catalog_from_world, loop_api_key
 from sandbox.loop.server import LoopSandbox
 from services import writeback
 from services.returns import import_site_returns
 from tests.integration.test_cli import bobbin, cli_logging, no_traceback  # noqa: F401  (the CLI's logging, autouse)
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def catalog() -> list[dict[str, Any]]:
-    return catalog_from_world(build_world())
-
-
-@pytest.fixture()
-def loop() -> Iterator[LoopSandbox]:
-    server = LoopSandbox(api_key=loop_api_key()).start()  # an empty shop: each test makes its returns
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def site_id(db: str, loop: LoopSandbox) -> int:
-    load_loop_demo(loop.url)
-    with session_scope() as s:
-        return int(s.scalar(select(Site.id).where(Site.name == LOOP_DEMO_SITE)))
 
 
 @pytest.fixture()
@@ -103,11 +81,11 @@ def process_requests() -> int:
     return count(OutboxEntry, OutboxEntry.status == "process")
 
 
-def made_rma(loop: LoopSandbox, site_id: int, lines: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
+def made_rma(loop: LoopSandbox, loop_site: int, lines: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
     """A return made in Loop and polled into an RMA (its note to Loop sent): {loop_id, id, rma, warehouse}."""
     made = loop.create_return(lines=lines, **kw)
-    import_site_returns(site_id)
-    writeback.flush(site_id=site_id)
+    import_site_returns(loop_site)
+    writeback.flush(site_id=loop_site)
     with session_scope() as s:
         rma = rma_of(s, made["id"])
         return {"loop_id": made["id"], "id": held(s, made["id"]).id, "rma": rma.number, "warehouse": rma.warehouse_code}
@@ -132,12 +110,12 @@ def write_csv(
 
 
 def test_returns_are_listed_by_state_and_one_reads_in_full(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]
 ) -> None:
     # Given a return made into an RMA and one naming a SKU the ERP does not know
-    good = made_rma(loop, site_id, catalog[:2])
-    bad = loop.create_return(lines=[catalog[2], {**catalog[3], "sku": "NOPE-404"}])
-    import_site_returns(site_id)
+    good = made_rma(loop, loop_site, loop_catalog[:2])
+    bad = loop.create_return(lines=[loop_catalog[2], {**loop_catalog[3], "sku": "NOPE-404"}])
+    import_site_returns(loop_site)
     with session_scope() as s:
         bad_id = held(s, bad["id"]).id
 
@@ -175,7 +153,9 @@ def test_returns_are_listed_by_state_and_one_reads_in_full(
     assert f"Return {good['id']}" in text and f"{LOOP_DEMO_SITE} #{good['loop_id']}" in text
     assert "RMA made; waiting for the goods" in text and "RMA lines" in text
     line_rows = [
-        ln.split() for ln in text.splitlines() if ln.split()[:2] in (["1", catalog[0]["sku"]], ["2", catalog[1]["sku"]])
+        ln.split()
+        for ln in text.splitlines()
+        if ln.split()[:2] in (["1", loop_catalog[0]["sku"]], ["2", loop_catalog[1]["sku"]])
     ]
     assert [r[2:5] for r in line_rows] == [["1", "0", "1"], ["1", "0", "1"]]  # qty, received, outstanding
     assert "note_rma" in text and "Sent to Loop" in text
@@ -202,11 +182,11 @@ def test_returns_are_listed_by_state_and_one_reads_in_full(
 
 
 def test_receiving_by_line_then_the_rest_restocks_and_asks_loop_to_process(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], no_broker: None
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], no_broker: None
 ) -> None:
     # Given an RMA of two lines, one unit each
-    r = made_rma(loop, site_id, catalog[:2])
-    sku1, sku2 = catalog[0]["sku"], catalog[1]["sku"]
+    r = made_rma(loop, loop_site, loop_catalog[:2])
+    sku1, sku2 = loop_catalog[0]["sku"], loop_catalog[1]["sku"]
     before = {sku1: on_hand(sku1, r["warehouse"]), sku2: on_hand(sku2, r["warehouse"])}
 
     # When line 1 is received with a reference
@@ -223,7 +203,7 @@ def test_receiving_by_line_then_the_rest_restocks_and_asks_loop_to_process(
         [receipt] = s.scalars(select(RmaReceipt)).all()
         assert (receipt.quantity, receipt.source, receipt.reference) == (1, "cli", "dock 3")
         [action] = s.scalars(select(ConsoleAction).where(ConsoleAction.action == "receive_return")).all()
-        assert action.actor.startswith("cli") and action.site_id == site_id
+        assert action.actor.startswith("cli") and action.site_id == loop_site
         assert action.detail["rma"] == r["rma"] and action.detail["received"] == [
             {"line_no": 1, "sku": sku1, "quantity": 1}
         ]
@@ -268,7 +248,7 @@ def test_receiving_by_line_then_the_rest_restocks_and_asks_loop_to_process(
     assert process_requests() == 1
 
     # and the outbox's flush sends it: Loop processes the return
-    assert writeback.flush(site_id=site_id).sent == 1
+    assert writeback.flush(site_id=loop_site).sent == 1
     assert [(a["return_id"], a["action"]) for a in loop.actions()] == [(r["loop_id"], "process")]
 
     # When it is received once more, then nothing is left to receive and nothing is written
@@ -278,35 +258,35 @@ def test_receiving_by_line_then_the_rest_restocks_and_asks_loop_to_process(
 
 
 def test_a_complete_receipt_asks_the_worker_to_flush_the_outbox(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], celery_app: Any
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], celery_app: Any
 ) -> None:
     import redis
 
     from worker.routes import WRITEBACKS
 
     # Given an RMA, and a broker (no worker runs: the message waits in its queue)
-    r = made_rma(loop, site_id, [catalog[0]])
+    r = made_rma(loop, loop_site, [loop_catalog[0]])
 
     # When every unit is received, as JSON
     done = json.loads(bobbin("returns", "receive", r["rma"], "--json").stdout)
 
     # then the flush of the site's outbox was sent to the writebacks queue, for this site
     assert (done["complete"], done["process_queued"], done["flush"]["sent"]) == (True, True, True)
-    assert done["received"] == [{"line_no": 1, "sku": catalog[0]["sku"], "quantity": 1}]
+    assert done["received"] == [{"line_no": 1, "sku": loop_catalog[0]["sku"], "quantity": 1}]
     client = redis.Redis.from_url(celery_app.conf.broker_url)
     [message] = [json.loads(m) for m in client.lrange(WRITEBACKS, 0, -1)]
     assert message["headers"]["task"] == "tasks.status.flush_outbox"
     assert message["headers"]["id"] == done["flush"]["task_id"]
     args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
-    assert (args, kwargs) == ([], {"site_id": site_id})
+    assert (args, kwargs) == ([], {"site_id": loop_site})
     client.delete(WRITEBACKS)
 
 
-def test_a_void_rma_receives_nothing(site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]) -> None:
+def test_a_void_rma_receives_nothing(loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]) -> None:
     # Given an RMA whose return Loop cancelled
-    r = made_rma(loop, site_id, [catalog[0]])
+    r = made_rma(loop, loop_site, [loop_catalog[0]])
     loop.update_return(r["loop_id"], {"state": "cancelled"})
-    import_site_returns(site_id)
+    import_site_returns(loop_site)
 
     # When its goods are received, then it is refused in one line and nothing is written
     void = bobbin("returns", "receive", r["rma"])
@@ -315,8 +295,8 @@ def test_a_void_rma_receives_nothing(site_id: int, loop: LoopSandbox, catalog: l
     assert count(RmaReceipt) == 0 and count(ConsoleAction) == 0
 
     # and a return with no RMA says so, with its state
-    bad = loop.create_return(lines=[{**catalog[1], "sku": "NOPE-1"}])
-    import_site_returns(site_id)
+    bad = loop.create_return(lines=[{**loop_catalog[1], "sku": "NOPE-1"}])
+    import_site_returns(loop_site)
     with session_scope() as s:
         bad_id = held(s, bad["id"]).id
     none = bobbin("returns", "receive", str(bad_id))
@@ -328,15 +308,15 @@ def test_a_void_rma_receives_nothing(site_id: int, loop: LoopSandbox, catalog: l
 
 
 def test_a_credit_memo_that_waits_is_confirmed_and_posted_with_its_ar_debit(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], no_broker: None
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], no_broker: None
 ) -> None:
     # Given a return received and processed, but Loop refunded more than its lines add up to
-    r = made_rma(loop, site_id, [catalog[0]])
+    r = made_rma(loop, loop_site, [loop_catalog[0]])
     assert bobbin("returns", "receive", r["rma"]).exit_code == 0
-    writeback.flush(site_id=site_id)
+    writeback.flush(site_id=loop_site)
     refunds = loop.get_return(r["loop_id"])["refunds"]
     loop.update_return(r["loop_id"], {"refunds": [{**refunds[0], "amount": "999.99"}]})
-    import_site_returns(site_id)
+    import_site_returns(loop_site)
 
     # When a person looks at it, then the memo waits and the command that posts it is named
     shown = bobbin("returns", "show", str(r["id"]))
@@ -374,7 +354,7 @@ def test_a_credit_memo_that_waits_is_confirmed_and_posted_with_its_ar_debit(
     # When it is confirmed again, or a return with no memo is, then one line says why and nothing is posted
     twice = bobbin("returns", "confirm", str(r["id"]))
     assert twice.exit_code == 1 and f"{memo_number} is posted already; nothing was posted" in twice.stderr
-    other = made_rma(loop, site_id, [catalog[1]])
+    other = made_rma(loop, loop_site, [loop_catalog[1]])
     early = bobbin("returns", "confirm", str(other["id"]))
     assert early.exit_code == 1 and "has no credit memo waiting (Loop has not refunded it yet)" in one_line(
         early.stderr
@@ -387,15 +367,15 @@ def test_a_credit_memo_that_waits_is_confirmed_and_posted_with_its_ar_debit(
 
 
 def test_a_receipts_file_with_a_bad_row_loads_nothing_and_names_every_problem(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], tmp_path: Path
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     # Given two RMAs (of one and two lines) and one made void
-    one = made_rma(loop, site_id, [catalog[0]])
-    two = made_rma(loop, site_id, catalog[1:3])
-    gone = made_rma(loop, site_id, [catalog[3]])
+    one = made_rma(loop, loop_site, [loop_catalog[0]])
+    two = made_rma(loop, loop_site, loop_catalog[1:3])
+    gone = made_rma(loop, loop_site, [loop_catalog[3]])
     loop.update_return(gone["loop_id"], {"state": "cancelled"})
-    import_site_returns(site_id)
-    stock = {row["sku"]: on_hand(row["sku"], one["warehouse"]) for row in catalog[:4]}
+    import_site_returns(loop_site)
+    stock = {row["sku"]: on_hand(row["sku"], one["warehouse"]) for row in loop_catalog[:4]}
 
     # When a file with good rows and every kind of bad row is loaded
     path = write_csv(
@@ -419,7 +399,7 @@ def test_a_receipts_file_with_a_bad_row_loads_nothing_and_names_every_problem(
     assert loaded.exit_code == 1, loaded.output
     no_traceback(loaded)
     assert count(RmaReceipt) == 0 and process_requests() == 0
-    assert {row["sku"]: on_hand(row["sku"], one["warehouse"]) for row in catalog[:4]} == stock
+    assert {row["sku"]: on_hand(row["sku"], one["warehouse"]) for row in loop_catalog[:4]} == stock
     assert "nothing was received from receipts-bad.csv: a receipts file loads whole or not at all" in one_line(
         loaded.stderr
     )
@@ -429,7 +409,9 @@ def test_a_receipts_file_with_a_bad_row_loads_nothing_and_names_every_problem(
     assert sorted({p["row"] for p in report["problems"]}) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
     assert "unknown RMA RMA0009999" in problems[(3, "RMA")]
     assert f"{two['rma']} has no line 7 (its lines: 1, 2)" in problems[(4, "Line")]
-    over = f"{two['rma']} line 1 (SKU {catalog[1]['sku']}): 2 units received in this file (2 rows of it), but only 1"
+    over = (
+        f"{two['rma']} line 1 (SKU {loop_catalog[1]['sku']}): 2 units received in this file (2 rows of it), but only 1"
+    )
     assert over in problems[(5, "Quantity")] and over in problems[(6, "Quantity")]
     assert problems[(7, "Quantity")] == 'the quantity received "two" is not a whole number.'
     assert f"{gone['rma']} is void" in problems[(8, "RMA")]
@@ -445,14 +427,14 @@ def test_a_receipts_file_with_a_bad_row_loads_nothing_and_names_every_problem(
 
 
 def test_a_good_receipts_file_receives_each_row_and_asks_loop_to_process_complete_rmas(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], tmp_path: Path, no_broker: None
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], tmp_path: Path, no_broker: None
 ) -> None:
     from openpyxl import Workbook
 
     # Given an RMA of one line and one of two lines (each one unit)
-    one = made_rma(loop, site_id, [catalog[0]])
-    two = made_rma(loop, site_id, catalog[1:3])
-    stock = {row["sku"]: on_hand(row["sku"], one["warehouse"]) for row in catalog[:3]}
+    one = made_rma(loop, loop_site, [loop_catalog[0]])
+    two = made_rma(loop, loop_site, loop_catalog[1:3])
+    stock = {row["sku"]: on_hand(row["sku"], one["warehouse"]) for row in loop_catalog[:3]}
 
     # When the ERP's receipts workbook receives the first RMA in full and one line of the second
     wb = Workbook()
@@ -486,11 +468,11 @@ def test_a_good_receipts_file_receives_each_row_and_asks_loop_to_process_complet
             (two["rma"], 2, 1, "erp_file", "receipts-0612.xlsx"),
         ]
         assert held(s, one["loop_id"]).state == "received_goods" and held(s, two["loop_id"]).state == "rma"
-    assert on_hand(catalog[0]["sku"], one["warehouse"]) == stock[catalog[0]["sku"]] + 1
-    assert on_hand(catalog[1]["sku"], one["warehouse"]) == stock[catalog[1]["sku"]]
-    assert on_hand(catalog[2]["sku"], one["warehouse"]) == stock[catalog[2]["sku"]] + 1
+    assert on_hand(loop_catalog[0]["sku"], one["warehouse"]) == stock[loop_catalog[0]["sku"]] + 1
+    assert on_hand(loop_catalog[1]["sku"], one["warehouse"]) == stock[loop_catalog[1]["sku"]]
+    assert on_hand(loop_catalog[2]["sku"], one["warehouse"]) == stock[loop_catalog[2]["sku"]] + 1
     assert process_requests() == 1
-    assert writeback.flush(site_id=site_id).sent == 1
+    assert writeback.flush(site_id=loop_site).sent == 1
     assert [(a["return_id"], a["action"]) for a in loop.actions()] == [(one["loop_id"], "process")]
 
     # When the same workbook is loaded again, then every row is refused as received already: nothing is written
@@ -523,11 +505,11 @@ def test_the_receipts_template_is_the_columns_the_loader_reads(db: str, tmp_path
 
 
 def test_a_sites_returns_are_imported_now_here_when_no_worker_runs(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], no_broker: None
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], no_broker: None
 ) -> None:
     # Given two returns in Loop, one naming a SKU the ERP does not know
-    loop.create_return(lines=[catalog[0]])
-    loop.create_return(lines=[{**catalog[1], "sku": "NOPE-2"}])
+    loop.create_return(lines=[loop_catalog[0]])
+    loop.create_return(lines=[{**loop_catalog[1], "sku": "NOPE-2"}])
 
     # When the site's returns are imported by name, with no worker running
     done = bobbin("returns", "import", LOOP_DEMO_SITE)
@@ -547,14 +529,14 @@ def test_a_sites_returns_are_imported_now_here_when_no_worker_runs(
 
 
 def test_returns_import_goes_through_a_running_worker(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], start_worker: Any
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], start_worker: Any
 ) -> None:
     # Given a return in Loop and a worker running
-    loop.create_return(lines=catalog[:2])
+    loop.create_return(lines=loop_catalog[:2])
     start_worker()
 
     # When the site's returns are imported by name
-    done = json.loads(bobbin("returns", "import", str(site_id), "--json").stdout)
+    done = json.loads(bobbin("returns", "import", str(loop_site), "--json").stdout)
 
     # then the worker ran the task and its summary is printed
     assert done["where"] == "worker" and done["task_id"]
@@ -562,7 +544,7 @@ def test_returns_import_goes_through_a_running_worker(
     assert count(Rma) == 1
 
 
-def test_a_site_that_sends_no_returns_is_refused(site_id: int) -> None:
+def test_a_site_that_sends_no_returns_is_refused(loop_site: int) -> None:
     from models import Division
     from services.sites import create_site
 

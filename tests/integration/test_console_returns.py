@@ -36,24 +36,6 @@ def web(pg_url: str, redis_url: str) -> Iterator[Served]:
     served.stop()
 
 
-@pytest.fixture(scope="module")
-def catalog() -> list[dict[str, Any]]:
-    from bobbin.demo import build_world
-    from sandbox.loop.demo import catalog_from_world
-
-    return catalog_from_world(build_world())
-
-
-@pytest.fixture()
-def loop() -> Iterator[Any]:
-    from sandbox.loop.demo import loop_api_key
-    from sandbox.loop.server import LoopSandbox
-
-    server = LoopSandbox(api_key=loop_api_key()).start()  # an empty shop: each test makes its returns
-    yield server
-    server.stop()
-
-
 @dataclass(frozen=True)
 class Shop:
     site_id: int
@@ -70,7 +52,7 @@ class Shop:
 
 
 @pytest.fixture()
-def shop(db: str, celery_app: Any, loop: Any, catalog: list[dict[str, Any]]) -> Shop:
+def shop(db: str, celery_app: Any, loop: Any, loop_catalog: list[dict[str, Any]]) -> Shop:
     """The demo Loop site on the sandbox (its ERP data loaded), with an empty broker."""
     from bobbin.demo_sites import LOOP_DEMO_SITE, load_loop_demo
     from core.db import session_scope
@@ -79,7 +61,7 @@ def shop(db: str, celery_app: Any, loop: Any, catalog: list[dict[str, Any]]) -> 
     load_loop_demo(loop.url)
     with session_scope() as s:
         site_id = int(s.scalar(select(Site.id).where(Site.name == LOOP_DEMO_SITE)))
-    return Shop(site_id, loop, catalog)
+    return Shop(site_id, loop, loop_catalog)
 
 
 # --- signing in, reading pages and the database ------------------------------------------------------

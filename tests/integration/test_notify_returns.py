@@ -10,7 +10,6 @@ lists what is still open.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bobbin.demo import build_world
-from bobbin.demo_sites import LOOP_DEMO_SITE, load_loop_demo
+from bobbin.demo_sites import LOOP_DEMO_SITE
 from core.db import session_scope
 from core.settings import get_settings
 from models import InboundReturn, ReturnError, Rma, Site
 from models.orders import ErrorReport, ReportedError
-from sandbox.loop.demo import catalog_from_world, loop_api_key
 from sandbox.loop.server import LoopSandbox
 from services.notify import digest_report, new_errors_report, send_error_report
 from services.returns import import_site_returns
@@ -34,34 +31,15 @@ pytestmark = pytest.mark.integration
 UNKNOWN_SKU = "NOPE-404"
 
 
-@pytest.fixture(scope="module")
-def catalog() -> list[dict[str, Any]]:
-    return catalog_from_world(build_world())
-
-
 @pytest.fixture()
-def loop() -> Iterator[LoopSandbox]:
-    server = LoopSandbox(api_key=loop_api_key()).start()  # an empty shop: each test makes its returns
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def site_id(db: str, loop: LoopSandbox) -> int:
-    load_loop_demo(loop.url)
-    with session_scope() as s:
-        return int(s.scalar(select(Site.id).where(Site.name == LOOP_DEMO_SITE)))
-
-
-@pytest.fixture()
-def polled(site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]) -> dict[str, Any]:
+def polled(loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]) -> dict[str, Any]:
     """Two returns polled: ``good`` made into an RMA (its Shopify order is not in the ERP: a
     warning), ``bad`` invalid (its second line's SKU is not in the ERP: an error, and the warning)."""
-    good = loop.create_return(lines=catalog[:2])
-    bad = loop.create_return(lines=[catalog[2], {**catalog[3], "sku": UNKNOWN_SKU}])
-    summary = import_site_returns(site_id)
+    good = loop.create_return(lines=loop_catalog[:2])
+    bad = loop.create_return(lines=[loop_catalog[2], {**loop_catalog[3], "sku": UNKNOWN_SKU}])
+    summary = import_site_returns(loop_site)
     assert (summary["rmas_created"], summary["returns_invalid"]) == (1, 1)
-    return {"site_id": site_id, "good": held(good["id"]), "bad": held(bad["id"])}
+    return {"site_id": loop_site, "good": held(good["id"]), "bad": held(bad["id"])}
 
 
 def held(loop_id: int) -> dict[str, Any]:
@@ -74,9 +52,9 @@ def held(loop_id: int) -> dict[str, Any]:
         return {"id": r.id, "loop_id": str(loop_id), "order_name": r.order_name, "rma": rma, "codes": sorted(codes)}
 
 
-def send(site_id: int, kind: str = "errors") -> dict[str, Any]:
+def send(loop_site: int, kind: str = "errors") -> dict[str, Any]:
     with session_scope() as s:
-        return send_error_report(s, site_id, kind=kind)  # type: ignore[arg-type]
+        return send_error_report(s, loop_site, kind=kind)  # type: ignore[arg-type]
 
 
 def part(msg: Message, content_type: str) -> str:
@@ -170,20 +148,20 @@ def test_the_report_lists_each_return_with_its_problems_what_to_do_and_its_page(
 
 
 def test_each_return_problem_is_reported_once(
-    polled: dict[str, Any], loop: LoopSandbox, catalog: list[dict[str, Any]], smtp: Any
+    polled: dict[str, Any], loop: LoopSandbox, loop_catalog: list[dict[str, Any]], smtp: Any
 ) -> None:
-    site_id = polled["site_id"]
-    send(site_id)
+    loop_site = polled["site_id"]
+    send(loop_site)
 
     # When the report is sent again with nothing new, then no mail goes out
-    assert send(site_id) == {"sent": False, "reason": "nothing new"}
+    assert send(loop_site) == {"sent": False, "reason": "nothing new"}
     with session_scope() as s:
-        assert new_errors_report(s, site_id) is None
+        assert new_errors_report(s, loop_site) is None
 
     # When another bad return comes in, then the next mail carries it alone
-    third = loop.create_return(lines=[{**catalog[4], "sku": "GONE-1"}])
-    assert import_site_returns(site_id)["new_errors"] == 2
-    summary = send(site_id)
+    third = loop.create_return(lines=[{**loop_catalog[4], "sku": "GONE-1"}])
+    assert import_site_returns(loop_site)["new_errors"] == 2
+    summary = send(loop_site)
     assert (summary["returns"], summary["return_problems"]) == (1, 2)
     latest = smtp.wait_for(2)[-1]
     assert latest["Subject"] == f'[Bobbin] Loop Returns "{LOOP_DEMO_SITE}": 1 return needs attention (2 new problems)'
@@ -214,19 +192,19 @@ def test_a_site_without_recipients_marks_nothing(polled: dict[str, Any], smtp: A
 
 
 def test_the_digest_lists_open_return_problems_but_not_settled_ones(
-    polled: dict[str, Any], loop: LoopSandbox, catalog: list[dict[str, Any]], smtp: Any, tmp_path: Path
+    polled: dict[str, Any], loop: LoopSandbox, loop_catalog: list[dict[str, Any]], smtp: Any, tmp_path: Path
 ) -> None:
-    site_id, good, bad = polled["site_id"], polled["good"], polled["bad"]
-    send(site_id)  # everything reported once
+    loop_site, good, bad = polled["site_id"], polled["good"], polled["bad"]
+    send(loop_site)  # everything reported once
     # Given a new invalid return never reported, and a return cancelled in Loop (void: nothing to do)
-    fresh = loop.create_return(lines=[{**catalog[5], "sku": "GONE-2"}])
-    gone = loop.create_return(lines=[{**catalog[6], "sku": "GONE-3"}])
-    import_site_returns(site_id)
+    fresh = loop.create_return(lines=[{**loop_catalog[5], "sku": "GONE-2"}])
+    gone = loop.create_return(lines=[{**loop_catalog[6], "sku": "GONE-3"}])
+    import_site_returns(loop_site)
     loop.update_return(gone["id"], {"state": "cancelled"})
-    assert import_site_returns(site_id)["voided"] == 1
+    assert import_site_returns(loop_site)["voided"] == 1
 
     # When the digest is sent
-    summary = send(site_id, "digest")
+    summary = send(loop_site, "digest")
 
     # then it lists the invalid returns' problems, new ones marked, and leaves out the warning of the
     # return that has its RMA and the void return
@@ -247,4 +225,4 @@ def test_the_digest_lists_open_return_problems_but_not_settled_ones(
     with session_scope() as s:
         # a digest marks nothing
         assert s.scalar(select(func.count()).select_from(ReturnError).where(ReturnError.report_id.is_(None))) == 4
-        assert digest_report(s, site_id) is not None
+        assert digest_report(s, loop_site) is not None

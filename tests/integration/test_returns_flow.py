@@ -7,7 +7,6 @@ for what one run did, and a second run is shown to change nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bobbin.demo import build_world
-from bobbin.demo_sites import LOOP_DEMO_SITE, SHOPIFY_CUSTOMER, load_loop_demo
+from bobbin.demo_sites import LOOP_DEMO_SITE, SHOPIFY_CUSTOMER
 from core.db import session_scope
 from models import (
     ArAdjustment,
@@ -31,7 +29,6 @@ from models import (
     SalesOrder,
     Site,
 )
-from sandbox.loop.demo import catalog_from_world, loop_api_key
 from sandbox.loop.server import LoopSandbox
 from services import rma as flow
 from services import writeback
@@ -39,25 +36,6 @@ from services.returns import import_site_returns
 from services.sites import open_site
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def catalog() -> list[dict[str, Any]]:
-    return catalog_from_world(build_world())
-
-
-@pytest.fixture()
-def loop() -> Iterator[LoopSandbox]:
-    server = LoopSandbox(api_key=loop_api_key()).start()  # an empty shop: each test makes its returns
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def site_id(db: str, loop: LoopSandbox) -> int:
-    load_loop_demo(loop.url)
-    with session_scope() as s:
-        return int(s.scalar(select(Site.id).where(Site.name == LOOP_DEMO_SITE)))
 
 
 def held(s: Session, loop_id: int) -> InboundReturn:
@@ -79,21 +57,21 @@ def notes(loop: LoopSandbox, loop_id: int) -> list[str]:
 
 
 def test_a_return_becomes_an_rma_and_a_bad_one_is_flagged_in_loop(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]
 ) -> None:
     # Given a return of two known SKUs and one naming a SKU the ERP does not know
-    good = loop.create_return(lines=catalog[:2])
-    bad = loop.create_return(lines=[catalog[2], {**catalog[3], "sku": "NOPE-404"}])
+    good = loop.create_return(lines=loop_catalog[:2])
+    bad = loop.create_return(lines=[loop_catalog[2], {**loop_catalog[3], "sku": "NOPE-404"}])
 
     # When the site's returns are polled
-    summary = import_site_returns(site_id)
+    summary = import_site_returns(loop_site)
 
     # then both are held, one RMA is made with both lines, and the other is invalid
     assert (summary["fetched"], summary["new"], summary["rmas_created"], summary["returns_invalid"]) == (2, 2, 1, 1)
     with session_scope() as s:
         rma = rma_of(s, good["id"])
         lines = s.scalars(select(RmaLine).where(RmaLine.rma_id == rma.id).order_by(RmaLine.line_no)).all()
-        assert [ln.sku for ln in lines] == [catalog[0]["sku"], catalog[1]["sku"]]
+        assert [ln.sku for ln in lines] == [loop_catalog[0]["sku"], loop_catalog[1]["sku"]]
         assert (rma.kind, rma.status, rma.customer_code) == ("return", "open", SHOPIFY_CUSTOMER["code"])
         assert held(s, good["id"]).state == "rma"
         bad_held = held(s, bad["id"])
@@ -105,7 +83,7 @@ def test_a_return_becomes_an_rma_and_a_bad_one_is_flagged_in_loop(
 
     # When the outbox is flushed, then Loop shows the bad one flagged with the problem in a note,
     # and the good one's timeline names its RMA; exactly one flag was sent
-    sent = writeback.flush(site_id=site_id)
+    sent = writeback.flush(site_id=loop_site)
     assert (sent.sent, sent.dead) == (3, 0)
     assert [(a["return_id"], a["action"]) for a in loop.actions()] == [(bad["id"], "flag")]
     assert loop.get_return(bad["id"])["state"] == "review"
@@ -114,31 +92,31 @@ def test_a_return_becomes_an_rma_and_a_bad_one_is_flagged_in_loop(
     assert notes(loop, good["id"]) == [f"ERP: {rma.number} created for this return (2 line(s), customer SHOPIFY)"]
 
     # When polled again, then nothing new is made and nothing more goes to Loop
-    again = import_site_returns(site_id)
+    again = import_site_returns(loop_site)
     assert (again["new"], again["rmas_created"], again["new_errors"]) == (0, 0, 0)
-    assert writeback.flush(site_id=site_id).sent == 0
+    assert writeback.flush(site_id=loop_site).sent == 0
 
 
 def test_receipt_restocks_then_process_then_credit_memo_and_ar_debit_once(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]
 ) -> None:
     # Given a refund return made into an RMA
-    made = loop.create_return(lines=catalog[:2])
-    import_site_returns(site_id)
-    writeback.flush(site_id=site_id)
+    made = loop.create_return(lines=loop_catalog[:2])
+    import_site_returns(loop_site)
+    writeback.flush(site_id=loop_site)
     with session_scope() as s:
         rma = rma_of(s, made["id"])
         number, warehouse = rma.number, rma.warehouse_code
-        before = {row["sku"]: on_hand(s, row["sku"], warehouse) for row in catalog[:2]}
+        before = {row["sku"]: on_hand(s, row["sku"], warehouse) for row in loop_catalog[:2]}
 
     # When one line is received, then it is restocked and Loop is not asked to process yet
     with session_scope() as s:
         part = flow.receive(s, number, {1: 1}, source="cli", reference="test")
     assert (part.complete, part.process_queued) == (False, False)
     with session_scope() as s:
-        assert on_hand(s, catalog[0]["sku"], warehouse) == before[catalog[0]["sku"]] + 1
-        assert on_hand(s, catalog[1]["sku"], warehouse) == before[catalog[1]["sku"]]
-    assert writeback.flush(site_id=site_id).sent == 0
+        assert on_hand(s, loop_catalog[0]["sku"], warehouse) == before[loop_catalog[0]["sku"]] + 1
+        assert on_hand(s, loop_catalog[1]["sku"], warehouse) == before[loop_catalog[1]["sku"]]
+    assert writeback.flush(site_id=loop_site).sent == 0
 
     # When more than is outstanding is received, then it is refused and nothing is written
     with session_scope() as s, pytest.raises(flow.ReturnFlowError, match="only 0 of it is still expected"):
@@ -147,14 +125,14 @@ def test_receipt_restocks_then_process_then_credit_memo_and_ar_debit_once(
     # When the rest is received, then the RMA is complete and Loop is asked to process it, once
     with session_scope() as s:
         rest = flow.receive(s, number, None, source="console", reference="dock 2")
-    assert (rest.complete, rest.process_queued, rest.received) == (True, True, [(2, catalog[1]["sku"], 1)])
-    assert writeback.flush(site_id=site_id).sent == 1
+    assert (rest.complete, rest.process_queued, rest.received) == (True, True, [(2, loop_catalog[1]["sku"], 1)])
+    assert writeback.flush(site_id=loop_site).sent == 1
     assert [(a["action"], a["after"]) for a in loop.actions()] == [("process", "closed")]
     refund = Decimal(loop.get_return(made["id"])["refunds"][0]["amount"])
 
     # When Loop's processed return is polled, then the credit memo is posted for Loop's refund and
     # the AR debit offsetting it is posted with reason and reference; Loop's timeline says so
-    summary = import_site_returns(site_id)
+    summary = import_site_returns(loop_site)
     assert (summary["changed"], summary["credited"]) == (1, 1)
     with session_scope() as s:
         assert held(s, made["id"]).state == "credited"
@@ -165,36 +143,36 @@ def test_receipt_restocks_then_process_then_credit_memo_and_ar_debit_once(
         assert debit.reference == f"Loop return {made['id']} / {number} / {memo.number}"
         assert rma_of(s, made["id"]).status == "credited"
         memo_number = memo.number
-    writeback.flush(site_id=site_id)
+    writeback.flush(site_id=loop_site)
     assert notes(loop, made["id"])[-1].startswith(f"ERP: credit memo {memo_number} for {refund} USD posted")
 
     # When polled and its events applied again, then no second memo or debit exists
-    import_site_returns(site_id)
+    import_site_returns(loop_site)
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(CreditMemo)) == 1
         assert s.scalar(select(func.count()).select_from(ArAdjustment)) == 1
 
 
 def test_an_exchange_waits_for_its_order_then_posts_its_ar_debit(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]
 ) -> None:
     # Given an exchange received and processed in Loop (which makes the exchange order)
-    made = loop.create_return(lines=[catalog[0]], outcome="exchange")
-    import_site_returns(site_id)
+    made = loop.create_return(lines=[loop_catalog[0]], outcome="exchange")
+    import_site_returns(loop_site)
     with session_scope() as s:
         number = rma_of(s, made["id"]).number
         flow.receive(s, number, None, source="cli")
-    writeback.flush(site_id=site_id)
+    writeback.flush(site_id=loop_site)
     exchange_name = loop.get_return(made["id"])["exchange_order_name"]
     assert exchange_name
 
     # When polled, then the RMA records the exchange order and stays an open item: no debit yet
-    import_site_returns(site_id)
+    import_site_returns(loop_site)
     with session_scope() as s:
         rma = rma_of(s, made["id"])
         assert (rma.kind, rma.exchange_order_name, rma.exchange_sales_order_id) == ("exchange", exchange_name, None)
         assert held(s, made["id"]).state == "processed"
-        assert flow.open_exchanges(s, site_id) == [held(s, made["id"]).id]
+        assert flow.open_exchanges(s, loop_site) == [held(s, made["id"]).id]
         assert s.scalar(select(func.count()).select_from(ArAdjustment)) == 0
 
     # When the exchange order reaches the ERP (its name as the PO number) and the waiting returns are applied
@@ -202,7 +180,7 @@ def test_an_exchange_waits_for_its_order_then_posts_its_ar_debit(
         customer = s.scalar(select(Customer.code).where(Customer.code == "SHOPIFY"))
         order = SalesOrder(number="SO-EXC-1", customer_code=customer, po_number=exchange_name)
         s.add(order)
-    import_site_returns(site_id)
+    import_site_returns(loop_site)
 
     # then the exchange's AR debit is posted once, linked to the RMA, and the return is credited
     with session_scope() as s:
@@ -211,23 +189,23 @@ def test_an_exchange_waits_for_its_order_then_posts_its_ar_debit(
         assert (debit.rma_id, debit.credit_memo_id) == (rma.id, None)
         assert debit.amount == Decimal(loop.get_return(made["id"])["exchange_credit_total"])
         assert rma.exchange_sales_order_id is not None and held(s, made["id"]).state == "credited"
-    import_site_returns(site_id)
+    import_site_returns(loop_site)
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(ArAdjustment)) == 1
 
 
 def test_cancelled_and_expired_returns_void_their_rma(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]
 ) -> None:
     # Given two returns made into RMAs
-    first = loop.create_return(lines=[catalog[0]])
-    second = loop.create_return(lines=[catalog[1]])
-    import_site_returns(site_id)
+    first = loop.create_return(lines=[loop_catalog[0]])
+    second = loop.create_return(lines=[loop_catalog[1]])
+    import_site_returns(loop_site)
 
     # When Loop cancels one and the other expires, and the site is polled
     loop.update_return(first["id"], {"state": "cancelled"})
     loop.update_return(second["id"], {"state": "expired"})
-    summary = import_site_returns(site_id)
+    summary = import_site_returns(loop_site)
 
     # then both RMAs are void, and nothing waiting for Loop about them goes out
     assert summary["voided"] == 2
@@ -241,19 +219,19 @@ def test_cancelled_and_expired_returns_void_their_rma(
 
 
 def test_a_refund_that_does_not_match_the_lines_waits_for_a_person(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]
 ) -> None:
     # Given a return received and processed, but Loop refunded more than its lines add up to
-    made = loop.create_return(lines=[catalog[0]])
-    import_site_returns(site_id)
+    made = loop.create_return(lines=[loop_catalog[0]])
+    import_site_returns(loop_site)
     with session_scope() as s:
         flow.receive(s, rma_of(s, made["id"]).number, None, source="cli")
-    writeback.flush(site_id=site_id)
+    writeback.flush(site_id=loop_site)
     refunds = loop.get_return(made["id"])["refunds"]
     loop.update_return(made["id"], {"refunds": [{**refunds[0], "amount": "999.99"}]})
 
     # When polled, then the credit memo waits for confirmation with a problem, and no AR debit is posted
-    summary = import_site_returns(site_id)
+    summary = import_site_returns(loop_site)
     assert (summary["credit_waiting"], summary["new_errors"], summary["credited"]) == (1, 1, 0)
     with session_scope() as s:
         memo = s.scalars(select(CreditMemo)).one()
@@ -275,23 +253,23 @@ def test_a_refund_that_does_not_match_the_lines_waits_for_a_person(
 
 
 def test_a_fixed_problem_makes_the_rma_on_the_next_poll(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]
 ) -> None:
     # Given a return whose shopper matches no customer, on a site with no Shopify customer account
     with session_scope() as s:
-        site = s.get(Site, site_id)
+        site = s.get(Site, loop_site)
         assert site is not None
         site.settings = {**site.settings, "shopify_customer": None}
-    made = loop.create_return(lines=[catalog[0]], fields={"customer": "nobody@example.com"})
-    assert import_site_returns(site_id)["returns_invalid"] == 1
+    made = loop.create_return(lines=[loop_catalog[0]], fields={"customer": "nobody@example.com"})
+    assert import_site_returns(loop_site)["returns_invalid"] == 1
 
     # When the customer account is set and the site polled again (Loop changed nothing)
     with session_scope() as s:
-        site = s.get(Site, site_id)
+        site = s.get(Site, loop_site)
         assert site is not None
         site.settings = {**site.settings, "shopify_customer": "SHOPIFY"}
-        assert open_site(s, site_id).settings.model_dump()["shopify_customer"] == "SHOPIFY"
-    summary = import_site_returns(site_id)
+        assert open_site(s, loop_site).settings.model_dump()["shopify_customer"] == "SHOPIFY"
+    summary = import_site_returns(loop_site)
 
     # then the RMA is made and the problem resolved (the order-not-in-the-ERP warning stays)
     assert (summary["new"], summary["rmas_created"]) == (0, 1)
@@ -302,26 +280,26 @@ def test_a_fixed_problem_makes_the_rma_on_the_next_poll(
 
 
 def test_a_return_reads_in_full_with_its_rma_receipts_and_postings(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]
 ) -> None:
     from services.return_queries import list_returns, resolve_return, return_detail
 
     # Given a return taken through to its credit
-    made = loop.create_return(lines=catalog[:2])
-    import_site_returns(site_id)
+    made = loop.create_return(lines=loop_catalog[:2])
+    import_site_returns(loop_site)
     with session_scope() as s:
         number = rma_of(s, made["id"]).number
         flow.receive(s, number, None, source="cli", reference="dock 1")
-    writeback.flush(site_id=site_id)
-    import_site_returns(site_id)
-    writeback.flush(site_id=site_id)
+    writeback.flush(site_id=loop_site)
+    import_site_returns(loop_site)
+    writeback.flush(site_id=loop_site)
 
     # When it is looked up by its RMA and by SITE:LOOP_ID, and read
     with session_scope() as s:
         rid = resolve_return(s, number)
         assert resolve_return(s, f"{LOOP_DEMO_SITE}:{made['id']}") == rid
         detail = return_detail(s, rid).as_dict()
-        page = list_returns(s, site_id=site_id, state="credited")
+        page = list_returns(s, site_id=loop_site, state="credited")
 
     # then it says everything a person needs, with the numbers the ERP gave
     assert (detail["state"], detail["rma"]["number"], detail["rma"]["status"]) == ("credited", number, "credited")
@@ -338,18 +316,18 @@ def test_a_return_reads_in_full_with_its_rma_receipts_and_postings(
 
 
 def test_a_store_credit_return_processed_in_loop_is_credited_not_void(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]]
 ) -> None:
     # Given a store-credit return received and processed (Loop makes its gift card, refunds nothing)
-    made = loop.create_return(lines=[catalog[0]], outcome="credit")
-    import_site_returns(site_id)
+    made = loop.create_return(lines=[loop_catalog[0]], outcome="credit")
+    import_site_returns(loop_site)
     with session_scope() as s:
         flow.receive(s, rma_of(s, made["id"]).number, None, source="cli")
-    writeback.flush(site_id=site_id)
+    writeback.flush(site_id=loop_site)
     assert loop.get_return(made["id"])["gift_card_order_name"]
 
     # When polled, then it is credited (nothing to post: the gift card is Shopify's), not void
-    summary = import_site_returns(site_id)
+    summary = import_site_returns(loop_site)
     assert (summary["credited"], summary["voided"]) == (1, 0)
     with session_scope() as s:
         assert (held(s, made["id"]).state, rma_of(s, made["id"]).status) == ("credited", "credited")
@@ -357,7 +335,7 @@ def test_a_store_credit_return_processed_in_loop_is_credited_not_void(
 
 
 def test_received_units_go_out_with_the_next_inventory_push(
-    site_id: int, loop: LoopSandbox, sandbox: Any, catalog: list[dict[str, Any]]
+    loop_site: int, loop: LoopSandbox, sandbox: Any, loop_catalog: list[dict[str, Any]]
 ) -> None:
     from bobbin.demo_sites import load_demo
     from services import inventory
@@ -370,15 +348,15 @@ def test_received_units_go_out_with_the_next_inventory_push(
     assert inventory.plan_push(bb_site).changes == []
 
     # When a Loop return of one unit is received (restocked in the Loop site's warehouse)
-    made = loop.create_return(lines=[catalog[0]])
-    import_site_returns(site_id)
+    made = loop.create_return(lines=[loop_catalog[0]])
+    import_site_returns(loop_site)
     with session_scope() as s:
         flow.receive(s, rma_of(s, made["id"]).number, None, source="cli")
 
     # then the next push of the selling site carries that SKU, one unit more, and nothing else
     before = len(sandbox.imports())
     plan = inventory.plan_push(bb_site)
-    assert plan.incremental and {c.sku for c in plan.changes} == {catalog[0]["sku"]}
+    assert plan.incremental and {c.sku for c in plan.changes} == {loop_catalog[0]["sku"]}
     assert all(c.previous is not None and c.quantity == c.previous + 1 for c in plan.changes)
     result = inventory.push_inventory(bb_site)
     assert result.rows_sent == len(plan.changes) and len(sandbox.imports()) == before + 1

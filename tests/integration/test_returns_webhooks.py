@@ -29,11 +29,10 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bobbin.demo import build_world
 from bobbin.demo_sites import LOOP_DEMO_SITE, load_loop_demo
 from core.db import session_scope
 from models import ArAdjustment, CreditMemo, InboundEvent, InboundReturn, OutboxEntry, Rma, RmaLine, Site
-from sandbox.loop.demo import catalog_from_world, loop_api_key, loop_webhook_secret
+from sandbox.loop.demo import loop_api_key, loop_webhook_secret
 from sandbox.loop.server import LoopSandbox
 from services import rma as flow
 from tests.console_app import Served
@@ -50,11 +49,6 @@ def web(pg_url: str, redis_url: str) -> Iterator[Served]:
     served = Served().start()
     yield served
     served.stop()
-
-
-@pytest.fixture(scope="module")
-def catalog() -> list[dict[str, Any]]:
-    return catalog_from_world(build_world())
 
 
 @pytest.fixture()
@@ -141,11 +135,11 @@ def delivered(loop: LoopSandbox, loop_id: int) -> list[tuple[str, int | None]]:
 
 
 def test_a_created_return_becomes_an_rma_with_one_note_then_its_closed_webhook_credits_it(
-    site_id: int, loop: LoopSandbox, web: Served, catalog: list[dict[str, Any]], start_worker: Any
+    site_id: int, loop: LoopSandbox, web: Served, loop_catalog: list[dict[str, Any]], start_worker: Any
 ) -> None:
     # Given a worker, and a shopper starting a return of two items in Loop
     start_worker()
-    made = loop.create_return(lines=catalog[:2])
+    made = loop.create_return(lines=loop_catalog[:2])
     rid = made["id"]
 
     # When Loop's return.created webhook reaches Bobbin and the worker has processed it
@@ -186,11 +180,11 @@ def test_a_created_return_becomes_an_rma_with_one_note_then_its_closed_webhook_c
 
 
 def test_a_webhook_delivered_twice_is_stored_once_and_makes_one_rma(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], start_worker: Any
+    site_id: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], start_worker: Any
 ) -> None:
     # Given a worker; when Loop sends the return.created webhook of a new return twice
     start_worker()
-    made = loop.create_return(lines=[catalog[0]], webhook="twice")
+    made = loop.create_return(lines=[loop_catalog[0]], webhook="twice")
     rid = made["id"]
     settle(loop)
 
@@ -205,11 +199,11 @@ def test_a_webhook_delivered_twice_is_stored_once_and_makes_one_rma(
 
 
 def test_updated_before_created_converges_to_the_same_single_rma(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], start_worker: Any
+    site_id: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], start_worker: Any
 ) -> None:
     # Given a return created and then changed in Loop (its label scanned), both webhooks held back
     start_worker()
-    made = loop.create_return(lines=catalog[:3], webhook="hold")
+    made = loop.create_return(lines=loop_catalog[:3], webhook="hold")
     rid = made["id"]
     labels = made["labels"]
     labels[0]["status"] = "delivered"
@@ -233,7 +227,7 @@ def test_updated_before_created_converges_to_the_same_single_rma(
     assert notes(loop, rid) == [f"ERP: {number} created for this return (3 line(s), customer SHOPIFY)"]
 
     # And a return cancelled in Loop whose cancellation arrives before its creation ends with no RMA
-    gone = loop.create_return(lines=[catalog[0]], webhook="hold")["id"]
+    gone = loop.create_return(lines=[loop_catalog[0]], webhook="hold")["id"]
     loop.update_return(gone, {"state": "cancelled"}, webhook="hold")
     assert loop.release_webhooks(reverse=True) == 2
     settle(loop)
@@ -242,13 +236,13 @@ def test_updated_before_created_converges_to_the_same_single_rma(
 
 
 def test_a_bad_signature_is_401_and_nothing_is_stored(
-    site_id: int, loop: LoopSandbox, web: Served, catalog: list[dict[str, Any]]
+    site_id: int, loop: LoopSandbox, web: Served, loop_catalog: list[dict[str, Any]]
 ) -> None:
     # Given Loop signing its webhooks with a secret that is not the site's
     loop.configure_webhooks(f"{web.url}/events/{LOOP_DEMO_SITE}", "not-the-sites-webhook-secret")
 
     # When a return is created, Loop's webhook is refused on every attempt until Loop gives up
-    rid = loop.create_return(lines=[catalog[0]])["id"]
+    rid = loop.create_return(lines=[loop_catalog[0]])["id"]
     assert loop.wait_for_webhooks(TIMEOUT)
     assert delivered(loop, rid) == [("return.created", 401)] * 6
     assert [e.outcome for e in loop.webhook_events()] == ["gave_up"]
@@ -286,11 +280,11 @@ def test_a_bad_signature_is_401_and_nothing_is_stored(
 
 
 def test_a_webhook_that_never_came_is_caught_by_the_returns_poll(
-    site_id: int, loop: LoopSandbox, catalog: list[dict[str, Any]], start_worker: Any, celery_app: Any
+    site_id: int, loop: LoopSandbox, loop_catalog: list[dict[str, Any]], start_worker: Any, celery_app: Any
 ) -> None:
     # Given a worker, and a return created in Loop whose webhook is lost on the way
     start_worker()
-    rid = loop.create_return(lines=catalog[:2], webhook="drop")["id"]
+    rid = loop.create_return(lines=loop_catalog[:2], webhook="drop")["id"]
     assert loop.wait_for_webhooks(TIMEOUT)
     assert delivered(loop, rid) == [] and all_events() == 0
 

@@ -24,7 +24,7 @@ from bobbin.demo import build_world
 from bobbin.demo_sites import LOOP_DEMO_SITE, load_loop_demo
 from core.db import session_scope
 from models import InboundReturn, Rma, Site
-from sandbox.loop.demo import catalog_from_world, loop_api_key
+from sandbox.loop.demo import catalog_from_world
 from sandbox.loop.server import LoopSandbox
 from services import rma as flow
 from services import writeback
@@ -42,13 +42,6 @@ def web(pg_url: str, redis_url: str) -> Iterator[Served]:
     served = Served().start()
     yield served
     served.stop()
-
-
-@pytest.fixture()
-def loop() -> Iterator[LoopSandbox]:
-    server = LoopSandbox(api_key=loop_api_key()).start()
-    yield server
-    server.stop()
 
 
 def held_id(loop_id: int) -> int:
