@@ -284,6 +284,21 @@ def _raise_if_final(action: Action, response: requests.Response, where: str) -> 
         raise PartnerRejected(f"{where} was rejected (HTTP {status})", status=status, value=body_excerpt(response))
 
 
+def json_body(response: requests.Response, where: str, partner: str) -> Any:
+    """The response's JSON. A partner that answers JSON answering anything else (a proxy's error
+    page, a cut body) is the way there failing, not the partner refusing us: a RetryableError with
+    the body's start, worth another try later. ``where`` names the call for the message."""
+    try:
+        return response.json()
+    except ValueError:
+        raise RetryableError(
+            f"{where} answered with a body that is not JSON: {body_excerpt(response)!r}",
+            status=response.status_code,
+            value=body_excerpt(response),
+            partner=partner,
+        ) from None
+
+
 def body_excerpt(response: requests.Response, limit: int = BODY_EXCERPT_CHARS) -> str:
     """The start of a response body, for a person to read; never the whole (maybe huge) body."""
     text = response.content[: limit * 4].decode("utf-8", "replace")

@@ -201,3 +201,26 @@ class Reader:
         if parsed is None and not (isinstance(value, str) and value.strip() in self._empty_dates):
             self.problem(DATES_INVALID, f"{key} is not a date (expected {self._date_formats})", field=key, value=value)
         return parsed
+
+
+def line_objects(reader: Reader, items: Any, field: str, noun: str) -> list[tuple[int, Mapping[Any, Any]]]:
+    """An order's line items as (line number from 1, item) for each object in ``items`` (what the
+    payload holds under ``field``). No list at all, or each element that is not an object, is a
+    ``payload_invalid`` problem (``noun`` names an element in its message: "item 2 is not an object")."""
+    if not isinstance(items, list):
+        reason = f"has no {field}" if items is None else f"{field} is not a list but {kind(items)}"
+        reader.problem(PAYLOAD_INVALID, f"order {reason}", field=field, value=items)
+        return []
+    found = []
+    for line_no, item in enumerate(items, start=1):
+        if isinstance(item, Mapping):
+            found.append((line_no, item))
+        else:
+            reader.problem(
+                PAYLOAD_INVALID,
+                f"{noun} {line_no} is not an object but {kind(item)}",
+                field=field,
+                value=item,
+                line_no=line_no,
+            )
+    return found

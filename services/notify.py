@@ -697,20 +697,13 @@ def _order(site: SiteRef, rows: Sequence[Any]) -> ReportOrder:
         state=head.state,
         order_date=head.order_date,
         problems=tuple(
-            ReportProblem(
-                error_id=r.id,
-                line_no=r.line_no,
-                code=r.code,
-                severity=r.severity,
-                field=r.field,
-                value=r.value,
+            _report_problem(
+                r,
                 message=r.message,
                 title=problems.kind(r.code).title,
                 resolution=fill_in(
                     problems.kind(r.code).resolution, order_id=head.order_id, site_name=site.name, value=r.value
                 ),
-                first_seen_at=r.first_seen_at,
-                new=not r.reported,
             )
             for r in rows
         ),
@@ -729,21 +722,31 @@ def _return(site: SiteRef, rows: Sequence[Any]) -> ReportReturn:
         total=head.total,
         currency=head.currency,
         problems=tuple(
-            ReportProblem(
-                error_id=r.id,
-                line_no=r.line_no,
-                code=r.code,
-                severity=r.severity,
-                field=r.field,
-                value=r.value,
+            _report_problem(
+                r,
                 message=_sentence(r.message),
                 title=_return_hint(r.code)[0],
                 resolution=fill_in_return(_return_hint(r.code)[1], return_id=head.return_id, site_name=site.name),
-                first_seen_at=r.first_seen_at,
-                new=not r.reported,
             )
             for r in rows
         ),
+    )
+
+
+def _report_problem(r: Any, *, message: str, title: str, resolution: str) -> ReportProblem:
+    """One problem row (an order's or a return's) as the report shows it."""
+    return ReportProblem(
+        error_id=r.id,
+        line_no=r.line_no,
+        code=r.code,
+        severity=r.severity,
+        field=r.field,
+        value=r.value,
+        message=message,
+        title=title,
+        resolution=resolution,
+        first_seen_at=r.first_seen_at,
+        new=not r.reported,
     )
 
 

@@ -23,8 +23,8 @@ import structlog
 from requests.auth import AuthBase
 
 from connectors.brandboom import contract as c
-from connectors.errors import AuthError, NotSupported, PartnerRejected, RetryableError
-from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, body_excerpt, send
+from connectors.errors import AuthError, NotSupported, PartnerRejected
+from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, body_excerpt, json_body, send
 from connectors.paging import OffsetPager
 
 log = structlog.get_logger()
@@ -263,17 +263,7 @@ class BrandboomClient(PartnerClient):
 
 def unwrap_envelope(response: requests.Response, where: str) -> Json:
     """The ``value`` of a successful envelope; a Brandboom error envelope becomes an exception."""
-    try:
-        envelope = response.json()
-    except ValueError:
-        # Brandboom always answers JSON; anything else (a proxy's error page, a cut body) is the
-        # way there failing, not Brandboom refusing us: worth another try later.
-        raise RetryableError(
-            f"{where} answered with a body that is not JSON: {body_excerpt(response)!r}",
-            status=response.status_code,
-            value=body_excerpt(response),
-            partner=c.PARTNER,
-        ) from None
+    envelope = json_body(response, where, c.PARTNER)
     if not isinstance(envelope, dict) or c.ENV_STATUS not in envelope:
         raise PartnerRejected(
             f"{where} answered without a Brandboom envelope",

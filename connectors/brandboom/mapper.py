@@ -129,24 +129,8 @@ def _address(reader: wire.Reader, value: Any, where: str) -> Address | None:
 
 
 def _lines(reader: wire.Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLine, ...]:
-    items = payload.get(F.ITEMS)
-    if not isinstance(items, list):
-        reason = "has no items" if items is None else f"items is not a list but {wire.kind(items)}"
-        reader.problem(PAYLOAD_INVALID, f"order {reason}", field=F.ITEMS, value=items)
-        return ()
-    lines = []
-    for line_no, item in enumerate(items, start=1):
-        if isinstance(item, Mapping):
-            lines.append(_line(reader, item, line_no))
-        else:
-            reader.problem(
-                PAYLOAD_INVALID,
-                f"item {line_no} is not an object but {wire.kind(item)}",
-                field=F.ITEMS,
-                value=item,
-                line_no=line_no,
-            )
-    return tuple(lines)
+    found = wire.line_objects(reader, payload.get(F.ITEMS), F.ITEMS, "item")
+    return tuple(_line(reader, item, line_no) for line_no, item in found)
 
 
 def _line(reader: wire.Reader, item: Mapping[Any, Any], line_no: int) -> PartnerOrderLine:

@@ -43,8 +43,8 @@ import structlog
 from requests.auth import HTTPBasicAuth
 
 from connectors.ebay import contract as c
-from connectors.errors import AuthError, ContractViolation, PartnerError, PartnerRejected, RetryableError
-from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, body_excerpt, send
+from connectors.errors import AuthError, ContractViolation, PartnerError, PartnerRejected
+from connectors.http import DEFAULT_POLICY, HttpPolicy, PartnerClient, json_body, send
 from core.logging import register_secret
 
 log = structlog.get_logger()
@@ -574,16 +574,7 @@ class EbayClient(PartnerClient):
             return None
 
     def _json(self, response: requests.Response, where: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            # eBay answers JSON; anything else (a proxy's page, a cut body) is the way there failing.
-            raise RetryableError(
-                f"eBay {where} answered with a body that is not JSON: {body_excerpt(response)!r}",
-                status=response.status_code,
-                value=body_excerpt(response),
-                partner=c.PARTNER,
-            ) from None
+        return json_body(response, f"eBay {where}", c.PARTNER)
 
     @staticmethod
     def _maybe_json(response: requests.Response) -> Any:

@@ -316,24 +316,8 @@ def _address(reader: wire.Reader, contact: Mapping[Any, Any], where: str) -> Add
 
 
 def _lines(reader: wire.Reader, order: Mapping[Any, Any]) -> tuple[PartnerOrderLine, ...]:
-    items = order.get(F.LINE_ITEMS)
-    if not isinstance(items, list):
-        reason = "has no lineItems" if items is None else f"lineItems is not a list but {wire.kind(items)}"
-        reader.problem(PAYLOAD_INVALID, f"order {reason}", field=F.LINE_ITEMS, value=items)
-        return ()
-    lines = []
-    for line_no, item in enumerate(items, start=1):
-        if isinstance(item, Mapping):
-            lines.append(_line(reader, item, line_no))
-        else:
-            reader.problem(
-                PAYLOAD_INVALID,
-                f"line item {line_no} is not an object but {wire.kind(item)}",
-                field=F.LINE_ITEMS,
-                value=item,
-                line_no=line_no,
-            )
-    return tuple(lines)
+    found = wire.line_objects(reader, order.get(F.LINE_ITEMS), F.LINE_ITEMS, "line item")
+    return tuple(_line(reader, item, line_no) for line_no, item in found)
 
 
 def _line(reader: wire.Reader, item: Mapping[Any, Any], line_no: int) -> PartnerOrderLine:

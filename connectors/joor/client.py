@@ -49,6 +49,7 @@ from connectors.http import (
     HttpPolicy,
     PartnerClient,
     body_excerpt,
+    json_body,
     longest_sleep,
     parse_retry_after,
     send,
@@ -625,17 +626,7 @@ def _with_comment(exc: AuthError | PartnerRejected, where: str) -> PartnerError:
 
 
 def _decode(response: requests.Response, where: str) -> Json:
-    try:
-        body = response.json()
-    except ValueError:
-        # JOOR answers JSON; anything else (a proxy's error page, a cut body) is the way there
-        # failing, not JOOR refusing us: worth another try later, as for Brandboom.
-        raise RetryableError(
-            f"JOOR {where} answered with a body that is not JSON: {body_excerpt(response)!r}",
-            status=response.status_code,
-            value=body_excerpt(response),
-            partner=c.PARTNER,
-        ) from None
+    body = json_body(response, f"JOOR {where}", c.PARTNER)
     if not isinstance(body, dict):
         raise PartnerRejected(
             f"JOOR {where} answered with JSON that is not an object",

@@ -41,8 +41,8 @@ import requests
 import structlog
 from requests.auth import AuthBase
 
-from connectors.errors import AuthError, ContractViolation, PartnerError, PartnerRejected, RateLimited, RetryableError
-from connectors.http import HttpPolicy, PartnerClient, body_excerpt, longest_sleep, parse_retry_after, send
+from connectors.errors import AuthError, ContractViolation, PartnerError, PartnerRejected, RateLimited
+from connectors.http import HttpPolicy, PartnerClient, json_body, longest_sleep, parse_retry_after, send
 from connectors.loop import contract as c
 from core.logging import register_secret
 
@@ -441,17 +441,7 @@ class LoopClient(PartnerClient):
             raise _reworded(exc, where, action, return_id) from None
 
     def _json(self, response: requests.Response, where: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            # Loop answers JSON; anything else (a proxy's error page, a cut body) is the way there
-            # failing, not Loop refusing us: worth another try later.
-            raise RetryableError(
-                f"Loop {where} answered with a body that is not JSON: {body_excerpt(response)!r}",
-                status=response.status_code,
-                value=body_excerpt(response),
-                partner=c.PARTNER,
-            ) from None
+        return json_body(response, f"Loop {where}", c.PARTNER)
 
     def _same_origin(self, next_url: str) -> str:
         url = urljoin(self.base_url, next_url)
