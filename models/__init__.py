@@ -6,6 +6,7 @@ from models.console import ConsoleAction, ConsoleUser
 from models.erp import (
     Customer,
     CustomerAddress,
+    CustomerDeposit,
     Division,
     Inventory,
     Linesheet,
@@ -33,7 +34,7 @@ from models.inventory import (
     InventoryPushRejection,
     InventoryPushState,
 )
-from models.orders import ErrorReport, InboundOrder, OrderError, ReportedError
+from models.orders import ErrorReport, InboundOrder, OrderCursor, OrderError, ReportedError
 from models.returns import (
     ArAdjustment,
     CreditMemo,
@@ -57,6 +58,7 @@ __all__ = [
     "CreditMemo",
     "Customer",
     "CustomerAddress",
+    "CustomerDeposit",
     "Division",
     "ErpHandoff",
     "ErrorReport",
@@ -72,6 +74,7 @@ __all__ = [
     "Linesheet",
     "LinesheetStyle",
     "Mapping",
+    "OrderCursor",
     "OrderError",
     "OutboxEntry",
     "PriceType",

@@ -276,6 +276,11 @@ class SalesOrder(Base):
     ship_to_country: Mapped[str | None]
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | shipped | paid | void
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # What the buyer pays for shipping: shipping + insurance + handling in one amount (seed 004).
+    freight: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    # Sales tax a marketplace collected and remits itself (eBay): on the buyer's receipt, not the
+    # brand's revenue nor its invoice. None: the partner collects none.
+    marketplace_tax: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -288,3 +293,18 @@ class SalesOrderLine(Base):
     sku: Mapped[str] = mapped_column(ForeignKey("sku.sku"), index=True)
     quantity: Mapped[int]
     price: Mapped[Decimal] = mapped_column(Money)
+
+
+class CustomerDeposit(Base):
+    """What the buyer already paid for one sales order (a marketplace sale is paid up front): the
+    ERP applies it to the order's invoice, so the invoice is paid from it (seed 004: "a deposit is
+    recorded"). One per sales order."""
+
+    __tablename__ = "customer_deposit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sales_order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id", ondelete="CASCADE"), unique=True)
+    customer_code: Mapped[str] = mapped_column(ForeignKey("customer.code"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    reference: Mapped[str]  # where the money came from, e.g. "eBay order 12-34567-89012"
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

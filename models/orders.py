@@ -164,3 +164,14 @@ class ReportedError(Base):
     __tablename__ = "reported_error"
     error_id: Mapped[int] = mapped_column(ForeignKey("order_error.id", ondelete="CASCADE"), primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("error_report.id", ondelete="CASCADE"))
+
+
+class OrderCursor(Base):
+    """Where a site's order import reads the partner's list from next, for a partner read by
+    last-modified time (eBay): orders modified at or after ``modified_since``, moved on only once
+    every page up to it is held."""
+
+    __tablename__ = "order_cursor"
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), primary_key=True)
+    modified_since: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
