@@ -20,6 +20,9 @@ from services.sites import create_site
 DEMO_SITE = "brandboom-demo"
 JOOR_DEMO_SITE = "joor-demo"
 LOOP_DEMO_SITE = "loop-demo"
+EBAY_DEMO_SITE = "ebay-demo"
+# The eBay demo store's buyers pay through eBay (paymentMethod EBAY) and pick USPS Priority.
+EBAY_SHIP_VIA = {"code": "USPSP", "description": "USPS Priority Mail"}
 # The demo brand's Shopify customer account in the ERP: returns whose shopper is no ERP customer
 # go there (seed 003), and their AR debits offset the unapplied credit on it.
 SHOPIFY_CUSTOMER = {"code": "SHOPIFY", "name": "Shopify web store", "email": "webstore@harborandpine.example"}
@@ -43,8 +46,19 @@ def load_loop_demo(loop_url: str | None = None) -> str:
     return _load_site(LOOP_DEMO_SITE, url, _loop_demo_site)
 
 
+def load_ebay_demo(ebay_url: str | None = None) -> str:
+    """The same for the demo eBay store (and the ship-via its buyers pick)."""
+    url = ebay_url or f"http://127.0.0.1:{get_settings().ebay_sandbox_port}"
+    return _load_site(EBAY_DEMO_SITE, url, _ebay_demo_site)
+
+
 # Partner kind -> its demo site's name.
-DEMO_SITE_NAMES: dict[str, str] = {"brandboom": DEMO_SITE, "joor": JOOR_DEMO_SITE, "loop": LOOP_DEMO_SITE}
+DEMO_SITE_NAMES: dict[str, str] = {
+    "brandboom": DEMO_SITE,
+    "joor": JOOR_DEMO_SITE,
+    "loop": LOOP_DEMO_SITE,
+    "ebay": EBAY_DEMO_SITE,
+}
 
 # Partner kind -> its demo site's loader (given the sandbox's base URL). A partner without one
 # has its sandbox started but no demo site.
@@ -52,6 +66,7 @@ DEMO_SITES: dict[str, Callable[[str | None], str]] = {
     "brandboom": load_demo,
     "joor": load_joor_demo,
     "loop": load_loop_demo,
+    "ebay": load_ebay_demo,
 }
 
 
@@ -143,3 +158,27 @@ def _loop_demo_site(s: Session, world: DemoWorld, url: str) -> None:
             "returns_first_days": 365,
         },
     )
+
+
+def _ebay_demo_site(s: Session, world: DemoWorld, url: str) -> None:
+    from models import ShipVia
+    from sandbox.ebay.demo import ebay_client_id, ebay_client_secret, ebay_refresh_token
+
+    s.execute(pg_insert(ShipVia).on_conflict_do_nothing(), [EBAY_SHIP_VIA])
+    site = create_site(
+        s,
+        name=EBAY_DEMO_SITE,
+        kind="ebay",
+        base_url=url,
+        credentials={
+            "client_id": ebay_client_id(),
+            "client_secret": ebay_client_secret(),
+            "refresh_token": ebay_refresh_token(),
+        },
+        division=world.divisions[0]["code"],
+        notify_emails=["orders@harborandpine.example"],
+        # The demo store's sales go back to September: the first read takes them all.
+        settings={"default_warehouse": world.warehouses[0]["code"], "orders_first_days": 365},
+    )
+    upsert_mapping(s, site.id, "terms", "EBAY", "CC", "manual")
+    upsert_mapping(s, site.id, "ship_via", "USPSPriority", EBAY_SHIP_VIA["code"], "manual")

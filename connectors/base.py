@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connectors.paging import ReadReport
 
@@ -119,6 +119,12 @@ class PartnerOrder:
     price_tier: str | None = None
     lines: tuple[PartnerOrderLine, ...] = ()
     problems: tuple[Problem, ...] = ()  # what the mapper could not read (bad dates, wrong types, ...)
+    # A marketplace sale (eBay) carries its money as the buyer paid it; a wholesale order has none.
+    freight: Decimal | None = None  # shipping + insurance + handling, one amount (seed 004)
+    deposit: Decimal | None = None  # what the buyer already paid, applied to the ERP invoice
+    marketplace_tax: Decimal | None = None  # tax the marketplace collected and remits itself
+    # Why the partner's order must not go to the ERP yet (not paid, cancelled): held, not imported.
+    hold_reason: str | None = None
 
 
 # Where each order fact sits in a partner's payload, so an error row names the field as the
@@ -139,6 +145,7 @@ ORDER_FIELDS = (
     "quantity",
     "price",
     "currency",
+    "hold",  # why the partner's order is held (PartnerOrder.hold_reason): its payment or cancel state
 )
 
 
@@ -168,11 +175,26 @@ class OrderSource(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class CursorSource(Protocol):
+    """An :class:`OrderSource` that reads the partner's list by last-modified time (eBay) rather
+    than by what the partner still hands out: the pipeline keeps its cursor (``order_cursor``),
+    gives it before the read, and moves it to :attr:`read_through` once every page is held."""
+
+    read_through: datetime | None  # set once every page was read: where the next read starts
+
+    def start_from(self, since: datetime | None) -> None:
+        """Read orders modified at or after ``since`` (None: the site's first read)."""
+        ...
+
+
 class StatusWriter(Protocol):
     """What the outbox needs from a partner it writes statuses (and customer codes) back to."""
 
-    def mark_order(self, partner_order_id: str, status: str) -> None:
-        """Write a status change back (one of the spec's ``StatusWriteback.statuses``). Raises PartnerError."""
+    def mark_order(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> None:
+        """Write a status change back (one of the spec's ``StatusWriteback.statuses``), with what
+        the outbox row carries (a "shipped" change: ship date, carrier, tracking numbers). Raises
+        PartnerError."""
         ...
 
     def set_customer_code(self, partner_customer_id: str, erp_code: str) -> None:

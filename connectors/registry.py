@@ -83,6 +83,13 @@ PARTNERS: tuple[PartnerInfo, ...] = (
         doc="Loop Returns API v1 (an API key with the Returns scope, and the webhook secret)",
         sandbox="sandbox.loop.demo",
     ),
+    PartnerInfo(
+        "ebay",
+        "connectors.ebay",
+        "eBay",
+        doc="eBay Sell APIs (the app's client id and secret, and the seller's refresh token)",
+        sandbox="sandbox.ebay.demo",
+    ),
 )
 _LISTED = {entry.kind: entry for entry in PARTNERS}
 

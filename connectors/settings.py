@@ -27,6 +27,22 @@ class SiteSettings(BaseModel):
     quantity: Literal["ordered", "shipped"] = Field(
         "ordered", description="the quantity imported: ordered, or shipped where the partner reports it"
     )
+    # Customers met on orders (services/holding.py): consumers buying on a marketplace are not
+    # wholesale accounts a person sets up first.
+    create_customers: bool = Field(
+        False,
+        description=(
+            "orders: make an ERP customer (with its addresses) for a buyer whose e-mail matches none; "
+            "off = the order waits for a person to map or create the customer"
+        ),
+    )
+    new_ship_to: Literal["warn", "add"] = Field(
+        "warn",
+        description=(
+            "orders: a ship-to not on file for the customer: a warning on the order (warn), or added to the "
+            "customer's addresses as it imports (add)"
+        ),
+    )
     # Inventory push (services/inventory.py); inventory_mode picks the buckets.
     inventory_mode: Literal["immediate", "future", "both"] = "immediate"
     inventory_warehouses: dict[str, str] = Field(

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     sandbox_port: int = Field(8801, alias="SANDBOX_PORT", ge=1, le=65535)
     joor_sandbox_port: int = Field(8802, alias="SANDBOX_JOOR_PORT", ge=1, le=65535)
     loop_sandbox_port: int = Field(8803, alias="SANDBOX_LOOP_PORT", ge=1, le=65535)
+    ebay_sandbox_port: int = Field(8804, alias="SANDBOX_EBAY_PORT", ge=1, le=65535)
     web_port: int = Field(8800, alias="WEB_PORT", ge=1, le=65535)
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")

@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Address, PartnerOrder, PartnerOrderLine
-from models import InboundOrder, OrderError, SalesOrder, SalesOrderLine, Site
+from models import CustomerDeposit, InboundOrder, OrderError, SalesOrder, SalesOrderLine, Site
 from services.context import SiteContext
 from services.holding import check_order
 from services.masterdata import MasterData
@@ -84,6 +84,7 @@ def import_order(
             for ln in lines
         ],
     )
+    _write_deposits(session, ctx, [(so.id, partner, r.customer_code)])
     order.state = "imported"
     order.imported_at = func.now()
     if allow_duplicate:
@@ -179,7 +180,28 @@ def _write_sales_orders(
             for ln in _lines(checked[oid][0])
         ),
     )
+    _write_deposits(
+        session, ctx, [(so_ids[oid], checked[oid][0], checked[oid][1].resolved.customer_code) for oid in todo]
+    )
     return numbers
+
+
+def _write_deposits(session: Session, ctx: SiteContext, orders: Iterable[tuple[int, PartnerOrder, str | None]]) -> None:
+    """What the buyer already paid for each order (a marketplace sale): one deposit per sales
+    order, applied by the ERP to its invoice (seed 004)."""
+    rows = [
+        {
+            "sales_order_id": so_id,
+            "customer_code": customer,
+            "amount": partner.deposit,
+            "currency": partner.currency if partner.currency and len(partner.currency) == 3 else None,
+            "reference": f"{ctx.label} order {partner.partner_order_id}"[:200],
+        }
+        for so_id, partner, customer in orders
+        if partner.deposit is not None and partner.deposit > 0 and customer
+    ]
+    if rows:
+        session.execute(insert(CustomerDeposit), rows)
 
 
 def sales_order_number(sales_order_id: int) -> str:
@@ -227,6 +249,8 @@ SALES_ORDER_COPY_COLUMNS = (
     "ship_to_country",
     "status",
     "total",
+    "freight",
+    "marketplace_tax",
 )
 
 
@@ -259,4 +283,6 @@ def _sales_order_row(order_id: int, site: Site, partner: PartnerOrder, outcome: 
         "ship_to_postal_code": ship_to.postal_code,
         "ship_to_country": ship_to.country,
         "total": sum((ln.quantity * ln.price for ln in _lines(partner)), Decimal("0")),  # type: ignore[operator]
+        "freight": partner.freight or Decimal("0"),
+        "marketplace_tax": partner.marketplace_tax,
     }

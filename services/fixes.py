@@ -7,7 +7,6 @@ orders it could fix are validated again automatically").
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -18,7 +17,6 @@ from connectors.base import Address
 from core.db import session_scope
 from models import (
     Customer,
-    CustomerAddress,
     InboundOrder,
     Mapping,
     OrderError,
@@ -29,15 +27,12 @@ from models import (
     Warehouse,
 )
 from models.sites import MAPPING_KINDS
-from services import masterdata
+from services import buyers, masterdata
 from services.context import SiteContext
 from services.holding import MAPPING_KEY_MAX, check_order, partner_order
-from services.masterdata import address_key_string
 from services.outbox import queue_customer_code
 from services.pipeline import revalidate_open_orders, revalidate_site
 from services.validation import customer_key
-
-ADDRESS_KEY_MAX_BYTES = 2000  # customer_address.address_key is in a unique btree index (≈2.7 KB per entry)
 
 
 class FixError(ValueError):
@@ -137,7 +132,7 @@ def create_customer_from_order(order_id: int, code: str | None = None) -> tuple[
         key = customer_key(partner)
         if not key or not (c.name or c.email):
             raise FixError(f"order {order_id} has no customer name or e-mail to create a customer from")
-        code = (code or _new_customer_code(s, c.name or c.email or "CUST")).upper()
+        code = (code or buyers.new_customer_code(s, c.name or c.email or "CUST")).upper()
         if s.scalar(select(Customer.id).where(Customer.code == code)):
             raise FixError(f"customer {code} already exists; map to it with --customer {code}")
         r = outcome.resolved
@@ -165,25 +160,10 @@ def create_customer_from_order(order_id: int, code: str | None = None) -> tuple[
 
 
 def add_address(session: Session, customer_code: str, kind: str, addr: Address) -> None:
-    key = address_key_string(addr.key())
-    if len(key.encode()) > ADDRESS_KEY_MAX_BYTES:
-        raise FixError("the address is too long to store; correct it on the partner")
-    session.execute(
-        pg_insert(CustomerAddress)
-        .values(
-            customer_code=customer_code,
-            kind=kind,
-            name=addr.name,
-            line1=addr.line1,
-            line2=addr.line2,
-            city=addr.city,
-            state=addr.state,
-            postal_code=addr.postal_code,
-            country=addr.country,
-            address_key=address_key_string(addr.key()),
-        )
-        .on_conflict_do_nothing()
-    )
+    try:
+        buyers.add_address(session, customer_code, kind, addr)
+    except buyers.AddressTooLong as exc:
+        raise FixError(str(exc)) from exc
 
 
 def add_ship_to_address(order_id: int) -> tuple[str, dict[str, Any]]:
@@ -211,15 +191,6 @@ def add_ship_to_address(order_id: int) -> tuple[str, dict[str, Any]]:
                 .values(resolved_at=func.now())
             )
     return code, result
-
-
-def _new_customer_code(session: Session, name: str) -> str:
-    base = re.sub(r"[^A-Z0-9]", "", name.upper())[:4] or "CUST"
-    taken = set(s for s in session.scalars(select(Customer.code).where(Customer.code.like(f"{base}%"))))
-    n = 1
-    while f"{base}{n}" in taken:
-        n += 1
-    return f"{base}{n}"
 
 
 def reject(order_id: int, reason: str | None = None) -> None:

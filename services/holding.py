@@ -36,6 +36,7 @@ from connectors.settings import SiteSettings
 from models import InboundOrder, Mapping, OrderError, OutboxEntry, SalesOrder, WritebackAttempt
 from models.orders import pack_payload
 from services import masterdata
+from services.buyers import adopt_buyer
 from services.context import SiteContext
 from services.masterdata import MasterData
 from services.outbox import EXPORTED, queue_customer_code, queue_exported, takes_customer_codes
@@ -544,9 +545,12 @@ def _validate_batch(
     now = datetime.now(UTC)
     stores_codes = takes_customer_codes(ctx)
     settings = ctx.settings
+    create, add_ship_to = settings.create_customers, settings.new_ship_to == "add"
     for order_id, po_number, mapped in orders:
         masterdata.release_po(md, order_id)
         partner = for_site(mapped, settings)
+        if create or add_ship_to:  # customers and addresses the site makes from its orders
+            adopt_buyer(session, ctx.site, create, add_ship_to, partner, md)
         outcome = check(partner, order_id, ctx, md)
         how, key = outcome.resolved.customer_how, customer_key(partner)
         if how and how.startswith("auto:") and key and len(key) <= MAPPING_KEY_MAX and outcome.resolved.customer_code:

@@ -13,16 +13,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Collection, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from connectors.base import CursorSource
 from connectors.drift import DriftCounter
 from core.db import new_session, session_scope
 from core.locks import advisory_lock, site_lock_name, writeback_hold
-from models import InboundOrder
+from models import InboundOrder, OrderCursor
 from services import masterdata
 from services.context import SiteContext
 from services.erp_import import ImportResult, import_batch, import_order, write_imports
@@ -97,6 +99,7 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                     # Pages are read and staged (each committed before it is used) one ahead, in a
                     # thread, while the page before is validated and imported: the partner's time,
                     # the staging writes and the import's writes overlap.
+                    cursor = _start_cursor(source, site_id)
                     with prefetched(staged_pages()) as pages:  # on an error here, the thread stops first
                         for staged in pages:
                             counts["pages"] += 1
@@ -108,6 +111,8 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                                 counts["exported_not_taken"] = counts.get("exported_not_taken", 0) + staged.not_taken
                                 totals["new_errors"] += staged.not_taken  # the warning goes in the error e-mail
                             totals.update(validate_and_import_staged(ctx, staged.fresh, md, staged.new_ids))
+                    if cursor is not None:  # every page up to it is held: the next read starts there
+                        _move_cursor(cursor, site_id, source.read_report.complete)
                     for page in source.iter_modified_pages():
                         with session_scope() as s:
                             modified = note_modified(s, site_id, page)
@@ -132,6 +137,37 @@ def import_site_orders(site_id: int, *, celery_task_id: str | None = None) -> di
                 totals.update(validate_and_import(ctx, modified_ids, md=md))
             counts.update({k: totals[k] for k in SUMMARY_KEYS})
             return {"site_id": site_id, "run_id": run.id, **counts}
+
+
+# A source read by last-modified time reads from its cursor less this much again: an order the
+# partner changed just before the last read ended may show up in its list a little late.
+CURSOR_OVERLAP = timedelta(minutes=5)
+
+
+def _start_cursor(source: Any, site_id: int) -> CursorSource | None:
+    """Give a source read by last-modified time (``connectors.base.CursorSource``) its cursor."""
+    if not isinstance(source, CursorSource):
+        return None
+    with session_scope() as s:
+        row = s.get(OrderCursor, site_id)
+        source.start_from(row.modified_since - CURSOR_OVERLAP if row is not None else None)
+    return source
+
+
+def _move_cursor(source: CursorSource, site_id: int, complete: bool) -> None:
+    through = source.read_through
+    if through is None or not complete:
+        return
+    with session_scope() as s:
+        s.execute(
+            pg_insert(OrderCursor)
+            .values(site_id=site_id, modified_since=through)
+            .on_conflict_do_update(
+                index_elements=[OrderCursor.site_id],
+                set_={"modified_since": through, "updated_at": func.now()},
+                where=OrderCursor.modified_since < through,
+            )
+        )
 
 
 SUMMARY_KEYS = ("validated", "valid", "invalid", "duplicate", "imported", "new_errors", "resolved_errors")

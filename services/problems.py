@@ -117,6 +117,13 @@ CATALOGUE: dict[str, ProblemKind] = {
             severity="warning",
         ),
         ProblemKind(
+            "partner_hold",
+            "Held: not ready on the partner",
+            "The partner's order is not paid, or was cancelled or refunded there, so it does not go to the "
+            "ERP. Bobbin reads it again when it changes on the partner and imports it once it is paid; a "
+            "cancelled one can be rejected: `bobbin orders reject ORDER`.",
+        ),
+        ProblemKind(
             "address_missing",
             "No ship-to address on the order",
             "The order imports without a ship-to (the partner sent none Bobbin can read). Add the ship-to "

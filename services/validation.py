@@ -156,6 +156,8 @@ def resolve_customer(order: PartnerOrder, md: MasterData) -> tuple[str | None, s
                     f"({', '.join(sorted(found))}); map it by hand"
                 ),
             )
+    if not c.email and not c.code:
+        return None, None, "is not an ERP customer, is not mapped to one, and the order carries no e-mail to match"
     return None, None, "is not an ERP customer and is not mapped to one"
 
 
@@ -187,6 +189,15 @@ def validate(
     ``price_types`` (currency -> ERP price type), when the site has any, must cover the order's currency."""
     f = {k: k for k in ORDER_FIELDS} | dict(fields or {})
     problems: list[Problem] = list(order.problems)
+    if order.hold_reason:
+        problems.append(
+            Problem(
+                "partner_hold",
+                f"Held: {order.hold_reason}. It is read again when it changes there, and imported once it is paid.",
+                field=f["hold"],
+                value=order.hold_reason,
+            )
+        )
 
     customer_code, how, unmatched = resolve_customer(order, md)
     customer = md.lookup_customer(customer_code)

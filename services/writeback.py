@@ -595,7 +595,7 @@ class _Lane:
                 elif claim.status == CUSTOMER_CODE:
                     self.source.set_customer_code(claim.payload["partner_customer_id"], claim.payload["erp_code"])
                 else:
-                    self.source.mark_order(claim.partner_order_id, claim.status)
+                    self.source.mark_order(claim.partner_order_id, claim.status, claim.payload)
         except OutcomeUnknown as exc:
             maybe_applied, error = True, exc
         except RateLimited as exc:  # the partner's limit is spent for longer than a lane sleeps

@@ -52,7 +52,7 @@ class BrandboomOrderSource:
                     yield page
             self.read_report.add(pager.report)
 
-    def mark_order(self, partner_order_id: str, status: str) -> None:
+    def mark_order(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> None:
         """Write one status (exported / shipped / paid / void) back to Brandboom."""
         self.client.update_order_status(partner_order_id, status)
 

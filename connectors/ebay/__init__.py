@@ -1,6 +1,6 @@
-"""eBay connector (Sell Inventory and Sell Fulfillment REST APIs): contract, client, order mapper
-and the site's settings. Not registered yet: the catalog push, the order source and the spec that
-tells the rest of Bobbin what an eBay site can do come next."""
+"""eBay connector (Sell Inventory and Sell Fulfillment REST APIs): contract, client, order mapper,
+the order source and tracking writer, the site's settings, and the spec that tells the rest of
+Bobbin what an eBay site can do (import its sales by last-modified time, take tracking back)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from connectors.ebay import contract
 from connectors.ebay.client import BulkResult, EbayClient, EbayError, EbayRejected, OrdersPage
 from connectors.ebay.mapper import EbayOrderExtras, order_extras, to_partner_order
 from connectors.ebay.settings import EbaySettings
+from connectors.ebay.source import WRITEBACK_STATUSES, EbayOrders, open_orders
 from connectors.errors import AuthError
+from connectors.registry import OrderPull, PartnerSpec, Sandbox, StatusWriteback
 
 __all__ = [
+    "SPEC",
     "BulkResult",
     "EbayClient",
     "EbayError",
+    "EbayOrders",
     "EbayOrderExtras",
     "EbayRejected",
     "EbaySettings",
@@ -43,3 +47,24 @@ def make_client(base_url: str, credentials: Mapping[str, Any], settings: EbaySet
         refresh_token=str(credentials["refresh_token"]),
         content_language=settings.content_language,
     )
+
+
+SPEC = PartnerSpec(
+    kind="ebay",
+    label="eBay",
+    settings=EbaySettings,
+    credential_fields=("client_id", "client_secret", "refresh_token"),
+    client=make_client,
+    orders=OrderPull(
+        open=open_orders,
+        to_partner_order=to_partner_order,
+        order_fields=contract.ORDER_FIELDS,
+        payload=contract.PAYLOAD,
+        # eBay takes no "exported": nothing is queued (its writeback takes "shipped" only).
+        exported_when="imported",
+    ),
+    # Tracking, once the ERP shipped an order: one shipping fulfilment per order, one at a time.
+    writeback=StatusWriteback(open=open_orders, statuses=WRITEBACK_STATUSES),
+    sandbox=Sandbox(module="sandbox.ebay.demo", api_path="", port_setting="ebay_sandbox_port"),
+    doc="eBay Sell APIs (the app's client id and secret, and the seller's refresh token)",
+)

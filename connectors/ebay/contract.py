@@ -18,6 +18,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 
+from connectors.drift import Expected, PayloadContract
+
 PARTNER: Final = "ebay"
 
 # --- Hosts [DOC] static/oauth-refresh-token-request.html ------------------------------------
@@ -404,3 +406,78 @@ class ShipmentField:
 
 
 R_FULFILLMENTS: Final = "fulfillments"  # [DOC] ShippingFulfillmentPagedCollection
+
+
+# --- The order as the pipeline reads it ------------------------------------------------------
+# Where each order fact sits (keys: connectors.base.ORDER_FIELDS), so error rows name eBay's field.
+_SHIP_TO = f"{OrderField.FULFILLMENT_START_INSTRUCTIONS}[].{FulfillmentStartField.SHIPPING_STEP}.{FulfillmentStartField.SHIP_TO}"
+ORDER_FIELDS: Final = {
+    "customer": f"{OrderField.BUYER}.{BuyerField.REGISTRATION_ADDRESS}.{ContactField.EMAIL}",
+    "rep": OrderField.BUYER,  # [INF] eBay orders have no sales rep: the customer's default
+    "terms": f"{OrderField.PAYMENT_SUMMARY}.{PaymentField.PAYMENTS}[].{PaymentField.PAYMENT_METHOD}",
+    "shipping": f"{FulfillmentStartField.SHIPPING_STEP}.{FulfillmentStartField.SHIPPING_SERVICE_CODE}",
+    "warehouse": OrderField.FULFILLMENT_START_INSTRUCTIONS,
+    "po": OrderField.SALES_RECORD_REFERENCE,
+    "ship_date": OrderField.CREATION_DATE,
+    "cancel_date": OrderField.CANCEL_STATUS,
+    "ship_to": _SHIP_TO,
+    "lines": OrderField.LINE_ITEMS,
+    "item": f"{OrderField.LINE_ITEMS}.{LineField.SKU}",
+    "quantity": f"{OrderField.LINE_ITEMS}.{LineField.QUANTITY}",
+    "price": f"{OrderField.LINE_ITEMS}.{LineField.LINE_ITEM_COST}",
+    "currency": f"{OrderField.PRICING_SUMMARY}.{PricingField.TOTAL}.{AmountField.CURRENCY}",
+    "hold": OrderField.ORDER_PAYMENT_STATUS,
+}
+
+_F = OrderField
+PAYLOAD: Final = PayloadContract(
+    partner="eBay",
+    fields=(
+        Expected("order id", (_F.ORDER_ID, _F.LEGACY_ORDER_ID), required=True),
+        Expected("lines", (_F.LINE_ITEMS,), required=True),
+        Expected(
+            "buyer e-mail",
+            (f"{_F.BUYER}.{BuyerField.REGISTRATION_ADDRESS}.{ContactField.EMAIL}",),
+            effect="buyers are no longer matched to customers by e-mail",
+        ),
+        Expected("payment status", (_F.ORDER_PAYMENT_STATUS,), effect="unpaid orders are no longer held"),
+        Expected("pricing summary", (_F.PRICING_SUMMARY,), effect="the currency and totals are not read"),
+        Expected(
+            "ship-to",
+            (_F.FULFILLMENT_START_INSTRUCTIONS,),
+            effect="ship-to addresses are no longer read (address_missing)",
+        ),
+        Expected("sales record number", (_F.SALES_RECORD_REFERENCE,), watched=False),
+    ),
+    known={
+        # [DOC] Order: the fields the mapper reads and the others eBay documents on an order.
+        "": frozenset(
+            [
+                *(v for k, v in vars(OrderField).items() if k.isupper() and k != "CANCEL_STATE"),
+                "sellerId",
+                "fulfillmentHrefs",
+                "totalFeeBasisAmount",
+                "totalMarketplaceFee",
+                "program",
+                "ebayCollectAndRemitTax",
+            ]
+        ),
+        f"{_F.LINE_ITEMS}[]": frozenset(
+            [
+                *(v for k, v in vars(LineField).items() if k.isupper() and k != "TAX_AMOUNT"),
+                "appliedPromotions",
+                "discountedLineItemCost",
+                "itemLocation",
+                "legacyVariationId",
+                "lineItemFulfillmentInstructions",
+                "listingMarketplaceId",
+                "properties",
+                "purchaseMarketplaceId",
+                "refunds",
+                "soldFormat",
+                "variationAspects",
+                "linkedOrderLineItems",
+            ]
+        ),
+    },
+)

@@ -13,8 +13,8 @@ is each line's ``deliveryCost.shippingCost + handlingCost`` less its shipping ``
 provider, not to the seller). Tax eBay collects and remits itself is kept apart: it is not the
 seller's to invoice.
 
-``PartnerOrder`` has no place for freight, the amount paid, eBay-collected tax or the payment and
-cancel states, so :func:`order_extras` returns them in :class:`EbayOrderExtras` beside it.
+:func:`order_extras` reads the amounts and states (:class:`EbayOrderExtras`); the order carries
+its freight, deposit, eBay-collected tax and hold reason from there.
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ def to_partner_order(raw: Any) -> PartnerOrder:
     reader = _reader()
     order = reader.order(raw)
     order_id = reader.order_id(raw, order, (F.ORDER_ID, F.LEGACY_ORDER_ID))
+    extras = order_extras(raw)
     ship_to_contact = _mapping(reader, wire.at(_first_instruction(reader, order), SHIP_TO_PATH), "shipTo")
     buyer = _mapping(reader, order.get(F.BUYER), F.BUYER)
     registration = _mapping(reader, buyer.get(B.REGISTRATION_ADDRESS), f"{F.BUYER}.{B.REGISTRATION_ADDRESS}")
@@ -145,7 +146,11 @@ def to_partner_order(raw: Any) -> PartnerOrder:
         order_date=reader.date(order, F.CREATION_DATE),
         currency=reader.text(total, c.AmountField.CURRENCY, f"{F.PRICING_SUMMARY}.{PF.TOTAL}"),
         lines=_lines(reader, order),
-        problems=tuple(reader.problems),
+        problems=tuple(reader.problems) + tuple(p for p in extras.problems if p not in reader.problems),
+        freight=extras.freight,
+        deposit=extras.deposit,
+        marketplace_tax=extras.ebay_collected_tax,
+        hold_reason=extras.hold_reason,
     )
 
 

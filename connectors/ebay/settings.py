@@ -6,6 +6,8 @@ publishOffer: refused without them]; the ids are made in the seller's eBay accou
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from connectors.ebay import contract as c
@@ -27,10 +29,18 @@ class EbaySettings(SiteSettings):
     fulfillment_policy_id: str | None = Field(None, description="offers: the seller's eBay shipping policy id")
     payment_policy_id: str | None = Field(None, description="offers: the seller's eBay payment policy id")
     return_policy_id: str | None = Field(None, description="offers: the seller's eBay return policy id")
+    # Seed 004: eBay buyers are consumers, and a differing ship-to becomes a new address record.
     create_customers: bool = Field(
-        False,
+        True,
         description=(
             "orders: make an ERP customer for a buyer whose e-mail matches none (seed 004: 'Create Customer'); "
             "off = the order waits for a person to pick the customer"
         ),
     )
+    new_ship_to: Literal["warn", "add"] = Field(
+        "add", description="orders: a ship-to not on file becomes a new address of the customer (add), or a warning"
+    )
+    orders_first_days: int = Field(
+        30, ge=1, le=1095, description="orders: how far back the site's first read goes (later reads use the cursor)"
+    )
+    page_size: int = Field(100, ge=2, le=c.MAX_LIMIT, description="orders per getOrders page (eBay's limit: 200)")

@@ -80,7 +80,7 @@ class JoorOrderSource:
                     yield page
             self.read_report.add(pager.report)
 
-    def mark_order(self, partner_order_id: str, status: str) -> None:
+    def mark_order(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> None:
         """Mark an order exported on JOOR (again, after it was modified); any other order status
         is refused (see WRITEBACK_STATUSES)."""
         if status != EXPORTED:

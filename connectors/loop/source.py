@@ -64,7 +64,7 @@ class LoopReturns:
         raise NotSupported(f"Loop takes no {action!r} about a return", partner=c.PARTNER)
 
     # --- StatusWriter: a Loop site holds no orders ---------------------------------------------------
-    def mark_order(self, partner_order_id: str, status: str) -> None:
+    def mark_order(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> None:
         raise NotSupported("Loop sites hold returns, not orders: no order status goes to Loop", partner=c.PARTNER)
 
     def set_customer_code(self, partner_customer_id: str, erp_code: str) -> None:

@@ -344,7 +344,7 @@ def test_source_yields_mapped_pages_and_marks(
     ids = [o.partner_order_id for page in pages for o in page]
     assert sorted(ids) == ["1000", "1001", "1002", "431", "432", "433"]
     assert pages[0][0].po_number == "PO-1001" and pages[0][0].lines[0].style_number == "MKD1233"
-    source.mark_order("433", "void")
+    source.mark_order("433", "void", {})
     assert brandboom_sandbox.status_changes()[0]["status"] == "void"
     source.close()
 

@@ -238,14 +238,14 @@ def test_writeback_applied_reads_export_status_and_connections(joor_sandbox: Joo
 def test_modified_orders_come_through_iter_modified_pages(joor_sandbox: JoorSandbox) -> None:
     source = make_source(joor_sandbox.url, {"api_token": TOKEN}, {})
     # given an order imported and marked exported, then changed on JOOR
-    source.mark_order("7001", "exported")
+    source.mark_order("7001", "exported", {})
     joor_sandbox.modify_order(7001, {"po_number": "PO-7001-REV"})
     # then it is modified, not waiting
     (page,) = list(source.iter_modified_pages())
     assert [(o.partner_order_id, o.po_number) for o in page] == [("7001", "PO-7001-REV")]
     assert [o.partner_order_id for p in source.iter_order_pages() for o in p] == ["7002"]
     # and marking it exported again (the pipeline's answer) clears it
-    source.mark_order("7001", "exported")
+    source.mark_order("7001", "exported", {})
     assert list(source.iter_modified_pages()) == []
     source.close()
 
@@ -567,7 +567,7 @@ def test_source_reads_configured_order_types_and_refuses_other_statuses(joor_san
     assert pages[0][0].po_number == "PO-7001" and pages[0][0].lines[0].style_number == "LS100"
     for status in ("shipped", "paid", "void", "customer_code"):
         with pytest.raises(NotSupported, match="only marks orders exported"):
-            source.mark_order("7004", status)
+            source.mark_order("7004", status, {})
     assert {o["export_status"] for o in joor_sandbox.orders()} == {"NOT_EXPORTED"}
     source.close()
 

@@ -121,6 +121,40 @@ def loop_site(db: str, loop: Any) -> int:
 
 
 @pytest.fixture()
+def ebay() -> Iterator[Any]:
+    """The demo eBay store (its 20 sales in every payment and fulfilment state, no listings yet),
+    with the demo app keys and refresh token."""
+    from bobbin.demo import build_world
+    from sandbox.ebay.demo import catalog_from_world, demo_seed, ebay_client_id, ebay_client_secret, ebay_refresh_token
+    from sandbox.ebay.server import EbaySandbox
+
+    server = EbaySandbox(
+        "127.0.0.1",
+        0,
+        client_id=ebay_client_id(),
+        client_secret=ebay_client_secret(),
+        refresh_token=ebay_refresh_token(),
+        seed=demo_seed(catalog_from_world(build_world())),
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def ebay_site(db: str, ebay: Any) -> int:
+    """The eBay demo loaded (its ERP data, mappings, the site pointing at ``ebay``): the site id."""
+    from sqlalchemy import select
+
+    from bobbin.demo_sites import EBAY_DEMO_SITE, load_ebay_demo
+    from core.db import session_scope
+    from models import Site
+
+    load_ebay_demo(ebay.url)
+    with session_scope() as s:
+        return int(s.scalar(select(Site.id).where(Site.name == EBAY_DEMO_SITE)))
+
+
+@pytest.fixture()
 def joor_site(db: str, joor_sandbox: Any) -> int:
     """The JOOR demo loaded (its ERP data, mappings and site pointing at ``joor_sandbox``): the site id.
     A test module that needs more (an import, settings) overrides it, asking for this one by name."""

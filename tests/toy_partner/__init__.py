@@ -137,7 +137,7 @@ class ToySource:
     def iter_modified_pages(self) -> Iterator[list[PartnerOrder]]:
         return iter(())
 
-    def mark_order(self, partner_order_id: str, status: str) -> None:
+    def mark_order(self, partner_order_id: str, status: str, payload: Mapping[str, Any]) -> None:
         answer = self.client.call("POST", f"/orders/{partner_order_id}/status", json={"status": status})
         if str(answer.get("id")) != partner_order_id:  # a write targets one record; its answer is checked
             raise ContractViolation(
