@@ -145,7 +145,6 @@ ORDER_FIELDS = (
     "quantity",
     "price",
     "currency",
-    "hold",  # why the partner's order is held (PartnerOrder.hold_reason): its payment or cancel state
 )
 
 

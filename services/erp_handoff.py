@@ -61,6 +61,7 @@ from core.db import session_scope
 from core.locks import advisory_lock, site_lock_name
 from core.settings import get_settings
 from models import (
+    CustomerDeposit,
     ErpHandoff,
     InboundOrder,
     OutboxEntry,
@@ -124,6 +125,9 @@ HEADER_COLUMNS: tuple[str, ...] = (
     "ship_to_country",
     "order_total",
     "line_count",
+    "freight",
+    "deposit",
+    "marketplace_tax",
 )
 LINE_COLUMNS: tuple[str, ...] = (
     "line_no",
@@ -300,6 +304,13 @@ def export_orders_of(session: Session, ctx: SiteContext, sales_order_ids: Iterab
                 "line_amount": None if price is None else (price * ln.quantity).quantize(CENT),
             }
         )
+    deposits = dict(
+        session.execute(
+            select(CustomerDeposit.sales_order_id, CustomerDeposit.amount).where(
+                CustomerDeposit.sales_order_id.in_(ids)
+            )
+        ).all()
+    )
     out = []
     for so, partner_order_id in session.execute(
         select(SalesOrder, InboundOrder.partner_order_id)
@@ -332,6 +343,9 @@ def export_orders_of(session: Session, ctx: SiteContext, sales_order_ids: Iterab
             "ship_to_country": so.ship_to_country,
             "order_total": _money(so.total),
             "line_count": len(lines[so.id]),
+            "freight": _money(so.freight) if so.freight else None,
+            "deposit": _money(deposits[so.id]) if so.id in deposits else None,
+            "marketplace_tax": _money(so.marketplace_tax) if so.marketplace_tax is not None else None,
         }
         out.append(ExportOrder(so.id, so.number, so.inbound_order_id, header, lines[so.id]))
     return out

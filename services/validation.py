@@ -190,14 +190,15 @@ def validate(
     f = {k: k for k in ORDER_FIELDS} | dict(fields or {})
     problems: list[Problem] = list(order.problems)
     if order.hold_reason:
-        problems.append(
-            Problem(
-                "partner_hold",
-                f"Held: {order.hold_reason}. It is read again when it changes there, and imported once it is paid.",
-                field=f["hold"],
-                value=order.hold_reason,
-            )
+        # Held by the partner (not paid, cancelled): the hold is the one thing to say; the other
+        # rules run once the partner releases the order (no customer is made for it before).
+        hold = Problem(
+            "partner_hold",
+            f"Held: {order.hold_reason}. It is read again when it changes there, and imported once it is paid.",
+            field=f.get("hold", "status"),
+            value=order.hold_reason,
         )
+        return Outcome([*problems, hold], Resolved())
 
     customer_code, how, unmatched = resolve_customer(order, md)
     customer = md.lookup_customer(customer_code)

@@ -116,10 +116,9 @@ def to_partner_order(raw: Any) -> PartnerOrder:
     ship_to_contact = _mapping(reader, wire.at(_first_instruction(reader, order), SHIP_TO_PATH), "shipTo")
     buyer = _mapping(reader, order.get(F.BUYER), F.BUYER)
     registration = _mapping(reader, buyer.get(B.REGISTRATION_ADDRESS), f"{F.BUYER}.{B.REGISTRATION_ADDRESS}")
-    # Customer match by e-mail (seed 004): the buyer's registered e-mail, else the ship-to's.
-    email = reader.text(registration, CF.EMAIL, f"{F.BUYER}.{B.REGISTRATION_ADDRESS}") or reader.text(
-        ship_to_contact, CF.EMAIL, "shipTo"
-    )
+    # Customer match by e-mail (seed 004): the buyer's registered e-mail only. [DOC] the ship-to's
+    # e-mail is eBay's masked relay address (…@members.ebay.com), which no ERP customer holds.
+    email = reader.text(registration, CF.EMAIL, f"{F.BUYER}.{B.REGISTRATION_ADDRESS}")
     ship_to = _address(reader, ship_to_contact, "shipTo")
     customer = PartnerCustomer(
         partner_id=reader.text(buyer, B.USERNAME, F.BUYER),

@@ -190,6 +190,10 @@ def expected_rows(site_id: int, price_types: dict[str, str] | None = None) -> di
                 "ship_to_country": text(so.ship_to_country),
                 "order_total": money(so.total),
                 "line_count": str(len(lines)),
+                # a wholesale order has no freight, deposit or marketplace tax (eBay sales do)
+                "freight": "",
+                "deposit": "",
+                "marketplace_tax": "",
             }
             rows = [
                 {

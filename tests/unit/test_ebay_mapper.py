@@ -137,10 +137,12 @@ def test_without_line_delivery_costs_the_orders_own_delivery_cost_is_freight() -
     assert order_extras(raw).freight == Decimal("10.00")
 
 
-def test_the_ship_to_email_is_used_when_the_buyer_has_none() -> None:
+def test_the_ship_to_email_is_not_the_buyers_and_matches_no_one() -> None:
+    # eBay puts its relay address (…@members.ebay.com) on the ship-to: not the buyer's own e-mail
+    # an ERP customer record holds, so a buyer without one has none (a clear problem downstream).
     raw = ebay_order()
     del raw["buyer"]["buyerRegistrationAddress"]["email"]
-    assert to_partner_order(raw).customer.email == "ship-to@example.com"
+    assert to_partner_order(raw).customer.email is None
 
 
 def test_unpaid_and_cancelled_orders_carry_a_hold_reason() -> None:

@@ -83,9 +83,9 @@ def test_the_registry_answers_kinds_labels_and_sandboxes_without_importing_a_par
         "print(json.dumps(answers))\n"
     )
     assert seen == {
-        "kinds": ["brandboom", "joor", "loop"],
-        "labels": ["Brandboom", "JOOR", "Loop Returns"],
-        "sandboxes": ["brandboom", "joor", "loop"],
+        "kinds": ["brandboom", "ebay", "joor", "loop"],
+        "labels": ["Brandboom", "eBay", "JOOR", "Loop Returns"],
+        "sandboxes": ["brandboom", "ebay", "joor", "loop"],
         "old": "gone",
         "imported": [],
     }
@@ -109,7 +109,7 @@ def test_the_bobbin_command_starts_without_importing_a_partner_package() -> None
     # then no partner package nor the ERP hand-off service was imported
     assert seen["after_import"] == [] and seen["after_help"] == []
     # and the help still names the partners, as their SPECs do
-    assert "in step with Brandboom, JOOR and Loop Returns" in seen["top"]
+    assert "in step with Brandboom, eBay, JOOR and Loop Returns" in " ".join(seen["top"].split())
     flat = " ".join(seen["sites_add"].split())
     for listed in PARTNERS:
         assert listed.kind in seen["sandbox"]
