@@ -178,7 +178,15 @@ def _ebay_demo_site(s: Session, world: DemoWorld, url: str) -> None:
         division=world.divisions[0]["code"],
         notify_emails=["orders@harborandpine.example"],
         # The demo store's sales go back to September: the first read takes them all.
-        settings={"default_warehouse": world.warehouses[0]["code"], "orders_first_days": 365},
+        settings={
+            "default_warehouse": world.warehouses[0]["code"],
+            "orders_first_days": 365,
+            # the demo seller's inventory location and business policies (made once in eBay)
+            "merchant_location_key": "harbor-main",
+            "fulfillment_policy_id": "6196932000",
+            "payment_policy_id": "6196944000",
+            "return_policy_id": "6196938000",
+        },
     )
     upsert_mapping(s, site.id, "terms", "EBAY", "CC", "manual")
     upsert_mapping(s, site.id, "ship_via", "USPSPriority", EBAY_SHIP_VIA["code"], "manual")

@@ -57,11 +57,14 @@ class Unit:
     record per key, or None to forget a gone bucket. ``payload`` is the row as JSON (what a
     rejected batch records); ``wire`` the object the client sends, when it is not the payload;
     a unit with no payload has nothing the partner could be told (a gone SKU the ERP no longer
-    knows, so no UPC or style to name it): its state is forgotten without sending."""
+    knows, so no UPC or style to name it; or, ``not_held``, a SKU the partner holds no record of
+    and would refuse — eBay takes quantities only for its inventory items): its state is
+    forgotten without sending."""
 
     payload: dict[str, Any] | None
     settles: tuple[tuple[Key, int | None], ...]
     wire: Any = None
+    not_held: bool = False
 
     @property
     def keys(self) -> tuple[Key, ...]:
@@ -71,6 +74,10 @@ class Unit:
 class BatchAnswer(NamedTuple):
     accepted: list[int]  # positions in the batch the partner took
     not_found: list[int]  # positions it answered it does not know (their state is not written)
+    # Positions it refused one by one, with its message (a partner answering per row, as eBay's
+    # bulk calls do): each is recorded as a rejection of that row, its state is not written and it
+    # is sent again next time; the rest of the batch goes on.
+    rejected: Sequence[tuple[int, str]] = ()
 
 
 class Pusher(Protocol):

@@ -3,6 +3,7 @@
 from models.base import Base
 from models.catalog_push import CatalogPushState, CatalogRemoval
 from models.console import ConsoleAction, ConsoleUser
+from models.ebay import EbayListing
 from models.erp import (
     Customer,
     CustomerAddress,
@@ -60,6 +61,7 @@ __all__ = [
     "CustomerAddress",
     "CustomerDeposit",
     "Division",
+    "EbayListing",
     "ErpHandoff",
     "ErrorReport",
     "InboundEvent",

@@ -1,8 +1,9 @@
 """Catalog and customer push: what each partner holds of the ERP's catalog and customers, as far
 as Bobbin knows, and every style it removed there.
 
-One ``catalog_push_state`` row per site and item (``kind``: style, image, linesheet, customer;
-``key``: the style number, the image's key, the linesheet's name, the customer code). A row is
+One ``catalog_push_state`` row per site and item (``kind``: style, image, linesheet, customer, listing;
+``key``: the style number, the image's key, the linesheet's name, the customer code, the SKU of an
+eBay listing — ``services.ebay_listings``). A row is
 written right after the partner answered for the item, one batch at a time, so an interrupted push
 resumes: the next push sends only what is not recorded accepted with the content it has now.
 Rejected rows are the problems a person sees (``bobbin status``, the dashboard, the error e-mail).
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
-CATALOG_ITEM_KINDS = ("style", "image", "linesheet", "customer")
+CATALOG_ITEM_KINDS = ("style", "image", "linesheet", "customer", "listing")  # listing: an eBay SKU
 CATALOG_OUTCOMES = ("accepted", "rejected", "awaiting", "removed")
 REMOVAL_ACTIONS = ("remove", "deactivate")
 

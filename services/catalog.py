@@ -109,6 +109,10 @@ RESOLUTIONS = {
         "Correct the customer in the ERP and load it again (`bobbin erp load customers FILE`); the next push "
         "(`bobbin customers push SITE`) sends it again."
     ),
+    "listing": (
+        "Correct the eBay listing record as the message says (`bobbin ebay set SITE SKU ...`, or `bobbin erp load "
+        "ebay-listings FILE`); it stays flagged, and the next push (`bobbin ebay push SITE`) sends it again."
+    ),
 }
 
 

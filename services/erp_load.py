@@ -9,7 +9,8 @@ divisions, warehouses, price-types. The
 formats are documented in docs/erp-files.md. Each kind's columns are one table (``FILE_COLUMNS``),
 read by its loader and written as the header of its empty sheet (``write_template``); ``loaders()``
 and ``file_columns()`` are keyed by the kind as ``bobbin erp load KIND`` spells it. A kind another
-service loads (shipments: ``services.erp_handoff``; RMA receipts: ``services.receipts_load``) is
+service loads (shipments: ``services.erp_handoff``; RMA receipts: ``services.receipts_load``; eBay
+listing records: ``services.ebay_listings_load``) is
 named in ``ELSEWHERE`` and its module imported the first time the kinds are looked up;
 ``register_kind`` adds one at run time.
 
@@ -1811,6 +1812,7 @@ EXTRA_HEADERS: dict[str, str] = {"styles": f"{PRICE_PREFIX}<PRICE TYPE> and {RET
 ELSEWHERE: dict[str, tuple[str, str, str]] = {
     "shipments": ("services.erp_handoff", "load_shipments", "SHIPMENT_COLUMNS"),
     "receipts": ("services.receipts_load", "load_receipts", "RECEIPT_COLUMNS"),
+    "ebay-listings": ("services.ebay_listings_load", "load_ebay_listings", "EBAY_LISTING_COLUMNS"),
 }
 
 

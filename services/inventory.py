@@ -66,7 +66,10 @@ before the next batch leaves, so an interrupted push (worker killed, partner dow
 it stopped — the next normal push finds those rows equal and sends only the rest; a ``full`` push
 after an interrupted full push skips the rows that run already got accepted. A batch the partner
 rejects is recorded (``inventory_push_rejection``: its message and rows) and the push goes on; its
-rows are sent again next time because their state was not written.
+rows are sent again next time because their state was not written. A partner that answers row by
+row (eBay) may refuse some rows of a batch: each is recorded on its own with the partner's message,
+the rest of the batch is settled. A row for a SKU the partner holds no record of (eBay takes
+quantities only for its inventory items) is not sent and keeps no state (``rows_not_held``).
 """
 
 from __future__ import annotations
@@ -717,8 +720,9 @@ class PushResult:
     rows_sent: int = 0
     rows_accepted: int = 0
     rows_not_found: int = 0  # the partner does not know the SKU: sent again next time
-    rows_rejected: int = 0  # in rejected batches: recorded, sent again next time
+    rows_rejected: int = 0  # in rejected batches, or refused one by one: recorded, sent again next time
     rows_forgotten: int = 0  # gone buckets of SKUs the ERP no longer has: nothing to name them by
+    rows_not_held: int = 0  # SKUs the partner holds no record of (eBay: no inventory item): not sent
     batches: int = 0
     batches_rejected: int = 0
     seconds: float = 0.0
@@ -834,6 +838,10 @@ def plan_push(site_ref: int | str, *, full: bool = False, every_sku: bool = Fals
     gone_wip = _wip_to_remove(plan.changes, plan.spec)
     result.stock_rows, result.desired, result.changed = plan.stock_rows, _count(plan.desired), len(plan.changes)
     result.rows_total, result.changes = len(units), plan.changes
+    not_held = sum(1 for u in units if u.payload is None and u.not_held)
+    if not_held:  # SKUs the partner holds no record of: a push sends nothing for them
+        result.rows_total -= not_held
+        result.rows_not_held = not_held
     sent = _payloads(units) if gone_wip else {}
     result.remove_wip_dates = [_wip_item(ch, sent.get(ch.key)) for ch in gone_wip[:REPORT_LIST_MAX]]
     result.remove_wip_dates_count = len(gone_wip)
@@ -898,13 +906,17 @@ def _push(
             units = [u for u in units if u.payload is not None]
             with session_scope() as s:
                 write_state(s, site_id, run_id, [pair for u in silent for pair in u.settles])
-            result.rows_forgotten = len(silent)
-            log.warning(
-                "inventory_rows_forgotten",
-                site=site_id,
-                rows=len(silent),
-                reason="SKUs no longer in the ERP: nothing names them to the partner",
-            )
+            result.rows_not_held = sum(1 for u in silent if u.not_held)
+            result.rows_forgotten = len(silent) - result.rows_not_held
+            if result.rows_forgotten:
+                log.warning(
+                    "inventory_rows_forgotten",
+                    site=site_id,
+                    rows=result.rows_forgotten,
+                    reason="SKUs no longer in the ERP: nothing names them to the partner",
+                )
+            if result.rows_not_held:
+                log.info("inventory_rows_not_held", site=site_id, rows=result.rows_not_held)
         result.rows_total = len(units)
         size = batch_rows or plan.spec.batch_rows
         wip = {ch.key: ch for ch in _wip_to_remove(plan.changes, plan.spec)}
@@ -929,6 +941,9 @@ def _push(
                     journal(s, (key[0] for i, u in enumerate(batch) if i not in accepted for key in u.keys))
                 result.rows_accepted += len(taken)
                 result.rows_not_found += len(answer.not_found)
+                if answer.rejected:
+                    _record_row_rejections(site_id, run_id, number, batch, answer.rejected)
+                    result.rows_rejected += len(answer.rejected)
                 for i in answer.not_found[: max(0, REPORT_LIST_MAX - len(result.not_found_skus))]:
                     result.not_found_skus.append(batch[i].keys[0][0])
                 if wip:
@@ -964,6 +979,23 @@ def _record_rejection(
             )
         )
         journal(s, (key[0] for u in batch for key in u.keys))
+
+
+def _record_row_rejections(
+    site_id: int, run_id: int | None, number: int, batch: Sequence[Unit], refused: Sequence[tuple[int, str]]
+) -> None:
+    """Rows the partner refused one by one (the rest of their batch went through): one rejection
+    per row with the partner's own message, so a person reads why that SKU was refused. Their SKUs
+    were journaled with the batch's other unsettled rows; the next push sends them again."""
+    with session_scope() as s:
+        for position, message in refused:
+            payload = _jsonable(batch[position].payload or {})
+            s.add(
+                InventoryPushRejection(
+                    site_id=site_id, run_id=run_id, batch_no=number, message=message, row_count=1, rows=[payload]
+                )
+            )
+    log.warning("inventory_rows_rejected", site=site_id, batch=number, rows=len(refused), first=refused[0][1][:300])
 
 
 def _jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -288,7 +288,7 @@ class CatalogProblem:
     """A catalog item (or customer) the partner refused, as a push recorded it."""
 
     state_id: int
-    kind: str  # style | image | linesheet | customer
+    kind: str  # style | image | linesheet | customer | listing (an eBay SKU)
     key: str
     label: str | None
     message: str

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, load_only
 from models import (
     ConsoleAction,
     Customer,
+    CustomerDeposit,
     InboundOrder,
     OrderError,
     OutboxEntry,
@@ -628,6 +629,11 @@ def order_detail(session: Session, order_id: int, *, raw: bool = False) -> dict[
         }
 
     so = session.scalar(select(SalesOrder).where(SalesOrder.inbound_order_id == order_id))
+    deposit = (
+        session.scalar(select(CustomerDeposit.amount).where(CustomerDeposit.sales_order_id == so.id))
+        if so is not None
+        else None
+    )
     outbox = session.scalars(
         select(OutboxEntry).where(OutboxEntry.inbound_order_id == order_id).order_by(OutboxEntry.id)
     ).all()
@@ -673,7 +679,16 @@ def order_detail(session: Session, order_id: int, *, raw: bool = False) -> dict[
         "imported_at": order.imported_at,
         "sales_order": None
         if so is None
-        else {"number": so.number, "status": so.status, "total": so.total, "created_at": so.created_at},
+        else {
+            "number": so.number,
+            "status": so.status,
+            "total": so.total,
+            "created_at": so.created_at,
+            # a marketplace sale's money (eBay): shipping as one amount, what the buyer paid, the tax it remits
+            "freight": so.freight or None,
+            "deposit": deposit,
+            "marketplace_tax": so.marketplace_tax,
+        },
         "lines": [_line(ln) for ln in norm.get("lines") or []],
         "problems": [problem(e) for e in errors if e.resolved_at is None],
         "resolved_problems": [problem(e) for e in errors if e.resolved_at is not None],

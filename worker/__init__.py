@@ -80,6 +80,7 @@ app.conf.update(
         "tasks.events",
         "tasks.returns",
         "tasks.erp",
+        "tasks.ebay",
     ),
 )
 

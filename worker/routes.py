@@ -11,7 +11,7 @@ imports       tasks.orders.* (import_orders, import_order,         what a person
               import_valid), tasks.returns.* (the returns poll),   ("Import now"), every 15 min
               tasks.events.* (webhooks)
 pushes        tasks.inventory.*, tasks.catalog.*,                  long: 100,000 SKUs, a whole
-              tasks.customers.* (and listings, when they come)     catalog, minutes each
+              tasks.customers.*, tasks.ebay.* (eBay listings)      catalog, minutes each
 writebacks    tasks.status.* (flush_outbox, mark_orders)           many small partner calls
 maintenance   tasks.notify.* (error reports, digests),             e-mail, housekeeping, the ERP
               tasks.maintenance.* (the reconciler),                hand-off: short, not urgent
@@ -49,6 +49,7 @@ ROUTES: dict[str, str] = {
     "tasks.inventory.*": PUSHES,
     "tasks.catalog.*": PUSHES,
     "tasks.customers.*": PUSHES,
+    "tasks.ebay.*": PUSHES,
     "tasks.status.*": WRITEBACKS,
     "tasks.notify.*": MAINTENANCE,
     "tasks.maintenance.*": MAINTENANCE,

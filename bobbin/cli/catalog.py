@@ -37,7 +37,7 @@ DONE_COLUMNS = ("accepted", "rejected", "awaiting", "removed", "unchanged", "hel
 PLAN_COLUMNS = ("to send", "to remove", "rejected", "awaiting", "unchanged", "held back")
 ALWAYS = {"accepted", "rejected", "awaiting", "removed", "unchanged", "to send", "to remove"}
 STYLES = {"accepted": "green", "rejected": "red", "awaiting": "yellow", "removed": "magenta", "to send": "cyan"}
-KIND_ORDER = ("style", "image", "linesheet", "customer")
+KIND_ORDER = ("style", "image", "linesheet", "customer", "listing")
 
 
 def summary_table(result: Any) -> Any:
@@ -226,7 +226,7 @@ def push(
 def problems(
     site: SiteArg,
     kind: Annotated[
-        str | None, typer.Option("--kind", help="Only this kind: style, image, linesheet or customer.")
+        str | None, typer.Option("--kind", help="Only this kind: style, image, linesheet, customer or listing (eBay).")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -45,7 +45,7 @@ REMOVED_WHAT = {"images": "image", "linesheets": "linesheet style"}
 # The kinds this module's help names; the commands take whatever services.erp_load knows.
 KINDS_HELP = (
     "customers, styles, prices, images, linesheets, inventory, terms, ship-via, reps, divisions, warehouses, "
-    "price-types, or receipts (goods received against RMAs)"
+    "price-types, receipts (goods received against RMAs), or ebay-listings (eBay listing records per SKU)"
 )
 
 
@@ -140,6 +140,11 @@ def load(
     ensure_database()
     if kind == "receipts":
         _load_receipts(file, as_json)
+        return
+    if kind == "ebay-listings":  # all or nothing, and no held order waits for a listing
+        from bobbin.cli.ebay import load_listings_file
+
+        load_listings_file(file, as_json)
         return
     with err_console().status(f"Loading {kind} from {file.name}…"):
         with session_scope() as s:

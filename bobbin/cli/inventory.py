@@ -98,20 +98,27 @@ def _show_wip(result: Any) -> None:
 
 def _show_result(result: Any) -> None:
     out = console()
-    if not result.rows_sent and not result.rows_forgotten:
+    if not result.rows_sent and not result.rows_forgotten and not result.rows_not_held:
         out.print(
             f"Nothing to send: {result.site}'s {result.partner} stock already matches the ERP "
             f"({plural(result.desired, 'bucket')} checked, run {result.run_id})."
         )
         return
-    style = "green" if not (result.batches_rejected or result.rows_not_found) else "yellow"
+    refused_rows = result.rows_rejected and not result.batches_rejected  # refused one SKU at a time
+    style = "green" if not (result.batches_rejected or result.rows_not_found or refused_rows) else "yellow"
     out.print(
         f"[{style}]Sent {plural(result.rows_sent, 'row')} to {result.site} ({result.partner}) in "
         f"{plural(result.batches, 'batch', 'batches')}:[/{style}] {result.rows_accepted:,} accepted"
         f"{f', {result.rows_not_found:,} SKUs unknown there' if result.rows_not_found else ''}"
         f"{f', {result.batches_rejected} batches rejected' if result.batches_rejected else ''}"
+        f"{f', {result.rows_rejected:,} refused' if refused_rows else ''}"
         f" — {result.seconds:.1f} s, run {result.run_id}."
     )
+    if result.rows_not_held:
+        out.print(
+            f"[dim]{plural(result.rows_not_held, 'SKU')} not sent: {result.partner} holds no item for them "
+            "(list them there first); nothing is kept for them.[/dim]"
+        )
     if result.rows_not_found:
         shown = ", ".join(result.not_found_skus[:10])
         warn(
@@ -124,14 +131,16 @@ def _show_result(result: Any) -> None:
             f"{result.partner} (no UPC or style left) and were dropped: it still shows their last counts. "
             "Fix them there by hand; make a style inactive rather than deleting its SKUs."
         )
-    if result.batches_rejected:
+    if result.rows_rejected:
         from core.db import session_scope
         from services.inventory import rejections
 
         with session_scope() as s:
             refused = [r for r in rejections(s, result.site_id) if r.run_id == result.run_id]
             for r in refused[:5]:
-                warn(f"batch {r.batch_no} ({plural(r.row_count, 'row')}) rejected: {r.message}")
+                sku = (r.rows[0] or {}).get("sku") if r.row_count == 1 and r.rows else None
+                what = f"SKU {sku}" if sku else f"batch {r.batch_no} ({plural(r.row_count, 'row')})"
+                warn(f"{what} rejected: {r.message}")
         warn("rejected rows are recorded with the partner's message and sent again by the next push.")
     _show_wip(result)
 

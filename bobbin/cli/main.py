@@ -12,6 +12,7 @@ from bobbin.cli import (
     admin,
     catalog,
     customers,
+    ebay,
     erp,
     importing,
     inventory,
@@ -53,6 +54,7 @@ app.add_typer(erp.app, name="erp")
 app.add_typer(customers.app, name="customers")
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(ebay.app, name="ebay")
 app.add_typer(report.app, name="report")
 app.add_typer(users.app, name="users")
 app.add_typer(writebacks.app, name="writebacks")

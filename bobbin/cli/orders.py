@@ -288,6 +288,17 @@ def show_order(r: dict[str, Any]) -> None:
             else None,
         ),
     ]
+    if so and (so.get("freight") or so.get("deposit") or so.get("marketplace_tax")):
+        money = [
+            f"{label} {fmt_money(so[key], r['currency'])}"
+            for label, key in (
+                ("freight", "freight"),
+                ("deposit paid", "deposit"),
+                ("tax the marketplace remits", "marketplace_tax"),
+            )
+            if so.get(key)
+        ]
+        rows.append(("Paid by buyer", "  ".join(money)))
     out.print(kv_table(rows))
 
     line_codes: dict[int, list[str]] = defaultdict(list)

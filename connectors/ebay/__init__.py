@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.ebay import contract
 from connectors.ebay.client import BulkResult, EbayClient, EbayError, EbayRejected, OrdersPage
+from connectors.ebay.inventory import INVENTORY
 from connectors.ebay.mapper import EbayOrderExtras, order_extras, to_partner_order
 from connectors.ebay.settings import EbaySettings
 from connectors.ebay.source import WRITEBACK_STATUSES, EbayOrders, open_orders
@@ -65,6 +66,7 @@ SPEC = PartnerSpec(
     ),
     # Tracking, once the ERP shipped an order: one shipping fulfilment per order, one at a time.
     writeback=StatusWriteback(open=open_orders, statuses=WRITEBACK_STATUSES),
+    inventory=INVENTORY,
     sandbox=Sandbox(module="sandbox.ebay.demo", api_path="", port_setting="ebay_sandbox_port"),
     doc="eBay Sell APIs (the app's client id and secret, and the seller's refresh token)",
 )

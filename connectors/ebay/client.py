@@ -361,6 +361,37 @@ class EbayClient(PartnerClient):
         response = self._call("POST", path, json={c.REQUESTS: [dict(u) for u in updates]}, write=True, idempotent=True)
         return _bulk_results(self._json(response, f"POST /{path}"), skus, f"POST /{path}", offers=offers)
 
+    def inventory_skus(self) -> set[str]:
+        """getInventoryItems, every page: the SKUs the seller holds as inventory items (only those
+        take a quantity). 200 records a page [DOC max]; eBay's ``next`` URI is followed (its offset
+        is documented as a page number, so none is computed here)."""
+        path = c.INVENTORY_ITEMS
+        where = f"GET /{path}"
+        response = self._call("GET", path, params={c.P_LIMIT: str(c.INVENTORY_ITEMS_MAX_LIMIT)})
+        skus: set[str] = set()
+        seen: set[str] = set()
+        while True:
+            body = self._json(response, where)
+            items = body.get(c.INVENTORY_ITEMS_KEY, []) if isinstance(body, dict) else None  # [INF] absent: none
+            if not isinstance(items, list):
+                raise ContractViolation(
+                    f"eBay answered {where} without an {c.INVENTORY_ITEMS_KEY} list",
+                    request=where,
+                    answer=_excerpt(body),
+                    partner=c.PARTNER,
+                )
+            skus.update(str(i[c.ItemField.SKU]) for i in items if isinstance(i, dict) and i.get(c.ItemField.SKU))
+            next_url = _get(body, c.R_NEXT)
+            if not items or not isinstance(next_url, str) or not next_url.strip():
+                return skus
+            url = self._same_origin(next_url.strip())
+            if url in seen:
+                raise ContractViolation(
+                    f"eBay's {where} 'next' points at a page already read", request=url, partner=c.PARTNER
+                )
+            seen.add(url)
+            response = self._call_url("GET", url)
+
     # --- Orders [DOC] ------------------------------------------------------------------------
     def orders_page(
         self,

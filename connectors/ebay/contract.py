@@ -107,6 +107,12 @@ STATUS_UNAUTHORIZED: Final = 401
 # --- Sell Inventory API [DOC] api-docs/sell/inventory/resources/... -------------------------
 INVENTORY: Final = "sell/inventory/v1/"
 INVENTORY_ITEM: Final = INVENTORY + "inventory_item/{sku}"  # PUT createOrReplaceInventoryItem
+# GET getInventoryItems [DOC]: ?limit (1..200, default 25) &offset; answers {href, inventoryItems,
+# limit, next, prev, size, total}. [DOC] the page says offset is a page number, not a record count,
+# so the client follows ``next`` instead of computing offsets.
+INVENTORY_ITEMS: Final = INVENTORY + "inventory_item"
+INVENTORY_ITEMS_KEY: Final = "inventoryItems"
+INVENTORY_ITEMS_MAX_LIMIT: Final = 200
 BULK_INVENTORY_ITEM: Final = INVENTORY + "bulk_create_or_replace_inventory_item"  # POST
 INVENTORY_ITEM_GROUP: Final = INVENTORY + "inventory_item_group/{inventoryItemGroupKey}"  # PUT
 OFFERS: Final = INVENTORY + "offer"  # POST createOffer, GET getOffers
@@ -116,6 +122,12 @@ PUBLISH_BY_GROUP: Final = INVENTORY + "offer/publish_by_inventory_item_group"  #
 BULK_PRICE_QUANTITY: Final = INVENTORY + "bulk_update_price_quantity"  # POST
 
 # Limits [DOC] the bulk methods' descriptions; bulk-updates.html: "Up to 25".
+# bulkUpdatePriceQuantity: bulk-updates.html says "Up to 25 inventory item records (and the active
+# offers associated with them) may be updated with one call", and its request type takes a list of
+# SKUs; the method's own page now reads "Only one SKU (one product) can be updated per call" (25
+# offers of it). [INF] Bobbin sends up to 25 SKUs, each with its own statusCode back; if eBay
+# refuses more than one SKU a call, the inventory push's batch size (connectors/ebay/inventory.py)
+# goes to 1 and nothing else changes.
 BULK_LIMIT: Final = 25
 # [DOC] product.imageUrls: "up to 24 images"; [SEED 004] the ERP kept 12 per eBay record, so a
 # brand's item carries at most 12; the client refuses only what eBay would.

@@ -197,6 +197,12 @@ STATUS_CODE: Final = "statusCode"
 MAX_BULK: Final = 25
 BULK_ALL_OK: Final = 200  # [DOC] every entry succeeded
 BULK_MULTI_STATUS: Final = 207  # [DOC] some entries failed: look at each statusCode
+# [DOC] the Inventory API's write methods: "Each listing can be revised up to 250 times in one
+# calendar day. If this revision threshold is reached, the seller will be blocked from revising the
+# item until the next calendar day." [INF] the sandbox counts the ship-to-home quantity updates of
+# bulk_update_price_quantity per SKU and UTC day, and refuses that SKU (400, the id below) beyond it.
+REVISIONS_PER_DAY: Final = 250
+REVISION_LIMIT_REACHED: Final = 25019  # [INF] an id in the Inventory API's numbering, not checked
 
 
 # --- Inventory item group [DOC] api-docs/sell/inventory/types/slr:InventoryItemGroup ------------
@@ -480,10 +486,12 @@ PAYMENT_STATUSES: Final = (
 # [DOC] getOrders leaves out purchases still awaiting up-front payment; [INF] that is an order whose
 # orderPaymentStatus is PENDING, and getOrder by id still answers it.
 UNLISTED_PAYMENT_STATUSES: Final = (PAYMENT_PENDING,)
+# [DOC] sel:CancelStateEnum: CANCELED, IN_PROGRESS ("one or more cancellation requests have been
+# made against the order"), NONE_REQUESTED.
 CANCEL_NONE_REQUESTED: Final = "NONE_REQUESTED"
-CANCEL_REQUESTED: Final = "CANCEL_REQUESTED"
+CANCEL_IN_PROGRESS: Final = "IN_PROGRESS"
 CANCEL_CANCELED: Final = "CANCELED"
-CANCEL_STATES: Final = (CANCEL_NONE_REQUESTED, CANCEL_REQUESTED, CANCEL_CANCELED)
+CANCEL_STATES: Final = (CANCEL_NONE_REQUESTED, CANCEL_IN_PROGRESS, CANCEL_CANCELED)
 LINE_NOT_STARTED: Final = "NOT_STARTED"
 LINE_IN_PROGRESS: Final = "IN_PROGRESS"
 LINE_FULFILLED: Final = "FULFILLED"

@@ -16,7 +16,8 @@ It behaves as the documentation describes:
   most 80 characters, a known condition), bulk create (at most 25, a statusCode per item),
   inventory item groups, offers, publish (refused without a category, a price above 0, the three
   listing policies, a location; publishing again revises the same listing), publish by group, and
-  bulk price / quantity updates (at most 25);
+  bulk price / quantity updates (at most 25; an item's quantity revised at most ``revisions_per_day``
+  times a day, then refused for that SKU);
 - Fulfillment API: getOrders with ``filter=creationdate:[..]|lastmodifieddate:[..]|
   orderfulfillmentstatus:{..}``, ``limit`` (<= 200) / ``offset`` paging with href / next / prev,
   or ``orderIds``; getOrder; shipping fulfilments (201 with a Location header).
@@ -148,6 +149,8 @@ class EbaySandbox(PartnerSandbox):
         self._refresh_token = self._seed_refresh_token = refresh_token
         self.access_token_seconds = access_token_seconds
         self.rate_limit = rate_limit
+        # [DOC] revisions of one listing a day (api.REVISIONS_PER_DAY); a test may lower it.
+        self.revisions_per_day = c.REVISIONS_PER_DAY
         self.rate_window = c.RATE_LIMIT_WINDOW_SECONDS
         self._clock = clock
         self._lock = threading.RLock()
@@ -840,6 +843,20 @@ class EbaySandbox(PartnerSandbox):
             return {**answer, c.STATUS_CODE: 404, c.ERRORS: [problem]}
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
             return {**answer, c.STATUS_CODE: 400, c.ERRORS: [_invalid(f"{c.PQ_SHIP_TO}.{c.QUANTITY}")]}
+        day = (sku, self._now().date().isoformat())
+        if self._revisions.get(day, 0) >= self.revisions_per_day:
+            problem = error(
+                c.REVISION_LIMIT_REACHED,
+                "The listing has reached its revision limit for today.",
+                category=c.CATEGORY_BUSINESS,
+                long_message=(
+                    f"Each listing can be revised up to {self.revisions_per_day} times in one calendar day; "
+                    f"SKU {sku} can be revised again tomorrow."
+                ),
+                parameters={"sku": sku},
+            )
+            return {**answer, c.STATUS_CODE: 400, c.ERRORS: [problem]}
+        self._revisions[day] = self._revisions.get(day, 0) + 1
         self._items[sku][IF.AVAILABILITY] = {c.AVAILABILITY_SHIP_TO: {c.QUANTITY: quantity}}
         return {**answer, c.STATUS_CODE: 200}
 
@@ -1132,6 +1149,7 @@ class EbaySandbox(PartnerSandbox):
             self._listings: dict[str, Obj] = {}
             self._publishes: list[Obj] = []
             self._price_quantity: list[Obj] = []
+            self._revisions: dict[tuple[str, str], int] = {}  # (sku, UTC day) -> quantity updates
             self._orders: dict[str, Obj] = {}
             self._shipped: dict[str, dict[str, int]] = {}
             for order in copy.deepcopy(list(seed.get("orders", []))):

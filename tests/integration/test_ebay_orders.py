@@ -33,6 +33,7 @@ from models import (
 )
 from services import erp_handoff, writeback
 from services.pipeline import import_site_orders
+from tests.integration.test_cli import bobbin, cli_logging, no_traceback  # noqa: F401  (the CLI's logging, autouse)
 
 pytestmark = pytest.mark.integration
 
@@ -113,6 +114,13 @@ def test_a_first_import_takes_the_paid_sales_once_with_freight_deposit_and_tax(e
         ).all()
         buyers = {raws[oid]["buyer"]["username"] for oid, _, _ in rows}
         assert len(made) == len(buyers) and all(email for _, email in made)
+
+    # and `bobbin orders show` tells a person what the buyer paid
+    with session_scope() as s:
+        some = s.scalar(select(InboundOrder.id).where(InboundOrder.state == "imported").order_by(InboundOrder.id))
+    shown = bobbin("orders", "show", str(some))
+    no_traceback(shown)
+    assert shown.exit_code == 0 and "Paid by buyer" in shown.stdout and "deposit paid" in shown.stdout, shown.stdout
 
     # And a second run reads from its cursor: nothing new, nothing imported again
     second = import_site_orders(ebay_site)
@@ -343,3 +351,30 @@ def test_a_shipment_without_tracking_is_refused_in_words_and_sends_nothing(
     row = outbox_row(order_id)
     assert row.state == "dead" and "no tracking number" in (row.last_error or "")
     assert not ebay.fulfillments()
+
+
+def test_a_revoked_grant_fails_the_run_once_in_words_and_the_alarm_names_the_site(ebay_site: int, ebay: Any) -> None:
+    from services.reconcile import reconcile
+
+    # Given the seller withdrew Bobbin's access on eBay
+    ebay.revoke_refresh_token()
+
+    # When the site's import runs
+    with pytest.raises(Exception) as failed:
+        import_site_orders(ebay_site)
+
+    # Then it fails at once, saying what the seller must do, after one token request (no retry loop)
+    assert "grant" in str(failed.value).lower()
+    token_calls = [c for c in ebay.calls() if c["path"].endswith("oauth2/token")]
+    assert len(token_calls) <= 1  # (a refused grant may be answered before the call is recorded)
+    with session_scope() as s:
+        from models import SyncRun
+
+        run = s.scalar(select(SyncRun).where(SyncRun.site_id == ebay_site).order_by(SyncRun.id.desc()))
+        assert run is not None and run.outcome == "failed" and "grant" in (run.error or "").lower()
+        site = s.get(Site, ebay_site)
+        assert site is not None
+        site.created_at = datetime(2026, 1, 1, tzinfo=UTC)  # long silent
+    # and the silence alarm names the site and carries eBay's reason
+    alarms = reconcile()["alarms"]
+    assert len(alarms) == 1 and "ebay-demo" in alarms[0] and "grant" in alarms[0].lower(), alarms
