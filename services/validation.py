@@ -288,6 +288,22 @@ def validate(
                 )
             )
 
+    # A marketplace sale's money (eBay): each must fit the ERP's money columns, in cents.
+    for label, amount in (
+        ("freight", order.freight),
+        ("amount paid (the deposit)", order.deposit),
+        ("marketplace-collected tax", order.marketplace_tax),
+    ):
+        if amount is not None and (not amount.is_finite() or abs(amount) > MAX_PRICE):
+            problems.append(
+                Problem(
+                    "price_invalid",
+                    f"The order's {label} {amount:,} is more than the ERP can hold ({MAX_PRICE:,}).",
+                    field=f["price"],
+                    value=str(amount)[:40],
+                )
+            )
+
     if customer and order.po_number:
         others = [
             label

@@ -6,7 +6,9 @@
   SKU has none); a change of content flags it for the next push;
 - ``push SITE [--dry-run]``: send the flagged records (``services.ebay_listings.push_listings``,
   the work of ``tasks.ebay.push_listings``);
-- ``export-csv SITE [-o FILE]``: the flagged records as File Exchange's listing upload.
+- ``export-csv SITE [-o FILE]``: the flagged records as File Exchange's listing upload;
+- ``import-csv SITE FILE``: the Seller Hub orders report through the same import as the API's sales
+  (``bobbin.cli.ebay_csv``).
 
 The records load in bulk with ``bobbin erp load ebay-listings FILE`` (:func:`load_listings_file`
 prints that load). Services are imported inside the commands, as in the other command modules, so
@@ -24,6 +26,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from bobbin.cli.ebay_csv import import_csv
 from bobbin.cli.output import (
     DASH,
     console,
@@ -40,7 +43,7 @@ from bobbin.cli.output import (
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="eBay: the listing records of an eBay site, and the listings push (inventory items, offers, publish).",
+    help="eBay: the listing records of an eBay site, the listings push (inventory items, offers, publish), and the Seller Hub orders report.",
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ISO dates).")]
@@ -510,3 +513,6 @@ def load_listings_file(file: Path, as_json: bool) -> None:
     sites = sorted({site for site, _ in report.flagged_skus})
     for site in sites:
         out.print(f"[dim]Send them: bobbin ebay push {site} (or --dry-run first).[/dim]")
+
+
+app.command("import-csv")(import_csv)

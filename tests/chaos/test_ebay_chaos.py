@@ -207,3 +207,132 @@ def test_worker_sigkilled_mid_ebay_import_loses_and_doubles_nothing(
             for o in s.scalars(select(InboundOrder).where(InboundOrder.partner_order_id.in_(lost)))
         }
     assert not any(row[k] for k in ("orders_lost", "orders_duplicated", "half_written")), (row, kills, lost_states)
+
+
+# --- listings: the worker killed mid-publish -------------------------------------------------------
+
+LISTING_ROUNDS = 5
+STYLES_PER_ROUND = 2  # each round lists two more styles: a group of up to three SKUs and more
+POLICIES = {
+    "merchant_location_key": "harbor-wh-1",
+    "fulfillment_policy_id": "6196932000",
+    "payment_policy_id": "6196944000",
+    "return_policy_id": "6196938000",
+}
+
+
+def _styles() -> list[list[str]]:
+    """The demo's styles with two SKUs or more (their first three), in style order."""
+    from models import Sku
+
+    with session_scope() as s:
+        rows = s.execute(select(Sku.style_number, Sku.sku).order_by(Sku.style_number, Sku.color_code, Sku.size_index))
+        by_style: dict[str, list[str]] = {}
+        for style, sku in rows:
+            by_style.setdefault(style, []).append(sku)
+    return [skus[:3] for skus in by_style.values() if len(skus) >= 2]
+
+
+def _flag(site_id: int, skus: list[str]) -> None:
+    """Listing records for these SKUs, flagged (as `bobbin erp load ebay-listings` leaves them)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    from models import EbayListing
+
+    with session_scope() as s:
+        for sku in skus:
+            s.execute(
+                pg_insert(EbayListing)
+                .values(
+                    site_id=site_id,
+                    sku=sku,
+                    listing_format="FIXED_PRICE",
+                    duration="GTC",
+                    category1="11484",
+                    condition="NEW",
+                    title=f"Harbor & Pine {sku}",
+                    description_html=f"<p>{sku}</p>",
+                    image_urls=[f"https://img.harborandpine.example/{sku}/1.jpg"],
+                    price=94,
+                    currency="USD",
+                    needs_update=True,
+                )
+                .on_conflict_do_nothing()
+            )
+
+
+def test_worker_sigkilled_mid_publish_makes_no_second_offer_or_publish(
+    ebay_site: int, ebay: Any, workers: Any, chaos_app: Any
+) -> None:
+    from models import EbayListing
+
+    rng = random.Random(SEED + 1)
+    with session_scope() as s:
+        site = s.get(Site, ebay_site)
+        assert site is not None
+        site.settings = {**site.settings, **POLICIES}
+    styles = _styles()
+    assert len(styles) >= STYLES_PER_ROUND * (LISTING_ROUNDS + 1), len(styles)
+    ebay.inject_fault(delay=0.05, path="/sell/inventory/", rate=1.0)  # each eBay call takes a while
+    worker = workers("ebay-publish-0")
+
+    # Given an uninterrupted push of two styles, to know how many calls one round makes
+    first = [sku for style in styles[:STYLES_PER_ROUND] for sku in style]
+    _flag(ebay_site, first)
+    before = ebay.faults.requests
+    warm = chaos_app.send_task("tasks.ebay.push_listings", args=[ebay_site]).get(timeout=120)
+    assert warm["accepted"] == len(first), warm
+    calls_per_round = ebay.faults.requests - before
+
+    kills: list[str] = []
+    listed = list(first)
+    for n in range(1, LISTING_ROUNDS + 1):
+        # When a push of two more styles runs and the worker is SIGKILLed at its k-th call to eBay
+        fresh = [sku for style in styles[n * STYLES_PER_ROUND : (n + 1) * STYLES_PER_ROUND] for sku in style]
+        listed += fresh
+        _flag(ebay_site, fresh)
+        at = rng.randint(2, max(2, calls_per_round - 1))
+        start = ebay.faults.requests
+        result = chaos_app.send_task("tasks.ebay.push_listings", args=[ebay_site])
+        wait_until(
+            lambda start=start, at=at: ebay.faults.requests - start >= at, timeout=120, interval=0.005, what="the push"
+        )
+        whole = n == LISTING_ROUNDS
+        if whole:
+            worker.kill()
+            worker = workers(f"ebay-publish-{n}")
+        else:
+            worker.kill_child()
+        killed_at = time.monotonic()
+        kills.append(f"{'whole worker' if whole else 'pool process'} at call {at} of ~{calls_per_round}")
+        # Then the same task is redelivered and finishes the push
+        summary = result.get(timeout=180)
+        assert "dead_letter" not in summary, summary
+        figures.add_recovery("eBay listings push: SIGKILLed mid-publish → push done", time.monotonic() - killed_at)
+
+    # Then every SKU has one offer, published in one listing once; every record is settled
+    offers = Counter(o["sku"] for o in ebay.offers())
+    published = Counter(sku for p in ebay.publishes() if not p.get("revised") for sku in p["skus"])
+    with session_scope() as s:
+        flagged = s.scalar(select(func.count()).select_from(EbayListing).where(EbayListing.needs_update.is_(True)))
+        unlisted = s.scalar(select(func.count()).select_from(EbayListing).where(EbayListing.listing_id.is_(None)))
+    doubled_offers = sum(n - 1 for n in offers.values())
+    doubled_publishes = sum(n - 1 for n in published.values())
+    lost = len(set(listed) - set(offers)) + len(set(listed) - set(published))
+    figures.add(
+        {
+            "scenario": "eBay listings: SIGKILL the worker mid-publish (redelivered, finishes)",
+            "runs": len(kills),
+            "partner_orders": len(listed),  # (here: SKUs to list)
+            "imported": len(published),
+            "orders_lost": lost,
+            "orders_duplicated": doubled_offers + doubled_publishes,
+            "changes_lost": int(flagged or 0),
+            "changes_duplicated": 0,
+            "half_written": int(unlisted or 0),
+            "note": "SKUs listed, not orders: lost = no offer or never published; doubled = a second offer or "
+            "a second first publish; changes lost = a record still flagged; half-written = published, not recorded; "
+            + "; ".join(kills),
+        }
+    )
+    assert (lost, doubled_offers, doubled_publishes, flagged, unlisted) == (0, 0, 0, 0, 0), (offers, published, kills)
