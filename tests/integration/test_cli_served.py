@@ -188,11 +188,12 @@ def test_migrate_then_demo_load_on_an_empty_database(
     from core import crypto
     from core.migrate import alembic_config
     from models import Customer, Inventory, Mapping, Site, Sku, Style, Warehouse
+    from sandbox.ebay.demo import ebay_client_id, ebay_client_secret, ebay_refresh_token
     from sandbox.keys import DEMO_JOOR_TOKEN, sandbox_keys
     from sandbox.loop.demo import loop_api_key, loop_webhook_secret
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    bb_port, joor_port, loop_port = free_port(), free_port(), free_port()
+    bb_port, joor_port, loop_port, ebay_port = free_port(), free_port(), free_port(), free_port()
     env = cli_env(
         tmp_path / "home",
         fresh_db,
@@ -200,6 +201,7 @@ def test_migrate_then_demo_load_on_an_empty_database(
         SANDBOX_PORT=str(bb_port),
         SANDBOX_JOOR_PORT=str(joor_port),
         SANDBOX_LOOP_PORT=str(loop_port),
+        SANDBOX_EBAY_PORT=str(ebay_port),
     )
     # Given an empty database
     assert inspect(fresh_engine).get_table_names() == []
@@ -221,13 +223,19 @@ def test_migrate_then_demo_load_on_an_empty_database(
 
     # Then the demo sites are added, pointing at the sandboxes' configured ports, with their keys
     assert "demo site brandboom-demo added" in out and "demo site joor-demo added" in out
-    assert "demo site loop-demo added" in out
+    assert "demo site loop-demo added" in out and "demo site ebay-demo added" in out
     with Session(fresh_engine) as s:
         sites = {site.name: site for site in s.scalars(select(Site))}
         assert {name: (site.kind, site.base_url) for name, site in sites.items()} == {
             "brandboom-demo": ("brandboom", f"http://127.0.0.1:{bb_port}/api/v2"),
             "joor-demo": ("joor", f"http://127.0.0.1:{joor_port}/v2"),
             "loop-demo": ("loop", f"http://127.0.0.1:{loop_port}/api/v1"),
+            "ebay-demo": ("ebay", f"http://127.0.0.1:{ebay_port}"),
+        }
+        assert crypto.decrypt_json(sites["ebay-demo"].credentials_encrypted) == {
+            "client_id": ebay_client_id(),
+            "client_secret": ebay_client_secret(),
+            "refresh_token": ebay_refresh_token(),
         }
         assert crypto.decrypt_json(sites["loop-demo"].credentials_encrypted) == {
             "api_key": loop_api_key(),
@@ -241,6 +249,7 @@ def test_migrate_then_demo_load_on_an_empty_database(
         assert mappings == {
             sites["brandboom-demo"].id: len(demo_mappings()),
             sites["joor-demo"].id: len(joor_mappings()["mappings"]),
+            sites["ebay-demo"].id: 2,  # eBay's payment method to terms, its shipping service to a ship-via
         }
     # And the demo brand's ERP data is loaded, as the demo world defines it
     world = build_world()
@@ -258,7 +267,7 @@ def test_migrate_then_demo_load_on_an_empty_database(
     out = ok(bobbin("demo", "load", env=env))
     assert "demo site brandboom-demo already there" in out and "demo site joor-demo already there" in out
     assert {m.__name__: count(fresh_engine, m) for m in expected} == {m.__name__: n for m, n in expected.items()}
-    assert count(fresh_engine, Site) == 3
+    assert count(fresh_engine, Site) == 4
 
 
 # --- a served sandbox -----------------------------------------------------------------------------
@@ -445,13 +454,14 @@ def test_run_starts_everything_imports_and_mails_then_down_stops_it(
 
     home = tmp_path / "home"
     run_redis = _redis_db_of_its_own(redis_url)
-    bb_port, joor_port, flower_port = free_port(), free_port(), free_port()
+    bb_port, joor_port, flower_port, ebay_port = free_port(), free_port(), free_port(), free_port()
     env = cli_env(
         home,
         fresh_db,
         run_redis,
         SANDBOX_PORT=str(bb_port),
         SANDBOX_JOOR_PORT=str(joor_port),
+        SANDBOX_EBAY_PORT=str(ebay_port),
         FLOWER_PORT=str(flower_port),
         FLOWER_USER="ops",
         FLOWER_PASSWORD="pw-for-this-test",
@@ -470,28 +480,30 @@ def test_run_starts_everything_imports_and_mails_then_down_stops_it(
         assert f"http://127.0.0.1:{bb_port}/api/v2" in out and f"http://127.0.0.1:{joor_port}/v2" in out
         assert f"each message is a file in {home.absolute() / 'mail'}/" in out
         # And both sandboxes answer
-        for port in (bb_port, joor_port):
+        for port in (bb_port, joor_port, ebay_port):
             status, body = run.wait_ready(
                 lambda p=port: answers(f"http://127.0.0.1:{p}/_sandbox/health"), 60, f"the sandbox on {port}"
             )
             assert status == 200 and json.loads(body)["ok"] is True
-        # And the first import of both demo sites finished on its worker
+        # And the first order import of each demo site finished on its worker
         run.wait_ready(
-            lambda: _ok_imports(fresh_engine) == {"brandboom-demo", "joor-demo"},
+            lambda: _ok_imports(fresh_engine) == {"brandboom-demo", "joor-demo", "ebay-demo"},
             180,
-            "the first import of both demo sites",
+            "the first import of the demo sites",
         )
         # And each site's error report was caught as a file by its mail catcher
         mail_dir = home / "mail"
         caught = run.wait_ready(
-            lambda: len(list(mail_dir.glob("*.eml"))) >= 2 and sorted(mail_dir.glob("*.eml")),
+            lambda: len(list(mail_dir.glob("*.eml"))) >= 3 and sorted(mail_dir.glob("*.eml")),
             120,
             "the error reports in the mail directory",
         )
         subjects = sorted(str(message_from_bytes(p.read_bytes())["Subject"]) for p in caught)
-        assert len(subjects) == 2, subjects
+        assert len(subjects) == 3, subjects
         assert subjects[0].startswith('[Bobbin] Brandboom "brandboom-demo": ') and "need attention" in subjects[0]
         assert subjects[1].startswith('[Bobbin] JOOR "joor-demo": ') and "need attention" in subjects[1]
+        # (the eBay store's held sales: not paid, cancelled)
+        assert subjects[2].startswith('[Bobbin] eBay "ebay-demo": ') and "need attention" in subjects[2]
         # And Flower answers, behind its login
         login = "Basic " + base64.b64encode(b"ops:pw-for-this-test").decode()
         status, _ = run.wait_ready(
@@ -512,7 +524,7 @@ def test_run_starts_everything_imports_and_mails_then_down_stops_it(
         assert run.proc.wait(60) == 0, run.output()[-4000:]
         gone, alive = psutil.wait_procs(children, timeout=60)
         assert alive == [], [p.pid for p in alive]
-        assert all(refuses(p) for p in (bb_port, joor_port, flower_port))
+        assert all(refuses(p) for p in (bb_port, joor_port, ebay_port, flower_port))
         assert not (home / "run.pid").exists()
         from celery import Celery
 
