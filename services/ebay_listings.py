@@ -66,7 +66,7 @@ from models import EbayListing, Sku, Style, StyleColor
 from services import catalog as catalog_push
 from services import inventory
 from services.context import SiteContext
-from services.ebay_listings_load import default_title
+from services.ebay_listings_load import CONTENT_FIELDS, default_title
 from services.inventory import PushPolicy, desired_buckets, load_held, load_stock
 from services.runs import recorded_run
 from services.sites import SiteError, open_site
@@ -666,18 +666,7 @@ def _plan_calls(
 
 
 # --- people: list and edit records ------------------------------------------------------------------------
-EDITABLE = (
-    "listing_format",
-    "duration",
-    "category1",
-    "category2",
-    "condition",
-    "title",
-    "description_html",
-    "image_urls",
-    "price",
-    "currency",
-)
+EDITABLE = CONTENT_FIELDS  # what a person may change is what a listing says (a change flags it)
 
 
 def listings(session: Session, site_id: int, *, flagged_only: bool = False) -> list[EbayListing]:

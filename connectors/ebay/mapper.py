@@ -49,7 +49,8 @@ SHIP_TO_PATH = (c.FulfillmentStartField.SHIPPING_STEP, c.FulfillmentStartField.S
 class EbayOrderExtras:
     """What an eBay order says that ``PartnerOrder`` has no field for (amounts in ``currency``).
 
-    - ``freight``: shipping + handling − shipping discounts, all lines, ONE amount (seed 004);
+    - ``freight``: shipping + handling − shipping discounts, all lines, and eBay's other buyer-paid
+  charges (``pricingSummary.fee``), ONE amount (seed 004);
     - ``buyer_paid``: what the buyer paid (payments marked PAID); ``refunded``: refunds made;
       ``deposit``: what of it the ERP records as the order's deposit;
     - ``ebay_collected_tax``: tax eBay collected and remits itself (not on the seller's invoice);
@@ -189,6 +190,12 @@ def order_extras(raw: Any) -> EbayOrderExtras:
             found = money.amount(pricing.get(key), f"{F.PRICING_SUMMARY}.{key}")
             if found is not None:
                 freight_parts.append(-abs(found) if key == PF.DELIVERY_DISCOUNT else found)
+
+    # eBay's other buyer-paid charges go with it: [DOC] pricingSummary.fee, "special fees applied to
+    # the order, such as a tire recycling fee or an electronic waste fee" (the seller collects them).
+    fee = money.amount(pricing.get(PF.FEE), f"{F.PRICING_SUMMARY}.{PF.FEE}")
+    if fee:
+        freight_parts.append(fee)
 
     paid = _summed(money, summary.get(PayF.PAYMENTS), PayF.PAYMENTS, PayF.PAYMENT_STATUS, c.PAYMENT_STATUS_PAID)
     refunded = _summed(money, summary.get(PayF.REFUNDS), PayF.REFUNDS, PayF.REFUND_STATUS, c.REFUND_STATUS_REFUNDED)

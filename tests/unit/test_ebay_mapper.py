@@ -129,6 +129,12 @@ def test_freight_is_shipping_plus_handling_less_discounts_in_one_amount() -> Non
     assert extras.currency == "USD" and extras.hold_reason is None
 
 
+def test_a_special_fee_the_buyer_paid_is_part_of_the_one_freight_amount() -> None:
+    raw = ebay_order()
+    raw["pricingSummary"]["fee"] = usd("1.50")  # e.g. an electronic waste recycling fee
+    assert order_extras(raw).freight == Decimal("12.00") + Decimal("1.50")
+
+
 def test_without_line_delivery_costs_the_orders_own_delivery_cost_is_freight() -> None:
     raw = ebay_order()
     for item in raw["lineItems"]:
