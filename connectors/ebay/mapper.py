@@ -50,7 +50,7 @@ class EbayOrderExtras:
     """What an eBay order says that ``PartnerOrder`` has no field for (amounts in ``currency``).
 
     - ``freight``: shipping + handling − shipping discounts, all lines, and eBay's other buyer-paid
-  charges (``pricingSummary.fee``), ONE amount (seed 004);
+      charges (``pricingSummary.fee``), ONE amount (seed 004);
     - ``buyer_paid``: what the buyer paid (payments marked PAID); ``refunded``: refunds made;
       ``deposit``: what of it the ERP records as the order's deposit;
     - ``ebay_collected_tax``: tax eBay collected and remits itself (not on the seller's invoice);
