@@ -11,7 +11,7 @@ import re
 import structlog
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Address, PartnerOrder
@@ -83,20 +83,39 @@ def adopt_buyer(
         code = _create(session, site, order, md)
         if code is None:
             return
-    ship_to = order.ship_to
+    ship_to = _storable(order.ship_to)
     if add_ship_to and ship_to is not None and not ship_to.is_empty():
         key = address_key_string(ship_to.key())
         if key not in md.customer_addresses.get(code, set()) and len(key.encode()) <= ADDRESS_KEY_MAX_BYTES:
-            add_address(session, code, "shipping", ship_to)
+            savepoint = session.begin_nested()
+            try:
+                add_address(session, code, "shipping", ship_to)
+                savepoint.commit()
+            except DBAPIError:  # a value Postgres refuses: the order keeps its address_new warning
+                savepoint.rollback()
+                log.warning("ship_to_not_added", site=site.id, order=order.partner_order_id, exc_info=True)
+                return
             md.customer_addresses.setdefault(code, set()).add(key)
 
 
+def _storable(addr: Address | None) -> Address | None:
+    """The address as Postgres text can hold it (a partner's payload may carry NUL characters)."""
+    if addr is None:
+        return None
+    from services.holding import pg_safe  # (services.holding imports this module)
+
+    return Address(**{k: pg_safe(v) for k, v in vars(addr).items()})
+
+
 def _create(session: Session, site: Site, order: PartnerOrder, md: MasterData) -> str | None:
+    from services.holding import pg_safe  # (services.holding imports this module)
+
     c = order.customer
     key = customer_key(order)
     if not c.email or not key or len(key) > MAPPING_KEY_MAX:
         return None
-    name = (c.name or c.email).strip()[:200]
+    key, email = pg_safe(key), pg_safe(c.email.strip())
+    name = pg_safe((c.name or c.email).strip()[:200]) or email
     savepoint = session.begin_nested()
     try:
         code = new_customer_code(session, name)
@@ -104,14 +123,14 @@ def _create(session: Session, site: Site, order: PartnerOrder, md: MasterData) -
             Customer(
                 code=code,
                 name=name,
-                email=c.email,
+                email=email,
                 division_code=site.division_code,
                 created_from=f"{site.name} order {order.partner_order_id} (buyer {key})",
             )
         )
         session.flush()
         addresses: set[str] = set()
-        for kind, addr in (("billing", c.billing), ("shipping", c.shipping or order.ship_to)):
+        for kind, addr in (("billing", _storable(c.billing)), ("shipping", _storable(c.shipping or order.ship_to))):
             if addr and not addr.is_empty() and len(address_key_string(addr.key()).encode()) <= ADDRESS_KEY_MAX_BYTES:
                 addresses.add(add_address(session, code, kind, addr))
         session.execute(
@@ -123,8 +142,12 @@ def _create(session: Session, site: Site, order: PartnerOrder, md: MasterData) -
         savepoint.rollback()
         log.info("customer_create_raced", site=site.id, order=order.partner_order_id)
         return None
-    md.customers[code] = CustomerInfo(code, name, c.email, None, None, None)
-    md.customers_by_email[masterdata.norm(c.email)].add(code)
+    except DBAPIError:  # a value Postgres refuses: the order stays customer_unknown for a person
+        savepoint.rollback()
+        log.warning("customer_not_created", site=site.id, order=order.partner_order_id, exc_info=True)
+        return None
+    md.customers[code] = CustomerInfo(code, name, email, None, None, None)
+    md.customers_by_email[masterdata.norm(email)].add(code)
     md.customer_addresses.setdefault(code, set()).update(addresses)
     md.mappings["customer"][masterdata.norm(key)] = code
     log.info("customer_created_from_order", site=site.id, order=order.partner_order_id, customer=code)

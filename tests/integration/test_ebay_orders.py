@@ -378,3 +378,27 @@ def test_a_revoked_grant_fails_the_run_once_in_words_and_the_alarm_names_the_sit
     # and the silence alarm names the site and carries eBay's reason
     alarms = reconcile()["alarms"]
     assert len(alarms) == 1 and "ebay-demo" in alarms[0] and "grant" in alarms[0].lower(), alarms
+
+
+def test_a_buyer_with_characters_postgres_cannot_store_is_still_made_and_imported(ebay_site: int, ebay: Any) -> None:
+    # Given a buyer whose name and address carry a NUL character (valid JSON, refused by Postgres text)
+    set_settings(ebay_site, orders_first_days=1)
+    address = {
+        "addressLine1": "1 Pier\u0000 Road",
+        "city": "Bath",
+        "stateOrProvince": "ME",
+        "postalCode": "04530",
+        "countryCode": "US",
+    }
+    sale = ebay.create_order(
+        [KNOWN_SKU], username="nul_buyer", email="nul@example.com", full_name="Nul\u0000 Buyer", address=address
+    )
+
+    run = import_site_orders(ebay_site)
+
+    # Then the customer is made with the character replaced, and the sale imported
+    assert run["imported"] == 1, run
+    assert held(ebay_site)[sale["orderId"]][0] == "imported"
+    with session_scope() as s:
+        name = s.scalar(select(Customer.name).where(Customer.email == "nul@example.com"))
+        assert name == "Nul\ufffd Buyer"
