@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Address, PartnerOrder
+from core.pgtext import pg_safe
 from models import Customer, CustomerAddress, Mapping, Site
 from services import masterdata
 from services.masterdata import CustomerInfo, MasterData, address_key_string
@@ -102,14 +103,10 @@ def _storable(addr: Address | None) -> Address | None:
     """The address as Postgres text can hold it (a partner's payload may carry NUL characters)."""
     if addr is None:
         return None
-    from services.holding import pg_safe  # (services.holding imports this module)
-
     return Address(**{k: pg_safe(v) for k, v in vars(addr).items()})
 
 
 def _create(session: Session, site: Site, order: PartnerOrder, md: MasterData) -> str | None:
-    from services.holding import pg_safe  # (services.holding imports this module)
-
     c = order.customer
     key = customer_key(order)
     if not c.email or not key or len(key) > MAPPING_KEY_MAX:

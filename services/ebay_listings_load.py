@@ -36,7 +36,6 @@ The caller commits.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -48,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from connectors.ebay import listing as rules
 from models import EbayListing, Site, Sku, Style, StyleColor
-from services.erp_load import MAX_PRICE, Column, LoadReport, RowReader, Sheet, open_sheet, parse_money
+from services.erp_load import MAX_PRICE, Column, LoadReport, RowReader, data_rows, open_sheet, parse_money
 
 EBAY_KIND = "ebay"
 IMAGE_COLUMNS = rules.MAX_PICTURES  # Image 1..Image 12 (seed 004's ERP)
@@ -143,14 +142,6 @@ class _Site:
     kind: str
 
 
-def _data_rows(sheet: Sheet, report: LoadReport) -> Iterator[RowReader]:
-    for row_no, cells in sheet.rows:
-        if not any(cells):
-            continue
-        report.rows_read += 1
-        yield RowReader(sheet, row_no, cells)
-
-
 def _sites(session: Session) -> dict[str, _Site]:
     """Every site by its name (lower case) and its id (as text)."""
     out: dict[str, _Site] = {}
@@ -235,7 +226,7 @@ def load_ebay_listings(session: Session, path: Path | str) -> ListingLoadReport:
     is bad. The caller commits."""
     sheet = open_sheet(path, "ebay-listings", EBAY_LISTING_COLUMNS)
     report = ListingLoadReport("ebay-listings", str(path), ignored_columns=sheet.ignored)
-    readers = list(_data_rows(sheet, report))
+    readers = list(data_rows(sheet, report))
     sites = _sites(session)
     wanted = {r.get("sku") for r in readers if r.get("sku")}
     erp: dict[str, tuple[str, str, str | None, str]] = {}  # SKU -> (style, description, colour name, size)

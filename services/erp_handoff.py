@@ -74,7 +74,7 @@ from models import (
     StyleColor,
 )
 from services.context import SiteContext, SiteError
-from services.erp_load import Column, LoadError, LoadReport, RowProblem, RowReader, Sheet, open_sheet
+from services.erp_load import Column, LoadError, LoadReport, RowProblem, RowReader, Sheet, data_rows, open_sheet
 from services.runs import recorded_run
 from services.writeback import mark
 
@@ -807,14 +807,6 @@ class _ShipRow:
     invoice: str = ""
 
 
-def _data_rows(sheet: Sheet, report: LoadReport) -> Iterator[RowReader]:
-    for row_no, cells in sheet.rows:
-        if not any(cells):
-            continue
-        report.rows_read += 1
-        yield RowReader(sheet, row_no, cells)
-
-
 def _shipment_sheet(path: Path | str) -> Sheet:
     sheet = open_sheet(path, "shipments", SHIPMENT_COLUMNS)
     cols, name = sheet.columns, sheet.path.name
@@ -963,7 +955,7 @@ def load_shipments(session: Session, path: Path | str) -> ShipmentReport:
     """Load the ERP's shipment / invoice export; the caller commits (see the module's docstring)."""
     sheet = _shipment_sheet(path)
     report = ShipmentReport("shipments", str(path), ignored_columns=sheet.ignored)
-    readers = list(_data_rows(sheet, report))
+    readers = list(data_rows(sheet, report))
     refs = {r.get("order") for r in readers if r.get("order")}
     found, unknown, by_id = _lookup_orders(session, refs)
     skus = {sku for so in by_id.values() for (_no, sku, _q) in so.lines.values()}

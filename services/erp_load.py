@@ -395,7 +395,8 @@ def parse_date(text: str) -> date | None:
     return None
 
 
-def _rows(sheet: Sheet, report: LoadReport) -> Iterator[RowReader]:
+def data_rows(sheet: Sheet, report: LoadReport) -> Iterator[RowReader]:
+    """A sheet's rows that hold anything, each counted in ``report.rows_read``: every loader reads these."""
     for row_no, cells in sheet.rows:
         if not any(cells):
             continue
@@ -502,7 +503,7 @@ def load_customers(session: Session, path: Path | str) -> LoadReport:
     customers: dict[str, dict[str, Any]] = {}  # code -> row, in file order
     first_row: dict[str, int] = {}
     addresses: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for r in _rows(sheet, report):
+    for r in data_rows(sheet, report):
         code = r.required("code", "The customer code")
         name = r.get("name")
         email = r.get("email")
@@ -761,7 +762,7 @@ def load_styles(session: Session, path: Path | str) -> LoadReport:
     price_row: dict[tuple[str, str], tuple[Decimal, int]] = {}
     retail_row: dict[tuple[str, str], tuple[Decimal, int]] = {}
     size_order: dict[str, list[str]] = defaultdict(list)
-    for r in _rows(sheet, report):
+    for r in data_rows(sheet, report):
         style = r.required("style", "The style number", 30)
         color = r.required("color", "The color code")
         size = r.required("size", "The size")
@@ -969,7 +970,7 @@ def load_inventory(session: Session, path: Path | str) -> LoadReport:
 
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     key_row: dict[tuple[str, str], int] = {}
-    for r in _rows(sheet, report):
+    for r in data_rows(sheet, report):
         sku = _inventory_sku(r, sku_ids, variants)
         warehouse_text = r.get("warehouse")
         warehouse = r.code(
@@ -1170,7 +1171,7 @@ def load_prices(session: Session, path: Path | str) -> LoadReport:
     style_prices: dict[tuple[str, str], dict[str, Any]] = {}
     color_prices: dict[tuple[str, str, str], dict[str, Any]] = {}
     seen: dict[tuple[str, str, str], int] = {}  # (style, colour or "", price type) -> its row
-    for r in _rows(sheet, report):
+    for r in data_rows(sheet, report):
         style = _style_of(r, styles)
         color = _color_of(r, style, colors)
         ptype_text = r.get("price_type")
@@ -1381,7 +1382,7 @@ def load_images(session: Session, path: Path | str, images_dir: Path | str | Non
     swatch_row: dict[tuple[str, str], int] = {}
     last_position: dict[tuple[str, str | None, str], int] = {}
     bad_styles: set[str] = set()
-    for r in _rows(sheet, report):
+    for r in data_rows(sheet, report):
         style = _style_of(r, styles)
         color = _color_of(r, style, colors)
         kind = _image_kind(r)
@@ -1492,7 +1493,7 @@ def load_linesheets(session: Session, path: Path | str) -> LoadReport:
     position_row: dict[tuple[str, int], int] = {}
     last_position: dict[str, int] = {}
     bad_sheets: set[str] = set()
-    for r in _rows(sheet, report):
+    for r in data_rows(sheet, report):
         text = r.required("linesheet", "The linesheet name", MAX_LINESHEET_NAME)
         name = existing.get(text.upper(), text)
         key = name.upper()
@@ -1719,7 +1720,7 @@ def load_codes(session: Session, path: Path | str, kind: str) -> LoadReport:
 
     rows: dict[str, dict[str, Any]] = {}  # code (upper case) -> row, in file order
     seen: dict[str, tuple[int, str]] = {}  # code (upper case) -> the first row that has it (good or bad), as written
-    for r in _rows(sheet, report):
+    for r in data_rows(sheet, report):
         text = r.required("code", f"The {spec.what} code")
         code = existing.get(text.upper(), text)
         if text and text.upper() in seen:

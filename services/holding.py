@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, load_only
 from connectors.base import PartnerOrder, Problem
 from connectors.registry import NotOffered, UnknownPartner, partner
 from connectors.settings import SiteSettings
+from core.pgtext import UNSTORABLE, pg_safe
 from models import InboundOrder, Mapping, OrderError, OutboxEntry, SalesOrder, WritebackAttempt
 from models.orders import pack_payload
 from services import masterdata
@@ -63,25 +64,6 @@ def _clip(text: str | None, length: int) -> str | None: ...
 
 def _clip(text: str | None, length: int) -> str | None:
     return text if text is None or len(text) <= length else text[: length - 1] + "…"
-
-
-# What Postgres text and JSONB cannot hold: NUL, and lone UTF-16 surrogates (JSON's "\ud800" escape
-# decodes to one; it cannot even be encoded as UTF-8 to be sent).
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def pg_safe(value: Any) -> Any:
-    """Postgres text and JSONB cannot hold NUL characters, lone surrogates, NaN or infinities:
-    replace them (U+FFFD for characters, None for numbers), keep the rest."""
-    if isinstance(value, str):
-        return UNSTORABLE.sub("\ufffd", value) if UNSTORABLE.search(value) else value
-    if isinstance(value, dict):
-        return {pg_safe(str(k)): pg_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [pg_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):  # NaN and ±Infinity (1e309) are not JSON
-        return None
-    return value
 
 
 # In JSON text (ASCII-escaped), what ``pg_safe`` would have replaced: a NUL, a surrogate (a lone one;

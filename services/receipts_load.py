@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from models import InboundReturn, Rma, RmaLine, RmaReceipt, Site
 from models.returns import rma_number
-from services.erp_load import Column, LoadReport, RowProblem, RowReader, Sheet, open_sheet
+from services.erp_load import Column, LoadReport, RowProblem, RowReader, data_rows, open_sheet
 from services.rma import ReturnFlowError, receive
 
 RECEIPT_COLUMNS = (
@@ -153,14 +152,6 @@ class _Row:
     reference: str
 
 
-def _data_rows(sheet: Sheet, report: LoadReport) -> Iterator[RowReader]:
-    for row_no, cells in sheet.rows:
-        if not any(cells):
-            continue
-        report.rows_read += 1
-        yield RowReader(sheet, row_no, cells)
-
-
 def normalize_rma(text: str) -> str | None:
     """The RMA number a cell names, as the ERP numbers them: "RMA0000012", "rma12", "RMA-12"
     all read as RMA0000012. None when the cell is no RMA number."""
@@ -234,7 +225,7 @@ def load_receipts(session: Session, path: Path | str) -> ReceiptReport:
     sheet = open_sheet(path, "receipts", RECEIPT_COLUMNS)
     file_name = sheet.path.name
     report = ReceiptReport("receipts", str(path), ignored_columns=sheet.ignored)
-    readers = list(_data_rows(sheet, report))
+    readers = list(data_rows(sheet, report))
     numbers = {n for n in (normalize_rma(r.get("rma")) for r in readers) if n}
     rmas = _lookup(session, numbers)
 

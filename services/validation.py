@@ -194,7 +194,7 @@ def validate(
         # rules run once the partner releases the order (no customer is made for it before).
         hold = Problem(
             "partner_hold",
-            f"Held: {order.hold_reason}. It is read again when it changes there, and imported once it is paid.",
+            f"Held: {order.hold_reason}. Bobbin reads it again whenever it changes there.",
             field=f.get("hold", "status"),
             value=order.hold_reason,
         )
@@ -288,7 +288,7 @@ def validate(
                 )
             )
 
-    # A marketplace sale's money (eBay): each must fit the ERP's money columns, in cents.
+    # A marketplace sale's money (eBay): each must fit the ERP's money columns.
     for label, amount in (
         ("freight", order.freight),
         ("amount paid (the deposit)", order.deposit),

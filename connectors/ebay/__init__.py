@@ -1,6 +1,8 @@
 """eBay connector (Sell Inventory and Sell Fulfillment REST APIs): contract, client, order mapper,
-the order source and tracking writer, the site's settings, and the spec that tells the rest of
-Bobbin what an eBay site can do (import its sales by last-modified time, take tracking back)."""
+the order source and tracking writer, the inventory pusher, the listing rules (``listing.py``), the
+site's settings, and the spec that tells the rest of Bobbin what an eBay site can do (import its
+sales by last-modified time, take tracking back, take quantities). The listings push is
+``services.ebay_listings``: eBay is the one partner with listing records."""
 
 from __future__ import annotations
 

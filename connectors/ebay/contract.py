@@ -430,6 +430,8 @@ ORDER_FIELDS: Final = {
     "shipping": f"{FulfillmentStartField.SHIPPING_STEP}.{FulfillmentStartField.SHIPPING_SERVICE_CODE}",
     "warehouse": OrderField.FULFILLMENT_START_INSTRUCTIONS,
     "po": OrderField.SALES_RECORD_REFERENCE,
+    # [INF] an eBay order has no start-ship or cancel date (the mapper reads neither); the nearest
+    # fields are named so a date problem, should one arise, points somewhere real.
     "ship_date": OrderField.CREATION_DATE,
     "cancel_date": OrderField.CANCEL_STATUS,
     "ship_to": _SHIP_TO,
@@ -438,7 +440,7 @@ ORDER_FIELDS: Final = {
     "quantity": f"{OrderField.LINE_ITEMS}.{LineField.QUANTITY}",
     "price": f"{OrderField.LINE_ITEMS}.{LineField.LINE_ITEM_COST}",
     "currency": f"{OrderField.PRICING_SUMMARY}.{PricingField.TOTAL}.{AmountField.CURRENCY}",
-    "hold": OrderField.ORDER_PAYMENT_STATUS,
+    "hold": f"{OrderField.ORDER_PAYMENT_STATUS} / {OrderField.CANCEL_STATUS}",  # why it is held
 }
 
 _F = OrderField
