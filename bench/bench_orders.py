@@ -199,6 +199,8 @@ def copy_buffers(orders: list[dict[str, Any]]) -> tuple[str, str, int, int]:
             "ship_to_country": a["country"],
             "status": "open",
             "total": sum(Decimal(str(i["price"])) * int(i["quantity"]) for i in items),
+            "freight": Decimal("0"),
+            "marketplace_tax": None,
         }
         so_w.writerow([row[c] for c in SALES_ORDER_COPY_COLUMNS])
         for line_no, i in enumerate(items, start=1):

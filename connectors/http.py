@@ -57,6 +57,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 import structlog
 from requests.adapters import HTTPAdapter
@@ -288,6 +289,13 @@ def json_body(response: requests.Response, where: str, partner: str) -> Any:
     """The response's JSON. A partner that answers JSON answering anything else (a proxy's error
     page, a cut body) is the way there failing, not the partner refusing us: a RetryableError with
     the body's start, worth another try later. ``where`` names the call for the message."""
+    try:
+        # orjson first: a page of orders decodes in a third of the time. What it refuses and the
+        # standard decoder takes (NaN, integers beyond 64 bits, a lone surrogate escape, another
+        # encoding than UTF-8) is read as before.
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return response.json()
     except ValueError:

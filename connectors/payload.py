@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -58,6 +59,28 @@ def number(value: Any) -> tuple[Decimal | None, str | None]:
     except (InvalidOperation, ValueError):
         return None, raw
     return (number if number.is_finite() else None), raw
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+ISO_SECOND = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
+
+
+def parse_date(text: str, formats: Sequence[str]) -> date | None:
+    """The date ``text`` holds in the first of ``formats`` (``strptime`` formats) that reads it;
+    None when none does. A text shaped exactly as ``%Y-%m-%d`` or ``%Y-%m-%d %H:%M:%S`` (digits
+    only) is read by ``fromisoformat`` when that format's turn comes: the same date in a tenth of
+    the time (strptime was a tenth of a large import's mapping)."""
+    text = text.strip()
+    for fmt in formats:
+        try:
+            if fmt == "%Y-%m-%d" and ISO_DAY.fullmatch(text):
+                return date.fromisoformat(text)
+            if fmt == "%Y-%m-%d %H:%M:%S" and ISO_SECOND.fullmatch(text):
+                return datetime.fromisoformat(text).date()
+            return datetime.strptime(text, fmt).date()
+        except ValueError:  # not in this format (2026-02-30 is in none): the next one tries
+            continue
+    return None
 
 
 def number_text(value: int | float | Decimal) -> str | None:
@@ -168,9 +191,11 @@ class Reader:
     ) -> str | None:
         """A stripped string (numbers accepted, ids often are); blank → None; else a problem."""
         value = obj.get(key)
+        if value.__class__ is str:  # the common case first (this runs for every field of every line)
+            return value.strip() or None
         if value is None:
             return None
-        if isinstance(value, str):
+        if isinstance(value, str):  # a str subclass
             return value.strip() or None
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             text = number_text(value)
@@ -181,6 +206,26 @@ class Reader:
             PAYLOAD_INVALID, f"{where} should be text but is {kind(value)}", field=where, value=value, line_no=line_no
         )
         return None
+
+    def texts(
+        self,
+        obj: Mapping[Any, Any],
+        fields: Sequence[tuple[str, str]],
+        parent: str | None = None,
+        line_no: int | None = None,
+    ) -> dict[str, str | None]:
+        """``text`` of each (name, key) of ``fields``, by name: a line's fields in one call, the
+        plain-string case read inline (a mapper reads dozens of fields an order)."""
+        out: dict[str, str | None] = {}
+        for name, key in fields:
+            value = obj.get(key)
+            if value.__class__ is str:
+                out[name] = value.strip() or None
+            elif value is None:
+                out[name] = None
+            else:
+                out[name] = self.text(obj, key, parent, line_no)
+        return out
 
     def first_text(
         self, obj: Mapping[Any, Any], keys: Sequence[str], parent: str | None = None, line_no: int | None = None

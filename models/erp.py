@@ -290,7 +290,8 @@ class SalesOrderLine(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sales_order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id", ondelete="CASCADE"))
     line_no: Mapped[int]
-    sku: Mapped[str] = mapped_column(ForeignKey("sku.sku"), index=True)
+    # No index on sku: no query reads lines by SKU (migration d5e6f7a8b9c0 says what it cost).
+    sku: Mapped[str] = mapped_column(ForeignKey("sku.sku"))
     quantity: Mapped[int]
     price: Mapped[Decimal] = mapped_column(Money)
 

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, overload
 
+import orjson
 from sqlalchemy import (
     func,
     select,
@@ -73,13 +74,23 @@ UNSAFE_JSON = re.compile(r"\\u0000|\\ud[89abcdef]|NaN|Infinity")
 
 def raw_json(raw: Any) -> str:
     """The raw payload as the JSON text stored (made safe for Postgres, keys sorted): encoded once
-    per order, both the json value sent and what ``raw_hash`` digests. Equal to encoding
-    ``pg_safe(raw)``; the walk through the payload happens only when the text shows it is needed."""
+    per order, both what is packed and what ``raw_hash`` digests. Encodes what ``pg_safe(raw)``
+    holds; the walk through the payload happens only when the text shows it is needed.
+
+    orjson encodes (compact, UTF-8, a fifth of the standard encoder's time on a page); what it
+    refuses (a lone surrogate, an integer beyond 64 bits, keys that are not text) goes through
+    the standard encoder, made safe first. A NUL shows as ``\\u0000`` in either; a NaN or an
+    infinity is ``null`` in either (orjson writes it so; ``pg_safe`` makes it None)."""
     try:
-        text = json.dumps(raw, sort_keys=True, default=str)
-    except (TypeError, ValueError, RecursionError):  # keys of mixed types, say
-        return json.dumps(pg_safe(raw), sort_keys=True, default=str)
-    return json.dumps(pg_safe(raw), sort_keys=True, default=str) if UNSAFE_JSON.search(text) else text
+        text = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return _safe_json(raw)
+    return _safe_json(raw) if UNSAFE_JSON.search(text) else text
+
+
+def _safe_json(raw: Any) -> str:
+    """The careful path of ``raw_json``: the payload made safe for Postgres, then encoded."""
+    return json.dumps(pg_safe(raw), sort_keys=True, default=str)
 
 
 def raw_hash(raw: Any, text: str | None = None) -> str:

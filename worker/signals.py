@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import structlog
@@ -23,6 +24,20 @@ def _fresh_connections(**_: Any) -> None:
     from core.db import reset_engines
 
     reset_engines()
+    _quieter_gc()
+
+
+# The cyclic collector's young generation is collected every 700 allocations by default: an import
+# of 10,000 orders allocates millions of short-lived objects (mapped orders, lines, rows) and spent
+# about 5 % of its CPU in collections. What the child has loaded by now (modules, settings) is
+# moved out of the collector's sight for good, and the young generation is collected less often.
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def _quieter_gc() -> None:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @signals.task_prerun.connect

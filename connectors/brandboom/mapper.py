@@ -17,7 +17,7 @@ The Order object is not public: its field names are Bobbin's [INF] decision (con
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from connectors import payload as wire  # `payload` is the name of the order dict here
@@ -71,7 +71,7 @@ def to_partner_order(raw: Any) -> PartnerOrder:
     """Map one Brandboom Order object; any input yields a PartnerOrder (maybe with problems)."""
     reader = wire.Reader(_parse_date, "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or MM/DD/YYYY", c.EMPTY_DATES)
     payload = reader.order(raw)
-    fields: dict[str, Any] = {name: reader.text(payload, key) for name, key in ORDER_TEXT_FIELDS}
+    fields: dict[str, Any] = reader.texts(payload, ORDER_TEXT_FIELDS)
     fields.update({name: reader.date(payload, key) for name, key in ORDER_DATE_FIELDS})
     customer = _customer(reader, payload.get(F.CUSTOMER), payload)
     warehouse = reader.text(payload, F.WAREHOUSE_ID)
@@ -97,7 +97,7 @@ def _customer(reader: wire.Reader, value: Any, payload: Mapping[Any, Any]) -> Pa
             PAYLOAD_INVALID, f"customer is not an object but {wire.kind(value)}", field=F.CUSTOMER, value=value
         )
         return PartnerCustomer()
-    fields = {name: reader.text(value, key, F.CUSTOMER) for name, key in CUSTOMER_TEXT_FIELDS}
+    fields = reader.texts(value, CUSTOMER_TEXT_FIELDS, F.CUSTOMER)
     # [INF] "name" is the customer's (store's) name; "companyName" is accepted in its place.
     name = reader.text(value, CF.NAME, F.CUSTOMER) or reader.text(value, CF.COMPANY_NAME, F.CUSTOMER)
     return PartnerCustomer(
@@ -125,7 +125,7 @@ def _address(reader: wire.Reader, value: Any, where: str) -> Address | None:
     if not isinstance(value, Mapping):
         reader.problem(PAYLOAD_INVALID, f"{where} is not an object but {wire.kind(value)}", field=where, value=value)
         return None
-    return Address(**{name: reader.text(value, key, where) for name, key in ADDRESS_TEXT_FIELDS})
+    return Address(**reader.texts(value, ADDRESS_TEXT_FIELDS, where))
 
 
 def _lines(reader: wire.Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrderLine, ...]:
@@ -134,7 +134,7 @@ def _lines(reader: wire.Reader, payload: Mapping[Any, Any]) -> tuple[PartnerOrde
 
 
 def _line(reader: wire.Reader, item: Mapping[Any, Any], line_no: int) -> PartnerOrderLine:
-    fields = {name: reader.text(item, key, F.ITEMS, line_no) for name, key in ITEM_TEXT_FIELDS}
+    fields = reader.texts(item, ITEM_TEXT_FIELDS, F.ITEMS, line_no)
     quantity, raw_quantity = wire.number(item.get(IF.QUANTITY))
     price, raw_price = wire.number(item.get(IF.PRICE))
     return PartnerOrderLine(
@@ -149,10 +149,4 @@ def _line(reader: wire.Reader, item: Mapping[Any, Any], line_no: int) -> Partner
 
 
 def _parse_date(text: str) -> date | None:
-    text = text.strip()
-    for fmt in c.DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    return wire.parse_date(text, c.DATE_FORMATS)
