@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core import runtime
@@ -47,3 +48,11 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` is the database connection going away (Postgres restarted or killed),
+    not something about the rows: nothing more can be written on that session, and a fallback
+    that tries (a savepoint's rollback, one order at a time) would only fail again, turning the
+    retryable error into another. Callers re-raise it; the task's retry takes it from there."""
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)

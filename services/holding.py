@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, load_only
 from connectors.base import PartnerOrder, Problem
 from connectors.registry import NotOffered, UnknownPartner, partner
 from connectors.settings import SiteSettings
+from core.db import connection_lost
 from core.pgtext import UNSTORABLE, pg_safe
 from models import InboundOrder, Mapping, OrderError, OutboxEntry, SalesOrder, WritebackAttempt
 from models.orders import pack_payload
@@ -615,6 +616,8 @@ def _validate_batch(
         result.imported = then_import(session, {oid: c for oid, c in result.checked.items() if oid in written})
         savepoint.commit()
     except Exception as exc:  # (a constraint, a row changed under us): the caller imports one by one
+        if connection_lost(exc):
+            raise  # Postgres went away: nothing can be written here; the task is retried
         savepoint.rollback()
         result.imported, result.import_error = None, f"{type(exc).__name__}: {exc}"
         _write_states(session, state_rows, now, only_if="downloaded")

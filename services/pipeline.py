@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from connectors.base import CursorSource
 from connectors.drift import DriftCounter
-from core.db import new_session, session_scope
+from core.db import connection_lost, new_session, session_scope
 from core.locks import advisory_lock, site_lock_name, writeback_hold
 from models import InboundOrder, OrderCursor
 from services import masterdata
@@ -244,8 +244,10 @@ def import_checked(ctx: SiteContext, checked: dict[int, Any], md: masterdata.Mas
     try:
         results = import_batch(session, ctx, checked)
         session.commit()
-    except Exception:
+    except Exception as exc:
         session.rollback()
+        if connection_lost(exc):
+            raise  # Postgres went away: one by one would fail the same way; the task is retried
         log.warning("import_batch_failed_falling_back", orders=len(checked), exc_info=True)
         return import_orders(sorted(checked), md, ctx=ctx)
     finally:

@@ -141,3 +141,33 @@ def test_a_failing_import_in_the_validation_transaction_rolls_back_alone(db: str
     results = import_orders(sorted(v.checked), md, ctx=ctx)
     assert all(r.imported for r in results)
     assert {oid for oid, st in _states().items() if st == "imported"} == set(v.checked)
+
+
+def test_postgres_gone_mid_import_raises_the_retryable_error(db: str, sandbox: Any) -> None:
+    """A connection that dies inside the import (Postgres restarted or killed) is not an import that
+    failed on its rows: no fallback is tried on it, and the error the task retries on comes out
+    (a fallback on the dead session raised PendingRollbackError instead, which is not retried)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from core.db import get_engine
+    from services.erp_import import write_imports
+    from services.holding import validate_staged
+
+    ctx, md, fresh = _staged_demo(sandbox)
+
+    def server_gone(session: Any, checked: dict[int, Any]) -> Any:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with get_engine().connect() as other:  # the session's server process ends, as in a crash
+            other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        return write_imports(session, ctx, checked)
+
+    # When the session's connection dies while the page's valid orders are being imported
+    with pytest.raises(OperationalError) as raised, session_scope() as s:
+        validate_staged(s, ctx, fresh, md, then_import=server_gone)
+
+    # Then the error is the retryable one, and nothing of the page's validation or import was written
+    assert raised.value.connection_invalidated
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(SalesOrder)) == 0
+    assert set(_states().values()) == {"downloaded"}
