@@ -82,10 +82,7 @@ class PayloadContract:
 
 def _unknown(obj: Mapping[Any, Any], keys: frozenset[str]) -> list[Any]:
     """The keys of ``obj`` not in ``keys``, in ``obj``'s order."""
-    try:
-        extra = obj.keys() - keys
-    except TypeError:  # a key that cannot be hashed against the set (a mapping of odd keys)
-        return [k for k in obj if k not in keys]
+    extra = obj.keys() - keys
     return [k for k in obj if k in extra] if extra else []
 
 
@@ -94,8 +91,8 @@ def _at(obj: Any, path: str) -> Any:
 
 
 @functools.lru_cache(maxsize=256)
-def _split(path: str) -> list[str]:
-    return path.split(".")
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))  # (a tuple: the cached value is shared)
 
 
 def _has(order: Mapping[str, Any], paths: tuple[str, ...]) -> bool:

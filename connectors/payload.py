@@ -195,11 +195,9 @@ class Reader:
     ) -> str | None:
         """A stripped string (numbers accepted, ids often are); blank → None; else a problem."""
         value = obj.get(key)
-        if value.__class__ is str:  # the common case first (this runs for every field of every line)
-            return value.strip() or None
         if value is None:
             return None
-        if isinstance(value, str):  # a str subclass
+        if isinstance(value, str):
             return value.strip() or None
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             text = number_text(value)
