@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, Table, func
+from sqlalchemy import DateTime, ForeignKey, MetaData, Table, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -30,6 +30,26 @@ class Base(DeclarativeBase):
         # SQLAlchemy types it a FromClause (a class may be mapped to a join or a subquery); every model here
         # is declared with __tablename__, so it is a Table.
         __table__: ClassVar[Table]
+
+
+# ``ForeignKey.info`` key of a reference checked once per statement: its value, the ON DELETE action
+PER_STATEMENT = "checked_per_statement"
+
+
+def references(target: str, *, ondelete: str = "restrict") -> ForeignKey:
+    """A reference to ``target`` ("table.column") checked once per statement by triggers (migration
+    943588b88e02) instead of a row-by-row foreign key: the same guarantee — a missing row refused,
+    a referred-to row kept (or, with ``ondelete="cascade"``, its referring rows deleted with it),
+    the same error (SQLSTATE 23503, the foreign key's name) — at a fraction of the cost for the
+    tables an import bulk-writes. The models keep it as a ForeignKey (joins and the unit of work
+    see it); the database has no such constraint (``models/migrations/env.py`` leaves it out of
+    the comparison), and ``tests/integration/test_references.py`` checks the triggers against it."""
+    return ForeignKey(target, info={PER_STATEMENT: ondelete})
+
+
+def checked_per_statement(constraint: Any) -> bool:
+    """Whether a foreign key constraint of the models is one of ``references``."""
+    return any(PER_STATEMENT in fk.info for fk in getattr(constraint, "elements", ()))
 
 
 class Timestamps:
