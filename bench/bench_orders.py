@@ -1,7 +1,7 @@
 """1. Order import: 10,000 orders × 10 lines from the Brandboom sandbox, end to end through one worker.
 
 What is measured
-- **End to end**: ``tasks.orders.import_orders`` for one site, sent to one real
+- **End to end** (best of two runs, as each floor): ``tasks.orders.import_orders`` for one site, sent to one real
   ``celery -A worker worker -c 1`` process and waited for (``AsyncResult.get``): fetch every page
   from the sandbox over HTTP (100 orders a page, the site default), stage, validate, import. Every
   order is valid (drawn like ``bobbin.demo.make_order``: the ERP's customers, SKUs and mappings,
@@ -658,9 +658,15 @@ def run(report: Report) -> None:
         # The import before the floors into the real tables: their dozens of COPYs leave gigabytes
         # of WAL and dead rows behind, and a checkpoint or autovacuum running under the import
         # measured up to twice its time.
+        # Best of two, as each floor is: the first import of a fresh database also pays for what
+        # the floors do not (a new worker's cold caches, the ERP rows' first reads and locks).
+        h.checkpoint()
+        first = worker_import(h, site_id, n, "orders")
+        sb.reset()  # its writebacks may have marked orders exported: all back to "export"
         h.checkpoint()
         e2e = worker_import(h, site_id, n, "orders", drain=True)
         h.shared.setdefault("worker_runs", {})[n] = e2e
+        runs_s = (first.seconds, e2e.seconds)
 
         h.reset_run_tables()  # (each floor run below empties them after itself)
         tables_s = min(copy_floor_tables(h, inbound_csv, so_table_csv, line_csv) for _ in range(2))
@@ -679,17 +685,19 @@ def run(report: Report) -> None:
     h.reset_run_tables()
 
     floors = fetch_s + copy_s
-    per_order = e2e.seconds / n
+    best_s = min(runs_s)
+    per_order = best_s / n
     naive_per_order = naive_s / naive_n
     report.add(
         BENCH,
         f"order import, {label}, end to end through one worker",
-        e2e.seconds,
+        best_s,
         "s",
         floor_name="fetch + COPY",
         floor_value=floors,
         target="ratio <= 3",
-        note=f"{n / e2e.seconds:,.0f} orders/s, {n * LINES_PER_ORDER / e2e.seconds:,.0f} lines/s; "
+        note=f"best of 2 runs ({runs_s[0]:.2f} s, {runs_s[1]:.2f} s), as each floor; "
+        f"{n / best_s:,.0f} orders/s, {n * LINES_PER_ORDER / best_s:,.0f} lines/s; "
         f"the run's own sync_run time {e2e.run_seconds or 0:.1f} s; in-process (profiled) "
         f"{profile['elapsed_s']:.1f} s",
     )
@@ -710,7 +718,7 @@ def run(report: Report) -> None:
     report.add(
         BENCH,
         "order import against floor (c): fetch + COPY into the real tables",
-        e2e.seconds,
+        best_s,
         "s",
         floor_name="fetch + COPY (tables)",
         floor_value=fetch_s + tables_s,
