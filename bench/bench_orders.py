@@ -1,8 +1,8 @@
 """1. Order import: 10,000 orders × 10 lines from the Brandboom sandbox, end to end through one worker.
 
 What is measured
-- **End to end** (best of two runs, as each floor): ``tasks.orders.import_orders`` for one site, sent to one real
-  ``celery -A worker worker -c 1`` process and waited for (``AsyncResult.get``): fetch every page
+- **End to end** (best of two runs, as each floor): ``tasks.orders.import_orders`` for one site,
+  sent to one real ``celery -A worker worker -c 1`` process and waited for (``AsyncResult.get``): fetch every page
   from the sandbox over HTTP (100 orders a page, the site default), stage, validate, import. Every
   order is valid (drawn like ``bobbin.demo.make_order``: the ERP's customers, SKUs and mappings,
   PO ``T-<id>``), so all 10,000 become ERP sales orders with 100,000 lines. The "exported"
@@ -326,11 +326,11 @@ class PartCost:
 def part_costs(
     h: Harness, inbound_csv: str, json_csv: str, so_csv: str, line_csv: str, tries: int = 2
 ) -> list[PartCost]:
-    """What each index, foreign key, reference and payload type of the tables an import writes costs at this
-    many orders: the same rows COPYed (and committed) into a bare copy of each table (its columns,
-    defaults and storage; no index, no constraint), then into one with a single part added, best of
-    ``tries``. The parts are read from the live schema (pg_indexes, pg_constraint, pg_trigger), so the list
-    follows the migrations. The holding area's rows go first into ``inbound_order`` itself (left
+    """What each index, foreign key, reference and payload type of the tables an import writes costs
+    at this many orders: the same rows COPYed (and committed) into a bare copy of each table (its
+    columns, defaults and storage; no index, no constraint), then into one with a single part added,
+    best of ``tries``. The parts are read from the live schema (pg_indexes, pg_constraint,
+    pg_trigger), so the list follows the migrations. The holding area's rows go first into ``inbound_order`` itself (left
     there for the sales orders' foreign key), the sales orders into scratch copies."""
     raw = h.engine().raw_connection()
     cur = raw.cursor()
