@@ -539,23 +539,44 @@ def own_site(on_own_servers: Any, brandboom: Any) -> int:
         return int(site.id)
 
 
-def drain_outbox(rounds: int = 20) -> None:
+def drain_outbox(timeout: float = 90.0) -> None:
     """Send every pending writeback, as the scheduled flush would over the next hours: each round
-    makes the waiting rows due at once (the backoff is time passing, not a result) and flushes."""
+    makes the waiting rows due at once (the backoff is time passing, not a result) and flushes.
+
+    The worker may be flushing the same rows at the same time (the flush an import sends when it
+    ends, or a retried one): its rows are locked to it and this flush skips them, and a site whose
+    import still runs holds its writebacks. So rounds go on, a moment apart, until nothing is
+    pending or ``timeout`` has passed; the failure says what each pending row last showed."""
+    import time
+
     from sqlalchemy import func, select, update
 
     from core.db import session_scope
     from models import OutboxEntry
     from services import writeback
 
-    for _ in range(rounds):
+    deadline = time.monotonic() + timeout
+    rounds, last = 0, None
+    while True:
         with session_scope() as s:
             s.execute(update(OutboxEntry).where(OutboxEntry.state == "pending").values(next_attempt_at=func.now()))
-        writeback.flush()
+        last = writeback.flush().as_dict()
+        rounds += 1
         with session_scope() as s:
-            if not s.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")):
-                return
-    raise AssertionError(f"writebacks still pending after {rounds} flushes")
+            pending = s.execute(
+                select(OutboxEntry.id, OutboxEntry.site_id, OutboxEntry.attempts, OutboxEntry.last_error)
+                .where(OutboxEntry.state == "pending")
+                .order_by(OutboxEntry.id)
+            ).all()
+        if not pending:
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"{len(pending)} writebacks still pending after {rounds} flushes in {timeout:.0f} s; "
+                f"the last flush: {last}; first pending (id, site, attempts, last error): {pending[:5]}"
+            )
+        if not last["sent"]:
+            time.sleep(0.25)  # skipped (locked to another flusher, or held): let that one finish
 
 
 def brandboom_expected(extra: Any = ()) -> Any:
