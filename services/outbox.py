@@ -6,6 +6,7 @@ created), sent by ``services.writeback.flush``.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -53,8 +54,21 @@ def queue_writeback(
     Bobbin cannot name there."""
     if not order_ids:
         return 0
-    # One statement whatever the number of orders, its text always the same (compiled once, cached):
-    # the ids go in as one array parameter. A repeated id would make ON CONFLICT touch a row twice.
+    params = {
+        "site_id": site_id,
+        "ids": list(dict.fromkeys(order_ids)),
+        "status": status,
+        "payload": json.dumps(payload or {}),
+    }
+    return len(session.execute(_queue_statement(again), params).all())
+
+
+@functools.cache
+def _queue_statement(again: bool) -> Any:
+    """``queue_writeback``'s statement, built once per ``again`` (an import queues a page at a time).
+
+    One statement whatever the number of orders, its text always the same (compiled once, cached):
+    the ids go in as one array parameter. A repeated id would make ON CONFLICT touch a row twice."""
     order = InboundOrder.__table__
     rows = select(
         bindparam("site_id", type_=Integer),
@@ -70,18 +84,11 @@ def queue_writeback(
     # A change that gave up (dead) or that a person held after a contract violation is queued afresh
     # when queued again (`bobbin orders mark`: the person looked).
     resend = ("dead", "held", "sent") if again else ("dead", "held")
-    stmt = insert.on_conflict_do_update(
+    return insert.on_conflict_do_update(
         index_elements=[table.c.inbound_order_id, table.c.status],
         set_=_queued_afresh(insert),
         where=table.c.state.in_(resend),
     ).returning(table.c.id)
-    params = {
-        "site_id": site_id,
-        "ids": list(dict.fromkeys(order_ids)),
-        "status": status,
-        "payload": json.dumps(payload or {}),
-    }
-    return len(session.execute(stmt, params).all())
 
 
 # When an order is taken: staged in the holding area, imported into the ERP, or seen changed on the
