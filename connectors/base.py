@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, dataclass_transform, runtime_checkable
 
 from connectors.paging import ReadReport
 
@@ -26,12 +26,26 @@ CUSTOMER_CODE = "customer_code"
 UNIDENTIFIED_PREFIX = "unidentified-"
 
 
+_R = TypeVar("_R")
+
+
+@dataclass_transform(frozen_default=True)
+def record(cls: type[_R]) -> type[_R]:
+    """A mapper's record (an order, its lines, customer, addresses, problems): immutable.
+
+    Frozen for the type checker (mypy refuses an assignment to a field) and hashed as a frozen
+    dataclass is, but built at run time as a plain dataclass: a frozen dataclass's ``__init__``
+    sets each field through ``object.__setattr__``, four times the time of a plain one, and an
+    import of 10,000 orders builds 110,000 of these (0.12 s of its reading thread's GIL)."""
+    return dataclass(unsafe_hash=True)(cls)
+
+
 def identified(partner_order_id: str) -> bool:
     """Whether the id is the partner's own (not a stand-in for an order that carried none)."""
     return not partner_order_id.startswith(UNIDENTIFIED_PREFIX)
 
 
-@dataclass(frozen=True)
+@record
 class Address:
     name: str | None = None
     line1: str | None = None
@@ -60,7 +74,7 @@ class Address:
         return not any((self.line1, self.city, self.postal_code))
 
 
-@dataclass(frozen=True)
+@record
 class PartnerCustomer:
     partner_id: str | None = None  # the partner's own id for the retailer / customer
     code: str | None = None  # the ERP customer code stored on the partner, if any
@@ -70,7 +84,7 @@ class PartnerCustomer:
     shipping: Address | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """A defect found while reading a partner payload (becomes an order-error row)."""
 
@@ -82,7 +96,7 @@ class Problem:
     severity: str = "error"
 
 
-@dataclass(frozen=True)
+@record
 class PartnerOrderLine:
     line_no: int  # 1-based, in payload order
     style_number: str | None = None
@@ -98,7 +112,7 @@ class PartnerOrderLine:
     raw_shipped_quantity: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class PartnerOrder:
     """One partner order, normalized. ``raw`` is the payload exactly as received."""
 
