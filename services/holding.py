@@ -71,6 +71,13 @@ def _clip(text: str | None, length: int) -> str | None:
 # In JSON text (ASCII-escaped), what ``pg_safe`` would have replaced: a NUL, a surrogate (a lone one;
 # a pair is a character beyond the BMP, a false alarm that only costs the careful path), NaN or ±Infinity.
 UNSAFE_JSON = re.compile(r"\\u0000|\\ud[89abcdef]|NaN|Infinity")
+UNSAFE_ESCAPE = re.compile(r"\\u0000|\\ud[89abcdef]")
+
+
+def unsafe_json(text: str) -> bool:
+    """Whether ``UNSAFE_JSON`` matches ``text``, found by substring searches first (the regex's
+    alternation tried at every position was 0.07 s of a 10,000-order import's reading thread)."""
+    return ("\\u" in text and UNSAFE_ESCAPE.search(text) is not None) or "NaN" in text or "Infinity" in text
 
 
 def raw_json(raw: Any) -> str:
@@ -86,7 +93,7 @@ def raw_json(raw: Any) -> str:
         text = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS, default=str).decode()
     except (TypeError, orjson.JSONEncodeError):
         return _safe_json(raw)
-    return _safe_json(raw) if UNSAFE_JSON.search(text) else text
+    return _safe_json(raw) if unsafe_json(text) else text
 
 
 def _safe_json(raw: Any) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 import models
 from core.migrate import alembic_config
 from models import InboundOrder
+from models.orders import ZSTD_MAGIC, pack_payload
 
 pytestmark = pytest.mark.integration
 
@@ -178,5 +179,50 @@ def test_held_payloads_are_packed_and_unpacked_with_their_data(scratch_url: str)
         with engine.connect() as conn:
             raw, normalized = conn.execute(text("SELECT raw::text, normalized::text FROM inbound_order")).one()
         assert (raw, json.loads(normalized)) == (stored, {})
+    finally:
+        engine.dispose()
+
+
+def test_payloads_packed_with_zstandard_go_back_to_zlib_on_downgrade(scratch_url: str) -> None:
+    # Given a database at head holding an order packed before (zlib) and one packed now (Zstandard)
+    cfg = alembic_config(scratch_url)
+    command.upgrade(cfg, "head")
+    old = {"id": 1, "note": "packed by zlib"}
+    new = {"id": 2, "note": "café, packed by Zstandard", "items": [{"skuNumber": "A-1", "qty": 2}]}
+    engine = create_engine(scratch_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO site (name, kind, base_url, credentials_encrypted, settings, notify_emails, active) "
+                    "VALUES ('s', 'brandboom', 'http://x', '', '{}', '[]', true)"
+                )
+            )
+            for pid, packed in (
+                ("1", zlib.compress(json.dumps(old, sort_keys=True).encode(), 1)),
+                ("2", pack_payload(json.dumps(new, sort_keys=True))),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO inbound_order (site_id, partner_order_id, raw, raw_hash, state, line_count) "
+                        "SELECT id, :pid, :raw, 'h', 'invalid', 1 FROM site"
+                    ),
+                    {"pid": pid, "raw": packed},
+                )
+        with engine.connect() as conn:
+            stored: dict[str, bytes] = {
+                k: bytes(v) for k, v in conn.execute(text("SELECT partner_order_id, raw FROM inbound_order"))
+            }
+        assert bytes(stored["2"])[:4] == ZSTD_MAGIC and bytes(stored["1"])[:1] == b"\x78"
+        # Then both read back through the model
+        with Session(engine) as s:
+            assert {o.partner_order_id: o.raw for o in s.scalars(select(InboundOrder))} == {"1": old, "2": new}
+
+        # When it is downgraded to the revision before, then every payload is a zlib stream of the same text
+        command.downgrade(cfg, "943588b88e02")
+        with engine.connect() as conn:
+            stored = {k: bytes(v) for k, v in conn.execute(text("SELECT partner_order_id, raw FROM inbound_order"))}
+        assert {pid: json.loads(zlib.decompress(p)) for pid, p in stored.items()} == {"1": old, "2": new}
+        assert zlib.decompress(stored["2"]).decode() == json.dumps(new, sort_keys=True)  # byte for byte
     finally:
         engine.dispose()

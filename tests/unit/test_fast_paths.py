@@ -5,6 +5,7 @@ set tests, the mappers' records built as plain dataclasses."""
 from __future__ import annotations
 
 import json
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import FrozenInstanceError, field, fields, make_dataclass, replace
@@ -22,7 +23,8 @@ from connectors.brandboom import contract as bb
 from connectors.drift import DriftCounter
 from connectors.http import json_body
 from connectors.payload import Reader, parse_date
-from services.holding import raw_hash, raw_json
+from models.orders import ZSTD_MAGIC, pack_payload, unpack_payload
+from services.holding import UNSAFE_JSON, raw_hash, raw_json, unsafe_json
 
 
 def strptime_only(text: str, formats: tuple[str, ...]) -> date | None:
@@ -237,3 +239,22 @@ def test_a_record_is_built_plain_and_compares_and_hashes_as_a_frozen_dataclass()
         frozen.size = "L"
     # (A record's fields are read-only for mypy, which `make lint` runs; at run time nothing stops
     # an assignment, and nothing in Bobbin makes one: mypy would refuse it.)
+
+
+@given(
+    st.lists(st.sampled_from(["\\", "u", "0000", "d8", "df", "NaN", "Na", "Infinity", "nity", "x", "é"]), max_size=12)
+)
+def test_unsafe_json_finds_what_its_regex_finds(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert unsafe_json(text) == (UNSAFE_JSON.search(text) is not None)
+
+
+@given(json_values())
+def test_a_packed_payload_unpacks_to_the_same_value_and_zlib_ones_still_read(value: object) -> None:
+    text = raw_json(value)
+    packed = pack_payload(text)
+    assert packed[:4] == ZSTD_MAGIC
+    assert json.dumps(unpack_payload(packed), sort_keys=True) == json.dumps(json.loads(text), sort_keys=True)
+    # A payload packed before (zlib, level 1) reads the same
+    legacy = zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+    assert json.dumps(unpack_payload(legacy), sort_keys=True) == json.dumps(json.loads(text), sort_keys=True)
