@@ -30,7 +30,19 @@ depends_on = None
 
 BATCH = 1000
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # the first bytes of a Zstandard frame
-TABLES = ("inbound_order", "inbound_return")  # the tables holding packed payloads in ``raw``
+# The tables holding packed payloads in ``raw``: (read the next Zstandard ones, write one back).
+TABLES = (
+    (
+        "SELECT id, raw FROM inbound_order WHERE id > :last AND substring(raw FROM 1 FOR 4) = :magic "
+        "ORDER BY id LIMIT :n",
+        "UPDATE inbound_order SET raw = :packed WHERE id = :id",
+    ),
+    (
+        "SELECT id, raw FROM inbound_return WHERE id > :last AND substring(raw FROM 1 FOR 4) = :magic "
+        "ORDER BY id LIMIT :n",
+        "UPDATE inbound_return SET raw = :packed WHERE id = :id",
+    ),
+)
 
 
 def upgrade() -> None:
@@ -40,20 +52,14 @@ def upgrade() -> None:
 def downgrade() -> None:
     conn = op.get_bind()
     unpack = zstandard.ZstdDecompressor()
-    for table in TABLES:
+    for select, update in TABLES:
         last = 0
         while True:
-            rows = conn.execute(
-                sa.text(
-                    f"SELECT id, raw FROM {table} WHERE id > :last AND substring(raw FROM 1 FOR 4) = :magic "
-                    "ORDER BY id LIMIT :n"
-                ),
-                {"last": last, "magic": ZSTD_MAGIC, "n": BATCH},
-            ).all()
+            rows = conn.execute(sa.text(select), {"last": last, "magic": ZSTD_MAGIC, "n": BATCH}).all()
             if not rows:
                 break
             conn.execute(
-                sa.text(f"UPDATE {table} SET raw = :packed WHERE id = :id"),
+                sa.text(update),
                 [{"id": i, "packed": zlib.compress(unpack.decompress(bytes(p)), 1)} for i, p in rows],
             )
             last = rows[-1][0]
