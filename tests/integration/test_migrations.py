@@ -141,6 +141,13 @@ def test_check_notices_a_schema_that_drifted_from_the_models(scratch_url: str) -
         command.check(cfg)
 
 
+# A site for the held orders below (its columns as at every revision these tests write at).
+INSERT_SITE = text(
+    "INSERT INTO site (name, kind, base_url, credentials_encrypted, settings, notify_emails, active) "
+    "VALUES ('s', 'brandboom', 'http://x', '', '{}', '[]', true)"
+)
+
+
 def test_held_payloads_are_packed_and_unpacked_with_their_data(scratch_url: str) -> None:
     # Given a database before the payload was packed, holding an order with its two json documents
     cfg = alembic_config(scratch_url)
@@ -150,12 +157,7 @@ def test_held_payloads_are_packed_and_unpacked_with_their_data(scratch_url: str)
     engine = create_engine(scratch_url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO site (name, kind, base_url, credentials_encrypted, settings, notify_emails, active) "
-                    "VALUES ('s', 'brandboom', 'http://x', '', '{}', '[]', true)"
-                )
-            )
+            conn.execute(INSERT_SITE)
             conn.execute(
                 text(
                     "INSERT INTO inbound_order (site_id, partner_order_id, raw, raw_hash, normalized, state, line_count) "
@@ -192,12 +194,7 @@ def test_payloads_packed_with_zstandard_go_back_to_zlib_on_downgrade(scratch_url
     engine = create_engine(scratch_url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO site (name, kind, base_url, credentials_encrypted, settings, notify_emails, active) "
-                    "VALUES ('s', 'brandboom', 'http://x', '', '{}', '[]', true)"
-                )
-            )
+            conn.execute(INSERT_SITE)
             for pid, packed in (
                 ("1", zlib.compress(json.dumps(old, sort_keys=True).encode(), 1)),
                 ("2", pack_payload(json.dumps(new, sort_keys=True))),
