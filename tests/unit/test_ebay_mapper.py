@@ -185,6 +185,15 @@ def test_an_uneven_unit_price_is_kept_to_four_places() -> None:
     assert to_partner_order(raw).lines[0].price == Decimal("3.3333")
 
 
+def test_a_positive_unit_price_too_small_for_four_places_is_not_rounded_to_nothing() -> None:
+    raw = ebay_order()
+    raw["lineItems"][0]["lineItemCost"] = usd("0.000042")
+    raw["lineItems"][0]["quantity"] = 1
+    assert to_partner_order(raw).lines[0].price == Decimal("0.000042")  # the validator refuses a fraction of a cent
+    raw["lineItems"][0]["lineItemCost"] = usd("0.00")
+    assert to_partner_order(raw).lines[0].price == Decimal("0.00")
+
+
 def test_mixed_currencies_are_a_problem() -> None:
     raw = ebay_order()
     raw["lineItems"][1]["deliveryCost"]["shippingCost"] = {"value": "3.00", "currency": "GBP"}
