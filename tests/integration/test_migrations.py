@@ -206,6 +206,13 @@ def test_payloads_packed_with_zstandard_go_back_to_zlib_on_downgrade(scratch_url
                     ),
                     {"pid": pid, "raw": packed},
                 )
+            conn.execute(  # and a held return packed now
+                text(
+                    "INSERT INTO inbound_return (site_id, loop_return_id, raw, raw_hash, state) "
+                    "SELECT id, 'r1', :raw, 'h', 'received' FROM site"
+                ),
+                {"raw": pack_payload(json.dumps(new, sort_keys=True))},
+            )
         with engine.connect() as conn:
             stored: dict[str, bytes] = {
                 k: bytes(v) for k, v in conn.execute(text("SELECT partner_order_id, raw FROM inbound_order"))
@@ -221,5 +228,8 @@ def test_payloads_packed_with_zstandard_go_back_to_zlib_on_downgrade(scratch_url
             stored = {k: bytes(v) for k, v in conn.execute(text("SELECT partner_order_id, raw FROM inbound_order"))}
         assert {pid: json.loads(zlib.decompress(p)) for pid, p in stored.items()} == {"1": old, "2": new}
         assert zlib.decompress(stored["2"]).decode() == json.dumps(new, sort_keys=True)  # byte for byte
+        with engine.connect() as conn:
+            returned = bytes(conn.scalar(text("SELECT raw FROM inbound_return")))
+        assert zlib.decompress(returned).decode() == json.dumps(new, sort_keys=True)  # the return's too
     finally:
         engine.dispose()
