@@ -3,12 +3,14 @@
 What is measured
 - **End to end** (best of two runs, as each floor): ``tasks.orders.import_orders`` for one site,
   sent to one real ``celery -A worker worker -c 1`` process and waited for (``AsyncResult.get``): fetch every page
-  from the sandbox over HTTP (100 orders a page, the site default), stage, validate, import. Every
+  from the sandbox over HTTP (300 orders a page, the site default), stage, validate, import. Every
   order is valid (drawn like ``bobbin.demo.make_order``: the ERP's customers, SKUs and mappings,
   PO ``T-<id>``), so all 10,000 become ERP sales orders with 100,000 lines. The "exported"
   writebacks the run queues are sent by a later task and are not part of the figure.
 - **Floor (a)**: the same pages fetched alone with ``BrandboomClient.iter_order_pages`` (same page
   size, same sandbox process), best of two.
+- **At 100 orders a page** (the default before issue 15's last round): the same import and floor (a)
+  with the site's ``page_size`` at 100, best of two each, to show what the page size bought.
 - **Floor (b)**: Postgres ``COPY`` of the same number of rows (10,000 order rows, 100,000 line
   rows, from the same orders) into temporary tables shaped like ``sales_order`` /
   ``sales_order_line``, plus the commit; best of two. The CSV text is built beforehand.
@@ -43,12 +45,14 @@ from bench.common import (
     StackSampler,
     share_lines,
 )
+from connectors.brandboom.client import DEFAULT_ORDER_PAGE
 from services.erp_import import SALES_ORDER_COPY_COLUMNS
 
 BENCH = "1"
 ORDERS = 10_000
 NAIVE_ORDERS = 500
-PAGE_SIZE = 100  # the site setting's default (services.sites.SiteSettings.page_size)
+PAGE_SIZE = DEFAULT_ORDER_PAGE  # the site setting's default (connectors.brandboom.settings)
+OLD_PAGE_SIZE = 100  # the default before (issue 15)
 MIB = 2**20
 
 
@@ -151,17 +155,29 @@ def _run_seconds(h: Harness, run_id: int | None) -> float | None:
 # --- floors -------------------------------------------------------------------------------------
 
 
-def fetch_pages(sb: Any) -> tuple[float, int]:
+def fetch_pages(sb: Any, page_size: int = PAGE_SIZE) -> tuple[float, int]:
     client = sb.client()
     try:
         t0 = time.perf_counter()
-        n = sum(len(page) for page in client.iter_order_pages(page_size=PAGE_SIZE))
+        n = sum(len(page) for page in client.iter_order_pages(page_size=page_size))
         return time.perf_counter() - t0, n
     finally:
         client.close()
 
 
 LINE_COLUMNS = ("id", "sales_order_id", "line_no", "sku", "quantity", "price")
+
+
+def _set_page_size(h: Harness, site_id: int, size: int | None) -> None:
+    """The site's ``page_size`` setting: ``size``, or its default (None)."""
+    from core.db import session_scope
+    from models import Site
+
+    with session_scope() as s:
+        site = s.get(Site, site_id)
+        assert site is not None
+        settings = {k: v for k, v in site.settings.items() if k != "page_size"}
+        site.settings = settings if size is None else {**settings, "page_size": size}
 
 
 def copy_buffers(orders: list[dict[str, Any]]) -> tuple[str, str, int, int]:
@@ -668,6 +684,18 @@ def run(report: Report) -> None:
         h.shared.setdefault("worker_runs", {})[n] = e2e
         runs_s = (first.seconds, e2e.seconds)
 
+        # The same at the page size before (issue 15): the site's page_size set, then removed.
+        _set_page_size(h, site_id, OLD_PAGE_SIZE)
+        sb.reset()  # the run's writebacks marked the orders exported: all back to "export"
+        old_fetch_s = min(fetch_pages(sb, OLD_PAGE_SIZE)[0] for _ in range(2))
+        old_runs_s = []
+        for _ in range(2):
+            sb.reset()
+            h.checkpoint()
+            old_runs_s.append(worker_import(h, site_id, n, "orders-old-page").seconds)
+        _set_page_size(h, site_id, None)
+        sb.reset()
+
         h.reset_run_tables()  # (each floor run below empties them after itself)
         tables_s = min(copy_floor_tables(h, inbound_csv, so_table_csv, line_csv) for _ in range(2))
         costs = part_costs(h, inbound_csv, json_csv, so_table_csv, line_csv)
@@ -703,10 +731,20 @@ def run(report: Report) -> None:
     )
     report.add(
         BENCH,
-        f"floor (a): fetch the same {n // PAGE_SIZE} pages alone (BrandboomClient)",
+        f"floor (a): fetch the same pages alone, {PAGE_SIZE} orders a page (BrandboomClient)",
         fetch_s,
         "s",
-        note="BrandboomClient.iter_order_pages, 100 orders a page, best of 2",
+        note=f"BrandboomClient.iter_order_pages, {PAGE_SIZE} orders a page, best of 2",
+    )
+    report.add(
+        BENCH,
+        f"the same import at {OLD_PAGE_SIZE} orders a page (the default before), end to end through one worker",
+        min(old_runs_s),
+        "s",
+        floor_name=f"fetch at {OLD_PAGE_SIZE} a page + COPY",
+        floor_value=old_fetch_s + copy_s,
+        note=f"best of 2 runs ({old_runs_s[0]:.2f} s, {old_runs_s[1]:.2f} s); fetch floor at {OLD_PAGE_SIZE} "
+        f"orders a page {old_fetch_s:.2f} s (best of 2); the site's page_size set to {OLD_PAGE_SIZE}",
     )
     report.add(
         BENCH,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from connectors.brandboom import contract as c
+from connectors.brandboom.client import DEFAULT_ORDER_PAGE
 from connectors.settings import SiteSettings
 
 # Values of a price_tiers entry that mean "this ERP price type is not sent to Brandboom".
@@ -18,6 +19,12 @@ MAX_WRITEBACK_CONCURRENCY = 16
 
 
 class BrandboomSettings(SiteSettings):
+    page_size: int = Field(
+        DEFAULT_ORDER_PAGE,
+        ge=2,
+        le=c.MAX_PRODUCTS_PER_PAGE,
+        description="orders per orders/search page (numResults; one of each page overlaps the page before)",
+    )
     import_statuses: list[str] = Field(
         default_factory=lambda: [c.ORDER_STATUS_EXPORT], description="Brandboom order statuses to import"
     )

@@ -167,7 +167,7 @@ def test_admin_sees_the_demo_site_listed_and_in_full(web: Served, admin: request
     assert set(form) - {"csrf_token"} == {f"setting.{name}" for name in BrandboomSettings.model_fields}
     for name in BrandboomSettings.model_fields:
         assert f'<label for="setting-{name}">' in page.text
-    assert form["setting.import_statuses"] == "export" and form["setting.page_size"] == "100"
+    assert form["setting.import_statuses"] == "export" and form["setting.page_size"] == "300"
     assert form["setting.default_warehouse"] and form["setting.inventory_mode"] == "immediate"
     # and the credentials are named, said to be set, and never shown, not even in part
     text = text_of(page.text)
