@@ -70,8 +70,9 @@ def _clip(text: str | None, length: int) -> str | None:
 
 # In JSON text (ASCII-escaped), what ``pg_safe`` would have replaced: a NUL, a surrogate (a lone one;
 # a pair is a character beyond the BMP, a false alarm that only costs the careful path), NaN or ±Infinity.
-UNSAFE_JSON = re.compile(r"\\u0000|\\ud[89abcdef]|NaN|Infinity")
-UNSAFE_ESCAPE = re.compile(r"\\u0000|\\ud[89abcdef]")
+_UNSAFE_ESCAPES = r"\\u0000|\\ud[89abcdef]"
+UNSAFE_JSON = re.compile(_UNSAFE_ESCAPES + "|NaN|Infinity")
+UNSAFE_ESCAPE = re.compile(_UNSAFE_ESCAPES)  # its first half, for ``unsafe_json``
 
 
 def unsafe_json(text: str) -> bool:

@@ -33,7 +33,7 @@ log = structlog.get_logger()
 # for products/search; [INF] orders/search pages the same way). 300 orders of a few dozen lines is
 # one page of ~1.5 MB and one holding-area commit. Until issue 15 this asked for 100: three times
 # the requests, and three times each page's fixed costs in Bobbin (a staging commit, an import
-# transaction, every statement's own cost) — the same 10,000 orders imported in ~3/4 of the time
+# transaction, every statement's own cost) — the same 10,000 orders imported in 15–27 % less time
 # at 300 (README, benchmark 1). A site can still ask for fewer (``page_size``).
 DEFAULT_ORDER_PAGE = c.MAX_PRODUCTS_PER_PAGE
 # Envelope error values that mean "your credentials", not "your request". [DOC] names only

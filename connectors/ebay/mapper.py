@@ -366,8 +366,8 @@ def _unit_price(line_cost: Decimal | None, quantity: Decimal | None) -> Decimal 
         if exact == unit:
             return exact
         kept = unit.quantize(UNIT_PRICE_PLACES, rounding=ROUND_HALF_UP)
-        # A positive price too small for four places stays as it is: rounded to 0 it would pass
-        # as a whole cent and be imported at 0.00; as it is, the validator refuses its fraction.
+        # A price too small for four places (but not zero) stays as it is: rounded to 0 it would
+        # pass as a whole cent and be imported at 0.00; as it is, the validator refuses its fraction.
         return kept if kept or not unit else unit
     except ArithmeticError:  # beyond Decimal's precision: the validator sees no price
         return None

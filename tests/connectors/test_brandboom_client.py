@@ -349,6 +349,19 @@ def test_source_yields_mapped_pages_and_marks(
     source.close()
 
 
+def test_a_site_with_default_settings_reads_orders_300_a_page(
+    brandboom_sandbox: BrandboomSandbox, brandboom_keys: tuple[str, str]
+) -> None:
+    # numResults' documented default and maximum (connectors/brandboom/client.py DEFAULT_ORDER_PAGE)
+    brandboom_sandbox.add_orders([export_order(n) for n in range(650)])
+    source = make_source(brandboom_sandbox.url, {"public_key": brandboom_keys[0], "secret_key": brandboom_keys[1]}, {})
+    pages = list(source.iter_order_pages())
+    source.close()
+    assert [len(p) for p in pages][:2] == [300, 299] and len(pages) == 3  # the overlap is not yielded again
+    assert source.read_report.pages == 3  # requests made
+    assert {f"{1000 + n}" for n in range(650)} <= {o.partner_order_id for page in pages for o in page}
+
+
 def test_make_source_without_keys_is_a_credentials_problem() -> None:
     with pytest.raises(AuthError, match="check the site's credentials"):
         make_source("http://127.0.0.1:1/api/v2", {"public_key": "abc"}, {})
