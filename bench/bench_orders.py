@@ -168,16 +168,13 @@ def fetch_pages(sb: Any, page_size: int = PAGE_SIZE) -> tuple[float, int]:
 LINE_COLUMNS = ("id", "sales_order_id", "line_no", "sku", "quantity", "price")
 
 
-def _set_page_size(h: Harness, site_id: int, size: int | None) -> None:
-    """The site's ``page_size`` setting: ``size``, or its default (None)."""
+def _set_page_size(site_id: int, size: int | None) -> None:
+    """The site's ``page_size`` setting: ``size``, or its default (None), as ``bobbin sites set`` sets it."""
     from core.db import session_scope
-    from models import Site
+    from services.sites import get_site, update_settings
 
     with session_scope() as s:
-        site = s.get(Site, site_id)
-        assert site is not None
-        settings = {k: v for k, v in site.settings.items() if k != "page_size"}
-        site.settings = settings if size is None else {**settings, "page_size": size}
+        update_settings(s, get_site(s, site_id), {"page_size": size or PAGE_SIZE})
 
 
 def copy_buffers(orders: list[dict[str, Any]]) -> tuple[str, str, int, int]:
@@ -685,7 +682,7 @@ def run(report: Report) -> None:
         runs_s = (first.seconds, e2e.seconds)
 
         # The same at the page size before (issue 15): the site's page_size set, then removed.
-        _set_page_size(h, site_id, OLD_PAGE_SIZE)
+        _set_page_size(site_id, OLD_PAGE_SIZE)
         sb.reset()  # the run's writebacks marked the orders exported: all back to "export"
         old_fetch_s = min(fetch_pages(sb, OLD_PAGE_SIZE)[0] for _ in range(2))
         old_runs_s = []
@@ -693,7 +690,7 @@ def run(report: Report) -> None:
             sb.reset()
             h.checkpoint()
             old_runs_s.append(worker_import(h, site_id, n, "orders-old-page").seconds)
-        _set_page_size(h, site_id, None)
+        _set_page_size(site_id, None)
         sb.reset()
 
         h.reset_run_tables()  # (each floor run below empties them after itself)
