@@ -9,6 +9,7 @@ Written given / when / then.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -315,6 +316,10 @@ def test_import_now_runs_on_the_worker_and_the_page_follows_it(
     # and the dashboard now shows the import
     page = client.get(f"{web.url}/", timeout=10).text
     assert "Last import" in page and "fetched" in page
+    # and the site's page (an admin's) says how it ended, then what it did ("ok: 25 fetched, …")
+    add_user("ada", "admin")
+    site = sign_in(web.url, "ada").get(f"{web.url}/sites/{demo_site}", timeout=10).text
+    assert re.search(r"\bok: \d+ fetched, \d+ new, \d+ imported", site), site
 
 
 def test_a_partner_error_during_import_now_shows_the_partners_message(
